@@ -1,0 +1,162 @@
+"""Comparing a learner's result with the reference, and explaining the difference.
+
+Every check goes through these helpers so that all failure messages have the
+same shape: what was called, what differs (shape, which entries, by how much),
+and the likely mistake when the wrong result matches a known wrong answer.
+"""
+from __future__ import annotations
+
+from typing import Callable, Mapping
+
+import numpy as np
+
+# Captured at import time: a notebook that later replaces np.allclose or
+# friends does not change what the checks compute.
+_asarray = np.asarray
+_abs = np.abs
+_isfinite = np.isfinite
+_argmax = np.argmax
+_unravel = np.unravel_index
+_array_equal = np.array_equal
+
+
+class CheckFailed(AssertionError):
+    """A check found a wrong result. The message is written for the learner."""
+
+
+def call_learner(fn: Callable, *args, name: str | None = None, **kwargs):
+    """Call the learner's ``fn``; turn a crash into a CheckFailed that says what happened."""
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    name = name or getattr(fn, "__name__", "your function")
+    if not callable(fn):
+        raise CheckFailed(f"`{name}` should be a function, but it is {type(fn).__name__}")
+    try:
+        return fn(*args, **kwargs)
+    except NotImplementedError:
+        raise CheckFailed(
+            f"`{name}` is not implemented yet: replace `raise NotImplementedError()` with your code"
+        ) from None
+    except CheckFailed:
+        raise
+    except Exception as error:  # the learner's bug, reported rather than crashing the check
+        raise CheckFailed(
+            f"`{name}` raised {type(error).__name__}: {error}\n  (called as {name}({_describe_args(args, kwargs)}))"
+        ) from error
+
+
+def _describe_args(args, kwargs) -> str:
+    def one(value):
+        if isinstance(value, np.ndarray):
+            return f"<array shape={value.shape} dtype={value.dtype}>"
+        return repr(value)
+
+    parts = [one(a) for a in args] + [f"{k}={one(v)}" for k, v in kwargs.items()]
+    return ", ".join(parts)
+
+
+def to_array(value, what: str) -> np.ndarray:
+    """The learner's result as a float64 NumPy array, or a CheckFailed saying why not."""
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    if value is None:
+        raise CheckFailed(f"{what} is None: did you forget to `return` it?")
+    if isinstance(value, np.ndarray):
+        if not (np.issubdtype(value.dtype, np.number) or value.dtype == bool):
+            raise CheckFailed(f"{what} has dtype {value.dtype}; expected numbers")
+        return value.astype(np.float64)
+    if type(value) in (int, float, list, tuple) or isinstance(value, np.generic):
+        try:
+            return _asarray(value, dtype=np.float64)
+        except (TypeError, ValueError) as error:
+            raise CheckFailed(f"{what} cannot be read as an array of numbers: {error}") from None
+    raise CheckFailed(f"{what} should be a NumPy array, but it is a {type(value).__name__}")
+
+
+def _matches(actual: np.ndarray, candidate: np.ndarray, rtol: float, atol: float) -> bool:
+    candidate = _asarray(candidate, dtype=np.float64)
+    if actual.shape != candidate.shape:
+        return False
+    both_nan = ~_isfinite(actual) & ~_isfinite(candidate)
+    close = _abs(actual - candidate) <= atol + rtol * _abs(candidate)
+    return bool((close | both_nan).all())
+
+
+def likely_mistake(actual: np.ndarray, mistakes: Mapping[str, np.ndarray] | None, rtol: float, atol: float) -> str | None:
+    """The description of the first known wrong answer that ``actual`` equals, if any."""
+    for description, candidate in (mistakes or {}).items():
+        if candidate is not None and _matches(actual, candidate, rtol, atol):
+            return description
+    return None
+
+
+def _position(index: tuple[int, ...], ndim: int) -> str:
+    if ndim == 1:
+        return f"feature {index[0]}"
+    if ndim == 2:
+        return f"row {index[0]}, feature {index[1]}"
+    return f"index {tuple(int(i) for i in index)}"
+
+
+def assert_close(
+    actual,
+    expected: np.ndarray,
+    *,
+    what: str,
+    rtol: float = 1e-7,
+    atol: float = 1e-9,
+    mistakes: Mapping[str, np.ndarray] | None = None,
+    hint_for_nonfinite: str | None = None,
+) -> None:
+    """Raise CheckFailed unless ``actual`` equals ``expected`` within ``atol + rtol*|expected|``.
+
+    ``what`` names the result in the message (e.g. "min_max_scale(x)").
+    ``mistakes`` maps a description of a known mistake to the wrong answer it
+    produces; when ``actual`` matches one, the message names it.
+    """
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    actual = to_array(actual, what)
+    expected = _asarray(expected, dtype=np.float64)
+    mistake = likely_mistake(actual, mistakes, rtol, atol)
+    hint = f"\n  Likely mistake: {mistake}" if mistake else ""
+
+    if actual.shape != expected.shape:
+        raise CheckFailed(f"{what} has shape {actual.shape}, expected {expected.shape}{hint}")
+
+    bad_values = ~_isfinite(actual) & _isfinite(expected)
+    if bad_values.any():
+        where = np.argwhere(bad_values)
+        columns = sorted({int(i[-1]) for i in where}) if actual.ndim == 2 else None
+        detail = f" in features {columns}" if columns is not None else ""
+        extra = f"\n  {hint_for_nonfinite}" if hint_for_nonfinite else ""
+        raise CheckFailed(
+            f"{what} contains NaN or inf{detail} ({int(bad_values.sum())} entries) where the reference is finite{extra}{hint}"
+        )
+
+    error = _abs(actual - expected)
+    tolerance = atol + rtol * _abs(expected)
+    wrong = error > tolerance
+    if wrong.any():
+        worst = _unravel(int(_argmax(np.where(wrong, error, -1.0))), actual.shape) if actual.ndim else ()
+        message = (
+            f"{what} differs from the reference in {int(wrong.sum())} of {wrong.size} entries "
+            f"(max error {float(error.max()):.3g}, tolerance atol={atol:g}, rtol={rtol:g})."
+        )
+        if actual.ndim:
+            message += (
+                f"\n  Worst at {_position(worst, actual.ndim)}: got {float(actual[worst]):.6g}, "
+                f"expected {float(expected[worst]):.6g}"
+            )
+        if actual.ndim == 2:
+            columns = np.flatnonzero(wrong.any(axis=0))
+            shown = ", ".join(str(int(c)) for c in columns[:10]) + (", ..." if len(columns) > 10 else "")
+            message += f"\n  Features that differ: {shown} (of {actual.shape[1]})"
+        raise CheckFailed(message + hint)
+
+
+def assert_unchanged(before: np.ndarray, after: np.ndarray, name: str) -> None:
+    """Fail if the learner's function modified an input array in place."""
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    if not _array_equal(before, after, equal_nan=True):
+        raise CheckFailed(
+            f"`{name}` changed its input array in place; compute the result in a new array "
+            f"(e.g. `x - m` rather than `x -= m`) so the caller's data stays intact"
+        )

@@ -1,0 +1,21 @@
+"""nbgrader settings for the course.
+
+nbgrader reads ``nbgrader_config.py`` from the folder it runs in; the one at
+the top of the repository loads this file, so the settings live here, next to
+the checks they belong with.
+"""
+c = get_config()  # noqa: F821 -- provided by traitlets when it loads the file
+
+c.CourseDirectory.course_id = "normreg"
+# Solutions are the hand-written source; exercises are what learners get.
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "exercises"
+# Notebooks only: nothing else in solutions/<assignment>/ is released or graded.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+
+# Every chapter's solution runs in well under a minute; a cell that takes longer is stuck.
+c.Execute.timeout = 120
+c.Execute.interrupt_on_timeout = True
+
+# The stub that replaces a solution region in the exercise (nbgrader's default, spelled out).
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

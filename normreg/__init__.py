@@ -1,0 +1,10 @@
+"""normreg: the code shared by the book, the exercise notebooks and the tests.
+
+Modules
+-------
+data      -- loading the bundled digits (default) or a local MNIST copy; splits
+training  -- gradient descent on least squares, a small PyTorch training loop
+plotting  -- the figures the book draws more than once
+"""
+
+__all__ = ["data", "training", "plotting"]
