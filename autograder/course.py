@@ -51,6 +51,10 @@ class Course:
     def nbgrader(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
         """Run ``nbgrader ARGS`` in the course folder; raise with its log if it fails."""
         env = dict(os.environ, PYTHONUNBUFFERED="1")
+        # Notebooks here are small: one thread each grades faster than several
+        # threads competing for the cores with other graders.
+        for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            env.setdefault(variable, "1")
         result = subprocess.run(
             [sys.executable, "-m", "nbgrader", *args], cwd=self.root, env=env,
             capture_output=True, text=True, timeout=timeout,
@@ -81,6 +85,11 @@ class Course:
         if student:
             args.append(f"--student={student}")
         return self.nbgrader(*args)
+
+    def feedback(self, assignment: str) -> Path:
+        """``nbgrader generate_feedback``: HTML per student under feedback/<student>/<assignment>/."""
+        self.nbgrader("generate_feedback", assignment, "--force")
+        return self.root / "feedback"
 
     def scores(self, assignment: str) -> dict[str, dict[str, tuple[float, float]]]:
         """{student: {grade_id: (score, max_score)}} read from the gradebook."""

@@ -19,3 +19,12 @@ c.Execute.interrupt_on_timeout = True
 
 # The stub that replaces a solution region in the exercise (nbgrader's default, spelled out).
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+
+# Feedback never shows the source of hidden tests: shorten their tracebacks to the
+# check's message, then let nbgrader strip the hidden region from the cell.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "autograder.feedback.ShortenHiddenTracebacks",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

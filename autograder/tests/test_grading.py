@@ -1,67 +1,96 @@
-"""Both sides of the gate, graded by nbgrader itself: full marks, zero, and every known mistake losing points."""
+"""Both sides of the gate, graded by nbgrader itself: full marks, zero, and every known mistake losing points.
+
+One test class per assignment (made at the bottom of this file), so that
+``pytest -n auto --dist loadscope`` grades different assignments on different
+workers, each exactly once.
+"""
 from __future__ import annotations
 
+import html
 import json
 
 import pytest
 
-from autograder.course import EXERCISES, Course, assignments, notebooks, total
+from autograder.course import EXERCISES, Course, assignments, total
 from autograder.tests import mutants
-from autograder.tests.conftest import by_assignment
-
-pytestmark = pytest.mark.slow
-ASSIGNMENTS = assignments()
+from autograder.tests.conftest import GradedAssignment, grade_assignment
+from autograder.tests.notebook_code import nbgrader_meta, solution_notebook
 
 
-@pytest.mark.parametrize("assignment", by_assignment(ASSIGNMENTS))
-def test_solution_earns_full_marks(graded, assignment):
-    per_cell = graded(assignment).scores["solution"]
-    lost = {cell: score for cell, score in per_cell.items() if score[0] < score[1]}
-    assert per_cell and not lost, f"the solution lost points in {lost}"
+def pytest_generate_tests(metafunc):
+    if "mutant" in metafunc.fixturenames:
+        metafunc.parametrize("mutant", mutants.for_assignment(metafunc.cls.assignment), ids=lambda m: m.name)
 
 
-@pytest.mark.parametrize("assignment", by_assignment(ASSIGNMENTS))
-def test_blank_exercise_earns_zero_and_grading_completes(graded, assignment):
-    scores = graded(assignment).scores
-    score, maximum = total(scores["blank"])
-    assert maximum == total(scores["solution"])[1] > 0
-    assert score == 0
-    # every submission of the batch was graded, the blank one did not stop the run
-    expected = {"solution", "blank"} | {f"mutant-{m.name}" for m in mutants.for_assignment(assignment)}
-    assert expected <= set(scores)
+@pytest.fixture(scope="class")
+def graded(request, tmp_path_factory) -> GradedAssignment:
+    """The class's assignment, graded once for all its tests."""
+    assignment = request.cls.assignment
+    return grade_assignment(assignment, tmp_path_factory.mktemp(f"course-{assignment}"))
 
 
-@pytest.mark.parametrize("mutant", by_assignment(mutants.ALL, lambda m: m.assignment, ids=lambda m: m.name))
-def test_known_mistake_loses_points_and_gets_its_hint(graded, mutant):
-    result = graded(mutant.assignment)
-    per_cell = result.scores[f"mutant-{mutant.name}"]
-    for cell in mutant.fails:
-        score, maximum = per_cell[cell]
-        assert score < maximum, f"{mutant.name} kept full marks in {cell}"
-    outputs = result.course.autograded_outputs(f"mutant-{mutant.name}", mutant.assignment)
-    messages = "\n".join(outputs.get(cell, "") for cell in mutant.fails)
-    assert mutant.hint in messages, f"{mutant.name}: hint {mutant.hint!r} not in the feedback:\n{messages[:3000]}"
+class GradingChecks:
+    """The tests every assignment must pass; subclasses set ``assignment``."""
+
+    assignment: str
+
+    def test_solution_earns_full_marks(self, graded):
+        per_cell = graded.scores["solution"]
+        lost = {cell: score for cell, score in per_cell.items() if score[0] < score[1]}
+        assert per_cell and not lost, f"the solution lost points in {lost}"
+
+    def test_blank_exercise_earns_zero_and_grading_completes(self, graded):
+        score, maximum = total(graded.scores["blank"])
+        assert maximum == total(graded.scores["solution"])[1] > 0
+        assert score == 0
+        # every submission of the batch was graded: the blank one did not stop the run
+        expected = {"solution", "blank"} | {f"mutant-{m.name}" for m in mutants.for_assignment(self.assignment)}
+        assert expected <= set(graded.scores)
+
+    def test_known_mistake_loses_points_and_gets_its_hint(self, graded, mutant):
+        per_cell = graded.scores[f"mutant-{mutant.name}"]
+        for cell in mutant.fails:
+            score, maximum = per_cell[cell]
+            assert score < maximum, f"{mutant.name} kept full marks in {cell}"
+        outputs = graded.course.autograded_outputs(f"mutant-{mutant.name}", self.assignment)
+        messages = "\n".join(outputs.get(cell, "") for cell in mutant.fails)
+        assert mutant.hint in messages, f"{mutant.name}: hint {mutant.hint!r} not in the feedback:\n{messages[:3000]}"
+
+    def test_feedback_never_shows_hidden_test_source(self, graded):
+        """Hidden tests' lines appear in no student's feedback, though their scores and messages do."""
+        hidden_lines = []
+        for cell in solution_notebook(self.assignment).cells:
+            if "### BEGIN HIDDEN TESTS" in cell.source:
+                region = cell.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]
+                hidden_lines += [line.strip() for line in region.splitlines() if len(line.strip()) > 12]
+        assert hidden_lines
+        pages = sorted(graded.course.feedback(self.assignment).glob(f"*/{self.assignment}/*.html"))
+        assert {p.parent.parent.name for p in pages} >= {"solution", "blank"}
+        for page in pages:
+            text = html.unescape(page.read_text())
+            leaked = [line for line in hidden_lines if line in text]
+            assert not leaked, f"{page.parent.parent.name}'s feedback shows hidden tests: {leaked[:3]}"
+        blank = html.unescape(next(p for p in pages if p.parent.parent.name == "blank").read_text())
+        assert "not implemented yet" in blank and "Score: 0.0" in blank
+
+    def test_exercises_are_generated_from_solutions(self, tmp_path):
+        """exercises/ holds exactly what `nbgrader generate_assignment` makes from solutions/ now."""
+        generated = Course.create(tmp_path).generate(self.assignment)
+        committed = EXERCISES / self.assignment
+        fix = f"run `nbgrader generate_assignment {self.assignment} --force` and commit exercises/"
+        names = sorted(p.name for p in generated.iterdir())
+        assert names == sorted(p.name for p in committed.iterdir()), fix
+        for name in names:
+            fresh, ours = json.loads((generated / name).read_text()), json.loads((committed / name).read_text())
+            assert fresh == ours, f"exercises/{self.assignment}/{name} is stale: {fix}"
+
+    def test_every_graded_function_has_a_known_mistake(self):
+        solution_cells = {nbgrader_meta(c)["grade_id"] for c in solution_notebook(self.assignment).cells
+                          if nbgrader_meta(c).get("solution")}
+        targeted = {cell for m in mutants.for_assignment(self.assignment) for cell in m.cells}
+        assert solution_cells <= targeted, f"no wrong answer tests {sorted(solution_cells - targeted)}"
 
 
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_exercises_are_generated_from_solutions(tmp_path, assignment):
-    """exercises/ holds exactly what `nbgrader generate_assignment` makes from solutions/ now."""
-    course = Course.create(tmp_path)
-    generated = course.generate(assignment)
-    committed = EXERCISES / assignment
-    names = sorted(p.name for p in generated.iterdir())
-    assert names == sorted(p.name for p in committed.iterdir()), "run: nbgrader generate_assignment --force " + assignment
-    for name in names:
-        fresh, ours = json.loads((generated / name).read_text()), json.loads((committed / name).read_text())
-        assert fresh == ours, f"exercises/{assignment}/{name} is stale: run `nbgrader generate_assignment {assignment} --force`"
-
-
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_every_graded_function_has_a_known_mistake(assignment):
-    """Each solution cell is targeted by at least one mutant."""
-    from autograder.tests.notebook_code import nbgrader_meta, solution_notebook
-
-    solution_cells = {nbgrader_meta(c)["grade_id"] for c in solution_notebook(assignment).cells
-                      if nbgrader_meta(c).get("solution")}
-    targeted = {cell for m in mutants.for_assignment(assignment) for cell in m.cells}
-    assert solution_cells <= targeted, f"no wrong answer tests {sorted(solution_cells - targeted)}"
+for _assignment in assignments():
+    _name = "TestAssignment_" + _assignment
+    globals()[_name] = pytest.mark.slow(type(_name, (GradingChecks,), {"assignment": _assignment}))
