@@ -1,29 +1,11 @@
-"""Known wrong answers, one per mistake a check claims to catch.
-
-Each mutant replaces solution cells (by grade id) of an assignment with wrong
-code. The tests grade every mutant and require that it loses points in the
-test cells listed in ``fails`` and that the failure message contains ``hint``.
-"""
-from __future__ import annotations
-
-from dataclasses import dataclass, field
-
-
-@dataclass(frozen=True)
-class Mutant:
-    name: str
-    assignment: str
-    cells: dict[str, str]          # grade_id of a solution cell -> replacement source
-    fails: tuple[str, ...]         # grade ids of test cells that must lose points
-    hint: str                      # text the failure message must contain
-    note: str = field(default="")  # the mistake, for the test report
-
+"""Wrong answers for exercise 01_normalization (min_max_scale, z_score_fit, z_score_transform)."""
+from autograder.tests.mutants import Mutant
 
 MIN_MAX_HEADER = "def min_max_scale(x, feature_range=(0.0, 1.0)):\n    low, high = feature_range\n    x = np.asarray(x, dtype=float)\n"
 FIT_HEADER = "def z_score_fit(x):\n    x = np.asarray(x, dtype=float)\n"
 TRANSFORM_HEADER = "def z_score_transform(x, mean, std):\n    x = np.asarray(x, dtype=float)\n"
 
-NORMALIZATION = [
+MUTANTS = [
     Mutant("minmax_whole_array", "01_normalization",
            {"min_max_scale": MIN_MAX_HEADER + "    return low + (x - x.min()) / (x.max() - x.min()) * (high - low)\n"},
            ("test_min_max_scale",), "whole array"),
@@ -83,9 +65,3 @@ NORMALIZATION = [
             "z_score_transform": TRANSFORM_HEADER + "    return (x - mean) / std\n"},
            ("test_z_score_transform",), "constant in x_train"),
 ]
-
-ALL = NORMALIZATION
-
-
-def for_assignment(assignment: str) -> list[Mutant]:
-    return [m for m in ALL if m.assignment == assignment]
