@@ -1,0 +1,584 @@
+"""Checks for chapter 6, dropout (exercise ``06_dropout``).
+
+The learner writes
+
+- ``dropout_forward(x, p, train=True, rng=None) -> (out, mask)``: inverted dropout,
+  as ``torch.nn.functional.dropout`` computes it;
+- ``dropout_backward(dout, mask, p) -> dx``;
+- ``vanilla_dropout_forward(x, p, train=True, rng=None) -> (out, mask)``: no scaling
+  in training, multiplied by the keep probability ``1 - p`` at test time;
+- ``class Dropout(torch.nn.Module)``, which must behave like ``torch.nn.Dropout``.
+
+Dropout is random, so the forward checks cannot compare with PyTorch's random
+numbers. They compare with PyTorch by what must hold for every mask:
+
+- the number of dropped units is Binomial(n, p): it must lie in the two-sided
+  interval that holds with probability ``1 - ALPHA`` (``ALPHA = 1e-6``, from
+  ``scipy.stats.binom.interval``), so a correct answer fails with probability
+  below one in a million per check;
+- every kept unit is multiplied by exactly the factor PyTorch uses (measured on
+  ``torch.nn.functional.dropout`` itself), every dropped unit is 0;
+- outputs averaged over many calls converge to the input (expectation preserved);
+- every call draws a new mask; eval mode / ``train=False`` is the identity;
+  ``p = 0`` is the identity and ``p = 1`` gives zeros (not NaN);
+- gradients equal ``mask * scale * dout``, as autograd computes through PyTorch's dropout.
+
+Each check builds its own inputs from ``seed``, ``shape``, ``p`` and ``dtype``;
+input values are bounded away from 0, so a zero in the output means a dropped unit.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import binom
+
+from autograder.compare import CheckFailed, assert_close, assert_unchanged, call_learner, to_array
+
+ALPHA = 1e-6  # probability that a statistical check fails a correct answer
+
+TOLERANCE = {  # (rtol, atol) by the dtype the learner is given; kept values are "exactly" scaled up to round-off
+    np.dtype(np.float64): (1e-7, 1e-9),
+    np.dtype(np.float32): (1e-5, 1e-6),
+}
+
+NAN_AT_P1 = ("with p = 1 the keep probability 1 - p = 0, and dividing by it gives NaN (0 / 0) or inf; "
+             "when p == 1 every unit is dropped: return zeros, as torch.nn.functional.dropout does")
+SAME_MASK = ("two calls returned the same mask: dropout must draw a new random mask on every call "
+             "(do not create a generator with a fixed seed, reseed, or cache a mask between calls)")
+KEEP_WITH_P = ("units were KEPT with probability p, but p is the probability of DROPPING (zeroing) a unit, "
+               "as in torch: keep a unit where rng.random(x.shape) >= p")
+
+
+def make_input(seed: int, shape, dtype=np.float64) -> np.ndarray:
+    """Values of ``shape`` with random signs and magnitudes in [0.5, 2]: never 0, so zeros in the output are drops."""
+    rng = np.random.default_rng(seed)
+    shape = tuple(shape)
+    return (rng.choice([-1.0, 1.0], size=shape) * rng.uniform(0.5, 2.0, size=shape)).astype(dtype)
+
+
+def _tolerance(dtype) -> tuple[float, float]:
+    return TOLERANCE.get(np.dtype(dtype), (1e-7, 1e-9))
+
+
+def torch_keep_scale(p: float) -> float:
+    """The factor ``torch.nn.functional.dropout`` multiplies kept units by in training (measured, not assumed)."""
+    import torch
+    import torch.nn.functional as F
+
+    if p >= 1:
+        return 0.0
+    generator_state = torch.get_rng_state()
+    torch.manual_seed(0)
+    out = F.dropout(torch.ones(4096, dtype=torch.float64), p, training=True)
+    torch.set_rng_state(generator_state)
+    kept = out[out != 0]
+    return float(kept[0]) if len(kept) else 1.0 / (1.0 - p)
+
+
+def torch_dropped_count(shape, p: float, seed: int) -> int:
+    """How many of ``prod(shape)`` units ``torch.nn.functional.dropout`` drops with this seed (for messages)."""
+    import torch
+    import torch.nn.functional as F
+
+    generator_state = torch.get_rng_state()
+    torch.manual_seed(seed)
+    out = F.dropout(torch.ones(tuple(shape), dtype=torch.float64), p, training=True)
+    torch.set_rng_state(generator_state)
+    return int((out == 0).sum())
+
+
+def dropped_interval(n: int, p: float, alpha: float = ALPHA) -> tuple[int, int]:
+    """Two-sided interval for the number of dropped units among ``n``: Binomial(n, p) lies in it w.p. >= 1 - alpha."""
+    if p <= 0:
+        return 0, 0
+    if p >= 1:
+        return n, n
+    lo, hi = binom.interval(1 - alpha, n, p)
+    return int(lo), int(hi)
+
+
+def check_drop_count(kept: np.ndarray, p: float, *, what: str, seed: int = 0) -> None:
+    """The number of zeros in ``kept`` (a boolean array) must be a plausible draw of Binomial(n, p).
+
+    Fails a correct answer with probability below ``ALPHA`` = 1e-6 (two-sided binomial interval).
+    """
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    n = kept.size
+    dropped = int(n - kept.sum())
+    lo, hi = dropped_interval(n, p)
+    if lo <= dropped <= hi:
+        return
+    message = (f"{what} dropped {dropped} of {n} units ({dropped / n:.3f}); with p = {p:g} the number of dropped "
+               f"units is Binomial({n}, {p:g}), which lies in [{lo}, {hi}] with probability 1 - {ALPHA:g}. "
+               f"(torch.nn.functional.dropout dropped {torch_dropped_count(kept.shape, p, seed)} of the same number.)")
+    flipped_lo, flipped_hi = dropped_interval(n, 1 - p)
+    if flipped_lo <= dropped <= flipped_hi:
+        message += f"\n  Likely mistake: {KEEP_WITH_P}"
+    elif dropped == 0:
+        message += "\n  Likely mistake: nothing was dropped: in training, zero each unit with probability p"
+    raise CheckFailed(message)
+
+
+# ---------------------------------------------------------------- functional forward passes
+
+def _forward_result(result, name: str, shape) -> tuple[np.ndarray, np.ndarray | None]:
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    if type(result) not in (tuple, list) or len(result) != 2:
+        raise CheckFailed(f"`{name}` should return a tuple (out, mask), but it returned {type(result).__name__}"
+                          + (f" of length {len(result)}" if type(result) in (tuple, list) else ""))
+    out = to_array(result[0], f"the output returned by {name}")
+    if out.shape != tuple(shape):
+        raise CheckFailed(f"the output returned by {name} has shape {out.shape}, expected the input's shape {tuple(shape)}")
+    mask = None if result[1] is None else to_array(result[1], f"the mask returned by {name}")
+    return out, mask
+
+
+def _keep_mask(mask: np.ndarray | None, name: str, shape, p: float) -> np.ndarray:
+    """The learner's mask as a boolean 'kept' array, or CheckFailed if it is not a 0/1 mask of the input's shape."""
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    if mask is None:
+        raise CheckFailed(f"the mask returned by {name} in training is None: return the 0/1 (or boolean) keep mask")
+    if mask.shape != tuple(shape):
+        raise CheckFailed(f"the mask returned by {name} has shape {mask.shape}, expected the input's shape {tuple(shape)}")
+    values = np.unique(mask)
+    if not np.isin(values, [0.0, 1.0]).all():
+        scale_hint = ""
+        if 0 < p < 1 and np.isin(values, [0.0, 1.0 / (1.0 - p)]).all():
+            scale_hint = " (it holds 1/(1-p) for kept units: return the plain 0/1 mask; dropout_backward is given p)"
+        raise CheckFailed(f"the mask returned by {name} should hold only 0 and 1 (or False and True), "
+                          f"but it holds {values[:5].tolist()}{scale_hint}")
+    return mask == 1
+
+
+def check_mask_matches_output(out: np.ndarray, kept: np.ndarray, *, what: str) -> None:
+    """The output is 0 exactly where the returned mask says the unit was dropped (inputs are never 0)."""
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    zero = out == 0
+    if np.array_equal(zero, ~kept):
+        return
+    if np.array_equal(zero, kept) and kept.size:
+        raise CheckFailed(f"{what} returned a mask that is 1 exactly where the output is 0.\n  Likely mistake: "
+                          f"the mask marks the DROPPED units: return a mask that is 1 (True) where the unit is kept")
+    disagree = int((zero == kept).sum())
+    raise CheckFailed(f"{what} returned a mask that disagrees with the output in {disagree} of {kept.size} units: "
+                      f"the output must be 0 where the mask is 0 and nonzero (x scaled) where it is 1; "
+                      f"return the mask you multiplied by")
+
+
+def _scaling_mistakes(x: np.ndarray, kept: np.ndarray, p: float) -> dict[str, np.ndarray]:
+    x = x.astype(np.float64)
+    mistakes = {
+        "kept units were not scaled: inverted dropout multiplies them by 1/(1 - p) in training "
+        "(so that the expected output equals the input)": x * kept,
+        "kept units were scaled by 1/p: the keep probability is 1 - p, so scale by 1/(1 - p)": x * kept / p if p > 0 else None,
+        "kept units were multiplied by p: scale by 1/(1 - p)": x * kept * p,
+        "kept units were multiplied by 1 - p (vanilla dropout's test-time rule): inverted dropout scales by "
+        "1/(1 - p) in training": x * kept * (1 - p),
+        "the mask marks the DROPPED units: return a mask that is 1 (True) where the unit is kept": x * ~kept / (1 - p) if p < 1 else None,
+    }
+    return {k: v for k, v in mistakes.items() if v is not None}
+
+
+def _call_forward(fn, name, x, p, train, rng, *, pass_rng=True):
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    given = x.copy()
+    kwargs = {"train": train}
+    if pass_rng:
+        kwargs["rng"] = rng
+    with np.errstate(all="ignore"):
+        try:
+            result = call_learner(fn, given, p, name=name, **kwargs)
+        except CheckFailed as failure:
+            if p == 1 and "ZeroDivisionError" in str(failure):
+                raise CheckFailed(f"{failure}\n  Likely mistake: {NAN_AT_P1}") from None
+            raise
+    assert_unchanged(x, given, name)
+    return result
+
+
+def check_dropout_forward(dropout_forward, *, seed: int = 0, shape=(200, 50), p: float = 0.2, dtype=np.float64) -> None:
+    """Training mode: ``dropout_forward(x, p, train=True, rng)`` drops about a fraction p and scales the rest.
+
+    The number of zeros must lie in the two-sided Binomial(n, p) interval of
+    confidence 1 - 1e-6 (a correct answer fails with probability < 1e-6); kept units
+    must equal ``x`` times the factor torch.nn.functional.dropout uses (1/(1-p)),
+    within rtol 1e-7 (float64) or 1e-5 (float32); the mask must match the output.
+    """
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    x = make_input(seed, shape, dtype)
+    name = "dropout_forward"
+    result = _call_forward(dropout_forward, name, x, p, True, np.random.default_rng(seed + 1))
+    out, mask = _forward_result(result, name, x.shape)
+    kept = _keep_mask(mask, name, x.shape, p)
+    what = f"dropout_forward(x, p={p:g}, train=True) for x of shape {tuple(shape)}, dtype {np.dtype(dtype).name},"
+    check_mask_matches_output(out, kept, what=what)
+    check_drop_count(kept, p, what=what, seed=seed)
+    expected = x.astype(np.float64) * kept * torch_keep_scale(p)
+    rtol, atol = _tolerance(dtype)
+    assert_close(out, expected, what=f"{what} compared with x * mask * (torch's scale {torch_keep_scale(p):.6g}),",
+                 rtol=rtol, atol=atol, mistakes=_scaling_mistakes(x, kept, p), hint_for_nonfinite=None)
+
+
+def check_dropout_fresh_mask(forward, *, seed: int = 0, shape=(40, 25), p: float = 0.5, name: str = "dropout_forward") -> None:
+    """Every call draws a new mask, from the ``rng`` given (or a fresh generator when ``rng`` is None).
+
+    - two calls with the same generator must give different masks (for n units they are
+      equal by chance with probability (p**2 + (1-p)**2)**n, below 1e-6 for the shapes used);
+    - two calls without ``rng`` must give different masks too;
+    - two generators seeded alike must give the same mask (the function uses the rng it is given).
+    """
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    x = make_input(seed, shape)
+    n = x.size
+    if not 0 < p < 1 or (p**2 + (1 - p) ** 2) ** n > ALPHA:
+        raise ValueError("use 0 < p < 1 and a shape large enough that equal masks are improbable")
+    rng = np.random.default_rng(seed + 1)
+    first = _keep_mask(_forward_result(_call_forward(forward, name, x, p, True, rng), name, x.shape)[1], name, x.shape, p)
+    second = _keep_mask(_forward_result(_call_forward(forward, name, x, p, True, rng), name, x.shape)[1], name, x.shape, p)
+    if np.array_equal(first, second):
+        raise CheckFailed(f"{name}(x, p={p:g}, train=True, rng=rng) called twice with the same generator: {SAME_MASK}; "
+                          f"draw it from the generator passed as `rng`")
+    first = _keep_mask(_forward_result(_call_forward(forward, name, x, p, True, None, pass_rng=False), name, x.shape)[1], name, x.shape, p)
+    second = _keep_mask(_forward_result(_call_forward(forward, name, x, p, True, None, pass_rng=False), name, x.shape)[1], name, x.shape, p)
+    if np.array_equal(first, second):
+        raise CheckFailed(f"{name}(x, p={p:g}, train=True) called twice without rng: {SAME_MASK}; "
+                          f"with rng=None use a fresh np.random.default_rng()")
+    a = _forward_result(_call_forward(forward, name, x, p, True, np.random.default_rng(seed + 7)), name, x.shape)[1]
+    b = _forward_result(_call_forward(forward, name, x, p, True, np.random.default_rng(seed + 7)), name, x.shape)[1]
+    if not np.array_equal(a, b):
+        raise CheckFailed(f"{name} called with two generators made by np.random.default_rng({seed + 7}) returned different "
+                          f"masks: draw the mask from the `rng` argument (e.g. rng.random(x.shape) >= p), not from "
+                          f"np.random or torch, so that results can be reproduced")
+
+
+def check_dropout_expectation(forward, *, seed: int = 0, shape=(4, 5), p: float = 0.5, calls: int = 2000,
+                              vanilla: bool = False) -> None:
+    """Averaged over ``calls`` training-mode calls, the output's expectation is the test-time output.
+
+    Inverted dropout: E[out] = x (= the output with train=False). Vanilla dropout:
+    E[out] = (1 - p) * x (= its output with train=False). Each unit is kept
+    Binomial(calls, 1 - p) times; the count must lie in its two-sided interval of
+    confidence 1 - 1e-6 / n (Bonferroni over the n units), and the average output must
+    equal x * scale * count / calls within rtol 1e-7.
+    """
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    name = "vanilla_dropout_forward" if vanilla else "dropout_forward"
+    x = make_input(seed, shape)
+    rng = np.random.default_rng(seed + 1)
+    total = np.zeros_like(x)
+    kept_count = np.zeros(x.shape)
+    for _ in range(calls):
+        out, _mask = _forward_result(_call_forward(forward, name, x, p, True, rng), name, x.shape)
+        total += out
+        kept_count += out != 0
+    average = total / calls
+    test_time = (1 - p) * x if vanilla else x
+    n = x.size
+    lo, hi = binom.interval(1 - ALPHA / n, calls, 1 - p)
+    if ((kept_count < lo) | (kept_count > hi)).any():
+        worst = np.unravel_index(int(np.argmax(np.abs(kept_count - calls * (1 - p)))), x.shape)
+        same = bool(((kept_count == 0) | (kept_count == calls)).all())
+        raise CheckFailed(
+            f"over {calls} calls of {name}(x, p={p:g}, train=True, rng=rng) unit {tuple(int(i) for i in worst)} was kept "
+            f"{int(kept_count[worst])} times; each unit should be kept Binomial({calls}, {1 - p:g}) times, within "
+            f"[{int(lo)}, {int(hi)}] with probability 1 - {ALPHA / n:.2g}"
+            + (f"\n  Likely mistake: {SAME_MASK}" if same else ""))
+    ratio = np.divide(average, test_time)
+    scale = 1.0 if vanilla else torch_keep_scale(p)
+    what = (f"the average of {calls} training-mode outputs of {name}(x, p={p:g}) for x of shape {tuple(shape)} "
+            f"(expected x * {scale:g} * (times kept) / {calls}, whose expectation is the test-time output "
+            f"{'(1 - p) * x' if vanilla else 'x'}; average / test-time output ranges over "
+            f"{ratio.min():.3f} .. {ratio.max():.3f})")
+    mistakes = {}
+    if vanilla:
+        mistakes["kept units were scaled by 1/(1 - p): that is inverted dropout; vanilla dropout leaves them unchanged "
+                 "in training and multiplies by 1 - p at test time"] = x * kept_count / calls / (1 - p)
+    else:
+        mistakes["kept units were not scaled: the expectation is (1 - p) * x instead of x; inverted dropout "
+                 "multiplies them by 1/(1 - p)"] = x * kept_count / calls
+    assert_close(average, x * scale * kept_count / calls, what=what, rtol=1e-7, atol=1e-9, mistakes=mistakes)
+
+
+def check_dropout_eval(dropout_forward, *, seed: int = 0, shape=(30, 8), p: float = 0.3, dtype=np.float64) -> None:
+    """``dropout_forward(x, p, train=False)`` is the identity, as torch.nn.functional.dropout(x, p, training=False).
+
+    Compared within rtol 1e-7 (float64) or 1e-5 (float32).
+    """
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    import torch
+    import torch.nn.functional as F
+
+    x = make_input(seed, shape, dtype)
+    name = "dropout_forward"
+    out, _mask = _forward_result(_call_forward(dropout_forward, name, x, p, False, np.random.default_rng(seed)), name, x.shape)
+    expected = F.dropout(torch.from_numpy(x.astype(np.float64)), p, training=False).numpy()
+    rtol, atol = _tolerance(dtype)
+    x64 = x.astype(np.float64)
+    mistakes = {
+        "the output was multiplied by (1 - p) at test time: that is vanilla dropout's rule; inverted dropout already "
+        "scaled in training, so with train=False it returns x unchanged": x64 * (1 - p),
+        "the output was multiplied by p at test time: with train=False inverted dropout returns x unchanged": x64 * p,
+    }
+    is_dropped = out == 0
+    if is_dropped.any() and not mistakes_match(out, mistakes, rtol, atol):
+        mistakes["dropout was still applied with train=False: at test time no unit is dropped and the output is x"] = out
+    assert_close(out, expected, what=f"dropout_forward(x, p={p:g}, train=False) for x of shape {tuple(shape)}",
+                 rtol=rtol, atol=atol, mistakes=mistakes)
+
+
+def mistakes_match(actual, mistakes, rtol, atol) -> bool:
+    from autograder.compare import likely_mistake
+
+    return likely_mistake(np.asarray(actual, dtype=np.float64), mistakes, rtol, atol) is not None
+
+
+def check_dropout_edge_cases(dropout_forward, *, seed: int = 0, shape=(50, 20)) -> None:
+    """p = 0 keeps everything (output = x), p = 1 drops everything (output = zeros, no NaN), as torch does.
+
+    Compared exactly up to rtol 1e-7 with torch.nn.functional.dropout, which returns
+    ``x`` for p = 0 and zeros for p = 1.
+    """
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    import torch
+    import torch.nn.functional as F
+
+    x = make_input(seed, shape)
+    name = "dropout_forward"
+    for p in (0.0, 1.0):
+        out, mask = _forward_result(_call_forward(dropout_forward, name, x, p, True, np.random.default_rng(seed)), name, x.shape)
+        expected = F.dropout(torch.from_numpy(x), p, training=True).numpy()
+        assert_close(out, expected, what=f"dropout_forward(x, p={p:g}, train=True) for x of shape {tuple(shape)}",
+                     hint_for_nonfinite=f"Likely mistake: {NAN_AT_P1}" if p == 1 else None,
+                     mistakes={"with p = 0 nothing is dropped and the output must be x": np.zeros_like(x)} if p == 0 else None)
+        kept = _keep_mask(mask, name, x.shape, 0.5)
+        if kept.all() != (p == 0) or kept.any() != (p == 0):
+            raise CheckFailed(f"with p = {p:g} the mask returned by {name} should be all {'ones' if p == 0 else 'zeros'}, "
+                              f"but it keeps {int(kept.sum())} of {kept.size} units")
+
+
+# ---------------------------------------------------------------- backward
+
+def check_dropout_backward(dropout_backward, *, seed: int = 0, shape=(60, 30), p: float = 0.2, dtype=np.float64) -> None:
+    """``dropout_backward(dout, mask, p)`` equals the gradient autograd computes through torch.nn.functional.dropout.
+
+    The mask is PyTorch's own: F.dropout is applied to a tensor of ones (seeded) with
+    requires_grad, its zeros give the mask, and ``dout`` is back-propagated through it
+    by autograd in float64. Compared within rtol 1e-7 (float64) or 1e-5 (float32).
+    """
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    import torch
+    import torch.nn.functional as F
+
+    shape = tuple(shape)
+    dout = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+    torch.manual_seed(seed)
+    ones = torch.ones(shape, dtype=torch.float64, requires_grad=True)
+    y = F.dropout(ones, p, training=True)
+    y.backward(torch.from_numpy(dout.astype(np.float64)))
+    expected = ones.grad.numpy()
+    mask = (y != 0).detach().numpy()
+    given_dout, given_mask = dout.copy(), mask.copy()
+    with np.errstate(all="ignore"):
+        try:
+            dx = call_learner(dropout_backward, given_dout, given_mask, p)
+        except CheckFailed as failure:
+            if p == 1 and "ZeroDivisionError" in str(failure):
+                raise CheckFailed(f"{failure}\n  Likely mistake: {NAN_AT_P1}") from None
+            raise
+    assert_unchanged(dout, given_dout, "dropout_backward")
+    d64 = dout.astype(np.float64)
+    mistakes = {
+        "the mask was not used: the gradient flows only through the units kept in the forward pass; "
+        "multiply dout by the mask": d64 / (1 - p) if p < 1 else None,
+        "the gradient was not scaled: the forward pass multiplied kept units by 1/(1 - p), so the backward pass "
+        "must too (dx = dout * mask / (1 - p))": d64 * mask,
+        "dout was returned unchanged: the mask was not used, and the 1/(1 - p) scale is missing": d64,
+        "the gradient was scaled by 1/p: scale by 1/(1 - p), as in the forward pass": d64 * mask / p if p > 0 else None,
+        "the gradient was multiplied by 1 - p: scale by 1/(1 - p), as in the forward pass": d64 * mask * (1 - p),
+        "the mask was inverted: the gradient flows through the KEPT units (mask == 1)": d64 * ~mask / (1 - p) if p < 1 else None,
+    }
+    rtol, atol = _tolerance(dtype)
+    assert_close(dx, expected, what=f"dropout_backward(dout, mask, p={p:g}) for dout of shape {shape}, dtype {np.dtype(dtype).name}",
+                 rtol=rtol, atol=atol, mistakes={k: v for k, v in mistakes.items() if v is not None},
+                 hint_for_nonfinite=f"Likely mistake: {NAN_AT_P1}" if p == 1 else None)
+
+
+# ---------------------------------------------------------------- vanilla dropout
+
+def check_vanilla_dropout(vanilla_dropout_forward, *, seed: int = 0, shape=(200, 50), p: float = 0.2, dtype=np.float64) -> None:
+    """Vanilla dropout: in training zero a fraction ~p and leave the rest unchanged; at test time return (1 - p) * x.
+
+    The number of zeros must lie in the Binomial(n, p) interval of confidence 1 - 1e-6;
+    values are compared within rtol 1e-7 (float64) or 1e-5 (float32). The test-time
+    reference is ``(1 - p) * torch.nn.functional.dropout(x, p, training=False)``.
+    """
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    import torch
+    import torch.nn.functional as F
+
+    x = make_input(seed, shape, dtype)
+    x64 = x.astype(np.float64)
+    name = "vanilla_dropout_forward"
+    rtol, atol = _tolerance(dtype)
+    out, mask = _forward_result(_call_forward(vanilla_dropout_forward, name, x, p, True, np.random.default_rng(seed + 1)), name, x.shape)
+    kept = _keep_mask(mask, name, x.shape, p)
+    what = f"vanilla_dropout_forward(x, p={p:g}, train=True) for x of shape {tuple(shape)}, dtype {np.dtype(dtype).name},"
+    check_mask_matches_output(out, kept, what=what)
+    check_drop_count(kept, p, what=what, seed=seed)
+    assert_close(out, x64 * kept, what=what + " compared with x * mask,", rtol=rtol, atol=atol, mistakes={
+        "kept units were scaled by 1/(1 - p): that is inverted dropout; vanilla dropout leaves kept units unchanged "
+        "in training and scales at test time instead": x64 * kept / (1 - p) if p < 1 else None,
+        "kept units were multiplied by (1 - p) in training: vanilla dropout leaves them unchanged and multiplies "
+        "by (1 - p) only at test time": x64 * kept * (1 - p),
+    })
+    out, _mask = _forward_result(_call_forward(vanilla_dropout_forward, name, x, p, False, np.random.default_rng(seed)), name, x.shape)
+    expected = (1 - p) * F.dropout(torch.from_numpy(x64), p, training=False).numpy()
+    mistakes = {
+        "the output is x at test time: vanilla dropout did not scale in training, so at test time it multiplies "
+        "by the keep probability 1 - p to match the training-time expectation": x64,
+        "the output was multiplied by the dropout rate p at test time: multiply by the KEEP probability 1 - p "
+        "(a unit is present with probability 1 - p in training)": x64 * p,
+    }
+    if (out == 0).any() and not mistakes_match(out, mistakes, rtol, atol):
+        mistakes["dropout was still applied with train=False: at test time no unit is dropped"] = out
+    assert_close(out, expected, what=f"vanilla_dropout_forward(x, p={p:g}, train=False) for x of shape {tuple(shape)}",
+                 rtol=rtol, atol=atol, mistakes=mistakes)
+
+
+# ---------------------------------------------------------------- the module
+
+def _make_module(Dropout, p):
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    import torch
+
+    module = call_learner(Dropout, name="Dropout") if p is None else call_learner(Dropout, p=p, name="Dropout")
+    if not isinstance(module, torch.nn.Module):
+        raise CheckFailed(f"Dropout(...) should be a torch.nn.Module (class Dropout(torch.nn.Module)), "
+                          f"but it is {type(module).__name__}")
+    if not module.training:
+        raise CheckFailed("a new Dropout module should be in training mode (module.training is True), like every torch.nn.Module")
+    return module
+
+
+def _module_call(module, x, what):
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    import torch
+
+    try:
+        out = module(x)
+    except NotImplementedError:
+        raise CheckFailed("`Dropout.forward` is not implemented yet: replace `raise NotImplementedError()` with your code") from None
+    except ZeroDivisionError as error:
+        raise CheckFailed(f"{what} raised ZeroDivisionError: {error}\n  Likely mistake: {NAN_AT_P1}") from None
+    except Exception as error:
+        raise CheckFailed(f"{what} raised {type(error).__name__}: {error}") from error
+    if not isinstance(out, torch.Tensor):
+        raise CheckFailed(f"{what} should return a torch.Tensor, but it returned {type(out).__name__}")
+    if tuple(out.shape) != tuple(x.shape):
+        raise CheckFailed(f"{what} has shape {tuple(out.shape)}, expected the input's shape {tuple(x.shape)}")
+    return out
+
+
+def _module_forward_backward(module, x_np, dout_np, what):
+    """Run the module on a leaf tensor and back-propagate dout; return (out, grad) as float64 arrays."""
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    import torch
+
+    x = torch.from_numpy(x_np.copy()).requires_grad_(True)
+    out = _module_call(module, x, what)
+    if not out.requires_grad:
+        raise CheckFailed(f"the output of {what} is not connected to x in the autograd graph (out.requires_grad is False): "
+                          f"compute it with torch operations on x (e.g. x * mask / (1 - p)), not through NumPy or .detach()")
+    out.backward(torch.from_numpy(dout_np.copy()))
+    if x.grad is None:
+        raise CheckFailed(f"after backward() through {what}, x.grad is None: the output must be computed from x with torch operations")
+    return out.detach().numpy().astype(np.float64), x.grad.numpy().astype(np.float64)
+
+
+def check_dropout_module(Dropout, *, seed: int = 0, shape=(200, 50), p: float | None = 0.2, dtype=np.float32) -> None:
+    """``Dropout(p)`` behaves like torch.nn.Dropout(p): in training, after train(), in eval() and for gradients.
+
+    - training mode: the number of zeros lies in the Binomial(n, p) interval of
+      confidence 1 - 1e-6; kept units are x times torch's scale 1/(1-p); gradients via
+      autograd equal dout * mask * scale (rtol 1e-5 for float32, 1e-7 for float64);
+      a second call draws a new mask (checked when two masks of this size are equal by
+      chance with probability below 1e-6);
+    - eval(): output and gradient equal torch.nn.Dropout's in eval mode (x and dout);
+    - train() again: dropout is applied again.
+
+    ``p=None`` constructs ``Dropout()`` and checks the default p = 0.5.
+    """
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    import torch
+
+    module = _make_module(Dropout, p)
+    rate = 0.5 if p is None else p
+    label = "Dropout()" if p is None else f"Dropout(p={p:g})"
+    x = make_input(seed, shape, dtype)
+    dout = np.random.default_rng(seed + 3).standard_normal(tuple(shape)).astype(dtype)
+    x64, d64 = x.astype(np.float64), dout.astype(np.float64)
+    rtol, atol = _tolerance(dtype)
+    where = f"for x of shape {tuple(shape)}, dtype {np.dtype(dtype).name}"
+    torch.manual_seed(seed)
+
+    what = f"{label} in training mode {where}"
+    out, grad = _module_forward_backward(module, x, dout, what)
+    kept = out != 0
+    if not np.isfinite(out).all():
+        raise CheckFailed(f"{what} returned NaN or inf\n  Likely mistake: {NAN_AT_P1}")
+    check_drop_count(kept, rate, what=what, seed=seed)
+    scale = torch_keep_scale(rate)
+    assert_close(out, x64 * kept * scale, what=f"{what}, compared with x * mask * (torch's scale {scale:.6g}),",
+                 rtol=rtol, atol=atol, mistakes=_scaling_mistakes(x, kept, rate))
+    assert_close(grad, d64 * kept * scale, what=f"the gradient x.grad through {what}, compared with dout * mask * {scale:.6g},",
+                 rtol=rtol, atol=atol, mistakes={
+                     "the gradient ignores the mask: it must be zero where the unit was dropped": d64 * scale,
+                     "the gradient was not scaled by 1/(1 - p)": d64 * kept})
+    if 0 < rate < 1 and (rate**2 + (1 - rate) ** 2) ** kept.size <= ALPHA:  # two masks equal by chance: negligible
+        again = _module_call(module, torch.from_numpy(x.copy()), what).detach().numpy()
+        if np.array_equal(again != 0, kept):
+            raise CheckFailed(f"{label} in training mode called twice on the same input: {SAME_MASK}")
+
+    module.eval()
+    what = f"{label} after .eval() {where}"
+    reference = torch.nn.Dropout(rate).eval()
+    expected = reference(torch.from_numpy(x64)).numpy()
+    out, grad = _module_forward_backward(module, x, dout, what)
+    mistakes = {
+        "the output was multiplied by (1 - p) in eval mode: inverted dropout scaled in training, so in eval mode it "
+        "returns x unchanged": x64 * (1 - rate),
+    }
+    if (out == 0).any():
+        mistakes["dropout is still applied in eval mode: check self.training (set by .train() / .eval()) in forward "
+                 "and return x unchanged when it is False"] = out
+    assert_close(out, expected, what=what + " compared with torch.nn.Dropout in eval mode,", rtol=rtol, atol=atol, mistakes=mistakes)
+    assert_close(grad, d64, what=f"the gradient x.grad through {what}", rtol=rtol, atol=atol)
+
+    module.train()
+    what = f"{label} after .eval() and then .train() {where}"
+    out = _module_call(module, torch.from_numpy(x.copy()), what).detach().numpy()
+    check_drop_count(out != 0, rate, what=what, seed=seed)
+
+
+def check_dropout_module_edge_cases(Dropout, *, seed: int = 0, shape=(4, 3, 5, 6)) -> None:
+    """Any shape works; p = 0 is the identity and p = 1 gives zeros and zero gradients (no NaN), in training mode.
+
+    Compared with torch.nn.Dropout(p) in training mode, which is deterministic for
+    p = 0 and p = 1, within rtol 1e-5 (float32 inputs).
+    """
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    import torch
+
+    x = make_input(seed, shape, np.float32)
+    dout = np.random.default_rng(seed + 3).standard_normal(tuple(shape)).astype(np.float32)
+    for p in (0.0, 1.0):
+        module = _make_module(Dropout, p)
+        torch.manual_seed(seed)
+        what = f"Dropout(p={p:g}) in training mode for x of shape {tuple(shape)}"
+        out, grad = _module_forward_backward(module, x, dout, what)
+        reference_x = torch.from_numpy(x.copy()).requires_grad_(True)
+        reference_out = torch.nn.Dropout(p)(reference_x)
+        reference_out.backward(torch.from_numpy(dout))
+        nan_hint = f"Likely mistake: {NAN_AT_P1}" if p == 1 else None
+        assert_close(out, reference_out.detach().numpy(), what=what, rtol=1e-5, atol=1e-6, hint_for_nonfinite=nan_hint)
+        assert_close(grad, reference_x.grad.numpy(), what=f"the gradient x.grad through {what}", rtol=1e-5, atol=1e-6,
+                     hint_for_nonfinite=nan_hint)
