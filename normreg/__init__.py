@@ -5,6 +5,7 @@ Modules
 data      -- loading the bundled digits (default) or a local MNIST copy; splits
 training  -- gradient descent on least squares, a small PyTorch training loop
 plotting  -- the figures the book draws more than once
+monitoring -- recording layer outputs with hooks, percentiles and their drift over training
 """
 
-__all__ = ["data", "training", "plotting"]
+__all__ = ["data", "training", "plotting", "monitoring"]

@@ -1,0 +1,378 @@
+"""Checks for chapter 2, internal covariate shift (exercise ``02_covariate_shift``).
+
+The learner writes, in PyTorch:
+
+- ``record_preactivations(model, x, layer_types=(nn.Linear,)) -> list[Tensor]``:
+  the outputs of every module of ``layer_types`` in one forward pass, captured
+  with forward hooks. Compared with an explicit layer-by-layer forward pass of a
+  copy of the model; the hooks must be gone afterwards, the model's train/eval
+  mode untouched, and the recorded tensors detached from the autograd graph.
+- ``activation_percentiles(values, q=(15, 50, 85)) -> Tensor``: per-unit
+  percentiles over the examples, (N, D) -> (len(q), D), compared with
+  ``numpy.percentile(values, q, axis=0)`` (linear interpolation) in float64.
+- ``percentile_drift(history) -> Tensor``: (T, Q, D) -> (Q, D), the width of
+  the band each percentile moved through (max over time minus min over time).
+
+Each check builds its own model and data from ``seed`` and a few size and
+type arguments, so hidden tests vary the inputs, not the logic.
+"""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.modules import module as _module_globals
+
+from autograder.compare import CheckFailed, assert_close, likely_mistake
+from autograder.compare import call_learner as _call_learner
+
+ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "tanh": nn.Tanh}
+TOLERANCE = {torch.float64: (1e-10, 1e-10), torch.float32: (1e-5, 1e-5)}  # (rtol, atol) by dtype
+
+
+# ---------------------------------------------------------------- models and explicit forward passes
+
+def make_probe_model(seed: int = 0, widths=(12, 9, 5), *, activation: str = "sigmoid", batchnorm: bool = False,
+                     inplace: bool = False, nested: bool = False, dtype=torch.float32) -> nn.Sequential:
+    """A chain [Linear -> (BatchNorm1d) -> activation] * hidden -> Linear, seeded.
+
+    ``widths`` lists the input size, the hidden sizes and the output size. With
+    ``nested`` each hidden block is its own ``nn.Sequential`` (so a solution that
+    only looks at ``model.children()`` misses layers). Weights are N(0, 1) / sqrt(fan_in)
+    scaled by 2 and biases N(0, 0.5^2), so pre-activations spread over both signs.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    blocks = []
+    for fan_in, fan_out in zip(widths[:-2], widths[1:-1]):
+        block = [nn.Linear(fan_in, fan_out)]
+        if batchnorm:
+            block.append(nn.BatchNorm1d(fan_out))
+        make_activation = ACTIVATIONS[activation]
+        block.append(make_activation(inplace=True) if inplace and activation == "relu" else make_activation())
+        blocks.append(nn.Sequential(*block) if nested else block)
+    layers = [b for b in blocks] if nested else [layer for block in blocks for layer in block]
+    layers.append(nn.Linear(widths[-2], widths[-1]))
+    model = nn.Sequential(*layers).to(dtype)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.Linear):
+                m.weight.copy_(2 * torch.randn(m.weight.shape, generator=generator, dtype=dtype) / m.in_features**0.5)
+                m.bias.copy_(0.5 * torch.randn(m.bias.shape, generator=generator, dtype=dtype))
+            if isinstance(m, nn.BatchNorm1d):
+                # Non-trivial state, so train-mode (batch statistics) and eval-mode (running statistics) outputs differ.
+                m.weight.copy_(1 + 0.3 * torch.randn(m.weight.shape, generator=generator, dtype=dtype))
+                m.bias.copy_(0.3 * torch.randn(m.bias.shape, generator=generator, dtype=dtype))
+                m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=generator, dtype=dtype))
+                m.running_var.copy_(0.5 + torch.rand(m.running_var.shape, generator=generator, dtype=dtype))
+    return model
+
+
+def _leaves(model: nn.Module) -> list[nn.Module]:
+    """The modules that do the work, in the order a chain of Sequentials calls them."""
+    children = list(model.children())
+    if not children:
+        return [model]
+    return [leaf for child in children for leaf in _leaves(child)]
+
+
+def explicit_forward(model: nn.Module, x: torch.Tensor, layer_types, *, train: bool | None = None) -> dict[str, list]:
+    """Run a copy of ``model`` layer by layer on ``x``; return what each kind of recording would hold.
+
+    Keys: ``outputs`` (the right answer: outputs of the modules of ``layer_types``),
+    ``inputs`` (their inputs), ``after_activation`` (outputs of the activation
+    modules), ``modified_in_place`` (the outputs as an in-place activation right
+    after them leaves them when they are stored without a copy).
+    """
+    model = copy.deepcopy(model)
+    if train is not None:
+        model.train(train)
+    leaves = _leaves(model)
+    found = {"outputs": [], "inputs": [], "after_activation": [], "modified_in_place": []}
+    h = x.clone()
+    with torch.no_grad():
+        for i, leaf in enumerate(leaves):
+            out = leaf(h.clone())
+            if isinstance(leaf, layer_types):
+                found["inputs"].append(h.clone())
+                found["outputs"].append(out.clone())
+                following = leaves[i + 1] if i + 1 < len(leaves) else None
+                changed = following(out.clone()) if getattr(following, "inplace", False) else out.clone()
+                found["modified_in_place"].append(changed)
+            if isinstance(leaf, tuple(ACTIVATIONS.values())):
+                found["after_activation"].append(out.clone())
+            h = out
+    return found
+
+
+# ---------------------------------------------------------------- helpers
+
+class _Shown:
+    """Stands in for a tensor or model in the "called as ..." line of a failure message."""
+
+    def __init__(self, value):
+        if isinstance(value, torch.Tensor):
+            self.text = f"<tensor shape={tuple(value.shape)} dtype={str(value.dtype).replace('torch.', '')}>"
+        else:
+            self.text = f"<{type(value).__name__}>"
+
+    def __repr__(self):
+        return self.text
+
+
+def call_learner(fn, *args, **kwargs):
+    """``compare.call_learner``, with tensors and models shown by shape and type rather than printed in full."""
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    try:
+        return _call_learner(fn, *args, **kwargs)
+    except CheckFailed as failure:
+        message = str(failure)
+        for value in args:
+            if isinstance(value, (torch.Tensor, nn.Module)):
+                message = message.replace(repr(value), repr(_Shown(value)))
+        raise CheckFailed(message) from failure.__cause__
+
+
+def _numpy(tensor: torch.Tensor) -> np.ndarray:
+    return tensor.detach().to(torch.float64).cpu().numpy()
+
+
+def _hooks_left(model: nn.Module) -> list[str]:
+    left = []
+    for name, m in model.named_modules():
+        count = len(m._forward_hooks) + len(m._forward_pre_hooks)
+        if count:
+            left.append(f"{name or 'model'} ({type(m).__name__}): {count}")
+    return left
+
+
+def _global_hooks() -> set[int]:
+    return set(_module_globals._global_forward_hooks) | set(_module_globals._global_forward_pre_hooks)
+
+
+def _modes(model: nn.Module) -> list[bool]:
+    return [m.training for m in model.modules()]
+
+
+def _list_matches(actual: list[np.ndarray], candidate: list, rtol: float, atol: float) -> bool:
+    if len(actual) != len(candidate) or not actual:
+        return False
+    return all(likely_mistake(a, {"x": _numpy(c)}, rtol, atol) for a, c in zip(actual, candidate))
+
+
+def _type_names(layer_types) -> str:
+    return ", ".join(f"nn.{t.__name__}" for t in layer_types)
+
+
+# ---------------------------------------------------------------- record_preactivations
+
+def check_record_preactivations(record_preactivations, *, seed: int = 0, widths=(12, 9, 7, 5), batch: int = 16,
+                                activation: str = "sigmoid", batchnorm: bool = False, mode: str = "train",
+                                layer_types=None, inplace: bool = False, nested: bool = False,
+                                dtype=torch.float32) -> None:
+    """``record_preactivations(model, x, layer_types)`` equals an explicit layer-by-layer forward pass.
+
+    ``layer_types=None`` calls the learner's function without the argument, checking
+    its default ``(nn.Linear,)``. ``mode`` is the mode the model is in ("train" or
+    "eval"); the function must record in that mode and leave it unchanged. Also
+    checked: no hook is left on any module, and the tensors carry no autograd graph.
+    """
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    if batch in widths:
+        raise ValueError("use a batch size different from every width, so that transposed results show up")
+    model = make_probe_model(seed, widths, activation=activation, batchnorm=batchnorm, inplace=inplace,
+                             nested=nested, dtype=dtype)
+    model.train(mode == "train")
+    types = (nn.Linear,) if layer_types is None else tuple(layer_types)
+    generator = torch.Generator().manual_seed(seed + 1)
+    x = (torch.randn(batch, widths[0], generator=generator, dtype=dtype) * 1.5 + 0.3).requires_grad_(False)
+    x_given = x.clone()
+
+    reference = explicit_forward(model, x, types)
+    other_mode = explicit_forward(model, x, types, train=(mode != "train")) if batchnorm else None
+    modes_before = _modes(model)
+    global_before = _global_hooks()
+
+    kwargs = {} if layer_types is None else {"layer_types": layer_types}
+    result = call_learner(record_preactivations, model, x_given, **kwargs)
+    leaked_global = _global_hooks() - global_before
+    for key in leaked_global:  # do not let them break every later cell of the notebook
+        _module_globals._global_forward_hooks.pop(key, None)
+        _module_globals._global_forward_pre_hooks.pop(key, None)
+
+    description = (f"record_preactivations(model, x{', layer_types=(' + _type_names(types) + ',)' if layer_types is not None else ''}) "
+                   f"for a {'nested ' if nested else ''}model {' -> '.join(type(m).__name__ for m in _leaves(model))} "
+                   f"in {mode} mode, x of shape {tuple(x.shape)}, {str(dtype).replace('torch.', '')}")
+    if result is None:
+        raise CheckFailed(f"{description} returned None: did you forget to `return` the list?")
+    if not isinstance(result, (list, tuple)):
+        raise CheckFailed(f"{description} should return a list of tensors, but it returned a {type(result).__name__}")
+    for i, value in enumerate(result):
+        if not isinstance(value, torch.Tensor):
+            raise CheckFailed(f"{description}: element {i} of the list is a {type(value).__name__}, expected a torch.Tensor")
+    actual = [_numpy(v) for v in result]
+    rtol, atol = TOLERANCE[dtype]
+
+    known = {
+        "you recorded the output of the activation function (after the non-linearity); the pre-activation "
+        "is the output of the Linear layer (or of the chosen layer type), before the activation": reference["after_activation"],
+        "you recorded the module's input (`args[0]` in the hook) instead of its output: the hook's third "
+        "argument is the output": reference["inputs"],
+        "the stored tensors were changed afterwards by an in-place activation (nn.ReLU(inplace=True)) that "
+        "overwrote the Linear layer's output: store a copy, `output.detach().clone()`": reference["modified_in_place"],
+    }
+    if other_mode is not None:
+        known[f"the values were computed in {'eval' if mode == 'train' else 'train'} mode, but the model was in {mode} "
+              f"mode: do not call model.eval() or model.train(); record in the mode the model is in "
+              f"(BatchNorm uses {'batch' if mode == 'train' else 'running'} statistics in {mode} mode)"] = other_mode["outputs"]
+    for text, candidate in known.items():
+        if candidate is not reference["outputs"] and _list_matches(actual, candidate, rtol, atol) \
+                and not _list_matches(actual, reference["outputs"], rtol, atol):
+            raise CheckFailed(f"{description} does not hold the pre-activations.\n  Likely mistake: {text}")
+
+    expected = reference["outputs"]
+    if len(actual) != len(expected):
+        raise CheckFailed(
+            f"{description} returned {len(actual)} tensors, expected {len(expected)}: one per module of type "
+            f"{_type_names(types)}, in the order the forward pass runs them (use model.modules(), which also "
+            f"finds modules nested inside others)")
+    for i, (a, e) in enumerate(zip(actual, expected)):
+        per_element = {text: _numpy(c[i]) for text, c in known.items() if len(c) == len(expected)}
+        per_element["the result is transposed: keep the module's output as it is, shape (N, units)"] = _numpy(e).T
+        assert_close(a, _numpy(e), what=f"element {i} of {description} (output of {_type_names(types)} number {i})",
+                     rtol=rtol, atol=atol, mistakes=per_element)
+
+    tracked = [i for i, v in enumerate(result) if v.requires_grad or v.grad_fn is not None]
+    if tracked:
+        raise CheckFailed(
+            f"{description}: the tensors {tracked} are still attached to the autograd graph "
+            f"(requires_grad=True): store `output.detach()` (or run the forward pass under torch.no_grad()), "
+            f"otherwise every recording keeps the whole graph of the forward pass in memory")
+    left = _hooks_left(model)
+    if left or leaked_global:
+        where = "; ".join(left) if left else f"{len(leaked_global)} global module hook(s)"
+        raise CheckFailed(
+            f"{description} left hooks registered ({where}). The hooks are still registered after your function "
+            f"returns, so every later forward pass appends more tensors: keep the handles that "
+            f"register_forward_hook returns and call handle.remove() (in a `finally:` block)")
+    if _modes(model) != modes_before:
+        raise CheckFailed(
+            f"{description} changed the model's mode: it was in {mode} mode and is now in "
+            f"{'train' if model.training else 'eval'} mode (or some submodules changed). Record in the mode the "
+            f"caller chose, without calling model.eval() or model.train()")
+    if not torch.equal(x, x_given):
+        raise CheckFailed(f"{description} changed its input x in place")
+
+
+# ---------------------------------------------------------------- activation_percentiles
+
+PERCENT_HINT = ("q is given in percent (15 means the 15th percentile); torch.quantile takes fractions, "
+                "so pass torch.tensor(q) / 100 (np.percentile takes percent as they are)")
+
+
+def make_values(seed: int, shape=(40, 7), dtype=torch.float32, ties: bool = False) -> torch.Tensor:
+    """Pre-activation-like values (N, D): each unit with its own offset and spread; ``ties`` rounds them."""
+    rng = np.random.default_rng(seed)
+    n, d = shape
+    values = rng.uniform(-3, 3, size=d) + rng.uniform(0.2, 3, size=d) * rng.standard_normal((n, d))
+    if ties:
+        values = np.round(values)
+    return torch.as_tensor(values, dtype=dtype)
+
+
+def _result_array(result, what: str) -> np.ndarray:
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    if result is None:
+        raise CheckFailed(f"{what} is None: did you forget to `return` it?")
+    if isinstance(result, torch.Tensor):
+        return _numpy(result)
+    if isinstance(result, np.ndarray) and np.issubdtype(result.dtype, np.number):
+        return result.astype(np.float64)
+    raise CheckFailed(f"{what} should be a torch.Tensor, but it is a {type(result).__name__}")
+
+
+def check_activation_percentiles(activation_percentiles, *, seed: int = 0, shape=(40, 7), q=None,
+                                 dtype=torch.float32, ties: bool = False) -> None:
+    """``activation_percentiles(values, q)`` equals ``np.percentile(values, q, axis=0)``: shape (len(q), D).
+
+    ``q=None`` calls the learner's function without it, checking the default (15, 50, 85).
+    """
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    if shape[0] == shape[1] and shape[0] > 1:
+        raise ValueError("use N != D so that wrong-axis mistakes show up in the shape")
+    values = make_values(seed, shape, dtype, ties)
+    given = values.clone()
+    percents = (15.0, 50.0, 85.0) if q is None else tuple(float(p) for p in q)
+    v64 = _numpy(values)
+    expected = np.percentile(v64, percents, axis=0)
+    kwargs = {} if q is None else {"q": q}
+    what = (f"activation_percentiles(values{', q=' + repr(q) if q is not None else ''}) for values of shape "
+            f"{tuple(shape)}, {str(dtype).replace('torch.', '')}{' with ties' if ties else ''}")
+    try:
+        result = call_learner(activation_percentiles, given, **kwargs)
+    except CheckFailed as failure:
+        if "range [0, 1]" in str(failure):
+            raise CheckFailed(f"{failure}\n  Likely mistake: {PERCENT_HINT}") from None
+        raise
+    actual = _result_array(result, what)
+    if not torch.equal(values, given):
+        raise CheckFailed(f"{what} changed its input in place (torch.sort(values) returns a new tensor; "
+                          f"values.sort_() or an in-place op does not)")
+    rtol, atol = TOLERANCE[dtype]
+    atol *= float(np.abs(v64).max())
+    mistakes = {
+        "the percentiles were taken over the units of each example (dim=1): take them over the examples, "
+        "dim=0, one set per unit": np.percentile(v64, percents, axis=1),
+        "one set of percentiles over all entries (no dim): take them over the examples, dim=0, one set per unit":
+            np.percentile(v64, percents),
+        "q was divided by 100 twice (or fractions were passed to np.percentile, which expects percent): "
+        "these are the 0.15th, 0.5th and 0.85th percentiles": np.percentile(v64, np.array(percents) / 100, axis=0),
+        "the result is transposed: return shape (len(q), D), one row per percentile": expected.T,
+    }
+    for method in ("nearest", "lower", "higher", "midpoint"):
+        mistakes[f"interpolation={method!r}: use linear interpolation between the two nearest order statistics "
+                 f"(the default of torch.quantile and np.percentile)"] = np.percentile(v64, percents, axis=0, method=method)
+    assert_close(actual, expected, what=what, rtol=rtol, atol=atol, mistakes=mistakes)
+
+
+# ---------------------------------------------------------------- percentile_drift
+
+def make_history(seed: int, steps: int = 12, n_q: int = 3, units: int = 5, dtype=torch.float32) -> torch.Tensor:
+    """A (T, Q, D) history of percentiles that wander (random walks) and come part of the way back."""
+    rng = np.random.default_rng(seed)
+    start = np.sort(rng.normal(0, 2, size=(n_q, units)), axis=0)
+    walk = np.cumsum(rng.normal(0, 0.5, size=(steps, n_q, units)), axis=0)
+    walk[0] = 0
+    walk[steps // 2:] -= 0.5 * walk[steps // 2]  # partly back again: last - first differs from the band width
+    return torch.as_tensor(start[None] + walk, dtype=dtype)
+
+
+def check_percentile_drift(percentile_drift, *, seed: int = 0, steps: int = 12, n_q: int = 3, units: int = 5,
+                           dtype=torch.float32) -> None:
+    """``percentile_drift(history)`` equals ``history.amax(0) - history.amin(0)``: (T, Q, D) -> (Q, D)."""
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    history = make_history(seed, steps, n_q, units, dtype)
+    given = history.clone()
+    h64 = _numpy(history)
+    expected = h64.max(axis=0) - h64.min(axis=0)
+    what = f"percentile_drift(history) for history of shape {tuple(history.shape)} (T, Q, D), {str(dtype).replace('torch.', '')}"
+    actual = _result_array(call_learner(percentile_drift, given), what)
+    if not torch.equal(history, given):
+        raise CheckFailed(f"{what} changed its input in place")
+    rtol, atol = TOLERANCE[dtype]
+    atol *= float(np.abs(h64).max())
+    mistakes = {
+        "this is the last value minus the first: a percentile that moves away and comes back has drifted too; "
+        "take max over time minus min over time": h64[-1] - h64[0],
+        "this is |last - first|: a percentile that moves away and comes back has drifted too; "
+        "take max over time minus min over time": np.abs(h64[-1] - h64[0]),
+        "this is the standard deviation over time, not the width of the band (max - min over time)": h64.std(axis=0),
+        "this is the (unbiased) standard deviation over time, not the width of the band (max - min over time)":
+            h64.std(axis=0, ddof=1) if steps > 1 else None,
+        "this is the total path length (sum of |steps|), not the width of the band (max - min over time)":
+            np.abs(np.diff(h64, axis=0)).sum(axis=0),
+        "max - min was taken over the percentiles (dim=1), not over time (dim=0)": h64.max(axis=1) - h64.min(axis=1),
+        "max - min was taken over the units (dim=2), not over time (dim=0)": h64.max(axis=2) - h64.min(axis=2),
+    }
+    assert_close(actual, expected, what=what, rtol=rtol, atol=atol, mistakes=mistakes)

@@ -1,0 +1,123 @@
+"""The chapter 2 checks called directly on the solution's functions and on the mutants (fast, no kernel).
+
+Hypothesis varies models, modes, shapes, seeds and dtypes: the solution must pass
+every one, so the checks never fail a correct answer on some input.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from torch import nn
+
+from autograder import CheckFailed, covariate_shift
+from autograder.tests import mutants, strategies
+from autograder.tests.notebook_code import learner_namespace, solution_notebook, with_replaced_cells
+
+SOLUTION = learner_namespace(solution_notebook("02_covariate_shift"))
+
+
+@settings(max_examples=40, deadline=None)
+@given(case=strategies.preactivation_cases())
+def test_solution_passes_record_preactivations_check(case):
+    covariate_shift.check_record_preactivations(SOLUTION["record_preactivations"], **case)
+
+
+@settings(max_examples=60, deadline=None)
+@given(case=strategies.percentile_cases())
+def test_solution_passes_activation_percentiles_check(case):
+    covariate_shift.check_activation_percentiles(SOLUTION["activation_percentiles"], **case)
+
+
+@settings(max_examples=60, deadline=None)
+@given(case=strategies.drift_cases())
+def test_solution_passes_percentile_drift_check(case):
+    covariate_shift.check_percentile_drift(SOLUTION["percentile_drift"], **case)
+
+
+def test_explicit_forward_agrees_with_the_model():
+    """The reference itself: the last recorded Linear output is the model's output."""
+    for nested in (False, True):
+        model = covariate_shift.make_probe_model(3, (6, 5, 4, 3), batchnorm=True, nested=nested)
+        x = torch.randn(7, 6)
+        found = covariate_shift.explicit_forward(model, x, (nn.Linear,))
+        with torch.no_grad():
+            torch.testing.assert_close(found["outputs"][-1], model(x))
+        assert len(found["outputs"]) == 3 and len(found["after_activation"]) == 2
+
+
+def _run_visible_and_hidden_checks(namespace):
+    """Call each check the way the notebook's grade cells do; collect the failures."""
+    record = namespace["record_preactivations"]
+    calls = [
+        lambda: covariate_shift.check_record_preactivations(record),
+        lambda: covariate_shift.check_record_preactivations(record, seed=1, batchnorm=True, layer_types=(nn.BatchNorm1d,)),
+        lambda: covariate_shift.check_record_preactivations(record, seed=10, batchnorm=True, mode="eval"),
+        lambda: covariate_shift.check_record_preactivations(record, seed=12, nested=True, widths=(6, 8, 8, 8, 3), batch=5),
+        lambda: covariate_shift.check_record_preactivations(record, seed=13, activation="relu", inplace=True),
+        lambda: covariate_shift.check_activation_percentiles(namespace["activation_percentiles"]),
+        lambda: covariate_shift.check_activation_percentiles(namespace["activation_percentiles"], seed=1, q=(10, 90), shape=(25, 4)),
+        lambda: covariate_shift.check_percentile_drift(namespace["percentile_drift"]),
+    ]
+    failures = []
+    for call in calls:
+        try:
+            call()
+        except CheckFailed as failure:
+            failures.append(str(failure))
+    return failures
+
+
+def test_solution_passes_the_notebook_checks():
+    assert _run_visible_and_hidden_checks(SOLUTION) == []
+
+
+@pytest.mark.parametrize("mutant", mutants.for_assignment("02_covariate_shift"), ids=lambda m: m.name)
+def test_mutant_fails_a_check_with_its_hint(mutant):
+    namespace = learner_namespace(with_replaced_cells(solution_notebook(mutant.assignment), mutant.cells))
+    failures = _run_visible_and_hidden_checks(namespace)
+    assert failures, f"{mutant.name} passed every check"
+    assert any(mutant.hint in f for f in failures), f"hint {mutant.hint!r} missing from {failures}"
+
+
+def test_failure_message_names_element_and_error():
+    def off_in_layer_1(model, x, layer_types=(nn.Linear,)):
+        out = SOLUTION["record_preactivations"](model, x, layer_types)
+        out[1][:, 3] += 0.5
+        return out
+
+    with pytest.raises(CheckFailed) as failure:
+        covariate_shift.check_record_preactivations(off_in_layer_1)
+    message = str(failure.value)
+    assert "element 1 of" in message and "Features that differ: 3" in message and "max error 0.5" in message
+
+
+def test_global_hooks_are_reported_and_cleaned_up():
+    def global_hook(model, x, layer_types=(nn.Linear,)):
+        recorded = []
+        nn.modules.module.register_module_forward_hook(
+            lambda m, a, out: recorded.append(out.detach().clone()) if isinstance(m, layer_types) else None)
+        with torch.no_grad():
+            model(x)
+        return recorded
+
+    with pytest.raises(CheckFailed, match="global module hook"):
+        covariate_shift.check_record_preactivations(global_hook)
+    assert not covariate_shift._global_hooks()
+
+
+def test_not_implemented_is_reported_as_such():
+    def stub(*args, **kwargs):
+        raise NotImplementedError()
+
+    for check in (covariate_shift.check_record_preactivations, covariate_shift.check_activation_percentiles,
+                  covariate_shift.check_percentile_drift):
+        with pytest.raises(CheckFailed, match="not implemented yet"):
+            check(stub)
+
+
+@pytest.mark.parametrize("returned", [None, "text", {"a": 1}, torch.zeros(3)])
+def test_non_list_results_are_rejected(returned):
+    with pytest.raises(CheckFailed):
+        covariate_shift.check_record_preactivations(lambda model, x, layer_types=(nn.Linear,): returned)
