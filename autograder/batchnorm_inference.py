@@ -347,7 +347,6 @@ def _simulate(batches, momentum, *, biased=False, reversed_momentum=False, var_s
     history = []
     for t, x in enumerate(batches, start=1):
         dims = _dims(x.ndim)
-        n = x.size // c
         batch_mean = x.mean(axis=dims)
         batch_var = x.var(axis=dims, ddof=0 if biased else 1)
         factor = (1.0 / t if fixed_for_none is None else fixed_for_none) if momentum is None else momentum

@@ -5,6 +5,7 @@ import copy
 import textwrap
 
 import nbformat
+import numpy as np
 
 from autograder.course import notebooks
 
@@ -47,3 +48,25 @@ def learner_namespace(notebook: nbformat.NotebookNode) -> dict:
             continue
         exec(compile(cell.source, meta.get("grade_id", "cell"), "exec"), namespace)
     return namespace
+
+
+def run_grade_cells(notebook: nbformat.NotebookNode, namespace: dict | None = None) -> dict[str, str | None]:
+    """Run every grade cell in order, as a kernel would, in-process.
+
+    ``namespace`` defaults to ``learner_namespace(notebook)``; pass another to
+    grade other implementations. Returns {grade_id: None if the cell passed,
+    else "ErrorName: message"}.
+    """
+    namespace = learner_namespace(notebook) if namespace is None else dict(namespace)
+    results: dict[str, str | None] = {}
+    for cell in notebook.cells:
+        meta = nbgrader_meta(cell)
+        if cell.cell_type != "code" or not meta.get("grade"):
+            continue
+        try:
+            with np.errstate(all="ignore"):
+                exec(compile(cell.source, meta["grade_id"], "exec"), namespace)
+            results[meta["grade_id"]] = None
+        except Exception as error:  # a failed grade cell, whatever it raised
+            results[meta["grade_id"]] = f"{type(error).__name__}: {error}"
+    return results

@@ -5,15 +5,14 @@ every one, so the checks never fail a correct answer on some input.
 """
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
 from torch import nn
 
 from autograder import CheckFailed, covariate_shift
-from autograder.tests import mutants, strategies
-from autograder.tests.notebook_code import learner_namespace, solution_notebook, with_replaced_cells
+from autograder.tests import strategies
+from autograder.tests.notebook_code import learner_namespace, solution_notebook
 
 SOLUTION = learner_namespace(solution_notebook("02_covariate_shift"))
 
@@ -45,40 +44,6 @@ def test_explicit_forward_agrees_with_the_model():
         with torch.no_grad():
             torch.testing.assert_close(found["outputs"][-1], model(x))
         assert len(found["outputs"]) == 3 and len(found["after_activation"]) == 2
-
-
-def _run_visible_and_hidden_checks(namespace):
-    """Call each check the way the notebook's grade cells do; collect the failures."""
-    record = namespace["record_preactivations"]
-    calls = [
-        lambda: covariate_shift.check_record_preactivations(record),
-        lambda: covariate_shift.check_record_preactivations(record, seed=1, batchnorm=True, layer_types=(nn.BatchNorm1d,)),
-        lambda: covariate_shift.check_record_preactivations(record, seed=10, batchnorm=True, mode="eval"),
-        lambda: covariate_shift.check_record_preactivations(record, seed=12, nested=True, widths=(6, 8, 8, 8, 3), batch=5),
-        lambda: covariate_shift.check_record_preactivations(record, seed=13, activation="relu", inplace=True),
-        lambda: covariate_shift.check_activation_percentiles(namespace["activation_percentiles"]),
-        lambda: covariate_shift.check_activation_percentiles(namespace["activation_percentiles"], seed=1, q=(10, 90), shape=(25, 4)),
-        lambda: covariate_shift.check_percentile_drift(namespace["percentile_drift"]),
-    ]
-    failures = []
-    for call in calls:
-        try:
-            call()
-        except CheckFailed as failure:
-            failures.append(str(failure))
-    return failures
-
-
-def test_solution_passes_the_notebook_checks():
-    assert _run_visible_and_hidden_checks(SOLUTION) == []
-
-
-@pytest.mark.parametrize("mutant", mutants.for_assignment("02_covariate_shift"), ids=lambda m: m.name)
-def test_mutant_fails_a_check_with_its_hint(mutant):
-    namespace = learner_namespace(with_replaced_cells(solution_notebook(mutant.assignment), mutant.cells))
-    failures = _run_visible_and_hidden_checks(namespace)
-    assert failures, f"{mutant.name} passed every check"
-    assert any(mutant.hint in f for f in failures), f"hint {mutant.hint!r} missing from {failures}"
 
 
 def test_failure_message_names_element_and_error():

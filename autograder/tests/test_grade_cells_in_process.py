@@ -1,0 +1,29 @@
+"""Every notebook's own grade cells, run in-process on the solution and on every known mistake.
+
+Faster and more direct than a kernel (test_grading.py covers the nbgrader path),
+and the calls come from the notebooks themselves, so these tests cannot drift
+from what learners are graded on.
+"""
+from __future__ import annotations
+
+import pytest
+
+from autograder.course import assignments
+from autograder.tests import mutants
+from autograder.tests.notebook_code import run_grade_cells, solution_notebook, with_replaced_cells
+
+
+@pytest.mark.parametrize("assignment", assignments())
+def test_solution_passes_every_grade_cell(assignment):
+    results = run_grade_cells(solution_notebook(assignment))
+    failed = {cell: message for cell, message in results.items() if message is not None}
+    assert results and not failed, f"the solution fails {failed}"
+
+
+@pytest.mark.parametrize("mutant", mutants.ALL, ids=lambda m: m.name)
+def test_mutant_fails_its_cells_with_its_hint(mutant):
+    results = run_grade_cells(with_replaced_cells(solution_notebook(mutant.assignment), mutant.cells))
+    passed = [cell for cell in mutant.fails if results[cell] is None]
+    assert not passed, f"{mutant.name} passes {passed}"
+    messages = "\n".join(results[cell] for cell in mutant.fails)
+    assert mutant.hint in messages, f"{mutant.name}: hint {mutant.hint!r} not in:\n{messages[:3000]}"
