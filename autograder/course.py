@@ -17,6 +17,12 @@ from pathlib import Path
 
 import nbformat
 
+# nbgrader's gradebook runs the `alembic` command through PATH; make this interpreter's
+# scripts folder (the virtual environment's bin/) findable even when it is not activated.
+_SCRIPTS = str(Path(sys.executable).parent)
+if _SCRIPTS not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _SCRIPTS + os.pathsep + os.environ.get("PATH", "")
+
 REPO = Path(__file__).resolve().parent.parent
 SOLUTIONS = REPO / "solutions"
 EXERCISES = REPO / "exercises"
