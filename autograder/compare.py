@@ -60,6 +60,9 @@ def to_array(value, what: str) -> np.ndarray:
     if value is None:
         raise CheckFailed(f"{what} is None: did you forget to `return` it?")
     if isinstance(value, np.ndarray):
+        # A plain ndarray from here on: a subclass could override arithmetic or ufuncs
+        # (e.g. make ``actual - expected`` zero) and pass any comparison.
+        value = _asarray(value)
         if not (np.issubdtype(value.dtype, np.number) or value.dtype == bool):
             raise CheckFailed(f"{what} has dtype {value.dtype}; expected numbers")
         return value.astype(np.float64)

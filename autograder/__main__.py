@@ -1,0 +1,6 @@
+"""``python -m autograder grade ...``: see autograder/grading/cli.py."""
+import sys
+
+from autograder.grading.cli import main
+
+sys.exit(main())

@@ -1,0 +1,331 @@
+"""nbgrader's side of grading: the course folder in OUT, the gradebook, and nbgrader's own preprocessors.
+
+Everything that reads or writes the gradebook is here and runs in the parent
+process, one call at a time: the gradebook has a single writer however many
+sandboxes run, so it stays consistent. The steps are nbgrader's, in
+``nbgrader autograde``'s order:
+
+- ``prepare``: ``nbgrader generate_assignment`` into ``OUT/course`` (only when
+  ``solutions/<assignment>`` changed), which records the cells, points and
+  checksums in the gradebook;
+- ``sanitize``: ClearOutput, DeduplicateIds, OverwriteKernelspec,
+  OverwriteCells (with ``add_missing_cells``: a deleted grade cell is put
+  back and graded) and CheckCellMetadata; before them, nbgrader metadata the
+  learner edited is put back from the released notebook, and metadata of
+  cells the gradebook does not know is dropped, so that an edited cell can
+  neither claim points nor stop the notebook from validating;
+- ``save``: after the sandbox ran the notebook: IgnorePattern, LimitOutput,
+  SaveAutoGrades, AssignLatePenalties, CheckCellMetadata;
+- ``feedback_html``: the course's GenerateFeedback preprocessors
+  (GetGrades, ShortenHiddenTracebacks, ClearHiddenTests, CSS) and nbgrader's
+  feedback template, so hidden tests' source never reaches the learner.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import html
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from autograder.course import CONFIG, SOLUTIONS, Course
+
+NOTEBOOK_IGNORE = (".ipynb_checkpoints", "__pycache__", "feedback")
+
+
+def course_config():
+    """The course's nbgrader settings (autograder/nbgrader_config.py) as a traitlets Config."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    return PyFileConfigLoader(CONFIG.name, path=str(CONFIG.parent)).load_config()
+
+
+def tree_hash(folder: Path, ignore=NOTEBOOK_IGNORE) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        relative = path.relative_to(folder)
+        if any(part in ignore or part.endswith(".pyc") for part in relative.parts):
+            continue
+        digest.update(str(relative).encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+@dataclass
+class AssignmentInfo:
+    name: str
+    release: dict[str, nbformat.NotebookNode]       # notebook name (no .ipynb) -> released notebook
+    points: dict[str, dict[str, float]]             # notebook -> {grade_id: max points}
+    source_hash: str
+    extra_files: dict[str, bytes] = field(default_factory=dict)  # non-notebook files of the source folder
+
+    @property
+    def max_score(self) -> float:
+        return float(sum(sum(p.values()) for p in self.points.values()))
+
+    def cell_name(self, notebook: str, nb: nbformat.NotebookNode, index: int) -> str:
+        grade_id = nb.cells[index].get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        return grade_id or f"#{index + 1}"
+
+
+class CourseBook:
+    """The nbgrader course folder ``OUT/course`` and its gradebook."""
+
+    def __init__(self, out: Path):
+        self.root = Path(out) / "course"
+        self.db_path = self.root / "gradebook.db"
+        self.db_url = f"sqlite:///{self.db_path}"
+        self.config = course_config()
+        self._exporter = None
+        self._infos: dict[str, AssignmentInfo] = {}
+
+    # -------------------------------------------------------------- assignments
+
+    def prepare(self, assignment: str) -> AssignmentInfo:
+        """Generate the assignment in the course folder if its source changed; describe it."""
+        if assignment in self._infos:
+            return self._infos[assignment]
+        source = SOLUTIONS / assignment
+        if not source.is_dir():
+            raise KeyError(f"no assignment {assignment!r} in {SOLUTIONS}")
+        digest = tree_hash(source)
+        stamp = self.root / ".generated" / f"{assignment}.sha256"
+        release_dir = self.root / "exercises" / assignment
+        if not (stamp.exists() and stamp.read_text() == digest and release_dir.is_dir() and self.db_path.exists()):
+            self.root.mkdir(parents=True, exist_ok=True)
+            course = Course(self.root)
+            shutil.rmtree(self.root / "solutions" / assignment, ignore_errors=True)
+            shutil.copytree(source, self.root / "solutions" / assignment,
+                            ignore=shutil.ignore_patterns(*NOTEBOOK_IGNORE, "*.pyc"))
+            (self.root / "nbgrader_config.py").write_text(f"load_subconfig({str(CONFIG)!r})\n")
+            try:
+                self._generate_in_process(assignment)
+            except Exception:  # noqa: BLE001 - nbgrader's command line says what went wrong
+                course.generate(assignment)
+            stamp.parent.mkdir(exist_ok=True)
+            stamp.write_text(digest)
+        release = {p.stem: nbformat.read(p, as_version=4) for p in sorted(release_dir.glob("*.ipynb"))}
+        from nbgrader.api import Gradebook
+
+        points: dict[str, dict[str, float]] = {}
+        with Gradebook(self.db_url) as gradebook:
+            for notebook in gradebook.find_assignment(assignment).notebooks:
+                points[notebook.name] = {cell.name: float(cell.max_score) for cell in notebook.grade_cells}
+        extra = {}
+        for path in sorted(p for p in source.rglob("*") if p.is_file() and p.suffix != ".ipynb"):
+            relative = path.relative_to(source)
+            if not any(part in NOTEBOOK_IGNORE or part.endswith(".pyc") for part in relative.parts):
+                extra[str(relative)] = path.read_bytes()
+        info = AssignmentInfo(assignment, release, points, digest, extra)
+        self._infos[assignment] = info
+        return info
+
+    def _generate_in_process(self, assignment: str) -> None:
+        """``nbgrader generate_assignment ASSIGNMENT --force``, without starting another Python."""
+        from nbgrader.converters import GenerateAssignment
+        from nbgrader.coursedir import CourseDirectory
+        from traitlets.config import Config
+
+        config = Config(self.config)
+        config.CourseDirectory.root = str(self.root)
+        config.CourseDirectory.assignment_id = assignment
+        config.GenerateAssignment.force = True
+        coursedir = CourseDirectory(config=config)
+        converter = GenerateAssignment(coursedir=coursedir, config=config)
+        converter.force = True
+        converter.start()
+        if not list((self.root / "exercises" / assignment).glob("*.ipynb")):
+            raise RuntimeError("generate_assignment wrote no notebook")
+
+    # -------------------------------------------------------------- submissions
+
+    def _resources(self, student: str, assignment: str, notebook: str) -> dict:
+        return {"nbgrader": {"student": student, "assignment": assignment, "notebook": notebook,
+                             "db_url": self.db_url},
+                "unique_key": notebook, "output_files_dir": f"{notebook}_files"}
+
+    def start_submission(self, student: str, assignment: str, timestamp=None) -> None:
+        """Create or update the student and the submission (and its grade rows) in the gradebook."""
+        from nbgrader.api import Gradebook
+
+        with Gradebook(self.db_url) as gradebook:
+            gradebook.update_or_create_student(student)
+            if timestamp is not None:
+                gradebook.update_or_create_submission(assignment, student, timestamp=timestamp)
+            else:
+                gradebook.update_or_create_submission(assignment, student)
+
+    def zero_notebook(self, student: str, assignment: str, notebook: str) -> None:
+        """A notebook that could not be graded: every grade of it is 0 (as nbgrader does when one is missing)."""
+        from nbgrader.api import Gradebook
+
+        with Gradebook(self.db_url) as gradebook:
+            submitted = gradebook.find_submission_notebook(notebook, assignment, student)
+            for grade in submitted.grades:
+                grade.auto_score = 0
+                grade.needs_manual_grade = False
+            for comment in submitted.comments:
+                comment.auto_comment = None
+            gradebook.db.commit()
+
+    def _preprocessor(self, cls, **settings):
+        instance = cls(config=self.config)
+        for key, value in settings.items():
+            setattr(instance, key, value)
+        return instance
+
+    def sanitize(self, student: str, assignment: str, notebook: str,
+                 nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, list[str]]:
+        """nbgrader's sanitizing steps; returns the notebook to run and notes on what was repaired."""
+        from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds, OverwriteCells,
+                                            OverwriteKernelspec)
+
+        info = self.prepare(assignment)
+        notes = restore_cell_metadata(nb, info.release[notebook])
+        resources = self._resources(student, assignment, notebook)
+        for cls in (ClearOutput, DeduplicateIds, OverwriteKernelspec):
+            nb, resources = self._preprocessor(cls).preprocess(nb, resources)
+        for cell in nb.cells:  # DeduplicateIds empties the metadata of duplicates: make them plain cells
+            if cell.metadata.get("nbgrader") == {}:
+                del cell.metadata["nbgrader"]
+        before = copy.deepcopy(nb)
+        try:
+            nb, resources = self._preprocessor(OverwriteCells, add_missing_cells=True).preprocess(nb, resources)
+        except Exception:  # noqa: BLE001 - nbgrader cannot place a missing cell: grade without it
+            nb = before
+            nb, resources = self._preprocessor(OverwriteCells).preprocess(nb, resources)
+        nb = nbformat.from_dict(nb)  # cells nbgrader put back hold plain dicts
+        nb, resources = self._preprocessor(CheckCellMetadata).preprocess(nb, resources)
+        present = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells
+                   if c.metadata.get("nbgrader", {}).get("grade")}
+        missing = sorted(set(info.points.get(notebook, {})) - present)
+        if missing:
+            notes.append("grade cells missing: " + ", ".join(missing))
+        restored = [c.metadata.nbgrader["grade_id"] for c in nb.cells
+                    if c.get("source", "").startswith("# This cell (id:") and c.metadata.get("nbgrader")]
+        if restored:
+            notes.append("deleted grade cells put back: " + ", ".join(restored))
+        return nb, notes
+
+    def save(self, student: str, assignment: str, notebook: str,
+             nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+        """nbgrader's steps after execution: the grades go into the gradebook."""
+        from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput,
+                                            SaveAutoGrades)
+
+        resources = self._resources(student, assignment, notebook)
+        for cls in (IgnorePattern, LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata):
+            nb, resources = self._preprocessor(cls).preprocess(nb, resources)
+        folder = self.root / "autograded" / student / assignment
+        folder.mkdir(parents=True, exist_ok=True)
+        _atomic_write(folder / f"{notebook}.ipynb", nbformat.writes(nb))
+        return nb
+
+    def score(self, student: str, assignment: str) -> tuple[float, float]:
+        """(score, max_score) of a submission, from the gradebook (late penalty included)."""
+        from nbgrader.api import Gradebook
+
+        with Gradebook(self.db_url) as gradebook:
+            submission = gradebook.find_submission(assignment, student)
+            return float(submission.score) - float(submission.late_submission_penalty or 0), float(submission.max_score)
+
+    # -------------------------------------------------------------- feedback
+
+    def feedback_html(self, student: str, assignment: str, notebook: str, nb: nbformat.NotebookNode) -> str:
+        """The learner's feedback page, made by the course's GenerateFeedback preprocessors."""
+        from nbconvert.exporters import HTMLExporter
+        from traitlets.config import Config
+        from traitlets.utils.importstring import import_item
+
+        if self._exporter is None:
+            import nbgrader
+
+            base = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader"
+            config = Config(self.config)
+            config.HTMLExporter.template_name = "feedback"
+            config.HTMLExporter.extra_template_basedirs = [str(base / "templates")]
+            config.HTMLExporter.extra_template_paths = [
+                str(base / "static" / "node_modules" / "bootstrap" / "dist" / "css")]
+            self._exporter = HTMLExporter(config=config)
+            names = self.config.GenerateFeedback.get("preprocessors", [
+                "nbgrader.preprocessors.GetGrades", "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"])
+            self._feedback_steps = [import_item(n) if isinstance(n, str) else n for n in names]
+        from jupyter_core.paths import jupyter_config_dir
+
+        nb = copy.deepcopy(nb)
+        resources = self._resources(student, assignment, notebook)
+        resources["config_dir"] = jupyter_config_dir()
+        for cls in self._feedback_steps:
+            step = cls(config=self._exporter.config)
+            step.enabled = True
+            nb, resources = step.preprocess(nb, resources)
+        body, _ = self._exporter.from_notebook_node(nb, resources=resources)
+        return body
+
+
+def restore_cell_metadata(nb: nbformat.NotebookNode, release: nbformat.NotebookNode) -> list[str]:
+    """Put back the released nbgrader metadata of known cells; drop it from unknown cells.
+
+    nbgrader identifies graded and locked cells by their metadata, which the
+    learner can edit (JupyterLab shows it). A known ``grade_id`` gets its
+    released metadata back (points, grade, locked, solution); a cell claiming
+    to be graded or locked with an id the assignment does not have loses the
+    claim and runs as an ordinary cell.
+    """
+    released = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"] for c in release.cells
+                if "grade_id" in c.get("metadata", {}).get("nbgrader", {})}
+    released_source = {c.metadata["nbgrader"]["grade_id"]: c.source for c in release.cells
+                       if "grade_id" in c.get("metadata", {}).get("nbgrader", {})}
+    notes = []
+    edited = sorted({c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+                     if isinstance(c.get("metadata", {}).get("nbgrader"), dict)
+                     and c.metadata["nbgrader"].get("grade_id") in released
+                     and released[c.metadata["nbgrader"]["grade_id"]].get("locked")
+                     and c.get("source") != released_source[c.metadata["nbgrader"]["grade_id"]]})
+    if edited:
+        notes.append("edited locked cells restored: " + ", ".join(edited))
+    seen = [c.metadata["nbgrader"].get("grade_id") for c in nb.cells
+            if isinstance(c.get("metadata", {}).get("nbgrader"), dict) and c.metadata["nbgrader"].get("grade_id")]
+    duplicates = sorted({g for g in seen if isinstance(g, str) and seen.count(g) > 1})
+    if duplicates:
+        notes.append("duplicated cells (nbgrader keeps the last of each): " + ", ".join(duplicates))
+    for cell in nb.cells:
+        meta = cell.get("metadata", {})
+        nbgrader_meta = meta.get("nbgrader")
+        if nbgrader_meta is None:
+            continue
+        grade_id = nbgrader_meta.get("grade_id") if isinstance(nbgrader_meta, dict) else None
+        if isinstance(grade_id, str) and grade_id in released:
+            wanted = copy.deepcopy(released[grade_id])
+            checksum = nbgrader_meta.get("checksum") if isinstance(nbgrader_meta, dict) else None
+            if checksum is not None:
+                wanted["checksum"] = checksum
+            else:
+                wanted.pop("checksum", None)
+            flags = ("grade", "solution", "locked", "points", "task", "grade_id")
+            if any(nbgrader_meta.get(k) != wanted.get(k) for k in flags):
+                notes.append(f"cell metadata of {grade_id} restored")
+            meta["nbgrader"] = nbformat.from_dict(wanted)
+        else:
+            del meta["nbgrader"]
+            if isinstance(nbgrader_meta, dict) and (nbgrader_meta.get("grade") or nbgrader_meta.get("locked")
+                                                     or nbgrader_meta.get("solution")):
+                notes.append(f"unknown graded cell {str(grade_id)[:40]!r} ignored")
+    return notes
+
+
+def status_page(student: str, assignment: str, notebook: str, status: str, score: float, max_score: float) -> str:
+    """Feedback for a notebook that could not be run."""
+    e = html.escape
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{e(notebook)}</title></head><body>"
+            f"<h1>{e(assignment)} / {e(notebook)}</h1><p>Student: {e(student)}</p>"
+            f"<p><strong>Not graded: {e(status)}.</strong></p><p>Score: {score} / {max_score}</p></body></html>")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)

@@ -1,0 +1,271 @@
+"""One bubblewrap sandbox per submission, and the parent's side of the runner's channel.
+
+The sandbox (``bwrap``, Debian package ``bubblewrap``):
+
+- sees the system read-only (``--ro-bind / /``), with empty tmpfs folders laid
+  over ``/tmp``, ``/root``, ``/home``, ``/run`` and over the top-level folders
+  that hold the repository, the submissions and the output (so ``solutions/``,
+  the gradebook, the feedback and other students' files are not there); then
+  the Python installation, the virtual environment and the course's
+  ``autograder`` and ``normreg`` packages are bound back, read-only;
+- has its own user, pid, network (no interfaces but loopback, down), IPC, UTS
+  and cgroup namespaces, no further user namespaces, a new session, and dies
+  with the grader (``--die-with-parent``); killing ``bwrap`` ends its pid
+  namespace, so every process the submission started ends with it;
+- runs under a seccomp filter that refuses new processes (``seccomp.py``);
+- gets its limits from the runner, set before any student code runs and not
+  raisable from inside: address space (``--memory``), file size, CPU time,
+  open files; output is capped by the runner and on the channel.
+
+``run`` starts the runner with the job on stdin, reads its messages, enforces
+the per-cell and total wall-clock limits by killing the sandbox, and returns
+what came back.
+"""
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder.grading import seccomp
+
+REPO = Path(__file__).resolve().parents[2]
+PACKAGES = ("autograder", "normreg")  # the course's packages, visible to notebooks
+SYSTEM_DIRS = {"usr", "lib", "lib32", "lib64", "libx32", "bin", "sbin", "etc", "proc", "dev", "sys", "opt", "var"}
+MAX_CHANNEL_BYTES = 64 * 1024 * 1024
+RUNNING: set = set()  # sandboxes running now (bwrap processes), for kill_all on Ctrl-C
+STARTUP_SECONDS = 120.0
+
+
+@dataclass
+class Limits:
+    cell_timeout: float = 60.0          # seconds per cell, wall clock
+    memory: int = 3 * 1024 ** 3         # bytes of address space (RLIMIT_AS)
+    file_size: int = 64 * 1024 ** 2     # bytes per file written (RLIMIT_FSIZE)
+    tmp_size: int = 256 * 1024 ** 2     # bytes of the sandbox's /tmp
+    open_files: int = 256
+
+
+@dataclass
+class RunResult:
+    """What the runner reported for one notebook."""
+
+    cells: dict[int, dict] = field(default_factory=dict)  # index -> the runner's "cell" message
+    done: bool = False
+    failure: str | None = None          # None, "timeout", "died", "output", "start"
+    failed_cell: int | None = None      # the cell that was running when the sandbox was killed or died
+    detail: str = ""
+    wall: float = 0.0
+    setup: float | None = None
+
+
+def check_bwrap() -> str | None:
+    """None if bubblewrap can start a sandbox here, else the reason it cannot."""
+    executable = shutil.which("bwrap")
+    if executable is None:
+        return "bubblewrap is not installed (apt-get install -y bubblewrap)"
+    probe = subprocess.run(
+        [executable, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-all",
+         "--unshare-user", "--disable-userns", "--die-with-parent", "true"],
+        capture_output=True, text=True, timeout=30,
+    )
+    if probe.returncode != 0:
+        return f"bwrap cannot create a sandbox here: {probe.stderr.strip() or probe.returncode}"
+    return None
+
+
+def _top_level(path: Path) -> Path | None:
+    parts = path.resolve().parts
+    if len(parts) < 2:
+        return None
+    if parts[1] in SYSTEM_DIRS:
+        return path.resolve()
+    return Path(parts[0], parts[1])
+
+
+def bwrap_command(limits: Limits, hidden: list[Path], seccomp_fd: int) -> list[str]:
+    """The bwrap command line that runs the runner (``python -m autograder.grading.runner``)."""
+    args = ["bwrap",
+            "--unshare-all", "--unshare-user", "--disable-userns", "--uid", "1000", "--gid", "1000",
+            "--hostname", "grader", "--die-with-parent", "--new-session",
+            "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    covered: set[Path] = set()
+    for top in [Path("/tmp"), Path("/var/tmp"), Path("/run"), Path("/root"), Path("/home"),
+                Path("/mnt"), Path("/media"), Path("/srv")] + [t for t in map(_top_level, hidden) if t]:
+        if top in covered or not top.exists():
+            continue
+        covered.add(top)
+        if top == Path("/tmp"):
+            args += ["--size", str(limits.tmp_size)]
+        args += ["--tmpfs", str(top)]
+    binds = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
+    binds |= {REPO / package for package in PACKAGES if (REPO / package).is_dir()}
+    for path in sorted(binds, key=lambda p: len(p.parts)):
+        if any(path == c or c in path.parents for c in covered):
+            args += ["--ro-bind", str(path), str(path)]
+    if (REPO / "autograder" / "tests").is_dir():
+        args += ["--tmpfs", str(REPO / "autograder" / "tests")]  # mutants and test data stay out
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp/home", "LANG": "C.UTF-8",
+        "IPYTHONDIR": "/tmp/home/.ipython", "MPLCONFIGDIR": "/tmp/home/.matplotlib", "MPLBACKEND": "Agg",
+        "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+        "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1", "NBGRADER_EXECUTION": "autograde",
+        "AUTOGRADER_LIMITS": json.dumps([limits.memory, limits.file_size, limits.open_files]),
+    }
+    args += ["--clearenv"]
+    for key, value in env.items():
+        args += ["--setenv", key, value]
+    args += ["--dir", "/tmp/home", "--chdir", "/tmp", "--seccomp", str(seccomp_fd),
+             sys.executable, "-I", "-m", "autograder.grading.runner"]
+    return args
+
+
+def _kill(process: subprocess.Popen):
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        process.kill()
+    except ProcessLookupError:
+        pass
+
+
+def kill_all() -> None:
+    """End every running sandbox (and so every process in it) now."""
+    for process in list(RUNNING):
+        _kill(process)
+
+
+def run(job: dict, limits: Limits, hidden: list[Path], n_code_cells: int) -> RunResult:
+    """Run one job in a fresh sandbox; always returns (never raises for what the notebook does)."""
+    result = RunResult()
+    nonce = job["nonce"]
+    started = time.monotonic()
+    read_fd, write_fd = os.pipe()
+    seccomp_fd = seccomp.program_fd()
+    command = bwrap_command(limits, hidden, seccomp_fd)
+    env_fd = {"AUTOGRADER_CHANNEL_FD": str(write_fd)}
+    command = command[:command.index("--clearenv") + 1] + ["--setenv", "AUTOGRADER_CHANNEL_FD", env_fd[
+        "AUTOGRADER_CHANNEL_FD"]] + command[command.index("--clearenv") + 1:]
+    try:
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, pass_fds=(write_fd, seccomp_fd),
+                                   start_new_session=True)
+    except OSError as error:
+        os.close(read_fd), os.close(write_fd), os.close(seccomp_fd)
+        result.failure, result.detail = "start", str(error)
+        return result
+    RUNNING.add(process)
+    os.close(write_fd)
+    os.close(seccomp_fd)
+    payload = json.dumps(job).encode()
+    stderr_tail = b""
+    buffer = b""
+    received = 0
+    running_cell: int | None = None
+    cell_started = started
+    ready = False
+    deadline = started + STARTUP_SECONDS + limits.cell_timeout * max(1, n_code_cells)
+
+    def feed_stdin():
+        try:
+            process.stdin.write(payload)
+            process.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass
+
+    import threading
+    writer = threading.Thread(target=feed_stdin, daemon=True)
+    writer.start()
+    streams = {read_fd: "channel", process.stderr.fileno(): "stderr"}
+    try:
+        while streams:
+            now = time.monotonic()
+            if not ready and now - started > STARTUP_SECONDS:
+                result.failure, result.detail = "start", "the sandbox did not start in time"
+                break
+            if running_cell is not None and now - cell_started > limits.cell_timeout:
+                result.failure, result.failed_cell = "timeout", running_cell
+                break
+            if now > deadline:
+                result.failure, result.failed_cell = "timeout", running_cell
+                break
+            readable, _, _ = select.select(list(streams), [], [], 0.2)
+            for fd in readable:
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    del streams[fd]
+                    continue
+                if streams[fd] == "stderr":
+                    stderr_tail = (stderr_tail + chunk)[-8192:]
+                    continue
+                received += len(chunk)
+                if received > MAX_CHANNEL_BYTES:
+                    result.failure, result.failed_cell = "output", running_cell
+                    streams.clear()
+                    break
+                buffer += chunk
+                *lines, buffer = buffer.split(b"\n")
+                for line in lines:
+                    try:
+                        message = json.loads(line)
+                    except ValueError:
+                        continue
+                    if not isinstance(message, dict) or message.get("n") != nonce:
+                        continue  # not from the runner: student code writing to the channel
+                    kind = message.get("t")
+                    if kind == "ready":
+                        ready = True
+                        result.setup = message.get("setup_s")
+                    elif kind == "start" and isinstance(message.get("i"), int):
+                        running_cell, cell_started = message["i"], time.monotonic()
+                    elif kind == "cell" and isinstance(message.get("i"), int):
+                        result.cells[message["i"]] = message
+                        running_cell = None
+                    elif kind == "done":
+                        result.done = True
+                if len(buffer) > MAX_CHANNEL_BYTES:
+                    result.failure, result.failed_cell = "output", running_cell
+                    streams.clear()
+                    break
+            if result.failure:
+                break
+    finally:
+        if result.failure or not result.done:
+            _kill(process)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            _kill(process)
+            process.wait()
+        for fd in (read_fd,):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        try:
+            stderr_tail += process.stderr.read(8192) if process.stderr and not process.stderr.closed else b""
+        except (OSError, ValueError):
+            pass
+        if process.stderr:
+            process.stderr.close()
+        RUNNING.discard(process)
+    if not result.failure and not result.done:
+        result.failure = "died" if ready else "start"
+        result.failed_cell = running_cell
+        code = process.returncode
+        number = -code if code and code < 0 else (code - 128 if code and code > 128 else None)
+        result.detail = (f"signal {signal.Signals(number).name}" if number in signal.valid_signals()
+                         else f"exit status {code}")
+        if not ready:
+            result.detail += ": " + stderr_tail.decode(errors="replace")[-2000:]
+    result.wall = time.monotonic() - started
+    return result

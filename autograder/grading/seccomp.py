@@ -1,0 +1,85 @@
+"""The seccomp filter given to bubblewrap (``--seccomp FD``): no new processes.
+
+Threads are allowed (``clone`` with ``CLONE_THREAD``); ``fork``, ``vfork`` and
+``clone`` without ``CLONE_THREAD`` fail with ``EPERM``, and ``clone3`` (whose
+flags a classic BPF filter cannot read) fails with ``ENOSYS`` so that the C
+library falls back to ``clone`` for threads. A submission that tries to start
+hundreds of processes therefore starts none; the pid namespace and the
+timeout take care of the rest. ``ptrace`` and ``process_vm_writev`` are
+refused too. ``RLIMIT_NPROC`` would be the usual bound, but the kernel does not
+apply it to processes that are root outside the sandbox, which is how the
+course's CI runs; the filter works for every user.
+
+The program is classic BPF (``struct sock_filter``), built by hand because the
+libseccomp bindings are not a dependency of the course.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import platform
+import struct
+
+# BPF opcodes
+_LD_W_ABS = 0x20
+_JEQ_K = 0x15
+_JGE_K = 0x35
+_JSET_K = 0x45
+_RET_K = 0x06
+
+_ALLOW = 0x7FFF0000
+_ERRNO = 0x00050000
+_KILL_PROCESS = 0x80000000
+
+_CLONE_THREAD = 0x00010000
+
+# arch: (AUDIT_ARCH, {syscall: number})
+_ARCHES = {
+    "x86_64": (0xC000003E, {"clone": 56, "fork": 57, "vfork": 58, "clone3": 435, "ptrace": 101,
+                            "process_vm_writev": 311}),
+    "aarch64": (0xC00000B7, {"clone": 220, "clone3": 435, "ptrace": 117, "process_vm_writev": 271}),
+}
+
+
+def _ins(code: int, jt: int, jf: int, k: int) -> bytes:
+    return struct.pack("=HBBI", code, jt, jf, k)
+
+
+def program(machine: str | None = None) -> bytes:
+    """The filter for this machine's architecture, as bytes for ``bwrap --seccomp``."""
+    machine = machine or platform.machine()
+    if machine not in _ARCHES:
+        raise RuntimeError(f"no seccomp filter for architecture {machine}")
+    audit_arch, numbers = _ARCHES[machine]
+    deny = _ERRNO | errno.EPERM
+    rules: list[tuple[int, int]] = []  # (syscall number, action)
+    for name in ("fork", "vfork", "ptrace", "process_vm_writev"):
+        if name in numbers:
+            rules.append((numbers[name], deny))
+    rules.append((numbers["clone3"], _ERRNO | errno.ENOSYS))
+
+    body: list[bytes] = []
+    body.append(_ins(_LD_W_ABS, 0, 0, 4))                 # A = arch
+    body.append(_ins(_JEQ_K, 1, 0, audit_arch))           # right arch: skip the kill
+    body.append(_ins(_RET_K, 0, 0, _KILL_PROCESS))
+    body.append(_ins(_LD_W_ABS, 0, 0, 0))                 # A = syscall number
+    if machine == "x86_64":                               # x32 ABI numbers: refuse
+        body.append(_ins(_JGE_K, 0, 1, 0x40000000))
+        body.append(_ins(_RET_K, 0, 0, deny))
+    for number, action in rules:
+        body.append(_ins(_JEQ_K, 0, 1, number))
+        body.append(_ins(_RET_K, 0, 0, action))
+    body.append(_ins(_JEQ_K, 0, 3, numbers["clone"]))    # clone: look at the flags
+    body.append(_ins(_LD_W_ABS, 0, 0, 16))                # A = low 32 bits of args[0]
+    body.append(_ins(_JSET_K, 1, 0, _CLONE_THREAD))
+    body.append(_ins(_RET_K, 0, 0, deny))                 # a new process
+    body.append(_ins(_RET_K, 0, 0, _ALLOW))               # a thread, or any other syscall
+    return b"".join(body)
+
+
+def program_fd() -> int:
+    """A file descriptor holding the filter, positioned at its start (the caller closes it)."""
+    fd = os.memfd_create("autograder-seccomp", 0)
+    os.write(fd, program())
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
