@@ -21,6 +21,8 @@ from autograder.course import REPO
 from autograder.tests.grade_helpers import grade, require_bwrap, rows
 from autograder.tests.submissions import ASSIGNMENT, MAX_SCORE, NOTEBOOK, cases, solution
 
+pytestmark = pytest.mark.slow  # runs notebooks in the sandbox
+
 CASES = cases()
 
 

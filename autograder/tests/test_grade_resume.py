@@ -6,8 +6,12 @@ import os
 import signal
 import time
 
+import pytest
+
 from autograder.tests.grade_helpers import grade, require_bwrap, rows
 from autograder.tests.submissions import ASSIGNMENT, MAX_SCORE, NOTEBOOK, exercise, solution
+
+pytestmark = pytest.mark.slow  # runs notebooks in the sandbox
 
 
 def test_killed_run_keeps_its_grades_and_resumes(tmp_path):
