@@ -90,6 +90,11 @@ def _top_level(path: Path) -> Path | None:
     return Path(parts[0], parts[1])
 
 
+# Top-level folders a sandbox sees read-only as they are: the operating system, nothing of anyone's.
+SYSTEM_TOP_LEVEL = {"bin", "boot", "dev", "etc", "lib", "lib32", "lib64", "libx32", "opt", "proc", "sbin",
+                    "sys", "usr", "var"}
+
+
 def bwrap_command(limits: Limits, hidden: list[Path], seccomp_fd: int) -> list[str]:
     """The bwrap command line that runs the runner (``python -m autograder.grading.runner``)."""
     args = ["bwrap",
@@ -97,8 +102,12 @@ def bwrap_command(limits: Limits, hidden: list[Path], seccomp_fd: int) -> list[s
             "--hostname", "grader", "--die-with-parent", "--new-session",
             "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     covered: set[Path] = set()
-    for top in [Path("/tmp"), Path("/var/tmp"), Path("/run"), Path("/root"), Path("/home"),
-                Path("/mnt"), Path("/media"), Path("/srv")] + [t for t in map(_top_level, hidden) if t]:
+    # Deny by default: every top-level folder except the system's own becomes an empty tmpfs
+    # (other checkouts of the course, home folders, mounted data...), then only the
+    # interpreter, the virtual environment and the course's packages are bound back below.
+    others = sorted(Path("/") / name for name in os.listdir("/")
+                    if name not in SYSTEM_TOP_LEVEL and (Path("/") / name).is_dir() and not (Path("/") / name).is_symlink())
+    for top in [Path("/tmp"), Path("/var/tmp"), Path("/run")] + others + [t for t in map(_top_level, hidden) if t]:
         if top in covered or not top.exists():
             continue
         covered.add(top)
