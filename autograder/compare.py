@@ -30,8 +30,11 @@ def call_learner(fn: Callable, *args, name: str | None = None, **kwargs):
     name = name or getattr(fn, "__name__", "your function")
     if not callable(fn):
         raise CheckFailed(f"`{name}` should be a function, but it is {type(fn).__name__}")
+    from autograder.probe import learner_code
+
     try:
-        return fn(*args, **kwargs)
+        with learner_code():
+            return fn(*args, **kwargs)
     except NotImplementedError:
         raise CheckFailed(
             f"`{name}` is not implemented yet: replace `raise NotImplementedError()` with your code"
@@ -59,6 +62,11 @@ def to_array(value, what: str) -> np.ndarray:
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     if value is None:
         raise CheckFailed(f"{what} is None: did you forget to `return` it?")
+    type_name = getattr(value, "type_name", None)  # probe.ObjectData: not data, only its type travelled
+    if isinstance(type_name, str):
+        raise CheckFailed(f"{what} should be a NumPy array, but it is a {type_name}")
+    if type(value).__name__ == "TensorData":
+        raise CheckFailed(f"{what} should be a NumPy array, but it is a torch.Tensor (of dtype {value.dtype})")
     if isinstance(value, np.ndarray):
         # A plain ndarray from here on: a subclass could override arithmetic or ufuncs
         # (e.g. make ``actual - expected`` zero) and pass any comparison.

@@ -9,14 +9,16 @@ The learner writes, for x of shape (N, D) with per-feature statistics:
 
 Each check builds its own data from ``seed`` and ``shape`` (features on very
 different scales and offsets, optional constant features), so hidden tests
-vary the inputs, not the logic.
+vary the inputs, not the logic. Each is a probe (calls the learner's function,
+records what it returned) and a verdict (scikit-learn's answer, compared);
+see ``autograder/probe.py``. scikit-learn is imported by the verdicts only.
 """
 from __future__ import annotations
 
 import numpy as np
-from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from autograder.compare import CheckFailed, assert_close, assert_unchanged, call_learner, to_array
+from autograder.probe import check
 
 TOLERANCE = {  # (rtol, atol) by the dtype the learner is given
     np.dtype(np.float64): (1e-7, 1e-9),
@@ -58,6 +60,8 @@ def _check_shapes_distinct(shape):
 # ---------------------------------------------------------------- min-max scaling
 
 def _min_max_mistakes(x: np.ndarray, feature_range) -> dict[str, np.ndarray]:
+    from sklearn.preprocessing import MinMaxScaler
+
     lo, hi = feature_range
     x = x.astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -74,26 +78,41 @@ def _min_max_mistakes(x: np.ndarray, feature_range) -> dict[str, np.ndarray]:
     }
 
 
-def check_min_max_scale(min_max_scale, *, seed: int = 0, shape=(12, 5), feature_range=None,
-                        dtype=np.float64, constant_features=()) -> None:
+def _min_max_inputs(*, seed: int = 0, shape=(12, 5), feature_range=None, dtype=np.float64,
+                    constant_features=()) -> dict:
+    _check_shapes_distinct(shape)
+    spread = 1.0 if np.dtype(dtype) == np.float32 else 3.0
+    x = make_features(seed, shape, dtype, constant_features, spread=spread)
+    return {"x": x, "shape": shape, "feature_range": feature_range, "dtype": np.dtype(dtype),
+            "constant_features": tuple(constant_features)}
+
+
+def _min_max_probe(record, min_max_scale, inputs) -> None:
+    given = inputs["x"].copy()
+    kwargs = {} if inputs["feature_range"] is None else {"feature_range": inputs["feature_range"]}
+    record["out"] = call_learner(min_max_scale, given, **kwargs)
+    record["x_after"] = given
+
+
+@check(inputs=_min_max_inputs, probe=_min_max_probe)
+def check_min_max_scale(record, inputs) -> None:
     """``min_max_scale(x, feature_range)`` must equal MinMaxScaler(feature_range).fit_transform(x).
 
     ``feature_range=None`` calls the learner's function without the argument,
     checking its default of (0.0, 1.0).
     """
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    _check_shapes_distinct(shape)
-    spread = 1.0 if np.dtype(dtype) == np.float32 else 3.0
-    x = make_features(seed, shape, dtype, constant_features, spread=spread)
+    from sklearn.preprocessing import MinMaxScaler
+
+    x, shape, feature_range, dtype = inputs["x"], inputs["shape"], inputs["feature_range"], inputs["dtype"]
+    constant_features = inputs["constant_features"]
     bounds = (0.0, 1.0) if feature_range is None else feature_range
     expected = MinMaxScaler(feature_range=bounds).fit_transform(x.astype(np.float64))
-    given = x.copy()
-    kwargs = {} if feature_range is None else {"feature_range": feature_range}
-    actual = call_learner(min_max_scale, given, **kwargs)
-    assert_unchanged(x, given, "min_max_scale")
+    actual = record["out"]
+    assert_unchanged(x, record["x_after"], "min_max_scale")
     rtol, atol = _tolerance(x)
     atol *= max(1.0, abs(bounds[0]), abs(bounds[1]))
-    what = f"min_max_scale(x{', feature_range=' + repr(feature_range) if feature_range is not None else ''}) for x of shape {shape}, dtype {np.dtype(dtype).name}"
+    what = f"min_max_scale(x{', feature_range=' + repr(feature_range) if feature_range is not None else ''}) for x of shape {shape}, dtype {dtype.name}"
     constant_hint = None
     if constant_features:
         constant_hint = (f"features {list(constant_features)} are constant (max == min), so (x - min) / (max - min) "
@@ -107,9 +126,15 @@ def check_min_max_scale(min_max_scale, *, seed: int = 0, shape=(12, 5), feature_
 def _fit_result(result, name="z_score_fit"):
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     if type(result) not in (tuple, list) or len(result) != 2:
-        raise CheckFailed(f"`{name}` should return a tuple (mean, std), but it returned {type(result).__name__}"
+        raise CheckFailed(f"`{name}` should return a tuple (mean, std), but it returned {_kind(result)}"
                           + (f" of length {len(result)}" if type(result) in (tuple, list) else ""))
     return to_array(result[0], f"the mean returned by {name}"), to_array(result[1], f"the std returned by {name}")
+
+
+def _kind(value) -> str:
+    from autograder.probe import ObjectData
+
+    return value.type_name if isinstance(value, ObjectData) else type(value).__name__
 
 
 def _std_mistakes(x: np.ndarray) -> dict[str, np.ndarray]:
@@ -123,7 +148,21 @@ def _std_mistakes(x: np.ndarray) -> dict[str, np.ndarray]:
     return mistakes
 
 
-def check_z_score_fit(z_score_fit, *, seed: int = 0, shape=(15, 4), dtype=np.float64, constant_features=()) -> None:
+def _fit_inputs(*, seed: int = 0, shape=(15, 4), dtype=np.float64, constant_features=()) -> dict:
+    _check_shapes_distinct(shape)
+    spread = 1.0 if np.dtype(dtype) == np.float32 else 3.0
+    x = make_features(seed, shape, dtype, constant_features, spread=spread)
+    return {"x": x, "shape": shape, "dtype": np.dtype(dtype)}
+
+
+def _fit_probe(record, z_score_fit, inputs) -> None:
+    given = inputs["x"].copy()
+    record["out"] = call_learner(z_score_fit, given)
+    record["x_after"] = given
+
+
+@check(inputs=_fit_inputs, probe=_fit_probe)
+def check_z_score_fit(record, inputs) -> None:
     """``z_score_fit(x)`` returns per-feature mean and population std, as StandardScaler fits them.
 
     For constant features the std may be 0 (the true value) or 1 (what
@@ -131,15 +170,14 @@ def check_z_score_fit(z_score_fit, *, seed: int = 0, shape=(15, 4), dtype=np.flo
     ``check_z_score_pipeline`` checks that the pair of functions handles them.
     """
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    _check_shapes_distinct(shape)
-    spread = 1.0 if np.dtype(dtype) == np.float32 else 3.0
-    x = make_features(seed, shape, dtype, constant_features, spread=spread)
+    from sklearn.preprocessing import StandardScaler
+
+    x, shape, dtype = inputs["x"], inputs["shape"], inputs["dtype"]
     scaler = StandardScaler().fit(x.astype(np.float64))
-    given = x.copy()
-    mean, std = _fit_result(call_learner(z_score_fit, given))
-    assert_unchanged(x, given, "z_score_fit")
+    mean, std = _fit_result(record["out"])
+    assert_unchanged(x, record["x_after"], "z_score_fit")
     rtol, atol = _tolerance(x)
-    where = f"for x of shape {shape}, dtype {np.dtype(dtype).name}"
+    where = f"for x of shape {shape}, dtype {dtype.name}"
     x64 = x.astype(np.float64)
     assert_close(mean, scaler.mean_, what=f"the mean from z_score_fit(x) {where}", rtol=rtol, atol=atol,
                  mistakes={"the mean was taken over axis=1 (per example): use axis=0, one value per feature": x64.mean(axis=1),
@@ -153,29 +191,44 @@ def check_z_score_fit(z_score_fit, *, seed: int = 0, shape=(15, 4), dtype=np.flo
                  mistakes=_std_mistakes(x))
 
 
-def check_z_score_transform(z_score_transform, *, seed: int = 0, shape=(15, 4), dtype=np.float64) -> None:
+def _transform_inputs(*, seed: int = 0, shape=(15, 4), dtype=np.float64) -> dict:
+    """x: a shifted "test set"; mean and std: the statistics of another ("training") set, as StandardScaler stores them."""
+    _check_shapes_distinct(shape)
+    spread = 1.0 if np.dtype(dtype) == np.float32 else 3.0
+    x_train = make_features(seed, shape, np.float64, spread=spread)
+    x = (make_features(seed, shape, np.float64, spread=spread) * 1.5 + 1.0).astype(dtype)
+    std = x_train.std(axis=0)
+    std = np.where(std == 0, 1.0, std)  # StandardScaler's scale_
+    return {"x": x, "mean": x_train.mean(axis=0).astype(dtype), "std": std.astype(dtype), "shape": shape,
+            "dtype": np.dtype(dtype)}
+
+
+def _transform_probe(record, z_score_transform, inputs) -> None:
+    given = inputs["x"].copy()
+    record["out"] = call_learner(z_score_transform, given, inputs["mean"].copy(), inputs["std"].copy())
+    record["x_after"] = given
+
+
+@check(inputs=_transform_inputs, probe=_transform_probe)
+def check_z_score_transform(record, inputs) -> None:
     """``z_score_transform(x, mean, std)`` equals ``(x - mean) / std`` for given statistics.
 
     The statistics come from other data than ``x`` (as a test set is transformed
     with training statistics), so a function that recomputes them from ``x`` fails.
     """
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    _check_shapes_distinct(shape)
-    spread = 1.0 if np.dtype(dtype) == np.float32 else 3.0
-    x_train = make_features(seed, shape, np.float64, spread=spread)
-    x = (make_features(seed, shape, np.float64, spread=spread) * 1.5 + 1.0).astype(dtype)  # a shifted "test set"
-    scaler = StandardScaler().fit(x_train)
-    mean, std = scaler.mean_.astype(dtype), scaler.scale_.astype(dtype)
-    given = x.copy()
-    actual = call_learner(z_score_transform, given, mean.copy(), std.copy())
-    assert_unchanged(x, given, "z_score_transform")
+    from sklearn.preprocessing import StandardScaler
+
+    x, mean, std, shape, dtype = inputs["x"], inputs["mean"], inputs["std"], inputs["shape"], inputs["dtype"]
+    actual = record["out"]
+    assert_unchanged(x, record["x_after"], "z_score_transform")
     expected = (x.astype(np.float64) - mean.astype(np.float64)) / std.astype(np.float64)
     rtol, atol = _tolerance(x)
     x64 = x.astype(np.float64)
     assert_close(
         actual, expected,
-        what=f"z_score_transform(x, mean, std) for x of shape {shape}, dtype {np.dtype(dtype).name}",
-        rtol=rtol, atol=max(atol, 1e-6 if np.dtype(dtype) == np.float32 else atol),
+        what=f"z_score_transform(x, mean, std) for x of shape {shape}, dtype {dtype.name}",
+        rtol=rtol, atol=max(atol, 1e-6 if dtype == np.float32 else atol),
         mistakes={
             "z_score_transform ignored the mean and std it was given and standardized x with its own statistics: "
             "that uses the test set's statistics (leakage); use the training statistics passed in": StandardScaler().fit_transform(x64),
@@ -186,14 +239,10 @@ def check_z_score_transform(z_score_transform, *, seed: int = 0, shape=(15, 4), 
     )
 
 
-def check_z_score_pipeline(z_score_fit, z_score_transform, *, seed: int = 0, n_train: int = 40, n_test: int = 9,
-                           n_features: int = 5, dtype=np.float64, constant_features=()) -> None:
-    """``z_score_transform(x_test, *z_score_fit(x_train))`` equals StandardScaler().fit(x_train).transform(x_test).
-
-    Features in ``constant_features`` are constant in the training split only
-    (as a pixel that is always 0 in training may not be in a test image).
-    """
-    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+def _pipeline_inputs(*, seed: int = 0, n_train: int = 40, n_test: int = 9, n_features: int = 5, dtype=np.float64,
+                     constant_features=()) -> dict:
+    """Features in ``constant_features`` are constant in the training split only
+    (as a pixel that is always 0 in training may not be in a test image)."""
     spread = 1.0 if np.dtype(dtype) == np.float32 else 3.0
     x_all = make_features(seed, (n_train + n_test, n_features), dtype, spread=spread)
     x_train, x_test = x_all[:n_train].copy(), x_all[n_train:].copy()
@@ -201,12 +250,31 @@ def check_z_score_pipeline(z_score_fit, z_score_transform, *, seed: int = 0, n_t
         # An exactly representable constant: its mean is exact and its std exactly 0
         # (for other values round-off leaves a std of ~1e-16; scikit-learn uses a tolerance).
         x_train[:, j] = np.round(x_train[0, j])
+    return {"x_train": x_train, "x_test": x_test, "dtype": np.dtype(dtype), "constant_features": tuple(constant_features)}
+
+
+def _pipeline_probe(record, z_score_fit, z_score_transform, inputs) -> None:
+    stats = call_learner(z_score_fit, inputs["x_train"].copy())
+    record["stats"] = stats
+    if type(stats) not in (tuple, list) or len(stats) != 2:
+        return  # the verdict says what is wrong with it
+    record["out"] = call_learner(z_score_transform, inputs["x_test"].copy(), stats[0], stats[1])
+
+
+@check(inputs=_pipeline_inputs, probe=_pipeline_probe, learners=2)
+def check_z_score_pipeline(record, inputs) -> None:
+    """``z_score_transform(x_test, *z_score_fit(x_train))`` equals StandardScaler().fit(x_train).transform(x_test)."""
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    from sklearn.preprocessing import StandardScaler
+
+    x_train, x_test, dtype, constant_features = (inputs["x_train"], inputs["x_test"], inputs["dtype"],
+                                                 inputs["constant_features"])
+    n_train = len(x_train)
     expected = StandardScaler().fit(x_train.astype(np.float64)).transform(x_test.astype(np.float64))
-    stats = call_learner(z_score_fit, x_train.copy())
-    mean, std = _fit_result(stats)
-    actual = call_learner(z_score_transform, x_test.copy(), stats[0], stats[1])
+    _fit_result(record["stats"])
+    actual = record["out"]
     rtol, atol = _tolerance(x_test)
-    if np.dtype(dtype) == np.float32:
+    if dtype == np.float32:
         atol = 1e-3
     xt64, xs64 = x_train.astype(np.float64), x_test.astype(np.float64)
     constant_hint = None
@@ -216,7 +284,7 @@ def check_z_score_pipeline(z_score_fit, z_score_transform, *, seed: int = 0, n_t
     assert_close(
         actual, expected,
         what=(f"z_score_transform(x_test, *z_score_fit(x_train)) for x_train of shape {x_train.shape}, "
-              f"x_test of shape {x_test.shape}, dtype {np.dtype(dtype).name}"),
+              f"x_test of shape {x_test.shape}, dtype {dtype.name}"),
         rtol=rtol, atol=atol, hint_for_nonfinite=constant_hint,
         mistakes={
             "the test set was standardized with its own statistics instead of the training set's (leakage)": StandardScaler().fit_transform(xs64),

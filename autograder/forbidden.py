@@ -1,0 +1,76 @@
+"""What each exercise asks learners to write themselves: the one list of forbidden references.
+
+For every assignment:
+
+- ``checks``: the module of its checks (what its grade cells import);
+- ``libraries``: the third-party libraries its grading sandbox holds (the
+  others, scikit-learn, SciPy and torch where not listed, are absent there);
+- ``names``: qualified names the learner's code may not use (a prefix matches
+  everything under it: ``"sklearn"`` is all of scikit-learn);
+- ``words``: parts of a name that are forbidden at the end of any chain that
+  starts at an imported module (``torch._VF.batch_norm``,
+  ``torch.ops.aten.native_batch_norm``);
+- ``ops``: parts of the names of torch functions and ATen operators that the
+  learner's code may not run while it is checked (recorded by the probe at the
+  dispatcher, whatever name the code used).
+
+The class grader reads the learner's cells (``grading/policy.py``) with
+``names`` and ``words``; every grading path refuses ``ops`` (``probe.Check``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Rules:
+    checks: str
+    libraries: tuple[str, ...]
+    names: tuple[str, ...] = ()
+    words: tuple[str, ...] = ()
+    ops: tuple[str, ...] = ()
+
+
+_SCALERS = ("sklearn", "scipy", "torch")
+_BATCH_NORM = ("torch.nn.BatchNorm1d", "torch.nn.BatchNorm2d", "torch.nn.BatchNorm3d", "torch.nn.SyncBatchNorm",
+               "torch.nn.LazyBatchNorm1d", "torch.nn.LazyBatchNorm2d", "torch.nn.LazyBatchNorm3d",
+               "torch.nn.modules.batchnorm", "torch.nn.functional.batch_norm", "torch.batch_norm",
+               "torch.native_batch_norm", "torch.nn.utils.fusion", "torch.ao", "torch.quantization",
+               "torch.fx", "torch.func.functional_call")
+_DROPOUT = ("torch.nn.Dropout", "torch.nn.Dropout1d", "torch.nn.Dropout2d", "torch.nn.Dropout3d",
+            "torch.nn.AlphaDropout", "torch.nn.FeatureAlphaDropout", "torch.nn.modules.dropout",
+            "torch.nn.functional.dropout", "torch.nn.functional.dropout1d", "torch.nn.functional.dropout2d",
+            "torch.nn.functional.dropout3d", "torch.nn.functional.alpha_dropout",
+            "torch.nn.functional.feature_alpha_dropout", "torch.dropout", "torch.alpha_dropout",
+            "torch.feature_dropout", "torch.native_dropout")
+
+RULES: dict[str, Rules] = {
+    # min-max scaling and z-scores with NumPy: scikit-learn's scalers, scipy.stats.zscore
+    "01_normalization": Rules("autograder.normalization", ("numpy",), names=_SCALERS),
+    # forward hooks and percentiles: the course's own recording helpers answer the exercise
+    "02_covariate_shift": Rules("autograder.covariate_shift", ("numpy", "torch"),
+                                names=("normreg.monitoring", "sklearn", "scipy")),
+    # batch norm forward and backward in NumPy: PyTorch's batch norm and autograd are the reference
+    "03_batchnorm_training": Rules("autograder.batchnorm_training", ("numpy",), names=_SCALERS),
+    # a BatchNorm1d module, population statistics, folding: PyTorch's batch norm and fusion helpers
+    "04_batchnorm_inference": Rules("autograder.batchnorm_inference", ("numpy", "torch"),
+                                    names=_BATCH_NORM + ("sklearn", "scipy"), words=("batch_norm", "BatchNorm", "fuse"),
+                                    ops=("batch_norm",)),
+    # optimizer steps in NumPy: torch.optim is the reference
+    "05_weight_decay": Rules("autograder.weight_decay", ("numpy",), names=_SCALERS),
+    # dropout forward, backward and module: PyTorch's dropout
+    "06_dropout": Rules("autograder.dropout", ("numpy", "torch"), names=_DROPOUT + ("sklearn", "scipy"),
+                        words=("dropout", "Dropout"), ops=("dropout",)),
+    # splits, log-uniform sampling, random and grid search: scikit-learn's samplers, scipy.stats.loguniform
+    "07_hyperparameter_search": Rules("autograder.hyperparameter_search", ("numpy",), names=_SCALERS),
+}
+
+_BY_MODULE = {rules.checks: rules for rules in RULES.values()}
+
+
+def forbidden_ops(check_module: str, ops: list[str]) -> list[str]:
+    """The recorded operators (``"torch:dropout"``, ``"aten:native_batch_norm"``) this check's exercise forbids."""
+    rules = _BY_MODULE.get(check_module)
+    if rules is None or not rules.ops:
+        return []
+    return [op for op in ops if any(word in op.split(":", 1)[-1] for word in rules.ops)]

@@ -1,0 +1,419 @@
+"""Checks in two halves: a probe that runs the learner's code, and a verdict that decides.
+
+A ``Check`` is three functions sharing one set of parameters (seed, shape,
+hyperparameters...):
+
+- ``inputs(**params) -> dict``: builds the inputs from the parameters alone
+  (NumPy, or torch where the exercise is about torch). It runs on both sides
+  and must give the same inputs each time.
+- ``probe(record, *learner, inputs)``: calls the learner's code on the inputs
+  and stores what came back in ``record`` (``record["out"] = result``). Values
+  are captured as plain data at once (arrays copied, tensors detached,
+  anything else reduced to its type name), so later changes do not reach them.
+  It imports no reference library: under the class grader it runs in the
+  learner's sandbox, which holds only the libraries the exercise needs.
+- ``verdict(record, inputs)``: computes the reference, compares, and raises
+  ``CheckFailed`` with a message for the learner.
+
+In a learner's Jupyter and under plain ``nbgrader autograde``, calling a check
+runs the three in the kernel. The class grader (``python -m autograder
+grade``) runs ``inputs`` and ``probe`` in the sandbox, receives the record as
+data (``encode`` / ``decode``: arrays, numbers, strings, lists and dicts,
+validated and size-capped; never objects), and runs ``inputs`` and ``verdict``
+in its own process, where no learner code runs. Both paths send the record
+through the same encoding, so they give the same messages.
+
+When the learner's code raises, the probe stops and the record keeps what was
+stored so far and the error; the verdict compares what it has and meets the
+error where it first needs a value that was never stored.
+
+Under torch, the probe records which torch functions and ATen operators the
+learner's code ran (``learner_code``), so a check can refuse the library
+implementation whatever name it was reached by (``forbidden.py``).
+"""
+from __future__ import annotations
+
+import base64
+import contextlib
+import inspect
+import itertools
+import math
+import sys
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from autograder.compare import CheckFailed
+
+MAX_ARRAY_BYTES = 64 * 1024 ** 2     # one array in a record
+MAX_RECORD_BYTES = 128 * 1024 ** 2   # all arrays of one record
+MAX_ITEMS = 100_000                  # entries of one list or dict
+MAX_TEXT = 20_000                    # characters of one string
+MAX_DEPTH = 12
+NUMERIC_KINDS = "biufc"              # bool, int, uint, float, complex
+OPS_KEY = "$ops"
+
+
+class ForbiddenReference(CheckFailed):
+    """The learner's code ran the library implementation the exercise asks them to write."""
+
+
+class GraderError(Exception):
+    """A check or a grade cell was used in a way the grader does not support (a course bug, not the learner's)."""
+
+
+# ---------------------------------------------------------------- values the learner's code returned
+
+@dataclass(frozen=True)
+class TensorData:
+    """A torch tensor as data: its values (NumPy), torch dtype name and whether it required grad."""
+
+    array: np.ndarray
+    dtype: str
+    requires_grad: bool = False
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.array.shape
+
+
+@dataclass(frozen=True)
+class ObjectData:
+    """Something that is not data (a function, a module, a custom object): only its type name travels."""
+
+    type_name: str
+
+
+def capture(value: Any, depth: int = 0) -> Any:
+    """``value`` as plain data (runs where the learner's code runs; never trusts ``value``'s methods)."""
+    if depth > MAX_DEPTH:
+        return ObjectData("nested too deeply")
+    kind = type(value)
+    if value is None or kind in (bool, int, float, str):
+        return value[:MAX_TEXT] if kind is str else value
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in NUMERIC_KINDS:
+            return ObjectData(f"ndarray of dtype {value.dtype}")
+        return np.array(value, copy=True, subok=False)
+    if isinstance(value, np.generic):
+        if value.dtype.kind not in NUMERIC_KINDS:
+            return ObjectData(f"numpy {type(value).__name__}")
+        return np.array(value, copy=True).reshape(())[()]
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.Tensor):
+        return _tensor_data(torch, value)
+    if kind in (tuple, list):
+        items = [capture(item, depth + 1) for item in itertools.islice(kind.__iter__(value), MAX_ITEMS)]
+        return tuple(items) if kind is tuple else items
+    if kind is dict:
+        return {str(key)[:MAX_TEXT]: capture(item, depth + 1)
+                for key, item in itertools.islice(dict.items(value), MAX_ITEMS)}
+    if isinstance(value, (bool, int, float)):  # subclasses: keep only the number
+        return (bool if isinstance(value, bool) else int if isinstance(value, int) else float)(value)
+    return ObjectData(type(value).__name__[:200])
+
+
+def _tensor_data(torch, tensor) -> TensorData:
+    with torch.no_grad():
+        plain = torch.Tensor.detach(tensor)
+        if plain.is_complex():
+            data = plain.to(torch.complex128)
+        elif plain.dtype.is_floating_point:
+            data = plain.to(torch.float64)
+        else:
+            data = plain.to(torch.int64) if plain.dtype != torch.bool else plain
+        array = np.array(data.cpu().numpy(), copy=True)
+    return TensorData(array, str(tensor.dtype).replace("torch.", ""), bool(tensor.requires_grad))
+
+
+# ---------------------------------------------------------------- the record
+
+class Record(dict):
+    """What a probe stored: name -> plain data; plus, if the learner's code raised, the message.
+
+    Reading a name the probe never stored raises that message as ``CheckFailed``
+    (the learner's error reached before the value could be computed).
+    """
+
+    failure: str | None = None
+
+    def __setitem__(self, key: str, value):
+        super().__setitem__(key, capture(value))
+
+    def __missing__(self, key):
+        __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+        if self.failure is not None:
+            raise CheckFailed(self.failure)
+        raise CheckFailed(f"the grader received no value for {key!r} from your code")
+
+    def fail(self, message: str) -> None:
+        self.failure = str(message)[:MAX_TEXT]
+
+    def ops(self) -> list[str]:
+        return list(dict.get(self, OPS_KEY, ()))
+
+
+# ---------------------------------------------------------------- encoding (the only thing that crosses the sandbox)
+
+def encode(value: Any) -> Any:
+    """Plain data as JSON-ready values (arrays as base64 with dtype and shape)."""
+    if value is None or type(value) in (bool, int, str):
+        return value
+    if type(value) is float:
+        return value if math.isfinite(value) else {"$float": repr(value)}
+    if isinstance(value, np.ndarray):
+        array = np.ascontiguousarray(value)
+        return {"$nd": array.dtype.str, "shape": list(array.shape), "data": base64.b64encode(array.tobytes()).decode()}
+    if isinstance(value, np.generic):
+        return {"$scalar": encode(np.asarray(value).reshape(1))}
+    if isinstance(value, TensorData):
+        return {"$tensor": encode(value.array), "dtype": value.dtype, "requires_grad": value.requires_grad}
+    if isinstance(value, ObjectData):
+        return {"$object": value.type_name}
+    if isinstance(value, tuple):
+        return {"$tuple": [encode(item) for item in value]}
+    if isinstance(value, list):
+        return [encode(item) for item in value]
+    if isinstance(value, Record):
+        return {"$record": {key: encode(item) for key, item in dict.items(value)}, "failure": value.failure}
+    if isinstance(value, dict):
+        return {"$dict": {str(key): encode(item) for key, item in value.items()}}
+    raise TypeError(f"not plain data: {type(value).__name__}")
+
+
+class BadRecord(ValueError):
+    """Data from the sandbox that is not what a probe writes."""
+
+
+def decode(data: Any, budget: list[int] | None = None, depth: int = 0) -> Any:
+    """The inverse of ``encode``, for data that may have been forged: validates every piece."""
+    budget = [MAX_RECORD_BYTES] if budget is None else budget
+    if depth > MAX_DEPTH + 3:
+        raise BadRecord("nested too deeply")
+    if data is None or type(data) in (bool, int, float):
+        if type(data) is int and abs(data) > 2 ** 63:
+            raise BadRecord("integer out of range")
+        return data
+    if type(data) is str:
+        if len(data) > MAX_TEXT:
+            raise BadRecord("string too long")
+        return data
+    if type(data) is list:
+        if len(data) > MAX_ITEMS:
+            raise BadRecord("list too long")
+        return [decode(item, budget, depth + 1) for item in data]
+    if type(data) is not dict or len(data) > 4:
+        raise BadRecord("unexpected value")
+    if "$nd" in data:
+        return _decode_array(data, budget)
+    if "$scalar" in data:
+        array = decode(data["$scalar"], budget, depth + 1)
+        if not isinstance(array, np.ndarray) or array.shape != (1,):
+            raise BadRecord("bad scalar")
+        return array[0]
+    if "$float" in data:
+        if data["$float"] not in ("nan", "inf", "-inf"):
+            raise BadRecord("bad float")
+        return float(data["$float"])
+    if "$tensor" in data:
+        array = decode(data["$tensor"], budget, depth + 1)
+        dtype, grad = data.get("dtype"), data.get("requires_grad")
+        if not isinstance(array, np.ndarray) or type(dtype) is not str or len(dtype) > 40 or type(grad) is not bool:
+            raise BadRecord("bad tensor")
+        return TensorData(array, dtype, grad)
+    if "$object" in data:
+        if type(data["$object"]) is not str:
+            raise BadRecord("bad object")
+        return ObjectData(data["$object"][:200])
+    if "$tuple" in data:
+        items = decode(data["$tuple"], budget, depth + 1)
+        if type(items) is not list:
+            raise BadRecord("bad tuple")
+        return tuple(items)
+    if "$dict" in data:
+        return _decode_mapping(data["$dict"], dict(), budget, depth)
+    if "$record" in data:
+        record = _decode_mapping(data["$record"], Record(), budget, depth)
+        failure = data.get("failure")
+        if failure is not None:
+            if type(failure) is not str:
+                raise BadRecord("bad failure message")
+            record.fail(failure)
+        if OPS_KEY in record and (type(record[OPS_KEY]) is not list
+                                  or not all(type(op) is str for op in record[OPS_KEY])):
+            raise BadRecord("bad operator list")
+        return record
+    raise BadRecord("unexpected value")
+
+
+def _decode_mapping(items, target: dict, budget, depth):
+    if type(items) is not dict or len(items) > MAX_ITEMS:
+        raise BadRecord("bad mapping")
+    for key, item in items.items():
+        if type(key) is not str or len(key) > MAX_TEXT:
+            raise BadRecord("bad key")
+        dict.__setitem__(target, key, decode(item, budget, depth + 1))
+    return target
+
+
+def _decode_array(data: dict, budget: list[int]) -> np.ndarray:
+    dtype_text, shape, payload = data.get("$nd"), data.get("shape"), data.get("data")
+    if type(dtype_text) is not str or type(shape) is not list or type(payload) is not str or len(shape) > 32:
+        raise BadRecord("bad array")
+    try:
+        dtype = np.dtype(dtype_text)
+    except TypeError:
+        raise BadRecord("bad array dtype") from None
+    if dtype.kind not in NUMERIC_KINDS or dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
+        raise BadRecord(f"array dtype {dtype_text!r} is not numeric")
+    if not all(type(n) is int and 0 <= n <= MAX_ARRAY_BYTES for n in shape):
+        raise BadRecord("bad array shape")
+    size = math.prod(shape) * dtype.itemsize
+    if size > MAX_ARRAY_BYTES or size > budget[0] or len(payload) > 4 * (size // 3 + 3):
+        raise BadRecord("array too large")
+    raw = base64.b64decode(payload.encode(), validate=True)
+    if len(raw) != size:
+        raise BadRecord("array data does not match its shape")
+    budget[0] -= size
+    return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+
+
+# ---------------------------------------------------------------- what the learner's code ran (torch)
+
+_RUNNING: list[set] = []   # the operator sets of the probes running now (innermost last)
+
+
+@contextlib.contextmanager
+def learner_code():
+    """Run the learner's code; under a probe with torch loaded, note the torch functions and ATen ops it ran."""
+    torch = sys.modules.get("torch")
+    if not _RUNNING or torch is None:
+        yield
+        return
+    seen = _RUNNING[-1]
+    with _modes(torch, seen):
+        yield
+
+
+def _modes(torch, seen: set):
+    from torch.overrides import TorchFunctionMode
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Functions(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            seen.add("torch:" + str(getattr(func, "__name__", func)))
+            return func(*args, **(kwargs or {}))
+
+    class Operators(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            seen.add("aten:" + str(getattr(func, "__name__", func)).split(".")[0])
+            return func(*args, **(kwargs or {}))
+
+    stack = contextlib.ExitStack()
+    stack.enter_context(Functions())
+    stack.enter_context(Operators())
+    return stack
+
+
+# ---------------------------------------------------------------- the check
+
+class Check:
+    """A check: ``check(learner_fn, ..., **params)`` runs probe and verdict (see the module docstring)."""
+
+    def __init__(self, name: str, inputs: Callable[..., dict], probe: Callable, verdict: Callable,
+                 learners: int = 1, doc: str | None = None):
+        self.__name__ = self.name = name
+        self.inputs, self.probe, self.verdict, self.learners = inputs, probe, verdict, learners
+        self.__doc__ = doc or verdict.__doc__ or probe.__doc__
+        self.module = inputs.__module__
+        self.parameters = inspect.signature(inputs).parameters
+        self.__signature__ = inspect.Signature(
+            [inspect.Parameter(f"learner_{i}", inspect.Parameter.POSITIONAL_ONLY) for i in range(learners)]
+            + list(self.parameters.values()))
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.module}:{self.name}"
+
+    def __repr__(self) -> str:
+        return f"<check {self.qualified_name}>"
+
+    def __call__(self, *learners, **params):
+        __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+        if _MODE:
+            return _MODE[-1](self, learners, params)
+        self.bind(learners, params)
+        record = self.run_probe(learners, params)
+        return self.run_verdict(decode(encode(record)), params)
+
+    def bind(self, learners, params) -> None:
+        if len(learners) != self.learners:
+            raise TypeError(f"{self.name} takes {self.learners} function(s) to check, got {len(learners)}")
+        unknown = set(params) - set(self.parameters)
+        if unknown:
+            raise TypeError(f"{self.name} got unexpected parameters {sorted(unknown)}")
+
+    def run_probe(self, learners, params) -> Record:
+        """Probe: run the learner's code on fresh inputs; always returns a Record (never raises)."""
+        record = Record()
+        seen: set[str] = set()
+        inputs = self.inputs(**params)  # the course's own code: an error here is the grader's, not the learner's
+        _RUNNING.append(seen)
+        try:
+            self.probe(record, *learners, inputs)
+        except CheckFailed as error:
+            record.fail(str(error))
+        except RecursionError:
+            record.fail("your code recursed too deeply (RecursionError)")
+        except MemoryError:
+            record.fail("your code ran out of memory (MemoryError)")
+        except BaseException as error:  # noqa: BLE001 - whatever the learner's objects raised
+            record.fail(f"your code raised {type(error).__name__} while it was checked: {_text(error)}")
+        finally:
+            _RUNNING.pop()
+        dict.__setitem__(record, OPS_KEY, sorted(seen))
+        return record
+
+    def run_verdict(self, record: Record, params) -> None:
+        """Verdict: decide from the record alone; raises CheckFailed (or ForbiddenReference)."""
+        __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+        from autograder.forbidden import forbidden_ops
+
+        used = forbidden_ops(self.module, record.ops())
+        if used:
+            raise ForbiddenReference(
+                f"your code ran the library's own implementation ({', '.join(used[:3])}): this exercise asks you "
+                f"to write it yourself from tensor operations")
+        self.verdict(record, self.inputs(**params))
+
+
+def _text(error: BaseException) -> str:
+    try:
+        return str(error)[:2000]
+    except Exception:  # noqa: BLE001 - an exception with a broken __str__
+        return "<no message>"
+
+
+def check(*, inputs: Callable[..., dict], probe: Callable, learners: int = 1) -> Callable[[Callable], Check]:
+    """Decorator for the verdict: ``@check(inputs=..., probe=...) def check_x(record, inputs): ...``."""
+    def wrap(verdict: Callable) -> Check:
+        made = Check(verdict.__name__, inputs, probe, verdict, learners)
+        made.module = verdict.__module__
+        return made
+    return wrap
+
+
+# ---------------------------------------------------------------- grading mode (the class grader's own process)
+
+_MODE: list[Callable] = []
+
+
+@contextlib.contextmanager
+def grading_mode(handler: Callable):
+    """While active, calling a check calls ``handler(check, learners, params)`` instead (collect or verdict)."""
+    _MODE.append(handler)
+    try:
+        yield
+    finally:
+        _MODE.pop()
