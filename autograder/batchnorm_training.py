@@ -10,9 +10,9 @@ The learner writes, in NumPy:
 Every result is compared in float64 with ``torch.nn.functional.batch_norm(...,
 training=True)`` and the gradients PyTorch's autograd computes through it. A
 second, independent check compares the learner's backward with central finite
-differences of the learner's own forward. While the learner's code runs,
-PyTorch's batch norm is replaced by a tripwire, so an implementation that calls
-it instead of computing the statistics fails with a message that says so.
+differences of the learner's own forward. An implementation that runs
+PyTorch's batch norm (by any name: the probe notes the torch functions and ATen
+operators the learner's code runs) fails with a message that says so.
 
 Each check builds its own inputs from ``seed`` and ``shape``: features (or
 channels) with scales from 10**-2 to 10**2 and offsets far from 0, so hidden
@@ -20,26 +20,28 @@ tests vary the inputs, not the logic. Known wrong answers (unbiased variance,
 wrong axes, eps outside the square root, a backward pass that treats the batch
 statistics as constants, ...) are computed by differentiable PyTorch variants of
 the layer and named in the failure message when the learner's result matches one.
+
+Each check is a probe (calls the learner's functions, records what they
+returned, as data) and a verdict (PyTorch's answer, compared); see
+``autograder/probe.py``. The exercise is NumPy only: torch is imported by the
+verdicts, never at module level.
 """
 from __future__ import annotations
 
-import contextlib
+import sys
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from torch.nn.modules import batchnorm as _torch_batchnorm
 
 from autograder.compare import CheckFailed, assert_close, assert_unchanged, call_learner, to_array
+from autograder.probe import ObjectData, TensorData, check
 
 DEFAULT_EPS = 1e-5
 FORWARD_TOL = (1e-7, 1e-9)    # (rtol, atol) for outputs of order 1, float64
 GRADIENT_RTOL = 1e-6          # gradients: rtol, plus an atol scaled to the gradient's size (see _gradient_atol)
 NUMERIC_RTOL = 1e-5           # finite differences vs the learner's backward, relative to the gradient's scale
 
-# Captured at import time so that a notebook replacing them cannot change the checks.
-_original_F_batch_norm = F.batch_norm
+# Captured at import time so that a notebook replacing it cannot change the checks.
 _sqrt = np.sqrt
 
 
@@ -86,10 +88,13 @@ class Result:
 
 def reference(x, gamma, beta, dout, eps: float = DEFAULT_EPS) -> Result:
     """PyTorch's batch norm in training mode, float64, and its autograd gradients for upstream ``dout``."""
+    import torch
+    import torch.nn.functional as F
+
     xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
     g = torch.tensor(gamma, dtype=torch.float64, requires_grad=True)
     b = torch.tensor(beta, dtype=torch.float64, requires_grad=True)
-    out = _original_F_batch_norm(xt, None, None, weight=g, bias=b, training=True, eps=eps)
+    out = F.batch_norm(xt, None, None, weight=g, bias=b, training=True, eps=eps)
     out.backward(torch.tensor(dout, dtype=torch.float64))
     return Result(out.detach().numpy(), xt.grad.numpy(), g.grad.numpy(), b.grad.numpy())
 
@@ -105,6 +110,8 @@ def variant(x, gamma, beta, dout, eps: float = DEFAULT_EPS, *, axes=None, correc
     treats it as a constant does; channel_reshape_bug: (N, C, H, W) reshaped to
     (-1, C) without moving the channel axis last.
     """
+    import torch
+
     shape = x.shape
     right_axes, vector_shape = _layout(shape)
     axes = right_axes if axes is None else tuple(axes)

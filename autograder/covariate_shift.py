@@ -14,7 +14,10 @@ The learner writes, in PyTorch:
   the band each percentile moved through (max over time minus min over time).
 
 Each check builds its own model and data from ``seed`` and a few size and
-type arguments, so hidden tests vary the inputs, not the logic.
+type arguments, so hidden tests vary the inputs, not the logic. Each is a probe
+(calls the learner's function, records what it returned and what it left
+behind, as data) and a verdict (the reference on the verdict's own copy of the
+inputs, compared); see ``autograder/probe.py``.
 """
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ from torch.nn.modules import module as _module_globals
 
 from autograder.compare import CheckFailed, assert_close, likely_mistake
 from autograder.compare import call_learner as _call_learner
+from autograder.probe import ObjectData, TensorData, check
 
 ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "tanh": nn.Tanh}
 TOLERANCE = {torch.float64: (1e-10, 1e-10), torch.float32: (1e-5, 1e-5)}  # (rtol, atol) by dtype
@@ -167,10 +171,51 @@ def _type_names(layer_types) -> str:
 
 # ---------------------------------------------------------------- record_preactivations
 
-def check_record_preactivations(record_preactivations, *, seed: int = 0, widths=(12, 9, 7, 5), batch: int = 16,
-                                activation: str = "sigmoid", batchnorm: bool = False, mode: str = "train",
-                                layer_types=None, inplace: bool = False, nested: bool = False,
-                                dtype=torch.float32) -> None:
+def _kind(value) -> str:
+    """The type name of a recorded value, as the learner would know it."""
+    if isinstance(value, ObjectData):
+        return value.type_name
+    if isinstance(value, TensorData):
+        return "Tensor"
+    return type(value).__name__
+
+
+def _record_inputs(*, seed: int = 0, widths=(12, 9, 7, 5), batch: int = 16, activation: str = "sigmoid",
+                   batchnorm: bool = False, mode: str = "train", layer_types=None, inplace: bool = False,
+                   nested: bool = False, dtype=torch.float32) -> dict:
+    """The model (in ``mode``) and the batch x; built afresh on each side, so the verdict's copy is untouched."""
+    if batch in widths:
+        raise ValueError("use a batch size different from every width, so that transposed results show up")
+    model = make_probe_model(seed, widths, activation=activation, batchnorm=batchnorm, inplace=inplace,
+                             nested=nested, dtype=dtype)
+    model.train(mode == "train")
+    generator = torch.Generator().manual_seed(seed + 1)
+    x = (torch.randn(batch, widths[0], generator=generator, dtype=dtype) * 1.5 + 0.3).requires_grad_(False)
+    return {"model": model, "x": x, "layer_types": layer_types,
+            "types": (nn.Linear,) if layer_types is None else tuple(layer_types),
+            "batchnorm": batchnorm, "mode": mode, "nested": nested, "dtype": dtype}
+
+
+def _record_probe(record, record_preactivations, inputs) -> None:
+    model, x_given, layer_types = inputs["model"], inputs["x"].clone(), inputs["layer_types"]
+    global_before = _global_hooks()
+    kwargs = {} if layer_types is None else {"layer_types": layer_types}
+    try:
+        result = call_learner(record_preactivations, model, x_given, **kwargs)
+        record["out"] = result
+    finally:
+        leaked_global = _global_hooks() - global_before
+        for key in leaked_global:  # do not let them break every later cell of the notebook
+            _module_globals._global_forward_hooks.pop(key, None)
+            _module_globals._global_forward_pre_hooks.pop(key, None)
+    record["global_hooks_left"] = len(leaked_global)
+    record["hooks_left"] = _hooks_left(model)
+    record["modes_after"] = _modes(model)
+    record["x_after"] = x_given
+
+
+@check(inputs=_record_inputs, probe=_record_probe)
+def check_record_preactivations(record, inputs) -> None:
     """``record_preactivations(model, x, layer_types)`` equals an explicit layer-by-layer forward pass.
 
     ``layer_types=None`` calls the learner's function without the argument, checking
@@ -179,39 +224,24 @@ def check_record_preactivations(record_preactivations, *, seed: int = 0, widths=
     checked: no hook is left on any module, and the tensors carry no autograd graph.
     """
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    if batch in widths:
-        raise ValueError("use a batch size different from every width, so that transposed results show up")
-    model = make_probe_model(seed, widths, activation=activation, batchnorm=batchnorm, inplace=inplace,
-                             nested=nested, dtype=dtype)
-    model.train(mode == "train")
-    types = (nn.Linear,) if layer_types is None else tuple(layer_types)
-    generator = torch.Generator().manual_seed(seed + 1)
-    x = (torch.randn(batch, widths[0], generator=generator, dtype=dtype) * 1.5 + 0.3).requires_grad_(False)
-    x_given = x.clone()
-
+    model, x, types, layer_types = inputs["model"], inputs["x"], inputs["types"], inputs["layer_types"]
+    mode, nested, dtype = inputs["mode"], inputs["nested"], inputs["dtype"]
     reference = explicit_forward(model, x, types)
-    other_mode = explicit_forward(model, x, types, train=(mode != "train")) if batchnorm else None
+    other_mode = explicit_forward(model, x, types, train=(mode != "train")) if inputs["batchnorm"] else None
     modes_before = _modes(model)
-    global_before = _global_hooks()
-
-    kwargs = {} if layer_types is None else {"layer_types": layer_types}
-    result = call_learner(record_preactivations, model, x_given, **kwargs)
-    leaked_global = _global_hooks() - global_before
-    for key in leaked_global:  # do not let them break every later cell of the notebook
-        _module_globals._global_forward_hooks.pop(key, None)
-        _module_globals._global_forward_pre_hooks.pop(key, None)
 
     description = (f"record_preactivations(model, x{', layer_types=(' + _type_names(types) + ',)' if layer_types is not None else ''}) "
                    f"for a {'nested ' if nested else ''}model {' -> '.join(type(m).__name__ for m in _leaves(model))} "
                    f"in {mode} mode, x of shape {tuple(x.shape)}, {str(dtype).replace('torch.', '')}")
+    result = record["out"]
     if result is None:
         raise CheckFailed(f"{description} returned None: did you forget to `return` the list?")
-    if not isinstance(result, (list, tuple)):
-        raise CheckFailed(f"{description} should return a list of tensors, but it returned a {type(result).__name__}")
+    if type(result) not in (list, tuple):
+        raise CheckFailed(f"{description} should return a list of tensors, but it returned a {_kind(result)}")
     for i, value in enumerate(result):
-        if not isinstance(value, torch.Tensor):
-            raise CheckFailed(f"{description}: element {i} of the list is a {type(value).__name__}, expected a torch.Tensor")
-    actual = [_numpy(v) for v in result]
+        if not isinstance(value, TensorData):
+            raise CheckFailed(f"{description}: element {i} of the list is a {_kind(value)}, expected a torch.Tensor")
+    actual = [_as_float(v.array) for v in result]
     rtol, atol = TOLERANCE[dtype]
 
     known = {
@@ -243,26 +273,40 @@ def check_record_preactivations(record_preactivations, *, seed: int = 0, widths=
         assert_close(a, _numpy(e), what=f"element {i} of {description} (output of {_type_names(types)} number {i})",
                      rtol=rtol, atol=atol, mistakes=per_element)
 
-    tracked = [i for i, v in enumerate(result) if v.requires_grad or v.grad_fn is not None]
+    tracked = [i for i, v in enumerate(result) if v.requires_grad]  # a tensor with a grad_fn requires grad too
     if tracked:
         raise CheckFailed(
             f"{description}: the tensors {tracked} are still attached to the autograd graph "
             f"(requires_grad=True): store `output.detach()` (or run the forward pass under torch.no_grad()), "
             f"otherwise every recording keeps the whole graph of the forward pass in memory")
-    left = _hooks_left(model)
+    left, leaked_global = record["hooks_left"], record["global_hooks_left"]
+    if type(left) is not list or not all(type(item) is str for item in left) or type(leaked_global) is not int:
+        raise CheckFailed("the grader received a malformed record of the hooks left on the model")
     if left or leaked_global:
-        where = "; ".join(left) if left else f"{len(leaked_global)} global module hook(s)"
+        where = "; ".join(left) if left else f"{leaked_global} global module hook(s)"
         raise CheckFailed(
             f"{description} left hooks registered ({where}). The hooks are still registered after your function "
             f"returns, so every later forward pass appends more tensors: keep the handles that "
             f"register_forward_hook returns and call handle.remove() (in a `finally:` block)")
-    if _modes(model) != modes_before:
+    modes_after = record["modes_after"]
+    if modes_after != modes_before:
+        now = "train" if (type(modes_after) is list and modes_after and modes_after[0] is True) else "eval"
         raise CheckFailed(
             f"{description} changed the model's mode: it was in {mode} mode and is now in "
-            f"{'train' if model.training else 'eval'} mode (or some submodules changed). Record in the mode the "
+            f"{now} mode (or some submodules changed). Record in the mode the "
             f"caller chose, without calling model.eval() or model.train()")
-    if not torch.equal(x, x_given):
+    if not _same_tensor(record["x_after"], x):
         raise CheckFailed(f"{description} changed its input x in place")
+
+
+def _as_float(array: np.ndarray) -> np.ndarray:
+    return (array.real if np.iscomplexobj(array) else array).astype(np.float64)
+
+
+def _same_tensor(recorded, tensor: torch.Tensor) -> bool:
+    """Whether the recorded tensor holds exactly ``tensor``'s values (and shape and dtype)."""
+    return (isinstance(recorded, TensorData) and recorded.dtype == str(tensor.dtype).replace("torch.", "")
+            and np.array_equal(recorded.array, _numpy(tensor)))
 
 
 # ---------------------------------------------------------------- activation_percentiles
@@ -285,38 +329,50 @@ def _result_array(result, what: str) -> np.ndarray:
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     if result is None:
         raise CheckFailed(f"{what} is None: did you forget to `return` it?")
-    if isinstance(result, torch.Tensor):
-        return _numpy(result)
+    if isinstance(result, TensorData):
+        return _as_float(result.array)
     if isinstance(result, np.ndarray) and np.issubdtype(result.dtype, np.number):
-        return result.astype(np.float64)
-    raise CheckFailed(f"{what} should be a torch.Tensor, but it is a {type(result).__name__}")
+        return _as_float(result)
+    raise CheckFailed(f"{what} should be a torch.Tensor, but it is a {_kind(result)}")
 
 
-def check_activation_percentiles(activation_percentiles, *, seed: int = 0, shape=(40, 7), q=None,
-                                 dtype=torch.float32, ties: bool = False) -> None:
+def _percentiles_inputs(*, seed: int = 0, shape=(40, 7), q=None, dtype=torch.float32, ties: bool = False) -> dict:
+    if shape[0] == shape[1] and shape[0] > 1:
+        raise ValueError("use N != D so that wrong-axis mistakes show up in the shape")
+    return {"values": make_values(seed, shape, dtype, ties), "shape": shape, "q": q, "dtype": dtype, "ties": ties}
+
+
+def _percentiles_probe(record, activation_percentiles, inputs) -> None:
+    given = inputs["values"].clone()
+    kwargs = {} if inputs["q"] is None else {"q": inputs["q"]}
+    record["out"] = call_learner(activation_percentiles, given, **kwargs)
+    record["values_after"] = given
+
+
+@check(inputs=_percentiles_inputs, probe=_percentiles_probe)
+def check_activation_percentiles(record, inputs) -> None:
     """``activation_percentiles(values, q)`` equals ``np.percentile(values, q, axis=0)``: shape (len(q), D).
 
     ``q=None`` calls the learner's function without it, checking the default (15, 50, 85).
     """
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    if shape[0] == shape[1] and shape[0] > 1:
-        raise ValueError("use N != D so that wrong-axis mistakes show up in the shape")
-    values = make_values(seed, shape, dtype, ties)
-    given = values.clone()
+    values, shape, q, dtype, ties = inputs["values"], inputs["shape"], inputs["q"], inputs["dtype"], inputs["ties"]
     percents = (15.0, 50.0, 85.0) if q is None else tuple(float(p) for p in q)
     v64 = _numpy(values)
     expected = np.percentile(v64, percents, axis=0)
-    kwargs = {} if q is None else {"q": q}
     what = (f"activation_percentiles(values{', q=' + repr(q) if q is not None else ''}) for values of shape "
             f"{tuple(shape)}, {str(dtype).replace('torch.', '')}{' with ties' if ties else ''}")
     try:
-        result = call_learner(activation_percentiles, given, **kwargs)
+        result = record["out"]
     except CheckFailed as failure:
-        if "range [0, 1]" in str(failure):
+        # torch.quantile refuses q outside [0, 1]; while the probe notes the operators the learner's code runs
+        # (a TorchDispatchMode), PyTorch skips that test and the gather inside quantile fails instead.
+        if "range [0, 1]" in str(failure) or (
+                "out of bounds" in str(failure) and max(percents, default=0.0) > 1 and "raised" in str(failure)):
             raise CheckFailed(f"{failure}\n  Likely mistake: {PERCENT_HINT}") from None
         raise
     actual = _result_array(result, what)
-    if not torch.equal(values, given):
+    if not _same_tensor(record["values_after"], values):
         raise CheckFailed(f"{what} changed its input in place (torch.sort(values) returns a new tensor; "
                           f"values.sort_() or an in-place op does not)")
     rtol, atol = TOLERANCE[dtype]
@@ -348,17 +404,26 @@ def make_history(seed: int, steps: int = 12, n_q: int = 3, units: int = 5, dtype
     return torch.as_tensor(start[None] + walk, dtype=dtype)
 
 
-def check_percentile_drift(percentile_drift, *, seed: int = 0, steps: int = 12, n_q: int = 3, units: int = 5,
-                           dtype=torch.float32) -> None:
+def _drift_inputs(*, seed: int = 0, steps: int = 12, n_q: int = 3, units: int = 5, dtype=torch.float32) -> dict:
+    return {"history": make_history(seed, steps, n_q, units, dtype), "steps": steps, "dtype": dtype}
+
+
+def _drift_probe(record, percentile_drift, inputs) -> None:
+    given = inputs["history"].clone()
+    record["out"] = call_learner(percentile_drift, given)
+    record["history_after"] = given
+
+
+@check(inputs=_drift_inputs, probe=_drift_probe)
+def check_percentile_drift(record, inputs) -> None:
     """``percentile_drift(history)`` equals ``history.amax(0) - history.amin(0)``: (T, Q, D) -> (Q, D)."""
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    history = make_history(seed, steps, n_q, units, dtype)
-    given = history.clone()
+    history, steps, dtype = inputs["history"], inputs["steps"], inputs["dtype"]
     h64 = _numpy(history)
     expected = h64.max(axis=0) - h64.min(axis=0)
     what = f"percentile_drift(history) for history of shape {tuple(history.shape)} (T, Q, D), {str(dtype).replace('torch.', '')}"
-    actual = _result_array(call_learner(percentile_drift, given), what)
-    if not torch.equal(history, given):
+    actual = _result_array(record["out"], what)
+    if not _same_tensor(record["history_after"], history):
         raise CheckFailed(f"{what} changed its input in place")
     rtol, atol = TOLERANCE[dtype]
     atol *= float(np.abs(h64).max())

@@ -28,3 +28,6 @@ c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+
+# Feedback shows the learner's outputs and markdown: strip scripts and event handlers from their HTML.
+c.HTMLExporter.sanitize_html = True

@@ -20,25 +20,29 @@ import ``torch._dynamo``, which costs seconds per graded notebook. The course's
 tests check that this reference equals the classes step for step.
 
 The optimizer checks run ``steps`` updates on a noisy quadratic: at each step the
-gradient is ``scale * (param - target + noise / 2)``, evaluated at the
-reference's current parameter, so it depends on the parameter as a real loss's
-gradient does. Per-entry scales spread over several orders of magnitude (for
-Adam down to 1e-5, where ``eps`` matters). The learner's function and the torch
-optimizer receive the same gradients; the first step at which the parameters
-differ is reported, and the learner's parameter at that step is compared with
-what each known mistake would have produced.
+gradient is ``scale * (param - target + noise / 2)``, evaluated at the parameter
+the learner's function returned at the previous step (NumPy, in the probe), so
+it depends on the parameter as a real loss's gradient does. Per-entry scales
+spread over several orders of magnitude (for Adam down to 1e-5, where ``eps``
+matters). The verdict replays the torch optimizer on exactly the gradients the
+learner's function received; the first step at which the parameters differ is
+reported, and the learner's parameter at that step is compared with what each
+known mistake would have produced from the same gradients.
 
 Every check builds its own inputs from ``seed``, ``shape``, ``dtype`` and the
-hyperparameters, so hidden tests vary the inputs, not the logic.
+hyperparameters, so hidden tests vary the inputs, not the logic. Each is a probe
+(runs the learner's function, records what it returned after every step) and a
+verdict (the torch reference, compared); see ``autograder/probe.py``. This
+chapter's sandbox holds NumPy only: torch is imported by the verdicts alone.
 """
 from __future__ import annotations
 
 from typing import Callable
 
 import numpy as np
-import torch
 
 from autograder.compare import CheckFailed, assert_close, assert_unchanged, call_learner, to_array
+from autograder.probe import check
 
 TOLERANCE = {  # (rtol, atol) of the parameter after each step, by the dtype the learner is given
     np.dtype(np.float64): (1e-9, 1e-12),
@@ -77,8 +81,19 @@ def _l2_mistakes(params: list[np.ndarray], weight_decay: float) -> dict[str, obj
     }
 
 
-def check_l2_penalty(l2_penalty, *, seed: int = 0, shapes=((5, 3), (5,)), weight_decay: float = 0.1,
-                     dtype=np.float64) -> None:
+def _l2_inputs(*, seed: int = 0, shapes=((5, 3), (5,)), weight_decay: float = 0.1, dtype=np.float64) -> dict:
+    return {"params": make_params(seed, shapes, dtype), "shapes": [tuple(s) for s in shapes],
+            "weight_decay": weight_decay, "dtype": np.dtype(dtype)}
+
+
+def _l2_probe(record, l2_penalty, inputs) -> None:
+    given = [p.copy() for p in inputs["params"]]
+    record["out"] = call_learner(l2_penalty, given, inputs["weight_decay"])
+    record["params_after"] = given
+
+
+@check(inputs=_l2_inputs, probe=_l2_probe)
+def check_l2_penalty(record, inputs) -> None:
     """``l2_penalty(params, weight_decay)`` equals ``weight_decay / 2 * sum(p.pow(2).sum() for p in params)``.
 
     ``params`` is a list of arrays of ``shapes`` built from ``seed``; the
@@ -86,16 +101,18 @@ def check_l2_penalty(l2_penalty, *, seed: int = 0, shapes=((5, 3), (5,)), weight
     or 1e-5 (float32), atol=1e-12.
     """
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    params = make_params(seed, shapes, dtype)
-    given = [p.copy() for p in params]
+    import torch
+
+    params, shapes, weight_decay, dtype = inputs["params"], inputs["shapes"], inputs["weight_decay"], inputs["dtype"]
     expected = weight_decay / 2 * sum(torch.as_tensor(p, dtype=torch.float64).pow(2).sum() for p in params)
-    actual = call_learner(l2_penalty, given, weight_decay)
-    for before, after in zip(params, given):
-        assert_unchanged(before, after, "l2_penalty")
-    rtol = 1e-9 if np.dtype(dtype) == np.float64 else 1e-5
+    actual = record["out"]
+    after = record["params_after"]
+    for before, changed in zip(params, after if type(after) is list else []):
+        assert_unchanged(before, changed if isinstance(changed, np.ndarray) else np.array([]), "l2_penalty")
+    rtol = 1e-9 if dtype == np.float64 else 1e-5
     shown = ", ".join(str(tuple(s)) for s in shapes)
     assert_close(actual, float(expected),
-                 what=f"l2_penalty(params, weight_decay={weight_decay:g}) for arrays of shapes [{shown}], dtype {np.dtype(dtype).name}",
+                 what=f"l2_penalty(params, weight_decay={weight_decay:g}) for arrays of shapes [{shown}], dtype {dtype.name}",
                  rtol=rtol, atol=1e-12, mistakes=_l2_mistakes(params, weight_decay))
 
 
@@ -111,11 +128,12 @@ class TorchReference:
     """
 
     def __init__(self, kind: str, start: np.ndarray, **hyperparameters):
+        import torch
         from torch.optim.adam import adam
         from torch.optim.adamw import adamw
         from torch.optim.sgd import sgd
 
-        self.kind, self.hyperparameters = kind, hyperparameters
+        self.kind, self.hyperparameters, self._torch = kind, hyperparameters, torch
         self.param = torch.tensor(np.asarray(start, dtype=np.float64), dtype=torch.float64)
         self._functions = {"sgd": sgd, "adam": adam, "adamw": adamw}
         self._buffer = [None]  # SGD's momentum buffer, created by torch on the first step
@@ -124,6 +142,7 @@ class TorchReference:
         self._step = torch.tensor(0.0, dtype=torch.float32)  # as torch.optim.Adam stores it; adam() adds 1 per step
 
     def step(self, grad: np.ndarray) -> np.ndarray:
+        torch = self._torch
         grad = torch.tensor(np.asarray(grad, dtype=np.float64), dtype=torch.float64)
         h = self.hyperparameters
         if self.kind == "sgd":
@@ -139,7 +158,7 @@ class TorchReference:
         return self.param.numpy().copy()
 
 
-# ---------------------------------------------------------------- optimizer steps: the shared runner
+# ---------------------------------------------------------------- optimizer steps: the shared probe and verdict
 
 def make_problem(seed: int, shape, steps: int, scale_exponents=(-2.0, 0.0)):
     """Start, target, per-entry gradient scales and noise of a noisy quadratic, all float64."""
@@ -158,27 +177,68 @@ def _describe(hyperparameters: dict) -> str:
     return ", ".join(f"{k}={one(v)}" for k, v in hyperparameters.items())
 
 
-def _run_against_reference(learner_step: Callable, name: str, make_optimizer: Callable, reference_name: str,
-                           mistakes: dict[str, Callable], *, seed: int, shape, steps: int, dtype,
-                           hyperparameters: dict, scale_exponents, state_hint: str, needs_state: bool) -> None:
-    """Step the learner's function and the torch optimizer side by side; fail at the first step that differs."""
-    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+def _problem_inputs(name: str, *, seed: int, shape, steps: int, dtype, hyperparameters: dict, scale_exponents) -> dict:
+    """The inputs of an optimizer check: the quadratic, and the keyword arguments the learner's function gets."""
     shape = tuple(shape)
     dtype = np.dtype(dtype)
     start, target, scales, noise = make_problem(seed, shape, steps, scale_exponents)
     start = start.astype(dtype).astype(np.float64)  # the learner and the reference start from the same values
+    return {"name": name, "shape": shape, "steps": steps, "dtype": dtype, "start": start, "target": target,
+            "scales": scales, "noise": noise, "hyperparameters": hyperparameters}
 
-    reference = make_optimizer(start)
-    expected = start.copy()
-    learner_param = start.astype(dtype)
+
+def _gradient(inputs: dict, param: np.ndarray, step: int) -> np.ndarray:
+    """The gradient given at ``step`` (1-based): the quadratic's, at ``param`` (float64), in the learner's dtype."""
+    return (inputs["scales"] * (param - inputs["target"] + 0.5 * inputs["noise"][step - 1])).astype(inputs["dtype"])
+
+
+def _parameter(value, inputs: dict) -> np.ndarray | None:
+    """The parameter the learner returned (as recorded) in its dtype, as it is passed back next step; None if unusable."""
+    try:
+        array = to_array(value, "the parameter")
+    except CheckFailed:
+        return None
+    if array.shape != inputs["shape"]:
+        return None
+    return array.astype(inputs["dtype"])
+
+
+def _steps_probe(record, learner_step, inputs) -> None:
+    """Call the learner's step function ``steps`` times; record the parameter it returns and the state's size after each.
+
+    The gradient of each step is computed (NumPy) at the parameter the function
+    returned at the previous step; the verdict computes the same gradients from
+    the record and replays torch.optim on them. Stops early at a result that
+    cannot be the next parameter (the verdict says what is wrong with it).
+    """
+    name, dtype = inputs["name"], inputs["dtype"]
+    param = inputs["start"].astype(dtype)
     state: dict = {}
+    for step in range(1, inputs["steps"] + 1):
+        grad = _gradient(inputs, param.astype(np.float64), step)
+        result = call_learner(learner_step, param.copy(), grad, state, name=name, **inputs["hyperparameters"])
+        record[f"param_{step}"] = result
+        record[f"state_size_{step}"] = dict.__len__(state)
+        param = _parameter(dict.__getitem__(record, f"param_{step}"), inputs)
+        if param is None:
+            return
+
+
+def _steps_verdict(record, inputs, make_optimizer: Callable, reference_name: str, mistakes: dict[str, Callable], *,
+                   state_hint: str, needs_state: bool) -> None:
+    """Replay the torch optimizer on the gradients the learner's function got; fail at the first step that differs."""
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    name, shape, steps, dtype = inputs["name"], inputs["shape"], inputs["steps"], inputs["dtype"]
+    hyperparameters = inputs["hyperparameters"]
+    start = inputs["start"]
+    reference = make_optimizer(start)
+    given = start.astype(dtype)  # the parameter the learner's function was given at this step
     wrong_paths = {description: (start.copy(), {}) for description in mistakes}
     rtol, atol = _tolerance(dtype)
     where = f"{name}(param, grad, state, {_describe(hyperparameters)}) on a parameter of shape {shape}, dtype {dtype.name}"
 
     for step in range(1, steps + 1):
-        grad = (scales * (expected - target + 0.5 * noise[step - 1])).astype(dtype)
-        grad64 = grad.astype(np.float64)
+        grad64 = _gradient(inputs, given.astype(np.float64), step).astype(np.float64)
         expected = reference.step(grad64)
 
         for description, (param, mistake_state) in wrong_paths.items():
@@ -186,8 +246,7 @@ def _run_against_reference(learner_step: Callable, name: str, make_optimizer: Ca
                 wrong_paths[description] = (mistakes[description](param, grad64.copy(), mistake_state, **hyperparameters),
                                             mistake_state)
 
-        given_grad = grad.copy()
-        result = call_learner(learner_step, learner_param.copy(), given_grad, state, name=name, **hyperparameters)
+        result = record[f"param_{step}"]
         actual = to_array(result, f"the value returned by {name} at step {step}")
         if actual.shape != shape:
             raise CheckFailed(f"{name} returned an array of shape {actual.shape} at step {step}; "
@@ -203,13 +262,13 @@ def _run_against_reference(learner_step: Callable, name: str, make_optimizer: Ca
             )
         except CheckFailed as failure:
             message = str(failure)
-            if needs_state and not state and "not kept between calls" not in message:
+            if needs_state and record[f"state_size_{step}"] == 0 and "not kept between calls" not in message:
                 message += f"\n  `state` is still empty after {step} call{'s' if step > 1 else ''}: {state_hint}"
             if isinstance(result, np.ndarray) and result.dtype == np.float32 and dtype == np.float64:
                 message += ("\n  Your function returned float32 for a float64 parameter: rounding to float32 "
                             "loses the precision the comparison needs; keep the parameter's dtype")
             raise CheckFailed(message) from None
-        learner_param = np.array(result, dtype=dtype, copy=True)
+        given = _parameter(result, inputs)
 
 
 # ---------------------------------------------------------------- SGD
@@ -264,8 +323,21 @@ def _sgd_mistakes(momentum: float, weight_decay: float) -> dict[str, Callable]:
     return mistakes
 
 
-def check_sgd_step(sgd_step, *, seed: int = 0, shape=(4, 3), steps: int = 50, lr: float = 0.1,
-                   momentum: float | None = None, weight_decay: float | None = None, dtype=np.float64) -> None:
+def _sgd_inputs(*, seed: int = 0, shape=(4, 3), steps: int = 50, lr: float = 0.1, momentum: float | None = None,
+                weight_decay: float | None = None, dtype=np.float64) -> dict:
+    hyperparameters = {"lr": lr}
+    if momentum is not None:
+        hyperparameters["momentum"] = momentum
+    if weight_decay is not None:
+        hyperparameters["weight_decay"] = weight_decay
+    inputs = _problem_inputs("sgd_step", seed=seed, shape=shape, steps=steps, dtype=dtype,
+                             hyperparameters=hyperparameters, scale_exponents=(-2.0, 0.0))
+    inputs.update(lr=lr, momentum=momentum or 0.0, weight_decay=weight_decay or 0.0)
+    return inputs
+
+
+@check(inputs=_sgd_inputs, probe=_steps_probe)
+def check_sgd_step(record, inputs) -> None:
     """``steps`` calls of ``sgd_step`` follow ``torch.optim.SGD(lr, momentum, weight_decay)`` in float64.
 
     ``momentum=None`` / ``weight_decay=None`` leave the argument out of the call,
@@ -273,17 +345,11 @@ def check_sgd_step(sgd_step, *, seed: int = 0, shape=(4, 3), steps: int = 50, lr
     rtol=1e-9, atol=1e-12 for float64 (1e-4, 1e-5 for float32).
     """
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    hyperparameters = {"lr": lr}
-    if momentum is not None:
-        hyperparameters["momentum"] = momentum
-    if weight_decay is not None:
-        hyperparameters["weight_decay"] = weight_decay
-    m, wd = momentum or 0.0, weight_decay or 0.0
-    _run_against_reference(
-        sgd_step, "sgd_step", lambda start: TorchReference("sgd", start, lr=lr, momentum=m, weight_decay=wd),
+    lr, m, wd = inputs["lr"], inputs["momentum"], inputs["weight_decay"]
+    _steps_verdict(
+        record, inputs, lambda start: TorchReference("sgd", start, lr=lr, momentum=m, weight_decay=wd),
         f"torch.optim.SGD(lr={lr:g}, momentum={m:g}, weight_decay={wd:g})", _sgd_mistakes(m, wd),
-        seed=seed, shape=shape, steps=steps, dtype=dtype, hyperparameters=hyperparameters,
-        scale_exponents=(-2.0, 0.0), needs_state=bool(m),
+        needs_state=bool(m),
         state_hint="with momentum the buffer must be stored in the dict `state` (e.g. state['momentum_buffer'] = buf); "
                    "assigning `state = {...}` inside the function makes a new dict the caller never sees",
     )
@@ -362,9 +428,8 @@ def _adam_mistakes(decoupled: bool, weight_decay: float, eps: float) -> dict[str
     return mistakes
 
 
-def _check_adam_family(step_fn, name, kind, decoupled, *, seed, shape, steps, lr, betas, eps,
-                       weight_decay, default_weight_decay, dtype):
-    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+def _adam_inputs(name: str, default_weight_decay: float, *, seed, shape, steps, lr, betas, eps, weight_decay,
+                 dtype) -> dict:
     hyperparameters = {"lr": lr}
     if betas is not None:
         hyperparameters["betas"] = tuple(betas)
@@ -372,26 +437,38 @@ def _check_adam_family(step_fn, name, kind, decoupled, *, seed, shape, steps, lr
         hyperparameters["eps"] = eps
     if weight_decay is not None:
         hyperparameters["weight_decay"] = weight_decay
-    b = tuple(betas) if betas is not None else (0.9, 0.999)
-    e = 1e-8 if eps is None else eps
-    wd = default_weight_decay if weight_decay is None else weight_decay
+    inputs = _problem_inputs(name, seed=seed, shape=shape, steps=steps, dtype=dtype,
+                             hyperparameters=hyperparameters, scale_exponents=(-5.0, 0.0))
+    inputs.update(lr=lr, betas=tuple(betas) if betas is not None else (0.9, 0.999), eps=1e-8 if eps is None else eps,
+                  weight_decay=default_weight_decay if weight_decay is None else weight_decay)
+    return inputs
+
+
+def _adam_family_verdict(record, inputs, kind: str, decoupled: bool) -> None:
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    lr, b, e, wd = inputs["lr"], inputs["betas"], inputs["eps"], inputs["weight_decay"]
     reference_name = f"torch.optim.{'AdamW' if decoupled else 'Adam'}(lr={lr:g}, betas=({b[0]:g}, {b[1]:g}), eps={e:g}, weight_decay={wd:g})"
     mistakes = _adam_mistakes(decoupled, wd, e)
     # The mistakes are written with every argument explicit; the learner's call may rely on its defaults.
     explicit = {description: (lambda f: lambda param, grad, state, **kw: f(param, grad, state, **{
         "betas": b, "eps": e, "weight_decay": wd, **kw}))(f) for description, f in mistakes.items()}
-    _run_against_reference(
-        step_fn, name, lambda start: TorchReference(kind, start, lr=lr, betas=b, eps=e, weight_decay=wd),
-        reference_name, explicit, seed=seed, shape=shape, steps=steps, dtype=dtype,
-        hyperparameters=hyperparameters, scale_exponents=(-5.0, 0.0), needs_state=True,
+    _steps_verdict(
+        record, inputs, lambda start: TorchReference(kind, start, lr=lr, betas=b, eps=e, weight_decay=wd),
+        reference_name, explicit, needs_state=True,
         state_hint="store the step count and both moving averages in the dict `state` "
                    "(state['step'], state['exp_avg'], state['exp_avg_sq']); assigning `state = {...}` inside "
                    "the function makes a new dict the caller never sees",
     )
 
 
-def check_adam_step(adam_step, *, seed: int = 0, shape=(3, 5), steps: int = 50, lr: float = 0.01,
-                    betas=None, eps=None, weight_decay=None, dtype=np.float64) -> None:
+def _adam_step_inputs(*, seed: int = 0, shape=(3, 5), steps: int = 50, lr: float = 0.01, betas=None, eps=None,
+                      weight_decay=None, dtype=np.float64) -> dict:
+    return _adam_inputs("adam_step", 0.0, seed=seed, shape=shape, steps=steps, lr=lr, betas=betas, eps=eps,
+                        weight_decay=weight_decay, dtype=dtype)
+
+
+@check(inputs=_adam_step_inputs, probe=_steps_probe)
+def check_adam_step(record, inputs) -> None:
     """``steps`` calls of ``adam_step`` follow ``torch.optim.Adam(lr, betas, eps, weight_decay)`` in float64.
 
     Arguments left at None are left out of the call, checking the learner's
@@ -400,12 +477,17 @@ def check_adam_step(adam_step, *, seed: int = 0, shape=(3, 5), steps: int = 50, 
     rtol=1e-9, atol=1e-12 for float64 (1e-4, 1e-5 for float32).
     """
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    _check_adam_family(adam_step, "adam_step", "adam", False, seed=seed, shape=shape, steps=steps, lr=lr,
-                       betas=betas, eps=eps, weight_decay=weight_decay, default_weight_decay=0.0, dtype=dtype)
+    _adam_family_verdict(record, inputs, "adam", False)
 
 
-def check_adamw_step(adamw_step, *, seed: int = 0, shape=(3, 5), steps: int = 50, lr: float = 0.01,
-                     betas=None, eps=None, weight_decay=None, dtype=np.float64) -> None:
+def _adamw_step_inputs(*, seed: int = 0, shape=(3, 5), steps: int = 50, lr: float = 0.01, betas=None, eps=None,
+                       weight_decay=None, dtype=np.float64) -> dict:
+    return _adam_inputs("adamw_step", 1e-2, seed=seed, shape=shape, steps=steps, lr=lr, betas=betas, eps=eps,
+                        weight_decay=weight_decay, dtype=dtype)
+
+
+@check(inputs=_adamw_step_inputs, probe=_steps_probe)
+def check_adamw_step(record, inputs) -> None:
     """``steps`` calls of ``adamw_step`` follow ``torch.optim.AdamW(lr, betas, eps, weight_decay)`` in float64.
 
     Arguments left at None are left out of the call, checking the learner's
@@ -414,5 +496,4 @@ def check_adamw_step(adamw_step, *, seed: int = 0, shape=(3, 5), steps: int = 50
     (1e-4, 1e-5 for float32).
     """
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    _check_adam_family(adamw_step, "adamw_step", "adamw", True, seed=seed, shape=shape, steps=steps, lr=lr,
-                       betas=betas, eps=eps, weight_decay=weight_decay, default_weight_decay=1e-2, dtype=dtype)
+    _adam_family_verdict(record, inputs, "adamw", True)

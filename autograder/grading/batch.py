@@ -1,12 +1,18 @@
-"""Grading a batch: plan, run the sandboxes in parallel, record every result as soon as it is known.
+"""Grading a batch: plan, run the sandboxes in parallel, decide, record every result as soon as it is known.
 
-The main thread owns the gradebook, the feedback and the journal; worker
-threads only wait on sandboxes (``sandbox.run``), so any number of workers
-gives one writer. A submission is recorded (gradebook committed, feedback
-written, journal entry replaced atomically, grades.csv rewritten) before the
-next result is looked at. A notebook's failure (it timed out, crashed, ran
-out of memory, flooded its output, or never started) becomes its status and
-zero for what did not pass; it never stops the batch.
+The main thread owns the gradebook, the feedback, the journal and every
+verdict; worker threads only wait on sandboxes (``sandbox.run``), so any number
+of workers gives one writer, and no score is decided where learner code runs.
+For each notebook the main thread reads the learner's cells (``policy``),
+collects the probes its grade cells ask for (``cells.collect``, fresh seeds),
+sends the learner's cells and the probes to a sandbox, and runs the verdicts
+on the records that come back (``cells.verdicts``). A submission is recorded
+(gradebook committed, feedback written, journal entry replaced atomically,
+grades.csv rewritten) before the next result is looked at. A notebook's
+failure (it timed out, crashed, ran out of memory, flooded its output) becomes
+its status and zero for what did not pass; a sandbox that did not start is
+retried, and if it still cannot start the row says the grader failed (no
+score) and the next run grades it again. Nothing stops the batch.
 """
 from __future__ import annotations
 
@@ -24,22 +30,24 @@ import nbformat
 
 from autograder.course import assignments as known_assignments
 from autograder.course import notebooks as source_notebooks
+from autograder.forbidden import RULES
+from autograder.grading import cells as cells_module
 from autograder.grading import journal as journal_module
-from autograder.grading import sandbox
+from autograder.grading import policy, sandbox
 from autograder.grading.gradebook import CourseBook, status_page
-from autograder.grading.references import ALLOWED
 from autograder.grading.report import Progress, summary
 from autograder.grading.submissions import Submission, discover
+from autograder.probe import BadRecord, GraderError, Record, decode
 
 PREIMPORT_ALWAYS = ("numpy", "IPython.core.interactiveshell")
-PREIMPORTABLE = ("numpy", "scipy", "sklearn", "torch", "matplotlib", "pandas", "normreg")
+START_ATTEMPTS = 3  # a sandbox that does not start is the grader's failure: try again before giving up
 
 
 @dataclass
 class Options:
     workers: int = os.cpu_count() or 1
-    cell_timeout: float = 60.0
-    memory: int = 3 * 1024 ** 3
+    cell_timeout: float = sandbox.DEFAULT_TIMEOUT
+    memory: int = sandbox.DEFAULT_MEMORY
     assignments: list[str] | None = None
     force: bool = False
     progress: bool = True
@@ -52,6 +60,11 @@ class NotebookJob:
     nb: nbformat.NotebookNode          # sanitized, ready to run
     job: dict
     n_code: int
+    grade_cells: dict[int, cells_module.GradeCell] = field(default_factory=dict)   # cell index -> grade cell
+    requests: dict[int, list] = field(default_factory=dict)                      # cell index -> its Requests
+    review: policy.Review = field(default_factory=policy.Review)
+    libraries: tuple[str, ...] | None = None
+    attempts: int = 0
 
 
 @dataclass
@@ -72,26 +85,27 @@ def grade(submissions_dir: Path, out: Path, options: Options) -> dict:
     started = time.monotonic()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    problem = sandbox.check_bwrap()
-    if problem:
-        raise SystemExit(f"cannot grade: {problem}")
-    book = CourseBook(out)
-    journal = journal_module.Journal(out)
     names = options.assignments or known_assignments()
     unknown = [a for a in names if a not in known_assignments()]
     if unknown:
         raise SystemExit(f"unknown assignment(s): {', '.join(unknown)} (known: {', '.join(known_assignments())})")
+    hidden = [Path(submissions_dir), out, sandbox.REPO, Path.cwd()]
+    preflight(hidden)
+    book = CourseBook(out)
+    journal = journal_module.Journal(out)
+    secret = journal_module.secret(out)
     releases = {assignment: {p.stem for p in source_notebooks(assignment)} for assignment in names}
     staging = out / ".grading" / "unpacked"
     submissions, warnings = discover(Path(submissions_dir), releases, staging, options.assignments)
-    infos = {a: book.prepare(a) for a in sorted({s.assignment for s in submissions})}
-    settings = json.dumps([options.cell_timeout, options.memory, options.all_cells])
-    hidden = [Path(submissions_dir), out, sandbox.REPO, Path.cwd()]
+    warnings += journal.problems
+    infos = {a: book.prepare(a) for a in sorted({s.assignment for s in submissions if not s.rejected})}
+    settings = json.dumps([options.cell_timeout, options.memory, options.all_cells, journal_module.grader_hash()])
 
     todo: list[tuple[Submission, str]] = []
     skipped = 0
     for submission in submissions:
-        key = journal_module.key(submission.digest, infos[submission.assignment].source_hash, settings)
+        source_hash = infos[submission.assignment].source_hash if submission.assignment in infos else ""
+        key = journal_module.key(submission.digest, source_hash, settings)
         previous = journal.get(submission.student, submission.assignment)
         if previous and previous.get("key") == key and not options.force:
             skipped += 1
@@ -106,6 +120,12 @@ def grade(submissions_dir: Path, out: Path, options: Options) -> dict:
     def record(pending: Pending):
         nonlocal last_csv
         submission = pending.submission
+        if submission.rejected:
+            journal.put({"student_id": submission.student, "assignment": submission.assignment, "score": 0.0,
+                         "max_score": 0.0, "status": submission.problem, "notes": pending.notes,
+                         "key": pending.key, "notebooks": {}})
+            progress.advance(ok=False)
+            return
         info = infos[submission.assignment]
         score, max_score = 0.0, info.max_score
         if not submission.problem:
@@ -115,11 +135,12 @@ def grade(submissions_dir: Path, out: Path, options: Options) -> dict:
                 pending.notes.append(f"score unavailable: {type(error).__name__}")
         problems = [s for s in pending.statuses.values() if s != "graded"]
         status = submission.problem or (problems[0] if problems else "graded")
+        grader_failed = status.startswith("grader failure")
         for notebook in info.release:
             folder = out / "feedback" / submission.student / submission.assignment
             folder.mkdir(parents=True, exist_ok=True)
             page = None
-            if notebook in pending.executed:
+            if notebook in pending.executed and not grader_failed:
                 try:
                     page = book.feedback_html(submission.student, submission.assignment, notebook,
                                               pending.executed[notebook])
@@ -130,8 +151,8 @@ def grade(submissions_dir: Path, out: Path, options: Options) -> dict:
                                    pending.statuses.get(notebook, status), score, max_score)
             journal_module._atomic_write(folder / f"{notebook}.html", page)
         journal.put({"student_id": submission.student, "assignment": submission.assignment,
-                     "score": round(score, 6), "max_score": max_score, "status": status,
-                     "notes": pending.notes, "key": pending.key,
+                     "score": None if grader_failed else round(score, 6), "max_score": max_score, "status": status,
+                     "notes": pending.notes, "key": "" if grader_failed else pending.key,
                      "notebooks": pending.statuses})
         now = time.monotonic()
         if now - last_csv > 1.0:
@@ -141,8 +162,10 @@ def grade(submissions_dir: Path, out: Path, options: Options) -> dict:
 
     def begin(submission: Submission, key: str) -> tuple[Pending, list[NotebookJob]]:
         """Main thread: gradebook rows, sanitized notebooks, jobs (nothing is run here)."""
-        info = infos[submission.assignment]
         pending = Pending(submission, key, list(submission.notes))
+        if submission.rejected:
+            return pending, []
+        info = infos[submission.assignment]
         book.start_submission(submission.student, submission.assignment, _timestamp(submission))
         if submission.problem:
             for notebook in info.release:
@@ -172,13 +195,13 @@ def grade(submissions_dir: Path, out: Path, options: Options) -> dict:
                 book.zero_notebook(submission.student, submission.assignment, notebook)
                 continue
             pending.notes += [f"{notebook}: {n}" if len(info.release) > 1 else n for n in notes]
-            jobs.append(_make_job(submission, info, notebook, nb, options.all_cells))
+            jobs.append(make_job(submission, info, notebook, nb, secret, options.all_cells))
         return pending, jobs
 
     def finish_notebook(pending: Pending, job: NotebookJob, run: sandbox.RunResult):
         submission = pending.submission
         info = infos[submission.assignment]
-        executed, status, notes = merge(job.nb, run, info, job.notebook)
+        executed, status, notes = merge(job, run, info)
         pending.notes += notes
         executed = book.save(submission.student, submission.assignment, job.notebook, executed)
         pending.executed[job.notebook] = executed
@@ -188,6 +211,7 @@ def grade(submissions_dir: Path, out: Path, options: Options) -> dict:
     queue.reverse()
     in_flight = {}
     graded_now = 0
+    limits = _limits(options)
     pool = ThreadPoolExecutor(max_workers=max(1, options.workers))
     # (no ``with pool``: leaving it would wait for the running sandboxes on Ctrl-C)
     try:
@@ -197,7 +221,7 @@ def grade(submissions_dir: Path, out: Path, options: Options) -> dict:
                 try:
                     pending, jobs = begin(submission, key)
                 except Exception as error:  # noqa: BLE001 - one odd submission must not stop the batch
-                    submission.problem = f"could not be graded ({type(error).__name__})"
+                    submission.problem = f"grader failure ({type(error).__name__})"
                     pending, jobs = Pending(submission, key, [f"{type(error).__name__}: {str(error)[:300]}"]), []
                     _quietly(book.zero_notebook, submission, infos)
                 if not jobs:
@@ -206,7 +230,7 @@ def grade(submissions_dir: Path, out: Path, options: Options) -> dict:
                     continue
                 pending.waiting = len(jobs)
                 for job in jobs:
-                    future = pool.submit(sandbox.run, job.job, _limits(options), hidden, job.n_code)
+                    future = pool.submit(sandbox.run, job.job, limits, hidden, job.n_code, job.libraries)
                     in_flight[future] = (pending, job)
             if not in_flight:
                 continue
@@ -217,11 +241,17 @@ def grade(submissions_dir: Path, out: Path, options: Options) -> dict:
                     run = future.result()
                 except Exception as error:  # noqa: BLE001 - a grader bug must not stop the batch
                     run = sandbox.RunResult(failure="start", detail=f"{type(error).__name__}: {error}")
+                job.attempts += 1
+                if run.failure == "start" and job.attempts < START_ATTEMPTS:
+                    time.sleep(0.5 * job.attempts)  # the grader's own failure (e.g. a loaded machine): again
+                    retry = pool.submit(sandbox.run, job.job, limits, hidden, job.n_code, job.libraries)
+                    in_flight[retry] = (pending, job)
+                    continue
                 notebooks_run += 1
                 try:
                     finish_notebook(pending, job, run)
                 except Exception as error:  # noqa: BLE001
-                    pending.statuses[job.notebook] = f"could not be graded ({type(error).__name__})"
+                    pending.statuses[job.notebook] = f"grader failure ({type(error).__name__})"
                     pending.notes.append(f"{job.notebook}: {type(error).__name__}: {str(error)[:300]}")
                     _quietly(book.zero_notebook, pending.submission, infos, job.notebook)
                 pending.waiting -= 1
@@ -242,6 +272,24 @@ def grade(submissions_dir: Path, out: Path, options: Options) -> dict:
     text = summary(records, graded_now, skipped, wall, notebooks_run, warnings, out)
     return {"summary": text, "graded": graded_now, "skipped": skipped, "wall": wall,
             "notebooks_run": notebooks_run, "records": records}
+
+
+def preflight(hidden: list[Path]) -> None:
+    """Stop with a clear error when no sandbox can start, instead of giving a whole class zero."""
+    problem = sandbox.check_bwrap()
+    if problem:
+        raise SystemExit(f"cannot grade: {problem}")
+    job = {"nonce": secrets.token_hex(8), "cells": [{"i": 0, "source": "import autograder.probe"}], "files": {},
+           "preimport": []}
+    for attempt in range(START_ATTEMPTS):
+        run = sandbox.run(job, sandbox.Limits(cell_timeout=60), hidden, 1)
+        error = [o for o in run.cells.get(0, {}).get("outputs", []) if o.get("output_type") == "error"]
+        if run.done and not error:
+            return
+        time.sleep(1 + attempt)
+    detail = run.detail or (f"{error[0].get('ename')}: {error[0].get('evalue')}" if error else run.failure)
+    raise SystemExit(f"cannot grade: the sandbox cannot run the course's code ({str(detail)[:500]}); "
+                     f"check that bubblewrap works and that the course is installed in this environment")
 
 
 def _quietly(zero, submission: Submission, infos, notebook: str | None = None) -> None:
@@ -292,50 +340,48 @@ def _read_notebook(raw: bytes) -> tuple[nbformat.NotebookNode | None, str]:
     return nb, "graded"
 
 
-def _preimports(sources: list[str]) -> list[str]:
-    """Modules the notebook imports that are worth importing before its cells run (and before the snapshot)."""
-    import ast
-
-    wanted: list[str] = list(PREIMPORT_ALWAYS)
-    for source in sources:
-        try:
-            tree = ast.parse(source)
-        except SyntaxError:
-            continue
-        for node in ast.walk(tree):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                names = [node.module]
-            for name in names:
-                root = name.split(".")[0]
-                if root in PREIMPORTABLE or root == "autograder":
-                    if name not in wanted:
-                        wanted.append(name)
-    return wanted
-
-
-def _make_job(submission: Submission, info, notebook: str, nb: nbformat.NotebookNode,
-              all_cells: bool = False) -> NotebookJob:
-    cells = []
+def make_job(submission: Submission, info, notebook: str, nb: nbformat.NotebookNode, secret: bytes,
+             all_cells: bool = False) -> NotebookJob:
+    """What the sandbox runs: the learner's cells, and at each grade cell's place the probes it asks for."""
+    rules = RULES.get(submission.assignment)
+    release = info.release[notebook]
+    release_sources = {cell.source for cell in release.cells if cell.cell_type == "code"}
+    course_sources = [cell.source for cell in nb.cells if cell.cell_type == "code"
+                      and (cell.metadata.get("nbgrader", {}).get("locked")
+                           or cell.metadata.get("nbgrader", {}).get("grade"))]
+    cells, learner_cells = [], []
+    result = NotebookJob(notebook, nb, {}, 0)
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
         meta = cell.metadata.get("nbgrader", {})
-        cells.append({"i": index, "source": cell.source, "grade": bool(meta.get("grade"))})
+        if meta.get("grade"):
+            grade_cell = cells_module.GradeCell(index, meta.get("grade_id", f"#{index + 1}"), cell.source,
+                                                cells_module.cell_namespace(course_sources, cell.source))
+            seeds = cells_module.seed_maker(secret, submission.student, submission.assignment, notebook,
+                                            grade_cell.grade_id)
+            requests = cells_module.collect(grade_cell, seeds)
+            result.grade_cells[index], result.requests[index] = grade_cell, requests
+            cells.append({"i": index, "probes": [{"check": r.check, "learners": r.learners,
+                                                  "params": cells_module.encode_params(r.params)} for r in requests]})
+            continue
+        cells.append({"i": index, "source": cell.source})
+        if meta.get("solution") or (not meta.get("locked") and cell.source not in release_sources):
+            learner_cells.append((index, cell.source))
     if not all_cells:
         # what follows the last grade cell cannot change a score: not run (shown without outputs)
-        while cells and not cells[-1]["grade"]:
+        while cells and "probes" not in cells[-1]:
             cells.pop()
+    if rules is not None:
+        result.review = policy.review(learner_cells, course_sources, rules)
+        result.libraries = rules.libraries
     files = dict(submission.files)
     files.update(info.extra_files)  # the course's own files win, as in nbgrader autograde
-    files = {name: base64.b64encode(data).decode() for name, data in files.items()
-             if not name.endswith(".ipynb") or name == f"{notebook}.ipynb"}
-    files[f"{notebook}.ipynb"] = base64.b64encode(nbformat.writes(nb).encode()).decode()
-    job = {"nonce": secrets.token_hex(16), "cells": cells, "files": files, "preimport": _preimports([c["source"] for c in cells]),
-           "allowed_references": list(ALLOWED.get(submission.assignment, ()))}
-    return NotebookJob(notebook, nb, job, len(cells))
+    files = {name: base64.b64encode(data).decode() for name, data in files.items() if not name.endswith(".ipynb")}
+    preimport = list(PREIMPORT_ALWAYS) + [name for name in (result.libraries or ()) if name != "numpy"]
+    result.job = {"nonce": secrets.token_hex(16), "cells": cells, "files": files, "preimport": preimport}
+    result.n_code = len(cells)
+    return result
 
 
 OUTPUT_TYPES = {"stream", "display_data", "execute_result", "error"}
@@ -366,14 +412,13 @@ def _clean_output(raw) -> dict | None:
         return None
 
 
-def merge(nb: nbformat.NotebookNode, run: sandbox.RunResult, info, notebook: str):
-    """The executed notebook: the runner's outputs, and each grade cell's outcome as nbgrader reads it.
+def merge(job: NotebookJob, run: sandbox.RunResult, info):
+    """The executed notebook: the learner's outputs from the sandbox, the grade cells' from the verdicts.
 
-    nbgrader scores a code grade cell 0 when it has an error output. The
-    runner's verdict decides: a failed grade cell always has one, a passed
-    grade cell keeps none (student code cannot print one into it), a grade
-    cell that never ran (the notebook died or timed out before it) gets one.
+    nbgrader scores a code grade cell 0 when it has an error output: a grade
+    cell gets one exactly when its verdicts failed (or it was not checked).
     """
+    nb, notebook = job.nb, job.notebook
     executed = copy.deepcopy(nb)
     notes: list[str] = []
     status = "graded"
@@ -388,32 +433,88 @@ def merge(nb: nbformat.NotebookNode, run: sandbox.RunResult, info, notebook: str
         elif run.failure == "output":
             status = "output too large" + (f" in cell {where}" if where else "")
         else:
-            status = "sandbox failed to start"
+            status = "grader failure: the sandbox did not start"
             notes.append(run.detail[:300])
+    missing = status if status != "graded" else "the notebook stopped before this test"
+    hidden = job.review.hidden
+    if hidden:
+        notes.append("hidden code: " + "; ".join(str(f) for f in hidden[:5]))
+    if run.duplicates:
+        notes.append(f"{run.duplicates} forged probe message(s) from the notebook")
+    problems: list[str] = []
     for index, cell in enumerate(executed.cells):
         if cell.cell_type != "code":
             continue
-        message = run.cells.get(index)
-        is_grade = bool(cell.metadata.get("nbgrader", {}).get("grade"))
-        if message is None:
-            cell.outputs = []
-            cell.execution_count = None
-            if is_grade:
-                reason = status if status != "graded" else "the notebook stopped before this cell"
-                cell.outputs = [nbformat.v4.new_output("error", ename="NotGraded", evalue=f"not run: {reason}",
-                                                       traceback=[f"NotGraded: not run: {reason}"])]
+        if index in job.grade_cells:
+            problem = _grade_cell_outputs(cell, job, index, run, missing, notes)
+            if problem:
+                problems.append(problem)
             continue
-        outputs = [o for o in map(_clean_output, message.get("outputs") or []) if o is not None]
+        message = run.cells.get(index)
+        if message is None:
+            cell.outputs, cell.execution_count = [], None
+            continue
+        cell.outputs = [o for o in map(_clean_output, message.get("outputs") or []) if o is not None]
         count = message.get("count")
         cell.execution_count = count if isinstance(count, int) else None
         if message.get("memory") and status == "graded":
             status = f"memory limit exceeded in cell {info.cell_name(notebook, nb, index)}"
-        if is_grade:
-            passed = message.get("passed") is True
-            if passed:
-                outputs = [o for o in outputs if o.output_type != "error"]
-            elif not any(o.output_type == "error" for o in outputs):
-                outputs.append(nbformat.v4.new_output("error", ename="CheckFailed", evalue="the test failed",
-                                                      traceback=["CheckFailed: the test failed"]))
-        cell.outputs = outputs
+    if status == "graded" and problems:
+        status = problems[0]
     return executed, status, notes
+
+
+def _grade_cell_outputs(cell, job: NotebookJob, index: int, run: sandbox.RunResult, missing: str,
+                        notes: list[str]) -> str | None:
+    """Decide one grade cell and write its outputs; returns a status when it failed for a reason worth a status."""
+    grade_cell, requests = job.grade_cells[index], job.requests[index]
+    names = sorted({name for request in requests for name in request.learners})
+    forbidden = job.review.forbidden_for(names)
+    status = None
+    if job.review.hidden:
+        outcome = cells_module.CellOutcome(False, error=("HiddenCode", (
+            f"not graded: your notebook hides what it runs ({job.review.hidden[0]}). Graded notebooks may not use "
+            "exec/eval/compile, dynamic imports or attribute names, frames, private library attributes, or "
+            "modules outside the exercise's (e.g. os, sys, importlib)")))
+        status = f"hidden code: {job.review.hidden[0]}"
+    elif forbidden:
+        outcome = cells_module.CellOutcome(False, error=("ForbiddenReference", (
+            f"not graded: the code under test uses {forbidden[0]}, the library implementation this exercise asks "
+            "you to write yourself")), forbidden=True)
+        status = f"forbidden reference: {forbidden[0]}"
+    elif run.duplicates:
+        outcome = cells_module.CellOutcome(False, error=("Tampering", "not graded: the notebook sent messages in "
+                                                                      "the grader's name"))
+        status = "tampering: forged grader messages"
+    else:
+        records = {}
+        for k in range(len(requests)):
+            if (index, k) not in run.probes:
+                continue
+            try:
+                record = decode(run.probes[(index, k)])
+                if not isinstance(record, Record):
+                    raise BadRecord("not a record")
+            except (BadRecord, ValueError, TypeError) as error:
+                record = Record()
+                record.fail(f"the grader could not read what your code returned ({error})")
+            records[k] = record
+        try:
+            outcome = cells_module.verdicts(grade_cell, requests, records, missing)
+        except GraderError as error:
+            outcome = cells_module.CellOutcome(False, error=("GraderError", str(error)), grader_error=str(error))
+        if outcome.forbidden:
+            status = f"forbidden reference in {grade_cell.grade_id}"
+        if outcome.grader_error:
+            notes.append(f"{grade_cell.grade_id}: grader error: {outcome.grader_error}")
+            status = f"grader error in {grade_cell.grade_id}"
+    outputs = []
+    if outcome.stdout:
+        outputs.append(nbformat.v4.new_output("stream", name="stdout", text=outcome.stdout))
+    if not outcome.passed:
+        ename, evalue = outcome.error or ("CheckFailed", "the test failed")
+        outputs.append(nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"]))
+    cell.outputs = outputs
+    cell.execution_count = (run.cells.get(index) or {}).get("count") if isinstance(
+        (run.cells.get(index) or {}).get("count"), int) else None
+    return status

@@ -6,6 +6,8 @@ import os
 import sys
 from pathlib import Path
 
+from autograder.grading.sandbox import DEFAULT_MEMORY, DEFAULT_TIMEOUT
+
 
 def _memory(text: str) -> int:
     units = {"k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
@@ -27,9 +29,10 @@ def parser() -> argparse.ArgumentParser:
     grade.add_argument("--out", type=Path, required=True, help="output folder (grades.csv, feedback/, course/)")
     grade.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                        help="sandboxes running at once (default: the number of cores, %(default)s here)")
-    grade.add_argument("--timeout", type=float, default=60.0, help="seconds a cell may run (default 60)")
-    grade.add_argument("--memory", type=_memory, default="3g",
-                       help="address-space limit per sandbox, e.g. 2g (default 3g)")
+    grade.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
+                       help="seconds a cell may run (default %(default)g)")
+    grade.add_argument("--memory", type=_memory, default=DEFAULT_MEMORY,
+                       help=f"address-space limit per sandbox, e.g. 2g (default {DEFAULT_MEMORY // 1024 ** 3}g)")
     grade.add_argument("--assignment", action="append", dest="assignments", metavar="ID",
                        help="grade only this assignment (repeatable; default: every assignment submitted)")
     grade.add_argument("--force", action="store_true", help="regrade everything, changed or not")

@@ -246,6 +246,8 @@ class CourseBook:
             base = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader"
             config = Config(self.config)
             config.HTMLExporter.template_name = "feedback"
+            # The learner's outputs and markdown are theirs: no <script>, event handlers or javascript: URLs.
+            config.HTMLExporter.sanitize_html = True
             config.HTMLExporter.extra_template_basedirs = [str(base / "templates")]
             config.HTMLExporter.extra_template_paths = [
                 str(base / "static" / "node_modules" / "bootstrap" / "dist" / "css")]

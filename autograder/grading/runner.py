@@ -1,31 +1,27 @@
 """The cell runner started inside the sandbox: ``python -m autograder.grading.runner``.
 
 It replaces nbgrader's kernel for grading: a fresh Python with IPython's
-``InteractiveShell`` (no ZMQ kernel, no kernel manager), which saves the start
-of a kernel per notebook. It reads one job (JSON) from stdin: the notebook's
-code cells, already sanitized by nbgrader in the parent (grade cells and locked
-cells restored from the gradebook), the submission's other files, and the
-modules to import before any student code. It writes its results as
-newline-delimited JSON messages to file descriptor 3, each carrying the job's
-nonce, which student code cannot read (it lives only in ``main``'s frame and
-frames are refused to student code by the audit hook):
+``InteractiveShell`` (no ZMQ kernel, no kernel manager). It reads one job
+(JSON) from stdin: the notebook's learner cells (every code cell but the grade
+cells, which never enter the sandbox), and at the place of each grade cell the
+probes the grader asks for (check, the learner's names, parameters with fresh
+seeds). It writes newline-delimited JSON messages to file descriptor 3, each
+carrying the job's nonce:
 
-- ``{"t": "start", "i": INDEX}`` before each cell (the parent times cells);
-- ``{"t": "cell", "i": INDEX, "outputs": [...], "count": N, "passed": BOOL}``
-  after each cell (``passed`` only for grade cells);
-- ``{"t": "done"}`` at the end.
+- ``{"t": "start", "i": INDEX}`` before each cell or block of probes (the
+  parent times them);
+- ``{"t": "cell", "i": INDEX, "outputs": [...], "count": N}`` after each cell;
+- ``{"t": "probe", "i": INDEX, "k": K, "record": ...}`` for each probe: what the
+  learner's code returned, as data (``autograder.probe.encode``);
+- ``{"t": "done"}`` at the end, after which the runner leaves at once
+  (``os._exit``: no exit handlers of the learner's run).
 
-Student cells run through ``InteractiveShell.run_cell`` (magics, display, rich
-outputs). Grade cells do not: the runner restores the interpreter
-(``guard.Snapshot.restore``), compiles the cell itself and executes it in its
-own ``try``/``except BaseException``; the cell passed if and only if that
-``exec`` returned. Nothing student code prints, patches or catches changes
-that verdict (``sys.excepthook``, ``showtraceback``, ``AssertionError``,
-``print``, ``__builtins__``...).
+Nothing here decides a score: the grader validates the records and runs the
+verdicts in its own process. The probes' own output is discarded, so a
+learner's function cannot print the inputs of hidden tests into the feedback.
 """
 from __future__ import annotations
 
-import ast
 import base64
 import json
 import os
@@ -219,6 +215,70 @@ def _apply_limits():
             resource.setrlimit(which, (value, value))
 
 
+def decode_params(data):
+    """The inverse of ``cells.encode_params``: dtypes and torch.nn classes by name (the grader's own data)."""
+    import numpy as np
+
+    if isinstance(data, list):
+        return [decode_params(item) for item in data]
+    if not isinstance(data, dict):
+        return data
+    if "$tuple" in data:
+        return tuple(decode_params(item) for item in data["$tuple"])
+    if "$dict" in data:
+        return {key: decode_params(item) for key, item in data["$dict"].items()}
+    if "$np" in data:
+        return np.dtype(data["$np"]).type
+    if "$torch" in data:
+        import torch
+        return getattr(torch, data["$torch"])
+    if "$nn" in data:
+        import torch
+        return getattr(torch.nn, data["$nn"])
+    return {key: decode_params(item) for key, item in data.items()}
+
+
+def _load_checks(job) -> dict:
+    """The Check objects the probes need, imported before any learner code runs."""
+    import importlib
+
+    checks = {}
+    for cell in job["cells"]:
+        for probe in cell.get("probes", ()):
+            module, name = probe["check"].split(":")
+            checks[probe["check"]] = getattr(importlib.import_module(module), name)
+    return checks
+
+
+def _run_probes(cell, checks, namespace, send, sink) -> None:
+    from autograder.probe import Record, encode
+
+    for k, probe in enumerate(cell["probes"]):
+        sink.start_cell()  # whatever the learner's code prints while probed is dropped
+        learners = []
+        record = None
+        for name in probe["learners"]:
+            if name not in namespace:
+                record = Record()
+                record.fail(f"`{name}` is not defined: run (or put back) the cell that defines it")
+                break
+            learners.append(namespace[name])
+        if record is None:
+            try:
+                record = checks[probe["check"]].run_probe(learners, decode_params(probe["params"]))
+            except BaseException as error:  # noqa: BLE001 - the grader's inputs failed: report, do not guess
+                record = Record()
+                record.fail(f"the grader could not build this test's inputs ({type(error).__name__}: {error})")
+        try:
+            data = encode(record)
+        except Exception as error:  # noqa: BLE001 - e.g. a record over the size limits
+            failed = Record()
+            failed.fail(f"your result could not be sent to the grader ({type(error).__name__})")
+            data = encode(failed)
+        send({"t": "probe", "i": cell["i"], "k": k, "record": data})
+    sink.start_cell()
+
+
 def main() -> int:
     import time
     _apply_limits()
@@ -245,18 +305,11 @@ def main() -> int:
             sys.modules["torch"].set_num_threads(1)
         except Exception:  # noqa: BLE001
             pass
-
-    from autograder.grading import guard
-    from autograder.grading.references import REFERENCES
+    checks = _load_checks(job)
 
     sink = OutputSink()
     shell = make_shell(sink)
     sys.stdout, sys.stderr = CapturedStream(sink, "stdout"), CapturedStream(sink, "stderr")
-    guard.guard_references(REFERENCES, allowed=set(job.get("allowed_references", [])))
-    token = guard.install_audit_hook()
-    snapshot = guard.Snapshot(shell.user_ns)
-    stdout, stderr = sys.stdout, sys.stderr
-    audit = sys.audit
     send({"t": "ready", "setup_s": round(time.perf_counter() - started, 3),
           "cpu_s": round(time.process_time(), 3)})
 
@@ -266,20 +319,10 @@ def main() -> int:
         sink.start_cell()
         result = {"t": "cell", "i": index}
         cell_started = time.perf_counter()
-        if cell.get("grade"):
-            snapshot.restore()
-            sys.stdout, sys.stderr = stdout, stderr
-            passed, error = _run_grade_cell(shell, snapshot, cell["source"], index, audit, token)
-            sys.stdout, sys.stderr = stdout, stderr
-            if error is not None:
-                sink.error(*_format_error(shell, error))
-                result["memory"] = isinstance(error, MemoryError)
-            result["passed"] = passed
-            shell.execution_count += 1
-            result["count"] = shell.execution_count - 1
+        if "probes" in cell:
+            _run_probes(cell, checks, shell.user_ns, send, sink)
         else:
             outcome = shell.run_cell(cell["source"], store_history=True)
-            sys.stdout, sys.stderr = stdout, stderr
             result["count"] = shell.execution_count - 1
             error = outcome.error_in_exec or outcome.error_before_exec
             result["memory"] = isinstance(error, MemoryError)
@@ -288,53 +331,7 @@ def main() -> int:
         send(result)
     send({"t": "done", "cpu_s": round(time.process_time(), 3)})
     channel.close()
-    return 0
-
-
-def _check_modules(tree) -> list[str]:
-    names = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "autograder":
-            names.append(node.module)
-        elif isinstance(node, ast.Import):
-            names += [a.name for a in node.names if a.name.split(".")[0] == "autograder"]
-    return names
-
-
-def _run_grade_cell(shell, snapshot, source: str, index: int, audit, token: str):
-    """(passed, exception or None): the grade cell ran to its end, or what it raised."""
-    import linecache
-
-    from autograder.grading.guard import AUTOGRADER_DIR
-
-    namespace = shell.user_ns
-    filename = os.path.join(AUTOGRADER_DIR, f"grade-cell-{index}.py")  # the checks' side of the stack
-    try:
-        tree = ast.parse(source, filename=filename)
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        snapshot.import_checks(_check_modules(tree))
-        last = None
-        if tree.body and isinstance(tree.body[-1], ast.Expr):
-            last = ast.Expression(tree.body.pop().value)
-        code = compile(tree, filename, "exec")
-        value = None
-        record = snapshot.versions()
-        audit("autograder.state", token, True)
-        try:
-            exec(code, namespace)
-            if last is not None:
-                value = eval(compile(last, filename, "eval"), namespace)
-        finally:
-            audit("autograder.state", token, False)
-        tampered = snapshot.tampered(record)
-        if tampered:
-            shown = ", ".join(tampered[:3]) + (" ..." if len(tampered) > 3 else "")
-            raise RuntimeError(f"the code under test modified the grader or a library while it was checked ({shown})")
-        if value is not None:
-            shell.displayhook(value)
-    except BaseException as error:  # noqa: BLE001 - any exception at all fails the cell
-        return False, error
-    return True, None
+    os._exit(0)  # no exit handlers, no lingering: the sandbox ends here
 
 
 if __name__ == "__main__":

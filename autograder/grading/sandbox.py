@@ -3,11 +3,16 @@
 The sandbox (``bwrap``, Debian package ``bubblewrap``):
 
 - sees the system read-only (``--ro-bind / /``), with empty tmpfs folders laid
-  over ``/tmp``, ``/root``, ``/home``, ``/run`` and over the top-level folders
-  that hold the repository, the submissions and the output (so ``solutions/``,
-  the gradebook, the feedback and other students' files are not there); then
-  the Python installation, the virtual environment and the course's
-  ``autograder`` and ``normreg`` packages are bound back, read-only;
+  over ``/tmp``, ``/var/tmp``, ``/run``, ``/dev/shm`` and every top-level
+  folder that is not the operating system's (home folders, the repository,
+  the submissions, the output: ``solutions/``, the gradebook, the feedback and
+  other students' files are not there); then the Python installation, the
+  virtual environment and the course's ``autograder`` package are bound back,
+  read-only. Only ``/tmp`` is writable, and it is size-capped; every other
+  tmpfs is read-only (so no writable mount grows outside ``--memory``);
+- holds only the libraries its exercise needs (``forbidden.RULES``): the
+  others (scikit-learn, SciPy, torch) are replaced by a package whose import
+  fails with a message;
 - has its own user, pid, network (no interfaces but loopback, down), IPC, UTS
   and cgroup namespaces, no further user namespaces, a new session, and dies
   with the grader (``--die-with-parent``); killing ``bwrap`` ends its pid
@@ -37,19 +42,24 @@ from pathlib import Path
 from autograder.grading import seccomp
 
 REPO = Path(__file__).resolve().parents[2]
-PACKAGES = ("autograder", "normreg")  # the course's packages, visible to notebooks
+PACKAGES = ("autograder",)  # the course's package the probes need (normreg stays outside: it holds references)
+HIDEABLE = ("torch", "sklearn", "scipy", "torchvision", "pandas")  # libraries an exercise may do without
 SYSTEM_DIRS = {"usr", "lib", "lib32", "lib64", "libx32", "bin", "sbin", "etc", "proc", "dev", "sys", "opt", "var"}
 MAX_CHANNEL_BYTES = 64 * 1024 * 1024
 RUNNING: set = set()  # sandboxes running now (bwrap processes), for kill_all on Ctrl-C
 STARTUP_SECONDS = 120.0
 
 
+DEFAULT_TIMEOUT = 60.0               # seconds per cell (the command's --timeout)
+DEFAULT_MEMORY = 3 * 1024 ** 3       # bytes of address space per sandbox (the command's --memory)
+
+
 @dataclass
 class Limits:
-    cell_timeout: float = 60.0          # seconds per cell, wall clock
-    memory: int = 3 * 1024 ** 3         # bytes of address space (RLIMIT_AS)
-    file_size: int = 64 * 1024 ** 2     # bytes per file written (RLIMIT_FSIZE)
-    tmp_size: int = 256 * 1024 ** 2     # bytes of the sandbox's /tmp
+    cell_timeout: float = DEFAULT_TIMEOUT   # seconds per cell, wall clock
+    memory: int = DEFAULT_MEMORY            # bytes of address space (RLIMIT_AS)
+    file_size: int = 64 * 1024 ** 2         # bytes per file written (RLIMIT_FSIZE)
+    tmp_size: int = 256 * 1024 ** 2         # bytes of the sandbox's /tmp, its only writable place
     open_files: int = 256
 
 
@@ -58,6 +68,8 @@ class RunResult:
     """What the runner reported for one notebook."""
 
     cells: dict[int, dict] = field(default_factory=dict)  # index -> the runner's "cell" message
+    probes: dict[tuple[int, int], object] = field(default_factory=dict)  # (cell, k) -> encoded record
+    duplicates: int = 0                 # probe messages sent twice (only a forger does that)
     done: bool = False
     failure: str | None = None          # None, "timeout", "died", "output", "start"
     failed_cell: int | None = None      # the cell that was running when the sandbox was killed or died
@@ -95,25 +107,42 @@ SYSTEM_TOP_LEVEL = {"bin", "boot", "dev", "etc", "lib", "lib32", "lib64", "libx3
                     "sys", "usr", "var"}
 
 
-def bwrap_command(limits: Limits, hidden: list[Path], seccomp_fd: int) -> list[str]:
-    """The bwrap command line that runs the runner (``python -m autograder.grading.runner``)."""
+def library_dirs(names) -> dict[str, Path]:
+    """name -> the package folder of each of these libraries that is installed (without importing them)."""
+    import importlib.util
+
+    found = {}
+    for name in names:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        if spec is not None and spec.submodule_search_locations:
+            found[name] = Path(list(spec.submodule_search_locations)[0]).resolve()
+    return found
+
+
+def bwrap_command(limits: Limits, hidden: list[Path], seccomp_fd: int, absent: dict[str, int] | None = None) -> list[str]:
+    """The bwrap command line that runs the runner (``python -m autograder.grading.runner``).
+
+    ``absent``: library name -> a file descriptor holding the ``__init__.py`` that replaces it.
+    """
     args = ["bwrap",
             "--unshare-all", "--unshare-user", "--disable-userns", "--uid", "1000", "--gid", "1000",
             "--hostname", "grader", "--die-with-parent", "--new-session",
             "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-    covered: set[Path] = set()
+    covered: list[Path] = []
     # Deny by default: every top-level folder except the system's own becomes an empty tmpfs
     # (other checkouts of the course, home folders, mounted data...), then only the
-    # interpreter, the virtual environment and the course's packages are bound back below.
+    # interpreter, the virtual environment and the course's package are bound back below.
     others = sorted(Path("/") / name for name in os.listdir("/")
                     if name not in SYSTEM_TOP_LEVEL and (Path("/") / name).is_dir() and not (Path("/") / name).is_symlink())
-    for top in [Path("/tmp"), Path("/var/tmp"), Path("/run")] + others + [t for t in map(_top_level, hidden) if t]:
-        if top in covered or not top.exists():
+    for top in [Path("/tmp"), Path("/var/tmp"), Path("/run"), Path("/dev/shm")] + others + \
+            [t for t in map(_top_level, hidden) if t]:
+        if top in covered or (not top.exists() and top != Path("/dev/shm")):
             continue
-        covered.add(top)
-        if top == Path("/tmp"):
-            args += ["--size", str(limits.tmp_size)]
-        args += ["--tmpfs", str(top)]
+        covered.append(top)
+        args += ["--size", str(limits.tmp_size if top == Path("/tmp") else 1024 * 1024), "--tmpfs", str(top)]
     binds = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
     binds |= {REPO / package for package in PACKAGES if (REPO / package).is_dir()}
     for path in sorted(binds, key=lambda p: len(p.parts)):
@@ -121,6 +150,14 @@ def bwrap_command(limits: Limits, hidden: list[Path], seccomp_fd: int) -> list[s
             args += ["--ro-bind", str(path), str(path)]
     if (REPO / "autograder" / "tests").is_dir():
         args += ["--tmpfs", str(REPO / "autograder" / "tests")]  # mutants and test data stay out
+    for name, fd in sorted((absent or {}).items()):
+        folder = library_dirs([name]).get(name)
+        if folder is not None:
+            args += ["--size", "65536", "--tmpfs", str(folder), "--ro-bind-data", str(fd), str(folder / "__init__.py"),
+                     "--remount-ro", str(folder)]
+    for top in covered:
+        if top != Path("/tmp"):
+            args += ["--remount-ro", str(top)]  # read-only: nothing to fill but the capped /tmp
     env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp/home", "LANG": "C.UTF-8",
         "IPYTHONDIR": "/tmp/home/.ipython", "MPLCONFIGDIR": "/tmp/home/.matplotlib", "MPLBACKEND": "Agg",
@@ -134,6 +171,19 @@ def bwrap_command(limits: Limits, hidden: list[Path], seccomp_fd: int) -> list[s
     args += ["--dir", "/tmp/home", "--chdir", "/tmp", "--seccomp", str(seccomp_fd),
              sys.executable, "-I", "-m", "autograder.grading.runner"]
     return args
+
+
+def _absent_library_fds(names) -> dict[str, int]:
+    """A pipe per library to hide, holding the ``__init__.py`` that takes its place in the sandbox."""
+    fds = {}
+    for name in names:
+        text = (f"raise ImportError({name!r} + ' is not available while this exercise is graded: the exercise asks "
+                f"you to write it without this library')\n").encode()
+        read_fd, write_fd = os.pipe()
+        os.write(write_fd, text)
+        os.close(write_fd)
+        fds[name] = read_fd
+    return fds
 
 
 def _kill(process: subprocess.Popen):
@@ -153,28 +203,34 @@ def kill_all() -> None:
         _kill(process)
 
 
-def run(job: dict, limits: Limits, hidden: list[Path], n_code_cells: int) -> RunResult:
-    """Run one job in a fresh sandbox; always returns (never raises for what the notebook does)."""
+def run(job: dict, limits: Limits, hidden: list[Path], n_code_cells: int, libraries=None) -> RunResult:
+    """Run one job in a fresh sandbox; always returns (never raises for what the notebook does).
+
+    ``libraries``: the third-party libraries the exercise needs (None: all); the others are hidden.
+    """
     result = RunResult()
     nonce = job["nonce"]
     started = time.monotonic()
     read_fd, write_fd = os.pipe()
     seccomp_fd = seccomp.program_fd()
-    command = bwrap_command(limits, hidden, seccomp_fd)
+    absent = {} if libraries is None else _absent_library_fds(
+        [name for name in library_dirs(HIDEABLE) if name not in libraries])
+    command = bwrap_command(limits, hidden, seccomp_fd, absent)
     env_fd = {"AUTOGRADER_CHANNEL_FD": str(write_fd)}
     command = command[:command.index("--clearenv") + 1] + ["--setenv", "AUTOGRADER_CHANNEL_FD", env_fd[
         "AUTOGRADER_CHANNEL_FD"]] + command[command.index("--clearenv") + 1:]
     try:
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.PIPE, pass_fds=(write_fd, seccomp_fd),
+                                   stderr=subprocess.PIPE, pass_fds=(write_fd, seccomp_fd, *absent.values()),
                                    start_new_session=True)
     except OSError as error:
-        os.close(read_fd), os.close(write_fd), os.close(seccomp_fd)
+        for fd in (read_fd, write_fd, seccomp_fd, *absent.values()):
+            os.close(fd)
         result.failure, result.detail = "start", str(error)
         return result
     RUNNING.add(process)
-    os.close(write_fd)
-    os.close(seccomp_fd)
+    for fd in (write_fd, seccomp_fd, *absent.values()):
+        os.close(fd)
     payload = json.dumps(job).encode()
     stderr_tail = b""
     buffer = b""
@@ -239,17 +295,26 @@ def run(job: dict, limits: Limits, hidden: list[Path], n_code_cells: int) -> Run
                     elif kind == "cell" and isinstance(message.get("i"), int):
                         result.cells[message["i"]] = message
                         running_cell = None
+                    elif kind == "probe" and isinstance(message.get("i"), int) and isinstance(message.get("k"), int):
+                        where = (message["i"], message["k"])
+                        if where in result.probes:
+                            result.duplicates += 1
+                        else:
+                            result.probes[where] = message.get("record")
                     elif kind == "done":
                         result.done = True
+                        streams.clear()  # finished: whatever lingers is killed below, the status stays graded
+                        break
+                if result.done:
+                    break
                 if len(buffer) > MAX_CHANNEL_BYTES:
                     result.failure, result.failed_cell = "output", running_cell
                     streams.clear()
                     break
-            if result.failure:
+            if result.failure or result.done:
                 break
     finally:
-        if result.failure or not result.done:
-            _kill(process)
+        _kill(process)  # done or not: nothing of the submission outlives its last cell
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:

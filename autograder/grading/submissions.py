@@ -25,7 +25,7 @@ MAX_FILE_BYTES = 50 * 1024 ** 2
 MAX_TOTAL_BYTES = 100 * 1024 ** 2
 MAX_ZIP_MEMBERS = 5000
 SKIP_PARTS = {".ipynb_checkpoints", "__pycache__", "__MACOSX", ".DS_Store"}
-STUDENT_ID = re.compile(r"^[A-Za-z0-9_.@+-][A-Za-z0-9_.@+ -]{0,127}$")
+MAX_ID_BYTES = 200  # a student id is a folder name in the feedback and the gradebook's course folder
 
 
 @dataclass
@@ -35,6 +35,7 @@ class Submission:
     files: dict[str, bytes] = field(default_factory=dict)  # path inside the assignment folder -> content
     problem: str | None = None  # why it cannot be graded at all (status), or None
     notes: list[str] = field(default_factory=list)
+    rejected: bool = False      # the student id itself cannot be used: a row, nothing else
 
     @property
     def digest(self) -> str:
@@ -42,6 +43,17 @@ class Submission:
         for name in sorted(self.files):
             h.update(name.encode() + b"\0" + hashlib.sha256(self.files[name]).digest())
         return h.hexdigest()
+
+
+def id_problem(student: str) -> str | None:
+    """Why a folder or zip name cannot be a student id (nbgrader's folders and gradebook), or None."""
+    if not student or student.startswith(".") or not student.isprintable() or any(c in student for c in "/\\"):
+        return "not a usable student id (empty, hidden, or with control characters or slashes)"
+    if len(student.encode("utf-8")) > MAX_ID_BYTES:
+        return f"not a usable student id (longer than {MAX_ID_BYTES} bytes)"
+    if student != student.strip():
+        return "not a usable student id (leading or trailing spaces)"
+    return None
 
 
 def read_folder(folder: Path) -> tuple[dict[str, bytes], list[str]]:
@@ -140,8 +152,12 @@ def discover(root: Path, releases: dict[str, set[str]], staging: Path,
     root = Path(root)
     warnings: list[str] = []
     students: dict[str, tuple[str, Path]] = {}  # id -> ("dir" | "zip", path)
+    refused: dict[str, str] = {}                 # name -> why it gets a row and nothing else
     for entry in sorted(root.iterdir()):
-        if entry.name.startswith(".") or entry.is_symlink():
+        if entry.name.startswith("."):
+            continue
+        if entry.is_symlink():
+            refused[entry.name] = "not graded: the student folder is a symbolic link"
             continue
         if entry.is_dir():
             kind, student = "dir", entry.name
@@ -150,8 +166,10 @@ def discover(root: Path, releases: dict[str, set[str]], staging: Path,
         else:
             warnings.append(f"ignored {entry.name} (neither a student folder nor a .zip)")
             continue
-        if not STUDENT_ID.match(student):
-            warnings.append(f"ignored {entry.name!r} (not a usable student id)")
+        problem = id_problem(student)
+        if problem:
+            refused[student] = problem
+            warnings.append(f"{student!r}: {problem}")
             continue
         if student in students:
             warnings.append(f"{student}: both a folder and a zip; the folder is graded")
@@ -190,6 +208,9 @@ def discover(root: Path, releases: dict[str, set[str]], staging: Path,
         assignments = sorted(seen)
 
     result: list[Submission] = []
+    for student, problem in refused.items():
+        for assignment in assignments or list(releases)[:1]:
+            result.append(Submission(student, assignment, problem=problem, rejected=True))
     for student, (kind, path) in students.items():
         for assignment in assignments:
             submission = Submission(student, assignment)

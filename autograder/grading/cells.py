@@ -1,0 +1,210 @@
+"""Grade cells on the trusted side: which probes to ask the sandbox for, and then the verdicts.
+
+A grade cell is course code (nbgrader restores its source, hidden tests
+included, from the gradebook), e.g.::
+
+    from autograder.normalization import check_min_max_scale
+    for seed, shape in [(10, (50, 3)), (11, (7, 9))]:
+        check_min_max_scale(min_max_scale, seed=seed, shape=shape)
+    print("min_max_scale: visible tests passed")
+
+The grader runs it twice in its own process, never in the sandbox:
+
+1. ``collect``: the learner's names (``min_max_scale``) are placeholders and
+   every check call is written down as a ``Request`` (check, learner names,
+   parameters) instead of running. Each ``seed`` is replaced by a fresh one,
+   derived from a secret the sandbox never sees, so only an implementation that
+   works earns points (a table of the visible answers does not).
+2. The sandbox runs the learner's cells and, at each grade cell's place, the
+   probes of its requests; the records come back as data.
+3. ``verdicts``: the cell runs again; each check call takes its request's
+   parameters and the record and runs the verdict. The cell passes if it runs to
+   its end; its printed text and the first ``CheckFailed`` become its outputs.
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import contextlib
+import hashlib
+import hmac
+import io
+import warnings
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from autograder.compare import CheckFailed
+from autograder.probe import Check, ForbiddenReference, GraderError, Record, grading_mode
+
+
+class LearnerRef:
+    """Stands for a name the learner defines; only a check may take it (as a positional argument)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        object.__setattr__(self, "name", name)
+
+    def __repr__(self) -> str:
+        return f"<learner's {self.name}>"
+
+    def __getattr__(self, attribute):
+        raise GraderError(f"a grade cell used the learner's `{self.name}` outside a check (.{attribute})")
+
+    def __call__(self, *args, **kwargs):
+        raise GraderError(f"a grade cell called the learner's `{self.name}` outside a check")
+
+
+@dataclass
+class Request:
+    check: str                  # "module:name" of the Check
+    learners: list[str]         # the learner's names passed to it
+    params: dict                # keyword parameters (trusted objects), seed already replaced
+
+
+@dataclass
+class CellOutcome:
+    passed: bool
+    stdout: str = ""
+    error: tuple[str, str] | None = None     # (ename, message) of the failure
+    forbidden: bool = False                  # failed because the learner's code ran a forbidden reference
+    grader_error: str | None = None          # a failure on the grader's side (not the learner's)
+
+
+@dataclass
+class GradeCell:
+    index: int
+    grade_id: str
+    source: str
+    namespace: dict = field(repr=False, default_factory=dict)
+
+    @property
+    def learner_names(self) -> list[str]:
+        return sorted(name for name, value in self.namespace.items() if isinstance(value, LearnerRef))
+
+
+def cell_namespace(setup_sources: list[str], source: str) -> dict:
+    """The names a grade cell sees: the imports of the course's own cells, and placeholders for the learner's."""
+    namespace: dict = {"__name__": "__grade_cell__"}
+    for text in setup_sources:
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        imports = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+        if imports:
+            exec(compile(ast.Module(body=imports, type_ignores=[]), "<course imports>", "exec"), namespace)
+    tree = ast.parse(source)
+    stored = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load)}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            stored |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in stored \
+                and node.id not in namespace and not hasattr(builtins, node.id):
+            namespace[node.id] = LearnerRef(node.id)
+    return namespace
+
+
+def _run(cell: GradeCell, handler: Callable, stdout: io.StringIO) -> None:
+    namespace = dict(cell.namespace)
+    code = compile(cell.source, f"<grade cell {cell.grade_id}>", "exec")
+    with grading_mode(handler), contextlib.redirect_stdout(stdout), np.errstate(all="ignore"), \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exec(code, namespace)
+
+
+def collect(cell: GradeCell, fresh_seed: Callable[[int], int] | None) -> list[Request]:
+    """The check calls of a grade cell, with fresh seeds (``fresh_seed(k)`` for the k-th call; None keeps them)."""
+    requests: list[Request] = []
+
+    def handler(check: Check, learners, params):
+        if not all(isinstance(learner, LearnerRef) for learner in learners):
+            raise GraderError(f"{cell.grade_id}: {check.name} must be given the learner's names, nothing else")
+        check.bind(learners, params)
+        params = dict(params)
+        if fresh_seed is not None and "seed" in check.parameters:
+            params["seed"] = fresh_seed(len(requests))
+        requests.append(Request(check.qualified_name, [learner.name for learner in learners], params))
+
+    try:
+        _run(cell, handler, io.StringIO())
+    except GraderError:
+        raise
+    except Exception as error:  # noqa: BLE001 - a grade cell that does more than call checks
+        raise GraderError(f"grade cell {cell.grade_id} cannot be graded outside the kernel: "
+                          f"{type(error).__name__}: {error}") from error
+    return requests
+
+
+def verdicts(cell: GradeCell, requests: list[Request], records: dict[int, Record], missing: str) -> CellOutcome:
+    """Run the grade cell with the verdicts; ``records[k]`` answers request k (``missing``: why one is absent)."""
+    position = [0]
+    stdout = io.StringIO()
+
+    def handler(check: Check, learners, params):
+        __tracebackhide__ = True
+        k = position[0]
+        position[0] += 1
+        if k >= len(requests) or requests[k].check != check.qualified_name:
+            raise GraderError(f"grade cell {cell.grade_id} called its checks in another order than when collected")
+        record = records.get(k)
+        if record is None:
+            raise CheckFailed(f"not checked: {missing}")
+        check.run_verdict(record, requests[k].params)
+
+    try:
+        _run(cell, handler, stdout)
+    except ForbiddenReference as error:
+        return CellOutcome(False, stdout.getvalue(), (type(error).__name__, str(error)), forbidden=True)
+    except CheckFailed as error:
+        return CellOutcome(False, stdout.getvalue(), ("CheckFailed", str(error)))
+    except Exception as error:  # noqa: BLE001 - a verdict that broke on this record: the grader's failure
+        detail = f"{type(error).__name__}: {error}"[:500]
+        return CellOutcome(False, stdout.getvalue(),
+                           ("GraderError", f"the grader could not check this cell ({detail}); your instructor "
+                                           f"has been told"), grader_error=detail)
+    return CellOutcome(True, stdout.getvalue())
+
+
+def seed_maker(secret: bytes, *parts: str) -> Callable[[int], int]:
+    """Fresh seeds for one grade cell of one submission: the same on a regrade, unknowable without ``secret``."""
+    prefix = "\0".join(parts).encode()
+
+    def fresh(k: int) -> int:
+        digest = hmac.new(secret, prefix + b"\0" + str(k).encode(), hashlib.sha256).digest()
+        return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+    return fresh
+
+
+# ---------------------------------------------------------------- parameters into the sandbox
+
+def encode_params(params: dict) -> dict:
+    """A request's parameters as JSON (dtypes and torch.nn classes by name)."""
+    return {key: _encode_param(value) for key, value in params.items()}
+
+
+def _encode_param(value):
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    if type(value) is tuple:
+        return {"$tuple": [_encode_param(item) for item in value]}
+    if type(value) is list:
+        return [_encode_param(item) for item in value]
+    if type(value) is dict:
+        return {"$dict": {str(key): _encode_param(item) for key, item in value.items()}}
+    if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
+        return {"$np": np.dtype(value).name}
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        if isinstance(value, torch.dtype):
+            return {"$torch": str(value).replace("torch.", "")}
+        if isinstance(value, type) and getattr(torch.nn, value.__name__, None) is value:
+            return {"$nn": value.__name__}
+    raise GraderError(f"a grade cell passed a parameter the grader cannot send: {value!r}")

@@ -1,0 +1,297 @@
+"""Reading the learner's cells before they run: hidden code, and forbidden references.
+
+The class grader reads the syntax tree of every cell the learner wrote (the
+solution cells, cells they added, course cells they changed) and finds:
+
+- **hidden code**, anywhere: code that hides what it calls or reaches into the
+  interpreter (``exec``, ``eval``, ``compile``, ``__import__``, ``globals``,
+  ``vars``, ``open``, ``getattr``/``setattr`` with a computed name, ``__dict__``,
+  ``__globals__``, frames, private library attributes such as ``torch._C``,
+  imports of modules outside ``ALLOWED_IMPORTS`` such as ``importlib``,
+  ``ctypes``, ``gc``, ``inspect``, ``sys``, ``os``). Every test of the notebook
+  then scores zero, with the reason as its message.
+- **forbidden references** (``forbidden.RULES[assignment]``): the library
+  implementation the exercise asks the learner to write. A test scores zero
+  when the code it calls (the learner's functions it is given, and every
+  top-level definition they use, transitively) contains one. A reference in a
+  cell the tests do not reach (comparing with the library in a scratch cell)
+  costs nothing.
+
+The probes also record the torch operators that ran (``probe.learner_code``),
+which catches a library kernel reached in a way this reading missed.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from autograder.forbidden import Rules
+
+ALLOWED_IMPORTS = frozenset({
+    "numpy", "torch", "math", "cmath", "random", "itertools", "functools", "collections", "dataclasses",
+    "typing", "statistics", "time", "warnings", "copy", "numbers", "enum", "abc", "fractions", "decimal",
+    "heapq", "bisect", "string", "re", "textwrap", "pprint", "json", "matplotlib", "tqdm", "IPython",
+    "scipy", "sklearn", "normreg", "contextlib",
+})
+ALLOWED_MAGICS = frozenset({"matplotlib", "time", "timeit", "capture"})
+DENIED_SUBMODULES = ("torch.overrides", "torch.library", "torch.utils.cpp_extension", "torch.multiprocessing",
+                     "torch.jit", "torch.compiler", "torch.package", "torch.hub", "torch.ops", "torch.fx",
+                     "numpy.ctypeslib", "IPython.core", "IPython.utils", "IPython.kernel")
+HIDDEN_CALLS = frozenset({"exec", "eval", "compile", "__import__", "globals", "locals", "vars", "breakpoint",
+                          "open", "input", "help", "exit", "quit", "memoryview"})
+NAMED_ACCESS = frozenset({"getattr", "setattr", "delattr", "hasattr"})
+HIDDEN_NAMES = frozenset({"__builtins__", "__loader__", "__spec__", "__import__", "get_ipython"})
+HIDDEN_ATTRIBUTES = frozenset({
+    "__dict__", "__class__", "__bases__", "__base__", "__mro__", "__subclasses__", "__globals__", "__closure__",
+    "__code__", "__func__", "__self__", "__builtins__", "__getattribute__", "__reduce__", "__reduce_ex__",
+    "__loader__", "__spec__", "__wrapped__", "__defaults__", "__kwdefaults__", "__traceback__", "__import__",
+    "__objclass__", "__getattr__", "__setattr__", "__delattr__", "__set_name__", "__init_subclass__",
+    "f_back", "f_globals", "f_locals", "f_builtins", "f_code", "tb_frame", "tb_next", "gi_frame", "cr_frame",
+    "ag_frame", "gi_code", "cr_code", "co_code", "co_consts", "user_ns", "user_global_ns",
+})
+MODULE_FILE_ACCESS = frozenset({"fromfile", "memmap", "load", "loadtxt", "genfromtxt", "fromregex", "from_file",
+                                "tofile", "save", "savez", "savetxt", "DataSource"})
+
+
+@dataclass
+class Finding:
+    cell: int          # index of the notebook cell
+    line: int
+    what: str          # e.g. "exec()", "sklearn.preprocessing.MinMaxScaler"
+
+    def __str__(self) -> str:
+        return f"{self.what} (cell {self.cell + 1}, line {self.line})"
+
+
+@dataclass
+class _Statement:
+    cell: int
+    defines: set[str]
+    uses: set[str]
+    forbidden: list[Finding] = field(default_factory=list)
+
+
+@dataclass
+class Review:
+    hidden: list[Finding] = field(default_factory=list)
+    statements: list[_Statement] = field(default_factory=list)
+    unreadable: list[int] = field(default_factory=list)     # learner cells that are not Python
+
+    def forbidden_for(self, names: list[str]) -> list[Finding]:
+        """Forbidden references in the code that the learner's ``names`` reach."""
+        wanted, done, found = list(names), set(), []
+        while wanted:
+            name = wanted.pop()
+            if name in done:
+                continue
+            done.add(name)
+            for statement in self.statements:
+                if name in statement.defines:
+                    found += [f for f in statement.forbidden if f not in found]
+                    wanted += list(statement.uses - done)
+        return found
+
+
+def review(cells: list[tuple[int, str]], course_sources: list[str], rules: Rules) -> Review:
+    """Read the learner's cells (``(index, source)``); ``course_sources`` are the course's cells (for import aliases)."""
+    aliases: dict[str, str] = {}
+    for source in course_sources:
+        try:
+            _collect_aliases(ast.parse(source), aliases)
+        except SyntaxError:
+            pass
+    parsed = []
+    result = Review()
+    for index, source in cells:
+        try:
+            tree = ast.parse(_python(source, index, result.hidden))
+        except SyntaxError:
+            result.unreadable.append(index)
+            continue
+        _collect_aliases(tree, aliases)
+        parsed.append((index, tree))
+    for index, tree in parsed:
+        for node in tree.body:
+            statement = _Statement(index, _defines(node), _uses(node))
+            for finding_kind, finding in _inspect(node, index, aliases, rules):
+                (result.hidden if finding_kind == "hidden" else statement.forbidden).append(finding)
+            result.statements.append(statement)
+    return result
+
+
+def _python(source: str, cell: int, hidden: list[Finding]) -> str:
+    """The cell as plain Python: allowed magics (``%matplotlib``, ``%time``...) dropped, others found as hidden code."""
+    lines = source.splitlines()
+    if lines and lines[0].lstrip().startswith("%%"):
+        magic = lines[0].lstrip()[2:].split(" ")[0]
+        if magic not in ALLOWED_MAGICS:
+            hidden.append(Finding(cell, 1, f"the cell magic %%{magic}"))
+            return ""
+        lines = lines[1:]
+    kept = []
+    for number, line in enumerate(lines, start=1):
+        stripped = line.lstrip()
+        if stripped.startswith(("%", "!")):
+            magic = stripped.lstrip("%").split(" ")[0]
+            if stripped.startswith("!") or magic not in ALLOWED_MAGICS:
+                hidden.append(Finding(cell, number, f"the magic {stripped.split(' ')[0][:40]}"))
+            line = line[: len(line) - len(stripped)] + "pass"
+        kept.append(line)
+    return "\n".join(kept)
+
+
+def _collect_aliases(tree: ast.AST, aliases: dict[str, str]) -> None:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    aliases[alias.asname] = alias.name
+                else:
+                    root = alias.name.split(".")[0]
+                    aliases[root] = root
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+
+
+def _defines(node: ast.stmt) -> set[str]:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    names = set()
+    for child in _walk_top(node):
+        if isinstance(child, ast.Name) and not isinstance(child.ctx, ast.Load):
+            names.add(child.id)
+        elif isinstance(child, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in child.names}
+        elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(child.name)
+    return names
+
+
+def _walk_top(node: ast.AST):
+    """Like ast.walk, but not into function or class bodies (their names are not top-level)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        if current is not node and isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+                                                        ast.Lambda)):
+            continue
+        stack.extend(ast.iter_child_nodes(current))
+
+
+def _uses(node: ast.stmt) -> set[str]:
+    return {child.id for child in ast.walk(node) if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load)}
+
+
+def _chain(node: ast.AST) -> tuple[str | None, list[str]]:
+    """(root name, attributes) of ``a.b.c``; root None when the chain does not start at a name."""
+    attributes = []
+    while isinstance(node, ast.Attribute):
+        attributes.append(node.attr)
+        node = node.value
+    return (node.id if isinstance(node, ast.Name) else None), attributes[::-1]
+
+
+def _matches(qualified: str, names: tuple[str, ...]) -> bool:
+    return any(qualified == name or qualified.startswith(name + ".") for name in names)
+
+
+def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules):
+    def hidden(node, what):
+        return "hidden", Finding(cell, getattr(node, "lineno", 0), what)
+
+    def forbidden(node, what):
+        return "forbidden", Finding(cell, getattr(node, "lineno", 0), what)
+
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                yield hidden(node, "a relative import")
+                continue
+            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            for module in modules:
+                parts = module.split(".")
+                if parts[0] == "autograder":
+                    yield hidden(node, f"import of {module} (the grader's checks)")
+                elif parts[0] not in ALLOWED_IMPORTS:
+                    yield hidden(node, f"import of {module}")
+                elif any(p.startswith("_") for p in parts) or _matches(module, DENIED_SUBMODULES):
+                    yield hidden(node, f"import of {module}")
+                elif _matches(module, rules.names):
+                    yield forbidden(node, module)
+            if isinstance(node, ast.ImportFrom):
+                for alias in node.names:
+                    if alias.name == "*":
+                        yield hidden(node, f"from {node.module} import *")
+                    elif alias.name.startswith("_"):
+                        yield hidden(node, f"import of {node.module}.{alias.name}")
+                    elif _matches(f"{node.module}.{alias.name}", rules.names) \
+                            or any(w in alias.name for w in rules.words):
+                        yield forbidden(node, f"{node.module}.{alias.name}")
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            name = node.func.id
+            if name in HIDDEN_CALLS:
+                yield hidden(node, f"{name}()")
+            elif name in NAMED_ACCESS:
+                attribute = node.args[1] if len(node.args) > 1 else None
+                if not (isinstance(attribute, ast.Constant) and isinstance(attribute.value, str)):
+                    yield hidden(node, f"{name}() with a computed name")
+                elif attribute.value.startswith("_") or attribute.value in HIDDEN_ATTRIBUTES:
+                    yield hidden(node, f"{name}(..., {attribute.value!r})")
+                elif node.args:
+                    root, attributes = _chain(node.args[0])
+                    if root in aliases:
+                        yield from _judge_chain(node, aliases[root], attributes + [attribute.value], hidden,
+                                                forbidden, rules)
+            elif name == "type" and len(node.args) == 3:
+                yield hidden(node, "type() with three arguments")
+        elif isinstance(node, ast.Name) and node.id in HIDDEN_NAMES:
+            yield hidden(node, node.id)
+        elif isinstance(node, ast.Attribute):
+            if node.attr in HIDDEN_ATTRIBUTES:
+                yield hidden(node, f".{node.attr}")
+                continue
+            root, attributes = _chain(node)
+            if root is None or root not in aliases:
+                continue
+            if isinstance(node.ctx, ast.Load) and _is_outer(node, tree):
+                yield from _judge_chain(node, aliases[root], attributes, hidden, forbidden, rules)
+            elif isinstance(node.ctx, (ast.Store, ast.Del)) and _is_outer(node, tree):
+                yield hidden(node, f"replacing {'.'.join([aliases[root]] + attributes)} (changing a library)")
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in aliases:
+            qualified = aliases[node.id]
+            if _matches(qualified, rules.names) or any(w in qualified.rsplit(".", 1)[-1] for w in rules.words):
+                if _is_bare(node, tree):
+                    yield forbidden(node, qualified)
+
+
+def _judge_chain(node, module: str, attributes: list[str], hidden, forbidden, rules: Rules):
+    """A chain of attributes that starts at an imported module: private, file access, denied or forbidden."""
+    qualified = ".".join([module] + attributes)
+    if any(a.startswith("_") and not (a.startswith("__") and a.endswith("__")) for a in attributes):
+        yield hidden(node, f"{qualified} (a private part of a library)")
+    elif any(a in MODULE_FILE_ACCESS for a in attributes):
+        yield hidden(node, f"{qualified} (reads or writes files)")
+    elif _matches(qualified, DENIED_SUBMODULES):
+        yield hidden(node, qualified)
+    elif _matches(qualified, rules.names) or (attributes and any(w in attributes[-1] for w in rules.words)):
+        yield forbidden(node, qualified)
+
+
+def _parents(tree: ast.AST) -> dict[int, ast.AST]:
+    cached = getattr(tree, "_parents", None)
+    if cached is None:
+        cached = {id(child): parent for parent in ast.walk(tree) for child in ast.iter_child_nodes(parent)}
+        tree._parents = cached
+    return cached
+
+
+def _is_outer(node: ast.Attribute, tree: ast.AST) -> bool:
+    """The whole chain ``a.b.c``, not its inner part ``a.b``."""
+    return not isinstance(_parents(tree).get(id(node)), ast.Attribute)
+
+
+def _is_bare(node: ast.Name, tree: ast.AST) -> bool:
+    """A name used by itself, not as the root of an attribute chain (the chain is judged whole)."""
+    return not isinstance(_parents(tree).get(id(node)), ast.Attribute)
