@@ -40,7 +40,7 @@ def summary(records: list[dict], graded_now: int, skipped: int, wall: float, not
              f"{len(records)} row(s) in {out}/grades.csv:"]
     for status, count in sorted(statuses.items(), key=lambda item: (-item[1], item[0])):
         lines.append(f"  {count:4d}  {status}")
-    graded = [r for r in records if r["max_score"]]
+    graded = [r for r in records if r["max_score"] and r.get("score") is not None]
     if graded:
         mean = sum(r["score"] / r["max_score"] for r in graded) / len(graded)
         full = sum(1 for r in graded if r["score"] >= r["max_score"])

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from autograder.course import Course, notebooks
 from autograder.tests import mutants
@@ -12,13 +13,17 @@ from autograder.tests.notebook_code import solution_notebook, with_replaced_cell
 class GradedAssignment:
     assignment: str
     course: Course
-    scores: dict  # {student: {grade_id: (score, max_score)}}
+    scores: dict  # {student: {grade_id: (score, max_score)}}, by nbgrader autograde
+    command: Course | None = None       # the course folder `python -m autograder grade` wrote
+    command_scores: dict | None = None  # the same submissions, by the class-grading command
+    command_run: object = None          # its CompletedProcess
 
 
-def grade_assignment(assignment: str, root) -> GradedAssignment:
+def grade_assignment(assignment: str, root, command: bool = True) -> GradedAssignment:
     """Generate the exercise in a scratch course and autograde, in one nbgrader run:
     the solution (student ``solution``), the untouched exercise (``blank``) and
-    every known-wrong answer (``mutant-<name>``)."""
+    every known-wrong answer (``mutant-<name>``); then grade the same submissions
+    with ``python -m autograder grade`` (one worker: pytest runs assignments in parallel)."""
     course = Course.create(root)
     exercise_dir = course.generate(assignment)
     (solution_path,) = notebooks(assignment)
@@ -30,4 +35,13 @@ def grade_assignment(assignment: str, root) -> GradedAssignment:
         course.submit(f"mutant-{mutant.name}", assignment,
                       with_replaced_cells(source, mutant.cells), name=solution_path.name)
     course.autograde(assignment)
-    return GradedAssignment(assignment, course, course.scores(assignment))
+    graded = GradedAssignment(assignment, course, course.scores(assignment))
+    if command:
+        from autograder.tests.grade_helpers import grade
+
+        out = Path(root) / "command"
+        graded.command_run = grade(course.root / "submitted", out, "--workers", "1", assignment=assignment,
+                                   timeout=1200)
+        graded.command = Course(out / "course")
+        graded.command_scores = graded.command.scores(assignment)
+    return graded

@@ -23,9 +23,10 @@ def require_bwrap():
         pytest.skip(message)
 
 
-def grade(submissions: Path, out: Path, *extra: str, timeout: float = 500, wait: bool = True):
+def grade(submissions: Path, out: Path, *extra: str, timeout: float = 500, wait: bool = True,
+          assignment: str | None = "01_normalization"):
     command = [sys.executable, "-m", "autograder", "grade", str(submissions), "--out", str(out),
-               "--assignment", "01_normalization", "--quiet", *extra]
+               *(["--assignment", assignment] if assignment else []), "--quiet", *extra]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     if not wait:
         return subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

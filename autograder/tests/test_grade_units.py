@@ -81,26 +81,135 @@ def test_cli_defaults():
     assert args.memory == 3 * 1024 ** 3
 
 
-def test_a_grade_cell_that_never_ran_scores_zero_in_nbgrader_terms():
+def _one_test_notebook():
     import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import numpy as np"),
+        nbformat.v4.new_code_cell("def min_max_scale(x, feature_range=(0.0, 1.0)):\n    return x"),
+        nbformat.v4.new_code_cell("from autograder.normalization import check_min_max_scale\n"
+                                  "check_min_max_scale(min_max_scale, seed=3)\nprint('passed')")])
+    nb.cells[0].metadata["nbgrader"] = {"grade": False, "grade_id": "setup", "locked": True, "solution": False,
+                                        "schema_version": 3}
+    nb.cells[1].metadata["nbgrader"] = {"grade": False, "grade_id": "f", "locked": False, "solution": True,
+                                        "schema_version": 3}
+    nb.cells[2].metadata["nbgrader"] = {"grade": True, "grade_id": "t", "points": 2, "solution": False,
+                                        "locked": True, "schema_version": 3}
+    return nb
+
+
+def test_grade_cells_are_decided_from_records_with_fresh_seeds():
+    """The sandbox gets probes, never the grade cell; the verdict alone decides, from the record."""
+    import numpy as np
     from nbgrader.utils import determine_grade
 
+    from autograder.grading.batch import make_job, merge
     from autograder.grading.gradebook import AssignmentInfo
     from autograder.grading.sandbox import RunResult
+    from autograder.grading.submissions import Submission
+    from autograder.normalization import check_min_max_scale
+    from autograder.probe import encode
 
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("check()")])
-    nb.cells[1].metadata["nbgrader"] = {"grade": True, "grade_id": "t", "points": 2, "solution": False,
-                                        "locked": True, "schema_version": 3}
-    info = AssignmentInfo("a", {"n": nb}, {"n": {"t": 2.0}}, "h")
-    ran = RunResult(cells={0: {"i": 0, "outputs": [], "count": 1}}, failure="timeout", failed_cell=0)
-    executed, status, _ = merge(nb, ran, info, "n")
-    assert status == "timeout in cell #1"
-    assert determine_grade(executed.cells[1])[0] == 0
-    # a passed grade cell keeps no error output, even one student code managed to print into it
-    passed = RunResult(cells={0: {"i": 0, "outputs": []}, 1: {"i": 1, "passed": True, "outputs": [
-        {"output_type": "error", "ename": "E", "evalue": "", "traceback": []}]}}, done=True)
-    executed, status, _ = merge(nb, passed, info, "n")
-    assert status == "graded" and determine_grade(executed.cells[1])[0] == 2
-    failed = RunResult(cells={0: {"i": 0, "outputs": []}, 1: {"i": 1, "passed": False, "outputs": []}}, done=True)
-    executed, _, _ = merge(nb, failed, info, "n")
-    assert determine_grade(executed.cells[1])[0] == 0
+    nb = _one_test_notebook()
+    info = AssignmentInfo("01_normalization", {"n": nb}, {"n": {"t": 2.0}}, "h")
+    job = make_job(Submission("s", "01_normalization"), info, "n", nb, secret=b"k" * 32)
+    (probe_cell,) = [c for c in job.job["cells"] if "probes" in c]
+    assert "check_min_max_scale" not in str([c.get("source") for c in job.job["cells"]])  # no grade cell inside
+    (request,) = probe_cell["probes"]
+    seed = request["params"]["seed"]
+    assert request["learners"] == ["min_max_scale"] and seed != 3  # a fresh seed, not the cell's
+    assert make_job(Submission("s", "01_normalization"), info, "n", nb, secret=b"k" * 32).job["cells"][2] == probe_cell
+
+    def scale(x, feature_range=(0.0, 1.0)):
+        span = np.ptp(x, axis=0)
+        return (x - x.min(axis=0)) / np.where(span == 0, 1, span)
+
+    # a grade cell that never ran (timeout before it) scores 0
+    executed, status, _ = merge(job, RunResult(cells={0: {"i": 0, "outputs": []}}, failure="timeout",
+                                               failed_cell=1), info)
+    assert status == "timeout in cell f" and determine_grade(executed.cells[2])[0] == 0
+    # a correct record for the fresh seed passes; the cell's print is its output
+    good = encode(check_min_max_scale.run_probe([scale], {"seed": seed}))
+    executed, status, _ = merge(job, RunResult(probes={(2, 0): good}, done=True), info)
+    assert status == "graded" and determine_grade(executed.cells[2])[0] == 2
+    assert executed.cells[2].outputs[0]["text"] == "passed\n"
+    # the answer for the visible seed is worth nothing; neither is forged data or a second message
+    stale = encode(check_min_max_scale.run_probe([scale], {"seed": 3}))
+    for run in [RunResult(probes={(2, 0): stale}, done=True),
+                RunResult(probes={(2, 0): {"$record": {"out": {"$object": "x"}}}}, done=True),
+                RunResult(probes={(2, 0): {"$nd": "O", "shape": [1], "data": ""}}, done=True),
+                RunResult(probes={(2, 0): good}, duplicates=1, done=True)]:
+        executed, _, _ = merge(job, run, info)
+        assert determine_grade(executed.cells[2])[0] == 0
+
+
+def test_corrupt_or_stray_result_files_are_reported_not_fatal(tmp_path):
+    book = journal.Journal(tmp_path)
+    book.put({"student_id": "a", "assignment": "01", "score": 1.0, "max_score": 2.0, "status": "graded",
+              "notes": [], "key": "k"})
+    folder = tmp_path / ".grading" / "results" / "01"
+    (folder / "stray.json").write_text('{"hello": 1}')
+    (folder / "corrupt.json").write_text('{"student_id": ')
+    (folder / "dir.json").mkdir()
+    fresh = journal.Journal(tmp_path)
+    assert [r["student_id"] for r in fresh.records()] == ["a"]
+    assert "a" in fresh.write_csv().read_text()
+    assert len(fresh.problems) == 3 and all("graded again" in p for p in fresh.problems)
+
+
+@pytest.mark.parametrize("student, usable", [
+    ("zoë-ünïcode", True), ("x" * 150, True), ("alice smith", True),
+    ("é" * 150, False), ("bad\nname", False), (" padded", False), ("", False)])
+def test_student_ids_nbgrader_can_use_are_kept_and_others_get_a_reason(student, usable):
+    assert (submissions.id_problem(student) is None) == usable
+
+
+def test_unusable_ids_and_symlinked_folders_get_a_row(tmp_path):
+    root = tmp_path / "submitted"
+    (root / "real" / "01_normalization").mkdir(parents=True)
+    (root / "real" / "01_normalization" / "01_normalization.ipynb").write_text("{}")
+    os.symlink(root / "real", root / "linked")
+    (root / ("é" * 110)).mkdir()  # 220 bytes: a legal folder name, too long for an id
+    found, _ = submissions.discover(root, {"01_normalization": {"01_normalization"}}, tmp_path / "staging")
+    by_student = {s.student: s for s in found}
+    assert set(by_student) == {"real", "linked", "é" * 110}
+    assert by_student["linked"].rejected and "symbolic link" in by_student["linked"].problem
+    assert by_student["é" * 110].rejected and "student id" in by_student["é" * 110].problem
+    assert not by_student["real"].rejected
+
+
+def test_a_sandbox_that_will_not_start_is_retried_then_reported_as_the_graders_failure(tmp_path, monkeypatch):
+    """Never a zero for the learner: no score, a status that says the grader failed, regraded on the next run."""
+    from autograder.grading import batch, sandbox
+
+    (tmp_path / "sub" / "s" / "01_normalization").mkdir(parents=True)
+    from autograder.course import SOLUTIONS
+
+    (tmp_path / "sub" / "s" / "01_normalization" / "01_normalization.ipynb").write_text(
+        (SOLUTIONS / "01_normalization" / "01_normalization.ipynb").read_text())
+    calls = []
+
+    def refuse(job, limits, hidden, n_code, libraries=None):
+        calls.append(1)
+        return sandbox.RunResult(failure="start", detail="SIGKILL")
+
+    monkeypatch.setattr(batch, "preflight", lambda hidden: None)
+    monkeypatch.setattr(batch.sandbox, "run", refuse)
+    monkeypatch.setattr(batch.time, "sleep", lambda s: None)
+    options = batch.Options(workers=1, assignments=["01_normalization"], progress=False)
+    result = batch.grade(tmp_path / "sub", tmp_path / "out", options)
+    (row,) = result["records"]
+    assert len(calls) == batch.START_ATTEMPTS
+    assert row["status"].startswith("grader failure") and row["score"] is None and row["key"] == ""
+    assert "s,01_normalization,,12," in (tmp_path / "out" / "grades.csv").read_text()
+    again = batch.grade(tmp_path / "sub", tmp_path / "out", options)
+    assert again["skipped"] == 0 and again["graded"] == 1  # graded again, not kept as a result
+
+
+def test_no_sandbox_at_all_stops_the_run_with_a_message(tmp_path, monkeypatch):
+    from autograder.grading import batch
+
+    monkeypatch.setattr(batch.sandbox, "check_bwrap", lambda: "bubblewrap is not installed")
+    (tmp_path / "sub").mkdir()
+    with pytest.raises(SystemExit, match="cannot grade: bubblewrap is not installed"):
+        batch.grade(tmp_path / "sub", tmp_path / "out", batch.Options(progress=False))

@@ -56,6 +56,33 @@ class GradingChecks:
         messages = "\n".join(outputs.get(cell, "") for cell in mutant.fails)
         assert mutant.hint in messages, f"{mutant.name}: hint {mutant.hint!r} not in the feedback:\n{messages[:3000]}"
 
+    def test_class_command_gives_full_marks_and_zero(self, graded):
+        """The course command (sandbox, verdicts outside it, fresh seeds) grades the solution and the blank right."""
+        from autograder.tests.grade_helpers import require_bwrap
+
+        require_bwrap()
+        run = graded.command_run
+        assert run.returncode == 0, f"grading failed:\n{run.stdout}\n{run.stderr[-5000:]}"
+        per_cell = graded.command_scores["solution"]
+        lost = {cell: score for cell, score in per_cell.items() if score[0] < score[1]}
+        assert per_cell and not lost, f"the solution lost points through the command in {lost}"
+        assert total(graded.command_scores["blank"])[0] == 0
+        assert set(graded.command_scores) == set(graded.scores)
+
+    def test_class_command_scores_every_submission_as_nbgrader_does(self, graded):
+        """Solution, blank and every mutant: the same points per test cell both ways."""
+        assert graded.command_scores is not None
+        differ = {student: {cell: (graded.scores[student][cell], cells[cell]) for cell in cells
+                            if cells[cell] != graded.scores[student].get(cell)}
+                  for student, cells in graded.command_scores.items()}
+        differ = {student: cells for student, cells in differ.items() if cells}
+        assert not differ, f"nbgrader (first) and the command (second) disagree: {differ}"
+
+    def test_class_command_feedback_names_the_mistake(self, graded, mutant):
+        outputs = graded.command.autograded_outputs(f"mutant-{mutant.name}", self.assignment)
+        messages = "\n".join(outputs.get(cell, "") for cell in mutant.fails)
+        assert mutant.hint in messages, f"{mutant.name}: hint {mutant.hint!r} not in:\n{messages[:3000]}"
+
     def test_feedback_never_shows_hidden_test_source(self, graded):
         """Hidden tests' lines appear in no student's feedback, though their scores and messages do."""
         hidden_lines = []
