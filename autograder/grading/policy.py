@@ -31,7 +31,7 @@ ALLOWED_IMPORTS = frozenset({
     "numpy", "torch", "math", "cmath", "random", "itertools", "functools", "collections", "dataclasses",
     "typing", "statistics", "time", "warnings", "copy", "numbers", "enum", "abc", "fractions", "decimal",
     "heapq", "bisect", "string", "re", "textwrap", "pprint", "json", "matplotlib", "tqdm", "IPython",
-    "scipy", "sklearn", "normreg", "contextlib",
+    "scipy", "sklearn", "normreg", "contextlib", "atexit",
 })
 ALLOWED_MAGICS = frozenset({"matplotlib", "time", "timeit", "capture"})
 DENIED_SUBMODULES = ("torch.overrides", "torch.library", "torch.utils.cpp_extension", "torch.multiprocessing",
