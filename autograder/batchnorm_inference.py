@@ -4,13 +4,11 @@ The learner writes:
 
 - ``class BatchNorm1d(torch.nn.Module)`` with ``__init__(num_features, eps=1e-5,
   momentum=0.1)``, parameters ``weight``/``bias`` and buffers ``running_mean``,
-  ``running_var``, ``num_batches_tracked``, for inputs (N, C) and (N, C, L). It is
-  run side by side with ``torch.nn.BatchNorm1d`` (both in float64 unless a
-  check says otherwise) and compared step by step: outputs and gradients in
-  training mode, running statistics after every training step, eval-mode
-  outputs, the error for a training batch of one, ``load_state_dict``. While
-  the learner's module runs, PyTorch's own batch norm is replaced by a
-  tripwire, so calling it fails the check.
+  ``running_var``, ``num_batches_tracked``, for inputs (N, C) and (N, C, L). Its
+  results are compared step by step with ``torch.nn.BatchNorm1d`` run on the
+  same inputs (both in float64 unless a check says otherwise): outputs and
+  gradients in training mode, running statistics after every training step,
+  eval-mode outputs, the error for a training batch of one, ``load_state_dict``.
 - ``population_statistics(batch_means, batch_vars, batch_size) -> (mean, var)``,
   the paper's inference estimate, compared with the mean of the data and
   m/(m-1) times the average biased batch variance.
@@ -18,18 +16,21 @@ The learner writes:
   ``bn(linear(x))`` in eval mode.
 
 Each check builds its inputs from ``seed``, shapes and hyperparameters, so
-hidden tests vary the inputs, not the logic.
+hidden tests vary the inputs, not the logic. Each is a probe (builds, trains,
+evaluates and backpropagates through the learner's module, and records every
+value and fact as plain data) and a verdict (runs ``torch.nn.BatchNorm1d`` on
+the same inputs and compares); see ``autograder/probe.py``. The reference runs
+in the verdicts only. A module that runs PyTorch's own batch norm, by whatever
+name, is refused by ``probe.Check`` (``forbidden.py``: the recorded operators).
 """
 from __future__ import annotations
-
-import contextlib
-import copy
 
 import numpy as np
 import torch
 from torch import nn
 
 from autograder.compare import CheckFailed, assert_close, call_learner
+from autograder.probe import ObjectData, TensorData, check, learner_code
 
 _DEFAULT = object()  # "call without this argument", to check the learner's defaults
 
@@ -40,82 +41,175 @@ TOLERANCE = {  # (rtol, atol) by the dtype the modules run in
 
 BATCH_OF_ONE_MESSAGE = "Expected more than 1 value per channel when training"
 
-
-# ---------------------------------------------------------------- helpers
-
-def _raise_tripwire(*args, **kwargs):
-    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    raise CheckFailed(
-        "your module called PyTorch's batch norm (torch.nn.functional.batch_norm, torch.batch_norm or "
-        "nn.BatchNorm1d): the exercise is to compute the batch statistics, the normalization and the "
-        "running averages yourself with tensor operations (mean, var, sqrt, ...)"
-    )
+_STATE_NAMES = ("running_mean", "running_var", "num_batches_tracked")
 
 
-_TRIPWIRE_TARGETS = [(torch.nn.functional, "batch_norm"), (torch, "batch_norm"), (torch, "native_batch_norm"),
-                     (torch, "_native_batch_norm_legit"), (torch, "_batch_norm_impl_index"),
-                     (torch, "_native_batch_norm_legit_no_training")]
+# ---------------------------------------------------------------- helpers: values from the record
 
-
-@contextlib.contextmanager
-def tripwire():
-    """Replace PyTorch's batch norm functions while the learner's code runs; restore them after."""
-    saved = [(owner, name, getattr(owner, name)) for owner, name in _TRIPWIRE_TARGETS if hasattr(owner, name)]
-    try:
-        for owner, name, _ in saved:
-            setattr(owner, name, _raise_tripwire)
-        yield
-    finally:
-        for owner, name, original in saved:
-            setattr(owner, name, original)
+def _kind(value) -> str:
+    """The type name of a recorded value, as the learner's code returned it."""
+    if isinstance(value, TensorData):
+        return "Tensor"
+    if isinstance(value, ObjectData):
+        return value.type_name
+    return type(value).__name__
 
 
 def _numpy(value, what: str) -> np.ndarray:
-    """A learner's tensor (or array) as float64 NumPy, or a CheckFailed saying why not."""
+    """A recorded tensor (``probe.TensorData``), a reference tensor or an array as float64 NumPy, or a CheckFailed."""
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     if value is None:
         raise CheckFailed(f"{what} is None: did you forget to `return` it?")
-    if isinstance(value, torch.Tensor):
+    if isinstance(value, TensorData):
+        value = value.array
+    elif isinstance(value, torch.Tensor):
         return value.detach().cpu().to(torch.float64).numpy()
     if isinstance(value, np.ndarray):
-        return value.astype(np.float64)
-    if type(value) in (int, float):
+        if value.dtype.kind == "c":
+            raise CheckFailed(f"{what} holds complex numbers; expected real ones")
         return np.asarray(value, dtype=np.float64)
-    raise CheckFailed(f"{what} should be a torch.Tensor, but it is a {type(value).__name__}")
+    if type(value) in (int, float, bool) or isinstance(value, np.generic):
+        return np.asarray(value, dtype=np.float64)
+    raise CheckFailed(f"{what} should be a torch.Tensor, but it is a {_kind(value)}")
 
 
-def _make_module(BatchNorm1d, num_features, eps=_DEFAULT, momentum=_DEFAULT, dtype=torch.float64):
-    """The learner's module, built with these arguments and converted to ``dtype``."""
+def _show(value, dim: int | None = None) -> str:
+    """A recorded value for a message, in the style of torch's repr (``tensor(3)``); ``dim``: its recorded dim()."""
+    if isinstance(value, TensorData):
+        array = value.array.reshape(()) if dim == 0 and value.array.size == 1 else value.array
+        body = repr(array.item()) if array.ndim == 0 else np.array2string(array, separator=", ", threshold=12)
+        dtype = "" if value.dtype in ("int64", "float32") else f", dtype=torch.{value.dtype}"
+        grad = ", requires_grad=True" if value.requires_grad else ""
+        return f"tensor({body}{dtype}{grad})"
+    if isinstance(value, ObjectData):
+        return f"a {value.type_name}"
+    return repr(value)
+
+
+def _count(value) -> int | None:
+    """A recorded one-element integer-valued tensor (or int) as an int, else None."""
+    if isinstance(value, TensorData) and value.array.size == 1 and value.array.dtype.kind in "biuf":
+        number = value.array.reshape(-1)[0]
+        if np.isfinite(number) and number == int(number):
+            return int(number)
+    if type(value) is int:
+        return value
+    return None
+
+
+def _same(recorded, tensor: torch.Tensor) -> bool:
+    """Whether a recorded tensor equals ``tensor``: same dtype, shape and values (as torch.equal)."""
+    if not isinstance(recorded, TensorData) or recorded.dtype != str(tensor.dtype).replace("torch.", "") \
+            or recorded.array.shape != tuple(tensor.shape):
+        return False
+    plain = tensor.detach().to(torch.float64 if tensor.dtype.is_floating_point else torch.int64).numpy()
+    return bool(np.array_equal(recorded.array.reshape(plain.shape), plain))
+
+
+def _unchanged(before, after) -> bool:
+    """Whether two recorded values are equal (tensors: same dtype, shape and values)."""
+    if isinstance(before, TensorData) and isinstance(after, TensorData):
+        return (before.dtype == after.dtype and before.array.shape == after.array.shape
+                and np.array_equal(before.array, after.array))
+    if isinstance(before, TensorData) or isinstance(after, TensorData):
+        return False
+    return before == after
+
+
+def _output(record, key: str, what: str) -> TensorData:
+    """The recorded return value of ``what``; it must be a tensor."""
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    out = record[key]
+    if not isinstance(out, TensorData):
+        raise CheckFailed(f"{what} should return a torch.Tensor, but it returned {_kind(out)}")
+    return out
+
+
+def _error_text(error: BaseException) -> str:
+    try:
+        return str(error)[:2000]
+    except Exception:  # noqa: BLE001 - an exception with a broken __str__
+        return "<no message>"
+
+
+# ---------------------------------------------------------------- helpers: the learner's module (probe side)
+
+def _make_module(record, key: str, BatchNorm1d, num_features, eps=_DEFAULT, momentum=_DEFAULT, dtype=torch.float64):
+    """Probe: the learner's module, built with these arguments and converted to ``dtype``, or None.
+
+    Records under ``key`` whether it is an nn.Module and which parameters and
+    buffers it has (``_state_problem`` reads them); None when they are wrong.
+    """
     kwargs = {}
     if eps is not _DEFAULT:
         kwargs["eps"] = eps
     if momentum is not _DEFAULT:
         kwargs["momentum"] = momentum
     module = call_learner(BatchNorm1d, num_features, name="BatchNorm1d", **kwargs)
-    if not isinstance(module, nn.Module):
-        raise CheckFailed(f"BatchNorm1d({num_features}) should be a torch.nn.Module, but it is a {type(module).__name__}: "
-                          "declare it as `class BatchNorm1d(torch.nn.Module)` and call super().__init__()")
-    _require_state(module)
-    return module.to(dtype)
+
+    def facts():
+        found = {"is_module": isinstance(module, nn.Module), "type": type(module).__name__}
+        if found["is_module"]:
+            found["parameters"] = [name for name, _ in module.named_parameters(recurse=False)]
+            found["buffers"] = [name for name, _ in module.named_buffers(recurse=False)]
+            found["attributes"] = [name for name in ("weight", "bias") + _STATE_NAMES if hasattr(module, name)]
+        return found
+
+    found = call_learner(facts, name="BatchNorm1d")
+    record[key] = found
+    if _state_problem(found, num_features) is not None:
+        return None
+    return call_learner(module.to, dtype, name="BatchNorm1d.to")
 
 
-def _require_state(module) -> None:
-    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    parameters = dict(module.named_parameters(recurse=False))
-    buffers = dict(module.named_buffers(recurse=False))
+def _state_problem(facts, num_features) -> str | None:
+    """What is wrong with the recorded kind, parameters and buffers of the learner's module, if anything."""
+    facts = facts if isinstance(facts, dict) else {"type": _kind(facts)}
+    if facts.get("is_module") is not True:
+        return (f"BatchNorm1d({num_features}) should be a torch.nn.Module, but it is a {facts.get('type')}: "
+                "declare it as `class BatchNorm1d(torch.nn.Module)` and call super().__init__()")
     for name in ("weight", "bias"):
-        if name not in parameters:
-            kind = "a plain attribute" if hasattr(module, name) else "missing"
-            raise CheckFailed(f"`{name}` should be a learned parameter (torch.nn.Parameter) of BatchNorm1d, but it is "
-                              f"{kind}: write self.{name} = torch.nn.Parameter(...)")
-    for name in ("running_mean", "running_var", "num_batches_tracked"):
-        if name not in buffers:
-            kind = "a plain attribute (or a Parameter)" if hasattr(module, name) else "missing"
-            raise CheckFailed(f"`{name}` should be a buffer of BatchNorm1d, but it is {kind}: use "
-                              f"self.register_buffer({name!r}, ...) so that it is saved in state_dict() "
-                              f"and moved by .to()/.double(), but not trained")
+        if name not in facts.get("parameters", ()):
+            kind = "a plain attribute" if name in facts.get("attributes", ()) else "missing"
+            return (f"`{name}` should be a learned parameter (torch.nn.Parameter) of BatchNorm1d, but it is "
+                    f"{kind}: write self.{name} = torch.nn.Parameter(...)")
+    for name in _STATE_NAMES:
+        if name not in facts.get("buffers", ()):
+            kind = "a plain attribute (or a Parameter)" if name in facts.get("attributes", ()) else "missing"
+            return (f"`{name}` should be a buffer of BatchNorm1d, but it is {kind}: use "
+                    f"self.register_buffer({name!r}, ...) so that it is saved in state_dict() "
+                    f"and moved by .to()/.double(), but not trained")
+    return None
 
+
+def _require_module(record, key: str, num_features) -> None:
+    """Verdict: the learner's module was an nn.Module with the right parameters and buffers."""
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    problem = _state_problem(record[key], num_features)
+    if problem is not None:
+        raise CheckFailed(problem)
+
+
+def _forward(record, key: str, module, x, what="BatchNorm1d.forward"):
+    """Probe: call the module, record what it returned under ``key``; the output if it is a tensor, else None."""
+    out = call_learner(module, x, name=what)
+    record[key] = out
+    return out if isinstance(out, torch.Tensor) else None
+
+
+def _mode(module, training: bool) -> None:
+    """Probe: module.train() or module.eval() (learner code: they may be overridden)."""
+    if training:
+        call_learner(module.train, name="BatchNorm1d.train")
+    else:
+        call_learner(module.eval, name="BatchNorm1d.eval")
+
+
+def _buffers(module) -> dict:
+    return {name: getattr(module, name, None) for name in _STATE_NAMES}
+
+
+# ---------------------------------------------------------------- helpers: inputs and reference
 
 def _reference(num_features, eps, momentum, dtype=torch.float64) -> nn.BatchNorm1d:
     kwargs = {}
@@ -126,17 +220,20 @@ def _reference(num_features, eps, momentum, dtype=torch.float64) -> nn.BatchNorm
     return nn.BatchNorm1d(num_features, **kwargs).to(dtype)
 
 
-def _copy_affine(seed, *modules):
-    """Give every module the same random weight and bias (so that gamma and beta matter)."""
+def _affine(seed, c):
+    """A random weight (some negative) and bias, float64, so that gamma and beta matter."""
     generator = torch.Generator().manual_seed(seed + 1000)
-    c = modules[0].weight.shape[0]
     weight = 0.5 + torch.rand(c, generator=generator, dtype=torch.float64) * 1.5
     weight = weight * torch.where(torch.rand(c, generator=generator) < 0.2, -1.0, 1.0).to(torch.float64)
     bias = torch.randn(c, generator=generator, dtype=torch.float64)
+    return weight, bias
+
+
+def _set_affine(module, weight, bias) -> None:
+    """Give a module (the learner's in the probe, the reference in the verdict) this weight and bias."""
     with torch.no_grad():
-        for module in modules:
-            module.weight.copy_(weight)
-            module.bias.copy_(bias)
+        module.weight.copy_(weight)
+        module.bias.copy_(bias)
 
 
 def _batch(seed, shape, step=0, dtype=torch.float64):
@@ -149,15 +246,6 @@ def _batch(seed, shape, step=0, dtype=torch.float64):
     view = (1, c) if len(shape) == 2 else (1, c, 1)
     x = loc.reshape(view) + scale.reshape(view) * rng.standard_normal(shape)
     return torch.tensor(x, dtype=dtype)
-
-
-def _forward(module, x, what="BatchNorm1d.forward"):
-    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    with tripwire():
-        out = call_learner(module, x, name=what)
-    if not isinstance(out, torch.Tensor):
-        raise CheckFailed(f"{what} should return a torch.Tensor, but it returned {type(out).__name__}")
-    return out
 
 
 def _describe(shape, eps, momentum, dtype):
@@ -180,7 +268,26 @@ def _view(ndim, c):
 
 # ---------------------------------------------------------------- __init__
 
-def check_batchnorm_init(BatchNorm1d, *, num_features: int = 4, eps=_DEFAULT, momentum=_DEFAULT) -> None:
+def _init_inputs(*, num_features: int = 4, eps=_DEFAULT, momentum=_DEFAULT) -> dict:
+    return {"num_features": num_features, "eps": eps, "momentum": momentum}
+
+
+def _init_probe(record, BatchNorm1d, inputs) -> None:
+    module = _make_module(record, "module", BatchNorm1d, inputs["num_features"], inputs["eps"], inputs["momentum"],
+                          dtype=torch.float32)
+    if module is None:
+        return
+    for name in ("weight", "bias") + _STATE_NAMES:
+        record[name] = getattr(module, name, None)
+    tracked = getattr(module, "num_batches_tracked", None)
+    record["num_batches_tracked_dim"] = call_learner(tracked.dim, name="num_batches_tracked.dim") \
+        if isinstance(tracked, torch.Tensor) else None
+    record["state_dict_keys"] = call_learner(lambda: [str(key) for key in module.state_dict()],
+                                             name="BatchNorm1d.state_dict")
+
+
+@check(inputs=_init_inputs, probe=_init_probe)
+def check_batchnorm_init(record, inputs) -> None:
     """A new BatchNorm1d holds the four per-feature quantities at PyTorch's initial values.
 
     weight = 1 and bias = 0 (parameters), running_mean = 0 and running_var = 1
@@ -188,24 +295,28 @@ def check_batchnorm_init(BatchNorm1d, *, num_features: int = 4, eps=_DEFAULT, mo
     torch.nn.BatchNorm1d's, so either can load the other's state.
     """
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    module = _make_module(BatchNorm1d, num_features, eps, momentum, dtype=torch.float32)
+    num_features, eps, momentum = inputs["num_features"], inputs["eps"], inputs["momentum"]
+    _require_module(record, "module", num_features)
     reference = _reference(num_features, eps, momentum, dtype=torch.float32)
     for name, expected in [("weight", reference.weight), ("bias", reference.bias),
                            ("running_mean", reference.running_mean)]:
-        assert_close(_numpy(getattr(module, name), name), expected.detach().numpy(),
+        assert_close(_numpy(record[name], name), expected.detach().numpy(),
                      what=f"{name} of a new BatchNorm1d({num_features})", rtol=0, atol=0)
-    running_var = _numpy(module.running_var, "running_var")
+    running_var = _numpy(record["running_var"], "running_var")
     if running_var.shape == (num_features,) and np.all(running_var == 0):
         raise CheckFailed("running_var of a new BatchNorm1d is all zeros: running_var must start at ones "
                           "(running_var initialised to zeros would make eval mode divide by sqrt(0 + eps) "
                           "before enough batches have been seen)")
     assert_close(running_var, reference.running_var.numpy(), what=f"running_var of a new BatchNorm1d({num_features})",
                  rtol=0, atol=0)
-    tracked = module.num_batches_tracked
-    if tracked.dtype != torch.long or tracked.dim() != 0 or int(tracked) != 0:
+    tracked = record["num_batches_tracked"]
+    dim = record["num_batches_tracked_dim"]
+    if not isinstance(tracked, TensorData) or tracked.dtype != "int64" or dim != 0 or _count(tracked) != 0:
         raise CheckFailed(f"num_batches_tracked should start as torch.tensor(0, dtype=torch.long) (a 0-d integer tensor, "
-                          f"as in PyTorch), but it is {tracked!r}")
-    keys, expected_keys = set(module.state_dict()), set(reference.state_dict())
+                          f"as in PyTorch), but it is {_show(tracked, dim)}")
+    recorded_keys = record["state_dict_keys"]
+    keys = set(recorded_keys) if isinstance(recorded_keys, list) else set()
+    expected_keys = set(reference.state_dict())
     if keys != expected_keys:
         raise CheckFailed(f"state_dict() of your BatchNorm1d has keys {sorted(keys)}, torch.nn.BatchNorm1d's has "
                           f"{sorted(expected_keys)}: keep exactly these names (and no other buffers or parameters)")
@@ -250,19 +361,41 @@ def _forward_mistakes(x, weight, bias, eps) -> dict[str, np.ndarray]:
     return mistakes
 
 
-def check_batchnorm_training(BatchNorm1d, *, seed: int = 0, shape=(8, 4), eps=_DEFAULT, momentum=_DEFAULT,
-                             dtype=torch.float64) -> None:
-    """Training-mode output and gradients (input, weight, bias) equal torch.nn.BatchNorm1d's.
-
-    Both modules get the same random weight and bias; the upstream gradient is random.
-    """
-    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    c = shape[1]
-    module = _make_module(BatchNorm1d, c, eps, momentum, dtype).train()
-    reference = _reference(c, eps, momentum, dtype).train()
-    _copy_affine(seed, module, reference)
-    x = _batch(seed, shape, dtype=dtype)
+def _training_inputs(*, seed: int = 0, shape=(8, 4), eps=_DEFAULT, momentum=_DEFAULT, dtype=torch.float64) -> dict:
+    shape = tuple(shape)
+    weight, bias = _affine(seed, shape[1])
     upstream = torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64).to(dtype)
+    return {"shape": shape, "eps": eps, "momentum": momentum, "dtype": dtype, "weight": weight, "bias": bias,
+            "x": _batch(seed, shape, dtype=dtype), "upstream": upstream}
+
+
+def _training_probe(record, BatchNorm1d, inputs, prefix: str = "") -> None:
+    """Forward in training mode, then the learner's backward of (out * upstream).sum(); records out and the gradients."""
+    c = inputs["shape"][1]
+    module = _make_module(record, prefix + "module", BatchNorm1d, c, inputs["eps"], inputs["momentum"], inputs["dtype"])
+    if module is None:
+        return
+    _mode(module, True)
+    _set_affine(module, inputs["weight"], inputs["bias"])
+    x = inputs["x"].clone().requires_grad_(True)
+    out = _forward(record, prefix + "out", module, x)
+    if out is None or not out.requires_grad:
+        return  # the verdict says what is wrong with it
+    upstream = inputs["upstream"]
+    call_learner(lambda: (out * upstream).sum().backward(), name="backward through BatchNorm1d")
+    record[prefix + "weight_grad"] = module.weight.grad
+    record[prefix + "bias_grad"] = module.bias.grad
+    record[prefix + "x_grad"] = x.grad
+
+
+def _training_verdict(record, inputs, prefix: str = "") -> None:
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    shape, eps, momentum, dtype = inputs["shape"], inputs["eps"], inputs["momentum"], inputs["dtype"]
+    c = shape[1]
+    _require_module(record, prefix + "module", c)
+    reference = _reference(c, eps, momentum, dtype).train()
+    _set_affine(reference, inputs["weight"], inputs["bias"])
+    x, upstream = inputs["x"], inputs["upstream"]
     where = _describe(shape, eps, momentum, dtype)
     rtol, atol = TOLERANCE[dtype]
 
@@ -270,8 +403,7 @@ def check_batchnorm_training(BatchNorm1d, *, seed: int = 0, shape=(8, 4), eps=_D
     expected = reference(x_ref)
     (expected * upstream).sum().backward()
 
-    x_mine = x.clone().requires_grad_(True)
-    out = _forward(module, x_mine)
+    out = _output(record, prefix + "out", "BatchNorm1d.forward")
     eps_value = reference.eps
     x64 = x.to(torch.float64).numpy()
     w64, b64 = reference.weight.detach().to(torch.float64).numpy(), reference.bias.detach().to(torch.float64).numpy()
@@ -283,26 +415,67 @@ def check_batchnorm_training(BatchNorm1d, *, seed: int = 0, shape=(8, 4), eps=_D
         raise CheckFailed("the output of BatchNorm1d does not require grad: it must be computed from x and the "
                           "parameters with torch operations (no .detach(), .data, .numpy() or torch.no_grad() around "
                           "the normalization), so that backpropagation reaches x, weight and bias")
-    with tripwire():
-        call_learner(lambda: (out * upstream).sum().backward(), name="backward through BatchNorm1d")
-    for name, actual, wanted in [("weight", module.weight.grad, reference.weight.grad),
-                                 ("bias", module.bias.grad, reference.bias.grad)]:
+    for name, wanted in [("weight", reference.weight.grad), ("bias", reference.bias.grad)]:
+        actual = record[f"{prefix}{name}_grad"]
         if actual is None:
             raise CheckFailed(f"{name} received no gradient: it must be an nn.Parameter used in the forward pass")
         assert_close(_numpy(actual, f"{name}.grad"), wanted.to(torch.float64).numpy(),
                      what=f"the gradient of the loss with respect to {name} for {where}", rtol=rtol, atol=atol)
-    if x_mine.grad is None:
+    x_grad = record[prefix + "x_grad"]
+    if x_grad is None:
         raise CheckFailed("no gradient reached the input x: the output must be computed from x with torch operations")
     dims, view = _dims(len(shape)), _view(len(shape), c)
     var = x64.var(axis=dims, keepdims=True)
     detached = upstream.to(torch.float64).numpy() * w64.reshape(view) / np.sqrt(var + eps_value)
-    assert_close(_numpy(x_mine.grad, "x.grad"), x_ref.grad.to(torch.float64).numpy(),
+    assert_close(_numpy(x_grad, "x.grad"), x_ref.grad.to(torch.float64).numpy(),
                  what=f"the gradient of the loss with respect to the input x for {where}", rtol=rtol, atol=atol,
                  mistakes={"the batch mean and variance were detached from the graph (or computed without grad): the "
                            "gradient must also flow through the batch statistics, which depend on x": detached})
 
 
-def check_batch_of_one(BatchNorm1d, *, num_features: int = 3, length: int = 4, seed: int = 0) -> None:
+@check(inputs=_training_inputs, probe=_training_probe)
+def check_batchnorm_training(record, inputs) -> None:
+    """Training-mode output and gradients (input, weight, bias) equal torch.nn.BatchNorm1d's.
+
+    Both modules get the same random weight and bias; the upstream gradient is random.
+    """
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    _training_verdict(record, inputs)
+
+
+def _one_inputs(*, num_features: int = 3, length: int = 4, seed: int = 0) -> dict:
+    shapes = [(1, num_features), (1, num_features, 1)]
+    return {"num_features": num_features, "shapes": shapes, "batches": [_batch(seed, shape) for shape in shapes],
+            "training": _training_inputs(seed=seed, shape=(1, num_features, length))}
+
+
+def _one_probe(record, BatchNorm1d, inputs) -> None:
+    """Training batches with one value per channel: records the exception (type, message) or the output."""
+    for index, x in enumerate(inputs["batches"]):
+        module = _make_module(record, f"one{index}_module", BatchNorm1d, inputs["num_features"])
+        if module is None:
+            return
+        _mode(module, True)
+        try:
+            with learner_code():
+                out = module(x.clone())
+        except CheckFailed:
+            raise
+        except Exception as error:  # noqa: BLE001 - which exception the learner's module raised is the point
+            record[f"one{index}_error"] = {"type": type(error).__name__, "message": _error_text(error),
+                                           "value_error": isinstance(error, ValueError),
+                                           "not_implemented": isinstance(error, NotImplementedError)}
+            if not isinstance(error, ValueError):
+                return
+            continue
+        record[f"one{index}_error"] = None
+        record[f"one{index}_out"] = out
+        return
+    _training_probe(record, BatchNorm1d, inputs["training"], prefix="train_")
+
+
+@check(inputs=_one_inputs, probe=_one_probe)
+def check_batch_of_one(record, inputs) -> None:
     """A training batch with one value per channel raises ValueError as PyTorch does; (1, C, L>1) works.
 
     Inputs of shape (1, C) and (1, C, 1) must raise ValueError("Expected more than 1
@@ -310,31 +483,30 @@ def check_batch_of_one(BatchNorm1d, *, num_features: int = 3, length: int = 4, s
     channel and must give PyTorch's output.
     """
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    for shape in [(1, num_features), (1, num_features, 1)]:
-        module = _make_module(BatchNorm1d, num_features).train()
-        x = _batch(seed, shape)
-        try:
-            with tripwire():
-                out = module(x)
-        except NotImplementedError:
-            raise CheckFailed("`BatchNorm1d` is not implemented yet: replace `raise NotImplementedError()` with your code") from None
-        except CheckFailed:
-            raise
-        except ValueError as error:
-            if "more than 1 value per channel" not in str(error):
-                raise CheckFailed(f"a training batch of shape {shape} raised ValueError({str(error)!r}); PyTorch's "
-                                  f"message starts with {BATCH_OF_ONE_MESSAGE!r}") from None
+    for index, shape in enumerate(inputs["shapes"]):
+        _require_module(record, f"one{index}_module", inputs["num_features"])
+        error = record[f"one{index}_error"]
+        if error is None:
+            out = record[f"one{index}_out"]
+            raise CheckFailed(
+                f"BatchNorm1d in training mode returned a result for a batch of shape {shape}; it must raise "
+                f"ValueError({BATCH_OF_ONE_MESSAGE!r}, ...) as PyTorch does: with one value per channel the biased "
+                f"variance is 0 (the unbiased one is undefined), so the output would be just bias and the running "
+                f"variance would be polluted. Check the number of values per channel, N * L, before normalizing"
+                + (" (your output held NaN)" if isinstance(out, TensorData) and np.isnan(out.array).any() else ""))
+        if not isinstance(error, dict):
+            error = {"type": _kind(error), "message": ""}
+        message = str(error.get("message", ""))
+        if error.get("not_implemented") is True:
+            raise CheckFailed("`BatchNorm1d` is not implemented yet: replace `raise NotImplementedError()` with your code")
+        if error.get("value_error") is True:
+            if "more than 1 value per channel" not in message:
+                raise CheckFailed(f"a training batch of shape {shape} raised ValueError({message!r}); PyTorch's "
+                                  f"message starts with {BATCH_OF_ONE_MESSAGE!r}")
             continue
-        except Exception as error:
-            raise CheckFailed(f"a training batch of shape {shape} raised {type(error).__name__}: {error}; PyTorch raises "
-                              f"ValueError({BATCH_OF_ONE_MESSAGE!r}, ...), raise the same exception type") from None
-        raise CheckFailed(
-            f"BatchNorm1d in training mode returned a result for a batch of shape {shape}; it must raise "
-            f"ValueError({BATCH_OF_ONE_MESSAGE!r}, ...) as PyTorch does: with one value per channel the biased "
-            f"variance is 0 (the unbiased one is undefined), so the output would be just bias and the running "
-            f"variance would be polluted. Check the number of values per channel, N * L, before normalizing"
-            + (" (your output held NaN)" if isinstance(out, torch.Tensor) and torch.isnan(out).any() else ""))
-    check_batchnorm_training(BatchNorm1d, seed=seed, shape=(1, num_features, length))
+        raise CheckFailed(f"a training batch of shape {shape} raised {error.get('type')}: {message}; PyTorch raises "
+                          f"ValueError({BATCH_OF_ONE_MESSAGE!r}, ...), raise the same exception type")
+    _training_verdict(record, inputs["training"], prefix="train_")
 
 
 # ---------------------------------------------------------------- running statistics
@@ -359,19 +531,44 @@ def _simulate(batches, momentum, *, biased=False, reversed_momentum=False, var_s
     return history
 
 
-def check_running_statistics(BatchNorm1d, *, seed: int = 0, shape=(16, 4), steps: int = 20, eps=_DEFAULT,
-                             momentum=_DEFAULT, dtype=torch.float64) -> None:
+def _running_inputs(*, seed: int = 0, shape=(16, 4), steps: int = 20, eps=_DEFAULT, momentum=_DEFAULT,
+                    dtype=torch.float64) -> dict:
+    shape = tuple(shape)
+    return {"shape": shape, "steps": steps, "eps": eps, "momentum": momentum, "dtype": dtype,
+            "batches": [_batch(seed, shape, step, dtype) for step in range(steps)]}
+
+
+def _running_probe(record, BatchNorm1d, inputs) -> None:
+    """Training steps under no_grad; records the buffers after every step."""
+    module = _make_module(record, "module", BatchNorm1d, inputs["shape"][1], inputs["eps"], inputs["momentum"],
+                          inputs["dtype"])
+    if module is None:
+        return
+    _mode(module, True)
+    for step, x in enumerate(inputs["batches"], start=1):
+        with torch.no_grad():
+            out = _forward(record, f"step{step}_out", module, x.clone())
+        if out is None:
+            return
+        for name, value in _buffers(module).items():
+            record[f"step{step}_{name}"] = value
+
+
+@check(inputs=_running_inputs, probe=_running_probe)
+def check_running_statistics(record, inputs) -> None:
     """running_mean, running_var and num_batches_tracked equal PyTorch's after every training step.
 
     The batches drift from step to step, so the momentum convention matters.
     ``momentum=None`` selects PyTorch's cumulative (simple) average.
     """
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    shape, steps, eps, momentum, dtype = (inputs["shape"], inputs["steps"], inputs["eps"], inputs["momentum"],
+                                          inputs["dtype"])
     c = shape[1]
-    module = _make_module(BatchNorm1d, c, eps, momentum, dtype).train()
+    _require_module(record, "module", c)
     reference = _reference(c, eps, momentum, dtype).train()
     m = reference.momentum
-    batches = [_batch(seed, shape, step, dtype) for step in range(steps)]
+    batches = inputs["batches"]
     numpy_batches = [b.to(torch.float64).numpy() for b in batches]
     wrong = {
         "running_var holds the biased batch variance (dividing by n): PyTorch normalizes with the biased variance "
@@ -393,23 +590,56 @@ def check_running_statistics(BatchNorm1d, *, seed: int = 0, shape=(16, 4), steps
     for step, x in enumerate(batches, start=1):
         with torch.no_grad():
             reference(x)
-            _forward(module, x.clone())
+        _output(record, f"step{step}_out", "BatchNorm1d.forward")
         for index, name in enumerate(("running_mean", "running_var")):
             mistakes = {hint: (history[step - 1][index] if history is not None else None) for hint, history in wrong.items()}
-            assert_close(_numpy(getattr(module, name), name), getattr(reference, name).to(torch.float64).numpy(),
+            assert_close(_numpy(record[f"step{step}_{name}"], name), getattr(reference, name).to(torch.float64).numpy(),
                          what=f"{name} after training step {step} of {steps} ({where})", rtol=rtol, atol=atol,
                          mistakes=mistakes)
-        tracked = getattr(module, "num_batches_tracked", None)
-        if not isinstance(tracked, torch.Tensor) or int(tracked) != step:
-            raise CheckFailed(f"num_batches_tracked is {tracked!r} after {step} training step(s), expected {step}: add 1 "
-                              "to it at every training-mode forward pass (PyTorch counts the batches; momentum=None "
-                              "needs the count)")
+        tracked = record[f"step{step}_num_batches_tracked"]
+        if _count(tracked) != step:
+            raise CheckFailed(f"num_batches_tracked is {_show(tracked)} after {step} training step(s), expected {step}: "
+                              "add 1 to it at every training-mode forward pass (PyTorch counts the batches; "
+                              "momentum=None needs the count)")
 
 
 # ---------------------------------------------------------------- eval mode
 
-def check_eval_mode(BatchNorm1d, *, seed: int = 0, shape=(12, 4), train_steps: int = 5, eps=_DEFAULT,
-                    momentum=_DEFAULT, dtype=torch.float64) -> None:
+def _eval_inputs(*, seed: int = 0, shape=(12, 4), train_steps: int = 5, eps=_DEFAULT, momentum=_DEFAULT,
+                 dtype=torch.float64) -> dict:
+    shape = tuple(shape)
+    weight, bias = _affine(seed, shape[1])
+    return {"shape": shape, "eps": eps, "momentum": momentum, "dtype": dtype, "weight": weight, "bias": bias,
+            "batches": [_batch(seed, shape, step, dtype) for step in range(train_steps)],
+            "x": _batch(seed + 7, shape, step=3, dtype=dtype) * 2 + 1}  # not the training distribution
+
+
+def _eval_probe(record, BatchNorm1d, inputs) -> None:
+    """Training steps, then eval(): records the buffers before and after an eval batch, its output, one example's."""
+    module = _make_module(record, "module", BatchNorm1d, inputs["shape"][1], inputs["eps"], inputs["momentum"],
+                          inputs["dtype"])
+    if module is None:
+        return
+    _mode(module, True)
+    _set_affine(module, inputs["weight"], inputs["bias"])
+    for step, x in enumerate(inputs["batches"], start=1):
+        with torch.no_grad():
+            if _forward(record, f"train{step}_out", module, x.clone()) is None:
+                return
+    _mode(module, False)
+    record["before"] = _buffers(module)
+    with torch.no_grad():
+        out = _forward(record, "out", module, inputs["x"].clone())
+    record["after"] = _buffers(module)
+    if out is None:
+        return
+    with torch.no_grad():
+        _forward(record, "one_out", module, inputs["x"][:1].clone(),
+                 what="BatchNorm1d.forward (eval mode, a batch of one example)")
+
+
+@check(inputs=_eval_inputs, probe=_eval_probe)
+def check_eval_mode(record, inputs) -> None:
     """After some training steps, eval() normalizes with the running statistics and updates nothing.
 
     The eval batch comes from another distribution than the training batches, so
@@ -417,23 +647,24 @@ def check_eval_mode(BatchNorm1d, *, seed: int = 0, shape=(12, 4), train_steps: i
     single example in eval mode must work and give the same row as in the batch.
     """
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    shape, eps, momentum, dtype = inputs["shape"], inputs["eps"], inputs["momentum"], inputs["dtype"]
     c = shape[1]
-    module = _make_module(BatchNorm1d, c, eps, momentum, dtype).train()
+    _require_module(record, "module", c)
     reference = _reference(c, eps, momentum, dtype).train()
-    _copy_affine(seed, module, reference)
+    _set_affine(reference, inputs["weight"], inputs["bias"])
     with torch.no_grad():
-        for step in range(train_steps):
-            x = _batch(seed, shape, step, dtype)
+        for step, x in enumerate(inputs["batches"], start=1):
             reference(x)
-            _forward(module, x.clone())
-    module.eval()
+            _output(record, f"train{step}_out", "BatchNorm1d.forward")
     reference.eval()
-    before = {name: getattr(module, name).detach().clone() for name in ("running_mean", "running_var", "num_batches_tracked")}
-    x = _batch(seed + 7, shape, step=3, dtype=dtype) * 2 + 1  # not the training distribution
+    x = inputs["x"]
     with torch.no_grad():
         expected = reference(x).to(torch.float64).numpy()
-        actual = _numpy(_forward(module, x.clone()), "the eval-mode output of BatchNorm1d")
-    changed = [name for name, value in before.items() if not torch.equal(getattr(module, name), value)]
+    actual = _numpy(_output(record, "out", "BatchNorm1d.forward"), "the eval-mode output of BatchNorm1d")
+    before, after = record["before"], record["after"]
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        raise CheckFailed("the grader received no running statistics from your module")
+    changed = [name for name in _STATE_NAMES if not _unchanged(before.get(name), after.get(name))]
 
     x64, dims, view = x.to(torch.float64).numpy(), _dims(len(shape)), _view(len(shape), c)
     w64 = reference.weight.detach().to(torch.float64).numpy().reshape(view)
@@ -462,56 +693,108 @@ def check_eval_mode(BatchNorm1d, *, seed: int = 0, shape=(12, 4), train_steps: i
                      "eval mode ignored weight and bias: return x_hat * weight + bias":
                          (x64 - running_mean) / np.sqrt(running_var + reference.eps),
                  })
-    with torch.no_grad():
-        one = _forward(module, x[:1].clone(), what="BatchNorm1d.forward (eval mode, a batch of one example)")
+    one = _output(record, "one_out", "BatchNorm1d.forward (eval mode, a batch of one example)")
     assert_close(_numpy(one, "the eval-mode output for one example"), expected[:1],
-                 what=f"the eval-mode output for a batch of ONE example (the first row of the batch above)",
+                 what="the eval-mode output for a batch of ONE example (the first row of the batch above)",
                  rtol=rtol, atol=atol)
 
 
-def check_load_state_dict(BatchNorm1d, *, seed: int = 0, num_features: int = 5, length=None, train_steps: int = 4,
-                          eps=_DEFAULT, momentum=_DEFAULT) -> None:
+def _load_inputs(*, seed: int = 0, num_features: int = 5, length=None, train_steps: int = 4, eps=_DEFAULT,
+                 momentum=_DEFAULT) -> dict:
+    """The state_dict of a torch.nn.BatchNorm1d after ``train_steps`` training batches, computed in NumPy.
+
+    (PyTorch's update rule: unbiased batch variance, momentum on the new batch,
+    the cumulative average for momentum=None; ``_simulate``.) The reference
+    module loads the same state in the verdict.
+    """
+    shape = (10, num_features) if length is None else (6, num_features, length)
+    weight, bias = _affine(seed, num_features)
+    history = _simulate([_batch(seed, shape, step).numpy() for step in range(train_steps)],
+                        0.1 if momentum is _DEFAULT else momentum)
+    mean, var = history[-1] if history else (np.zeros(num_features), np.ones(num_features))
+    state = {"weight": weight, "bias": bias, "running_mean": torch.tensor(mean, dtype=torch.float64),
+             "running_var": torch.tensor(var, dtype=torch.float64),
+             "num_batches_tracked": torch.tensor(train_steps, dtype=torch.long)}
+    return {"shape": shape, "num_features": num_features, "train_steps": train_steps, "eps": eps,
+            "momentum": momentum, "state_dict": state, "x": _batch(seed + 3, shape, step=2),
+            "x_train": _batch(seed + 4, shape, step=train_steps)}
+
+
+def _load_probe(record, BatchNorm1d, inputs) -> None:
+    """load_state_dict, an eval batch (its output), a training batch (the buffers after it)."""
+    module = _make_module(record, "module", BatchNorm1d, inputs["num_features"], inputs["eps"], inputs["momentum"])
+    if module is None:
+        return
+    call_learner(module.load_state_dict, inputs["state_dict"], name="load_state_dict")
+    _mode(module, False)
+    with torch.no_grad():
+        if _forward(record, "eval_out", module, inputs["x"].clone()) is None:
+            return
+    _mode(module, True)
+    with torch.no_grad():
+        if _forward(record, "train_out", module, inputs["x_train"].clone()) is None:
+            return
+    for name, value in _buffers(module).items():
+        record[f"after_{name}"] = value
+
+
+@check(inputs=_load_inputs, probe=_load_probe)
+def check_load_state_dict(record, inputs) -> None:
     """Your module loads a trained torch.nn.BatchNorm1d's state_dict and then behaves like it.
 
     Checks eval-mode outputs after loading and, since num_batches_tracked is loaded
     too, the running statistics after one more training step.
     """
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    shape = (10, num_features) if length is None else (6, num_features, length)
-    reference = _reference(num_features, eps, momentum).train()
-    _copy_affine(seed, reference)
-    with torch.no_grad():
-        for step in range(train_steps):
-            reference(_batch(seed, shape, step))
-    module = _make_module(BatchNorm1d, num_features, eps, momentum)
-    call_learner(module.load_state_dict, reference.state_dict(), name="load_state_dict")
-    module.eval()
+    shape, num_features, eps, momentum = inputs["shape"], inputs["num_features"], inputs["eps"], inputs["momentum"]
+    _require_module(record, "module", num_features)
+    reference = _reference(num_features, eps, momentum)
+    reference.load_state_dict(inputs["state_dict"])
     reference.eval()
-    x = _batch(seed + 3, shape, step=2)
     where = _describe(shape, eps, momentum, torch.float64)
     rtol, atol = TOLERANCE[torch.float64]
     with torch.no_grad():
-        assert_close(_numpy(_forward(module, x.clone()), "the output"), reference(x).numpy(),
-                     what=f"the eval-mode output after load_state_dict of a trained torch.nn.BatchNorm1d ({where})",
-                     rtol=rtol, atol=atol)
-    module.train()
+        expected = reference(inputs["x"]).numpy()
+    assert_close(_numpy(_output(record, "eval_out", "BatchNorm1d.forward"), "the output"), expected,
+                 what=f"the eval-mode output after load_state_dict of a trained torch.nn.BatchNorm1d ({where})",
+                 rtol=rtol, atol=atol)
     reference.train()
-    x = _batch(seed + 4, shape, step=train_steps)
     with torch.no_grad():
-        reference(x)
-        _forward(module, x.clone())
+        reference(inputs["x_train"])
+    _output(record, "train_out", "BatchNorm1d.forward")
     for name in ("running_mean", "running_var"):
-        assert_close(_numpy(getattr(module, name), name), getattr(reference, name).numpy(),
+        assert_close(_numpy(record[f"after_{name}"], name), getattr(reference, name).numpy(),
                      what=f"{name} after load_state_dict and one more training step ({where})", rtol=rtol, atol=atol)
-    if int(module.num_batches_tracked) != int(reference.num_batches_tracked):
-        raise CheckFailed(f"num_batches_tracked is {int(module.num_batches_tracked)} after load_state_dict and one "
-                          f"training step, expected {int(reference.num_batches_tracked)}")
+    tracked, expected_count = record["after_num_batches_tracked"], int(reference.num_batches_tracked)
+    if _count(tracked) != expected_count:
+        shown = _count(tracked) if _count(tracked) is not None else _show(tracked)
+        raise CheckFailed(f"num_batches_tracked is {shown} after load_state_dict and one "
+                          f"training step, expected {expected_count}")
 
 
 # ---------------------------------------------------------------- population statistics
 
-def check_population_statistics(population_statistics, *, seed: int = 0, n_batches: int = 10, batch_size: int = 8,
-                                n_features: int = 4, dtype=torch.float64) -> None:
+def _population_inputs(*, seed: int = 0, n_batches: int = 10, batch_size: int = 8, n_features: int = 4,
+                       dtype=torch.float64) -> dict:
+    """B batches of m examples (features on different scales); their means and BIASED variances as (B, C) tensors."""
+    rng = np.random.default_rng(seed)
+    loc, scale = rng.uniform(-5, 5, n_features), 10 ** rng.uniform(-1, 1, n_features)
+    data = loc + scale * rng.standard_normal((n_batches, batch_size, n_features))
+    means, variances = data.mean(axis=1), data.var(axis=1)
+    return {"n_batches": n_batches, "batch_size": batch_size, "n_features": n_features, "dtype": dtype,
+            "data": data, "means": means, "variances": variances,
+            "batch_means": torch.tensor(means, dtype=dtype), "batch_vars": torch.tensor(variances, dtype=dtype)}
+
+
+def _population_probe(record, population_statistics, inputs) -> None:
+    given_means, given_vars = inputs["batch_means"].clone(), inputs["batch_vars"].clone()
+    record["result"] = call_learner(population_statistics, given_means, given_vars, inputs["batch_size"])
+    record["means_after"] = given_means
+    record["vars_after"] = given_vars
+
+
+@check(inputs=_population_inputs, probe=_population_probe)
+def check_population_statistics(record, inputs) -> None:
     """``population_statistics(batch_means, batch_vars, m)`` gives the paper's inference estimate.
 
     batch_means, batch_vars: (B, C) tensors of the means and BIASED variances of
@@ -519,18 +802,14 @@ def check_population_statistics(population_statistics, *, seed: int = 0, n_batch
     var = m / (m - 1) * average of the batch variances.
     """
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    rng = np.random.default_rng(seed)
-    loc, scale = rng.uniform(-5, 5, n_features), 10 ** rng.uniform(-1, 1, n_features)
-    data = loc + scale * rng.standard_normal((n_batches, batch_size, n_features))
-    means, variances = data.mean(axis=1), data.var(axis=1)
-    batch_means, batch_vars = torch.tensor(means, dtype=dtype), torch.tensor(variances, dtype=dtype)
-    given_means, given_vars = batch_means.clone(), batch_vars.clone()
-    result = call_learner(population_statistics, given_means, given_vars, batch_size)
-    if not torch.equal(given_means, batch_means) or not torch.equal(given_vars, batch_vars):
+    n_batches, n_features, dtype = inputs["n_batches"], inputs["n_features"], inputs["dtype"]
+    data, means, variances = inputs["data"], inputs["means"], inputs["variances"]
+    result = record["result"]
+    if not _same(record["means_after"], inputs["batch_means"]) or not _same(record["vars_after"], inputs["batch_vars"]):
         raise CheckFailed("population_statistics changed its input tensors in place; compute new tensors instead")
     if type(result) not in (tuple, list) or len(result) != 2:
-        raise CheckFailed(f"population_statistics should return a tuple (mean, var), but it returned {type(result).__name__}")
-    m = batch_size
+        raise CheckFailed(f"population_statistics should return a tuple (mean, var), but it returned {_kind(result)}")
+    m = inputs["batch_size"]
     rtol, atol = TOLERANCE[dtype]
     where = f"{n_batches} batches of m={m} examples, {n_features} features, {str(dtype).replace('torch.', '')}"
     expected_mean = data.reshape(-1, n_features).mean(axis=0)
@@ -554,16 +833,13 @@ def check_population_statistics(population_statistics, *, seed: int = 0, n_batch
 
 # ---------------------------------------------------------------- folding
 
-def check_fold_batchnorm(fold_batchnorm, *, seed: int = 0, in_features: int = 6, out_features: int = 4,
-                         eps: float = 1e-5, linear_bias: bool = True, dtype=torch.float64) -> None:
-    """``fold_batchnorm(linear, bn)`` returns one new nn.Linear equal to ``bn(linear(x))`` in eval mode.
-
-    bn has random weight (some negative), bias, running_mean and running_var
-    (between 0.01 and 2, so that eps matters); linear and bn must not change.
-    """
-    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    torch.manual_seed(seed)
-    linear = nn.Linear(in_features, out_features, bias=linear_bias).to(dtype)
+def _fold_inputs(*, seed: int = 0, in_features: int = 6, out_features: int = 4, eps: float = 1e-5,
+                 linear_bias: bool = True, dtype=torch.float64) -> dict:
+    """linear: nn.Linear with PyTorch's initialisation under ``seed``; bn: an nn.BatchNorm1d in eval mode with
+    random weight (some negative), bias, running_mean and running_var (between 0.01 and 2, so that eps matters)."""
+    with torch.random.fork_rng(devices=[]):  # the learner's global generator is left as it was
+        torch.manual_seed(seed)
+        linear = nn.Linear(in_features, out_features, bias=linear_bias).to(dtype)
     bn = nn.BatchNorm1d(out_features, eps=eps).to(dtype)
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -573,27 +849,64 @@ def check_fold_batchnorm(fold_batchnorm, *, seed: int = 0, in_features: int = 6,
         bn.running_var.copy_((0.01 + torch.rand(out_features, generator=generator) * 2).to(dtype))
         bn.num_batches_tracked.fill_(100)
     bn.eval()
-    linear_state, bn_state = copy.deepcopy(linear.state_dict()), copy.deepcopy(bn.state_dict())
     x = torch.randn(9, in_features, generator=generator).to(dtype)
+    return {"in_features": in_features, "out_features": out_features, "eps": eps, "linear_bias": linear_bias,
+            "dtype": dtype, "linear": linear, "bn": bn, "x": x}
+
+
+def _module_state(module) -> dict:
+    """Probe: the state_dict of one of the course's layers (after the learner's function had it)."""
+    return dict(nn.Module.state_dict(module))
+
+
+def _fold_probe(record, fold_batchnorm, inputs) -> None:
+    """fold_batchnorm(linear, bn): what it returned, whether linear and bn changed, the folded layer's output."""
+    linear, bn = inputs["linear"], inputs["bn"]
+    folded = call_learner(fold_batchnorm, linear, bn)
+    record["is_linear"] = isinstance(folded, nn.Linear)
+    record["type"] = type(folded).__name__
+    record["linear_after"] = _module_state(linear)
+    record["bn_after"] = _module_state(bn)
+    if not isinstance(folded, nn.Linear):
+        return
+    record["features"] = (folded.in_features, folded.out_features)
+    record["has_bias"] = folded.bias is not None
+    if folded.bias is None:
+        return
+    with torch.no_grad():
+        record["out"] = call_learner(folded, inputs["x"].to(folded.weight.dtype), name="the folded layer")
+
+
+@check(inputs=_fold_inputs, probe=_fold_probe)
+def check_fold_batchnorm(record, inputs) -> None:
+    """``fold_batchnorm(linear, bn)`` returns one new nn.Linear equal to ``bn(linear(x))`` in eval mode.
+
+    bn has random weight (some negative), bias, running_mean and running_var
+    (between 0.01 and 2, so that eps matters); linear and bn must not change.
+    """
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    in_features, out_features, eps, linear_bias, dtype = (inputs["in_features"], inputs["out_features"], inputs["eps"],
+                                                          inputs["linear_bias"], inputs["dtype"])
+    linear, bn, x = inputs["linear"], inputs["bn"], inputs["x"]
     with torch.no_grad():
         expected = bn(linear(x)).to(torch.float64).numpy()
-    with tripwire():
-        folded = call_learner(fold_batchnorm, linear, bn)
-    if not isinstance(folded, nn.Linear):
-        raise CheckFailed(f"fold_batchnorm should return a torch.nn.Linear, but it returned {type(folded).__name__}")
-    for before, module, name in [(linear_state, linear, "linear"), (bn_state, bn, "bn")]:
-        after = module.state_dict()
-        if set(after) != set(before) or any(not torch.equal(after[k], before[k]) for k in before):
+    if record["is_linear"] is not True:
+        raise CheckFailed(f"fold_batchnorm should return a torch.nn.Linear, but it returned {record['type']}")
+    for module, name in [(linear, "linear"), (bn, "bn")]:
+        before, after = module.state_dict(), record[f"{name}_after"]
+        if not isinstance(after, dict) or set(after) != set(before) \
+                or any(not _same(after[key], value) for key, value in before.items()):
             raise CheckFailed(f"fold_batchnorm changed `{name}` in place: build and return a new nn.Linear and leave the "
                               "layers it was given as they were")
-    if (folded.in_features, folded.out_features) != (in_features, out_features):
-        raise CheckFailed(f"the folded layer maps {folded.in_features} -> {folded.out_features} features, "
+    features = record["features"]
+    if features != (in_features, out_features):
+        shown = features if isinstance(features, tuple) and len(features) == 2 else ("?", "?")
+        raise CheckFailed(f"the folded layer maps {shown[0]} -> {shown[1]} features, "
                           f"expected {in_features} -> {out_features}")
-    if folded.bias is None:
+    if record["has_bias"] is not True:
         raise CheckFailed("the folded layer has no bias: batch norm's shift (bias - running_mean * scale) needs one, "
                           "even when `linear` had none: create nn.Linear(..., bias=True)")
-    with torch.no_grad(), tripwire():
-        actual = _numpy(call_learner(folded, x.to(folded.weight.dtype), name="the folded layer"), "folded(x)")
+    actual = _numpy(record["out"], "folded(x)")
 
     W = linear.weight.detach().to(torch.float64).numpy()
     b = linear.bias.detach().to(torch.float64).numpy() if linear_bias else np.zeros(out_features)

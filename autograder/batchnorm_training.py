@@ -169,57 +169,55 @@ def _forward_variants(x, gamma, beta, dout, eps) -> dict[str, Result]:
     return found
 
 
-# ---------------------------------------------------------------- no PyTorch batch norm inside the learner's code
-
-@contextlib.contextmanager
-def no_torch_batchnorm(name: str):
-    """Replace PyTorch's batch norm entry points with a tripwire while the learner's ``name`` runs.
-
-    Everything replaced is restored in ``finally``, also when the learner's
-    code raises. A call raises CheckFailed at once; the list of calls is also
-    checked on exit, in case the learner's code swallowed the exception.
-    """
-    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    calls: list[str] = []
-    message = (f"`{name}` called PyTorch's batch norm ({{}}): the exercise is to compute the batch statistics and "
-               f"the normalization yourself, with NumPy")
-
-    def tripwire(label):
-        def tripped(*args, **kwargs):
-            calls.append(label)
-            raise CheckFailed(message.format(label))
-        return tripped
-
-    targets = [(F, "batch_norm", "torch.nn.functional.batch_norm"),
-               (torch, "batch_norm", "torch.batch_norm"),
-               (torch, "native_batch_norm", "torch.native_batch_norm"),
-               (_torch_batchnorm._BatchNorm, "forward", "torch.nn.BatchNorm1d/2d/3d")]
-    for cls in (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d):
-        if "forward" in vars(cls):
-            targets.append((cls, "forward", f"torch.nn.{cls.__name__}"))
-    saved = []
-    try:
-        for owner, attribute, label in targets:
-            if hasattr(owner, attribute):
-                saved.append((owner, attribute, vars(owner).get(attribute, getattr(owner, attribute))))
-                setattr(owner, attribute, tripwire(label))
-        yield
-    finally:
-        for owner, attribute, original in reversed(saved):
-            setattr(owner, attribute, original)
-    if calls:
-        raise CheckFailed(message.format(calls[0]))
-
+# ---------------------------------------------------------------- calling the learner's code (probe side)
 
 def _call(fn, *args, name: str, **kwargs):
+    """``call_learner`` (the probe imports torch first where it is installed, so torch the code imports is seen)."""
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    with no_torch_batchnorm(name):
-        return call_learner(fn, *args, name=name, **kwargs)
+    return call_learner(fn, *args, name=name, **kwargs)
+
+
+def _store_forward(record, key: str, result) -> tuple[bool, object]:
+    """Record the ``out`` of a forward's ``(out, cache)`` (the cache stays here); (well formed?, cache)."""
+    if type(result) not in (tuple, list) or len(result) != 2:
+        record[key + ".returned"] = result  # the verdict says what is wrong with it
+        return False, None
+    record[key] = result[0]
+    return True, result[1]
+
+
+def _probe_forward(record, forward, inputs, name: str, key: str = "forward") -> tuple[bool, object]:
+    """Call the learner's forward on copies of the inputs; record its out and the arguments afterwards."""
+    given = (inputs["x"].copy(), inputs["gamma"].copy(), inputs["beta"].copy())
+    kwargs = {} if inputs["eps"] is None else {"eps": inputs["eps"]}
+    result = _call(forward, *given, name=name, **kwargs)
+    for what, value in zip(("x", "gamma", "beta"), given):
+        record[f"{key}.{what}_after"] = value
+    return _store_forward(record, key, result)
+
+
+# ---------------------------------------------------------------- reading the record (verdict side)
+
+def _refuse_torch_batch_norm(record, names: str) -> None:
+    """Fail if the learner's code ran PyTorch's batch norm, by whatever name (``torch:batch_norm``, ``aten:native_batch_norm``)."""
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    used = [op for op in record.ops() if "batch_norm" in op.split(":", 1)[-1]]
+    if used:
+        raise CheckFailed(f"{names} called PyTorch's batch norm ({', '.join(used[:3])}): the exercise is to compute "
+                          f"the batch statistics and the normalization yourself, with NumPy")
+
+
+def _kind(value) -> str:
+    if isinstance(value, ObjectData):
+        return value.type_name
+    if isinstance(value, TensorData):
+        return "Tensor"
+    return type(value).__name__
 
 
 def _array(value, what: str) -> np.ndarray:
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    if isinstance(value, torch.Tensor):
+    if isinstance(value, TensorData):
         raise CheckFailed(f"{what} is a torch Tensor: return a NumPy array (compute it with NumPy, not PyTorch)")
     return to_array(value, what)
 
@@ -227,34 +225,50 @@ def _array(value, what: str) -> np.ndarray:
 def _tuple(result, length: int, name: str, returns: str):
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     if type(result) not in (tuple, list) or len(result) != length:
-        got = type(result).__name__ + (f" of length {len(result)}" if type(result) in (tuple, list) else "")
+        got = _kind(result) + (f" of length {len(result)}" if type(result) in (tuple, list) else "")
         raise CheckFailed(f"`{name}` should return a tuple {returns}, but it returned {got}")
     return result
 
 
+def _recorded_out(record, key: str, name: str):
+    """The ``out`` the learner's forward returned (raises if it did not return a pair)."""
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    if key + ".returned" in record:
+        _tuple(record[key + ".returned"], 2, name, "(out, cache)")
+    return record[key]
+
+
+def _forward_out(record, inputs, name: str, key: str = "forward") -> np.ndarray:
+    """The learner's ``out`` after checking that the forward left its arguments alone and returned (out, cache)."""
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    for what in ("x", "gamma", "beta"):
+        assert_unchanged(inputs[what], record[f"{key}.{what}_after"], f"{name} (argument {what})")
+    return _array(_recorded_out(record, key, name), f"the `out` returned by {name}")
+
+
 # ---------------------------------------------------------------- forward
 
-def _run_forward(forward, x, gamma, beta, eps, name):
-    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    given = (x.copy(), gamma.copy(), beta.copy())
-    kwargs = {} if eps is None else {"eps": eps}
-    result = _call(forward, *given, name=name, **kwargs)
-    for before, after, what in zip((x, gamma, beta), given, ("x", "gamma", "beta")):
-        assert_unchanged(before, after, f"{name} (argument {what})")
-    out, cache = _tuple(result, 2, name, "(out, cache)")
-    return _array(out, f"the `out` returned by {name}"), cache
-
-
-def _check_forward(forward, name, seed, shape, eps):
-    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+def _forward_inputs(seed: int, shape, eps, names: tuple[str, str]) -> dict:
     shape = tuple(shape)
     x, gamma, beta, dout = make_inputs(seed, shape)
+    return {"x": x, "gamma": gamma, "beta": beta, "dout": dout, "shape": shape, "eps": eps, "names": names}
+
+
+def _forward_probe(record, forward, inputs) -> None:
+    _probe_forward(record, forward, inputs, inputs["names"][0])
+
+
+def _check_forward(record, inputs):
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    x, gamma, beta, dout, shape, eps = (inputs[k] for k in ("x", "gamma", "beta", "dout", "shape", "eps"))
+    name = inputs["names"][0]
+    _refuse_torch_batch_norm(record, f"`{name}`")
     used_eps = DEFAULT_EPS if eps is None else eps
     expected = reference(x, gamma, beta, dout, used_eps)
     mistakes = {text: r.out for text, r in _forward_variants(x, gamma, beta, dout, used_eps).items()}
     mistakes["gamma and beta were not applied: return gamma * x_hat + beta, not x_hat"] = \
         variant(x, np.ones_like(gamma), np.zeros_like(beta), dout, used_eps).out
-    out, _ = _run_forward(forward, x, gamma, beta, eps, name)
+    out = _forward_out(record, inputs, name)
     rtol, atol = FORWARD_TOL
     atol = atol * max(1.0, float(np.abs(beta).max()))
     call = f"{name}(x, gamma, beta{'' if eps is None else f', eps={eps:g}'})"
@@ -262,7 +276,20 @@ def _check_forward(forward, name, seed, shape, eps):
                  mistakes=mistakes)
 
 
-def check_batchnorm_forward(batchnorm_forward, *, seed: int = 0, shape=(8, 5), eps: float | None = None) -> None:
+def _plain_forward_inputs(*, seed: int = 0, shape=(8, 5), eps: float | None = None) -> dict:
+    if len(shape) != 2:
+        raise ValueError("batchnorm_forward takes x of shape (N, D)")
+    return _forward_inputs(seed, shape, eps, ("batchnorm_forward", "batchnorm_backward"))
+
+
+def _spatial_forward_inputs(*, seed: int = 0, shape=(4, 3, 5, 2), eps: float | None = None) -> dict:
+    if len(shape) != 4:
+        raise ValueError("spatial_batchnorm_forward takes x of shape (N, C, H, W)")
+    return _forward_inputs(seed, shape, eps, ("spatial_batchnorm_forward", "spatial_batchnorm_backward"))
+
+
+@check(inputs=_plain_forward_inputs, probe=_forward_probe)
+def check_batchnorm_forward(record, inputs) -> None:
     """``batchnorm_forward(x, gamma, beta[, eps])[0]`` equals F.batch_norm(x, None, None, gamma, beta, training=True).
 
     x: (N, D) float64 with features on scales 10**-2 .. 10**2; ``eps=None``
@@ -270,22 +297,18 @@ def check_batchnorm_forward(batchnorm_forward, *, seed: int = 0, shape=(8, 5), e
     Tolerance: rtol 1e-7, atol 1e-9 (times max(1, |beta|)).
     """
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    if len(shape) != 2:
-        raise ValueError("batchnorm_forward takes x of shape (N, D)")
-    _check_forward(batchnorm_forward, "batchnorm_forward", seed, shape, eps)
+    _check_forward(record, inputs)
 
 
-def check_spatial_batchnorm_forward(spatial_batchnorm_forward, *, seed: int = 0, shape=(4, 3, 5, 2),
-                                    eps: float | None = None) -> None:
+@check(inputs=_spatial_forward_inputs, probe=_forward_probe)
+def check_spatial_batchnorm_forward(record, inputs) -> None:
     """``spatial_batchnorm_forward(x, gamma, beta[, eps])[0]`` equals F.batch_norm on x of shape (N, C, H, W).
 
     One mean and variance per channel, over axes (0, 2, 3). Tolerance as for
     check_batchnorm_forward.
     """
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    if len(shape) != 4:
-        raise ValueError("spatial_batchnorm_forward takes x of shape (N, C, H, W)")
-    _check_forward(spatial_batchnorm_forward, "spatial_batchnorm_forward", seed, shape, eps)
+    _check_forward(record, inputs)
 
 
 # ---------------------------------------------------------------- backward, against autograd
@@ -339,11 +362,23 @@ def _param_mistakes(x, dout, eps, which: str) -> dict[str, np.ndarray]:
     return found
 
 
-def _run_backward(forward, backward, x, gamma, beta, dout, eps, names, expected_out):
+def _backward_probe(record, forward, backward, inputs) -> None:
+    forward_name, backward_name = inputs["names"]
+    well_formed, cache = _probe_forward(record, forward, inputs, forward_name)
+    if not well_formed:
+        return
+    given = inputs["dout"].copy()
+    grads = _call(backward, given, cache, name=backward_name)
+    record["dout_after"] = given
+    record["grads"] = grads
+
+
+def _backward_grads(record, inputs, expected_out):
     """The learner's (dx, dgamma, dbeta) for the cache of the learner's forward, after checking that forward."""
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    forward_name, backward_name = names
-    out, cache = _run_forward(forward, x, gamma, beta, eps, forward_name)
+    x, beta, dout = inputs["x"], inputs["beta"], inputs["dout"]
+    forward_name, backward_name = inputs["names"]
+    out = _forward_out(record, inputs, forward_name)
     rtol, atol = FORWARD_TOL
     try:
         assert_close(out, expected_out, what=f"the `out` of {forward_name}", rtol=rtol,
@@ -352,21 +387,20 @@ def _run_backward(forward, backward, x, gamma, beta, dout, eps, names, expected_
         raise CheckFailed(
             f"`{backward_name}` is checked with the cache of your `{forward_name}`, but `{forward_name}` gives a "
             f"wrong `out` for x of shape {x.shape}: make its tests pass first") from None
-    given = dout.copy()
-    grads = _call(backward, given, cache, name=backward_name)
-    assert_unchanged(dout, given, f"{backward_name} (argument dout)")
-    dx, dgamma, dbeta = _tuple(grads, 3, backward_name, "(dx, dgamma, dbeta)")
+    assert_unchanged(dout, record["dout_after"], f"{backward_name} (argument dout)")
+    dx, dgamma, dbeta = _tuple(record["grads"], 3, backward_name, "(dx, dgamma, dbeta)")
     return (_array(dx, f"dx from {backward_name}"), _array(dgamma, f"dgamma from {backward_name}"),
             _array(dbeta, f"dbeta from {backward_name}"))
 
 
-def _check_backward(forward, backward, names, seed, shape, eps):
+def _check_backward(record, inputs):
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    shape = tuple(shape)
-    x, gamma, beta, dout = make_inputs(seed, shape)
+    x, gamma, beta, dout, shape, eps = (inputs[k] for k in ("x", "gamma", "beta", "dout", "shape", "eps"))
+    names = inputs["names"]
+    _refuse_torch_batch_norm(record, f"`{names[0]}` or `{names[1]}`")
     used_eps = DEFAULT_EPS if eps is None else eps
     expected = reference(x, gamma, beta, dout, used_eps)
-    dx, dgamma, dbeta = _run_backward(forward, backward, x, gamma, beta, dout, eps, names, expected.out)
+    dx, dgamma, dbeta = _backward_grads(record, inputs, expected.out)
     atol_dx, atol_param = _gradient_atol(x, gamma, dout, used_eps)
     where = f"for x of shape {shape}{'' if eps is None else f', eps={eps:g}'} (reference: PyTorch autograd, float64)"
     wrong = _backward_mistakes(x, gamma, beta, dout, used_eps)
@@ -378,8 +412,20 @@ def _check_backward(forward, backward, names, seed, shape, eps):
                  mistakes=_param_mistakes(x, dout, used_eps, "dbeta"))
 
 
-def check_batchnorm_backward(batchnorm_forward, batchnorm_backward, *, seed: int = 0, shape=(8, 5),
-                             eps: float | None = None) -> None:
+def _plain_backward_inputs(*, seed: int = 0, shape=(8, 5), eps: float | None = None) -> dict:
+    if len(shape) != 2:
+        raise ValueError("batchnorm_backward takes x of shape (N, D)")
+    return _forward_inputs(seed, shape, eps, ("batchnorm_forward", "batchnorm_backward"))
+
+
+def _spatial_backward_inputs(*, seed: int = 0, shape=(4, 3, 5, 2), eps: float | None = None) -> dict:
+    if len(shape) != 4:
+        raise ValueError("spatial_batchnorm_backward takes x of shape (N, C, H, W)")
+    return _forward_inputs(seed, shape, eps, ("spatial_batchnorm_forward", "spatial_batchnorm_backward"))
+
+
+@check(inputs=_plain_backward_inputs, probe=_backward_probe, learners=2)
+def check_batchnorm_backward(record, inputs) -> None:
     """``batchnorm_backward(dout, cache)`` equals PyTorch's autograd gradients of F.batch_norm (training=True).
 
     The cache comes from the learner's ``batchnorm_forward`` on the same x,
@@ -387,25 +433,73 @@ def check_batchnorm_backward(batchnorm_forward, batchnorm_backward, *, seed: int
     times the gradient's natural size (see ``_gradient_atol``).
     """
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    if len(shape) != 2:
-        raise ValueError("batchnorm_backward takes x of shape (N, D)")
-    _check_backward(batchnorm_forward, batchnorm_backward, ("batchnorm_forward", "batchnorm_backward"), seed, shape, eps)
+    _check_backward(record, inputs)
 
 
-def check_spatial_batchnorm_backward(spatial_batchnorm_forward, spatial_batchnorm_backward, *, seed: int = 0,
-                                     shape=(4, 3, 5, 2), eps: float | None = None) -> None:
+@check(inputs=_spatial_backward_inputs, probe=_backward_probe, learners=2)
+def check_spatial_batchnorm_backward(record, inputs) -> None:
     """``spatial_batchnorm_backward(dout, cache)`` equals autograd's gradients of F.batch_norm on (N, C, H, W)."""
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    if len(shape) != 4:
-        raise ValueError("spatial_batchnorm_backward takes x of shape (N, C, H, W)")
-    _check_backward(spatial_batchnorm_forward, spatial_batchnorm_backward,
-                    ("spatial_batchnorm_forward", "spatial_batchnorm_backward"), seed, shape, eps)
+    _check_backward(record, inputs)
 
 
 # ---------------------------------------------------------------- backward, against finite differences
 
-def check_gradient_numerically(forward, backward, *, seed: int = 0, shape=(6, 4), eps: float | None = None,
-                               max_entries: int = 48) -> None:
+_TARGET = {"dx": 0, "dgamma": 1, "dbeta": 2}   # which argument of forward(x, gamma, beta) a gradient belongs to
+
+
+def _numeric_inputs(*, seed: int = 0, shape=(6, 4), eps: float | None = None, max_entries: int = 48) -> dict:
+    """The inputs, and the entries to perturb with their steps: ``perturb`` lists (gradient, index, h).
+
+    h is 1e-5 times the feature's scale for entries of x (at most ``max_entries``
+    of them, chosen at random) and 1e-5 for every entry of gamma and beta.
+    """
+    shape = tuple(shape)
+    names = ("batchnorm_forward", "batchnorm_backward") if len(shape) == 2 else \
+        ("spatial_batchnorm_forward", "spatial_batchnorm_backward")
+    inputs = _forward_inputs(seed, shape, eps, names)
+    x = inputs["x"]
+    axes, _ = _layout(shape)
+    feature_scale = np.sqrt(x.var(axis=axes)) + 1e-3           # the step for x follows the feature's own scale
+    rng = np.random.default_rng(seed + 1)
+    flat = rng.permutation(x.size)[:max_entries]
+    perturb = []
+    for i in flat:
+        index = tuple(int(k) for k in np.unravel_index(i, shape))
+        perturb.append(("dx", index, float(1e-5 * feature_scale[index[1]])))
+    perturb += [("dgamma", (j,), 1e-5) for j in range(inputs["gamma"].size)]
+    perturb += [("dbeta", (j,), 1e-5) for j in range(inputs["beta"].size)]
+    inputs["perturb"] = perturb
+    return inputs
+
+
+def _name_of(fn, default: str) -> str:
+    name = getattr(fn, "__name__", default)
+    return name if type(name) is str else default
+
+
+def _numeric_probe(record, forward, backward, inputs) -> None:
+    """The learner's backward at x, and the learner's forward at x +- h for every perturbed entry."""
+    names = (_name_of(forward, inputs["names"][0]), _name_of(backward, inputs["names"][1]))
+    record["names"] = names
+    x, gamma, beta, dout = inputs["x"], inputs["gamma"], inputs["beta"], inputs["dout"]
+    kwargs = {} if inputs["eps"] is None else {"eps": inputs["eps"]}
+    well_formed, cache = _store_forward(
+        record, "forward", _call(forward, x.copy(), gamma.copy(), beta.copy(), name=names[0], **kwargs))
+    if not well_formed:
+        return
+    record["grads"] = _call(backward, dout.copy(), cache, name=names[1])
+    for k, (which, index, h) in enumerate(inputs["perturb"]):
+        for sign_name, sign in (("plus", 1.0), ("minus", -1.0)):
+            args = [x.copy(), gamma.copy(), beta.copy()]
+            args[_TARGET[which]][index] += sign * h
+            well_formed, _ = _store_forward(record, f"fd{k}.{sign_name}", _call(forward, *args, name=names[0], **kwargs))
+            if not well_formed:
+                return
+
+
+@check(inputs=_numeric_inputs, probe=_numeric_probe, learners=2)
+def check_gradient_numerically(record, inputs) -> None:
     """The learner's backward equals central finite differences of the learner's OWN forward.
 
     L(x, gamma, beta) = sum(forward(x, gamma, beta)[0] * dout) is evaluated at
@@ -417,64 +511,45 @@ def check_gradient_numerically(forward, backward, *, seed: int = 0, shape=(6, 4)
     the derivative of the forward pass, whatever the forward computes.
     """
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    shape = tuple(shape)
-    names = ("batchnorm_forward", "batchnorm_backward") if len(shape) == 2 else \
-        ("spatial_batchnorm_forward", "spatial_batchnorm_backward")
-    names = (getattr(forward, "__name__", names[0]), getattr(backward, "__name__", names[1]))
-    x, gamma, beta, dout = make_inputs(seed, shape)
+    x, gamma, dout, shape, eps = (inputs[k] for k in ("x", "gamma", "dout", "shape", "eps"))
+    names = record["names"]
+    if type(names) not in (tuple, list) or len(names) != 2 or not all(type(n) is str for n in names):
+        names = inputs["names"]
+    _refuse_torch_batch_norm(record, f"`{names[0]}` or `{names[1]}`")
     used_eps = DEFAULT_EPS if eps is None else eps
     axes, vector_shape = _layout(shape)
-    kwargs = {} if eps is None else {"eps": eps}
 
-    def loss(x_, gamma_, beta_) -> float:
+    def loss(key) -> float:
         __tracebackhide__ = True
-        out, _ = _tuple(_call(forward, x_, gamma_, beta_, name=names[0], **kwargs), 2, names[0], "(out, cache)")
-        out = _array(out, f"the `out` returned by {names[0]}")
+        out = _array(_recorded_out(record, key, names[0]), f"the `out` returned by {names[0]}")
         if out.shape != shape:
             raise CheckFailed(f"the `out` of {names[0]} has shape {out.shape}, expected {shape}")
         return float((out * dout).sum())
 
-    _, cache = _tuple(_call(forward, x.copy(), gamma.copy(), beta.copy(), name=names[0], **kwargs),
-                      2, names[0], "(out, cache)")
-    grads = _tuple(_call(backward, dout.copy(), cache, name=names[1]), 3, names[1], "(dx, dgamma, dbeta)")
+    _recorded_out(record, "forward", names[0])
+    grads = _tuple(record["grads"], 3, names[1], "(dx, dgamma, dbeta)")
     analytic = {"dx": _array(grads[0], f"dx from {names[1]}"),
                 "dgamma": _array(grads[1], f"dgamma from {names[1]}"),
                 "dbeta": _array(grads[2], f"dbeta from {names[1]}")}
-    for key, expected_shape in (("dx", shape), ("dgamma", gamma.shape), ("dbeta", beta.shape)):
+    for key, expected_shape in (("dx", shape), ("dgamma", gamma.shape), ("dbeta", inputs["beta"].shape)):
         if analytic[key].shape != expected_shape:
             raise CheckFailed(f"{key} from {names[1]} has shape {analytic[key].shape}, expected {expected_shape}")
 
     std = _sqrt(x.var(axis=axes) + used_eps)
-    feature_scale = np.sqrt(x.var(axis=axes)) + 1e-3           # the step for x follows the feature's own scale
     natural_dx = np.abs(dout).max() * np.abs(gamma) / std        # per feature / channel
     natural_param = np.abs(dout).sum(axis=axes)                  # per feature / channel
-    rng = np.random.default_rng(seed + 1)
-    flat = rng.permutation(x.size)[:max_entries]
+    scale_of = {"dx": lambda i: natural_dx[i[1]], "dgamma": lambda i: natural_param[i[0]],
+                "dbeta": lambda i: natural_param[i[0]]}
 
-    def feature_of(index):
-        return index[1]
-
-    worst = None  # (excess, name, index, analytic, numeric)
-    for name, array, indices, step_of, scale_of in (
-        ("dx", x, [np.unravel_index(i, shape) for i in flat], lambda i: 1e-5 * feature_scale[feature_of(i)],
-         lambda i: natural_dx[feature_of(i)]),
-        ("dgamma", gamma, [(j,) for j in range(gamma.size)], lambda i: 1e-5, lambda i: natural_param[i[0]]),
-        ("dbeta", beta, [(j,) for j in range(beta.size)], lambda i: 1e-5, lambda i: natural_param[i[0]]),
-    ):
-        for index in indices:
-            h = float(step_of(index))
-            values = []
-            for sign in (1.0, -1.0):
-                args = [x.copy(), gamma.copy(), beta.copy()]
-                target = {"dx": 0, "dgamma": 1, "dbeta": 2}[name]
-                args[target][index] += sign * h
-                values.append(loss(*args))
-            numeric = (values[0] - values[1]) / (2 * h)
-            got = float(analytic[name][index])
-            tolerance = NUMERIC_RTOL * (abs(numeric) + float(scale_of(index)))
-            excess = abs(got - numeric) / tolerance
-            if excess > 1 and (worst is None or excess > worst[0]):
-                worst = (excess, name, index, got, numeric, abs(got - numeric), float(scale_of(index)))
+    worst = None  # (excess, name, index, analytic, numeric, error, scale)
+    for k, (name, index, h) in enumerate(inputs["perturb"]):
+        numeric = (loss(f"fd{k}.plus") - loss(f"fd{k}.minus")) / (2 * h)
+        got = float(analytic[name][index])
+        scale = float(scale_of[name](index))
+        tolerance = NUMERIC_RTOL * (abs(numeric) + scale)
+        excess = abs(got - numeric) / tolerance
+        if excess > 1 and (worst is None or excess > worst[0]):
+            worst = (excess, name, index, got, numeric, abs(got - numeric), scale)
     if worst is not None:
         _, name, index, got, numeric, error, scale = worst
         raise CheckFailed(

@@ -25,13 +25,22 @@ numbers. They compare with PyTorch by what must hold for every mask:
 
 Each check builds its own inputs from ``seed``, ``shape``, ``p`` and ``dtype``;
 input values are bounded away from 0, so a zero in the output means a dropped unit.
+
+Each check is a probe and a verdict (see ``autograder/probe.py``): the probe calls
+the learner's functions with NumPy generators it makes from the inputs' seed, or
+builds and drives the learner's module (train/eval, forward, backward), and
+records every output, mask and gradient; the verdict computes the statistics,
+PyTorch's reference and the comparison. SciPy is imported by the verdicts only.
+PyTorch's own dropout, whatever name the learner's code reaches it by, is refused
+by ``forbidden.py`` (the probe records the operators the learner's code ran).
 """
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import binom
+import torch
 
 from autograder.compare import CheckFailed, assert_close, assert_unchanged, call_learner, to_array
+from autograder.probe import ObjectData, TensorData, check
 
 ALPHA = 1e-6  # probability that a statistical check fails a correct answer
 
@@ -61,7 +70,6 @@ def _tolerance(dtype) -> tuple[float, float]:
 
 def torch_keep_scale(p: float) -> float:
     """The factor ``torch.nn.functional.dropout`` multiplies kept units by in training (measured, not assumed)."""
-    import torch
     import torch.nn.functional as F
 
     if p >= 1:
@@ -76,7 +84,6 @@ def torch_keep_scale(p: float) -> float:
 
 def torch_dropped_count(shape, p: float, seed: int) -> int:
     """How many of ``prod(shape)`` units ``torch.nn.functional.dropout`` drops with this seed (for messages)."""
-    import torch
     import torch.nn.functional as F
 
     generator_state = torch.get_rng_state()
@@ -92,6 +99,8 @@ def dropped_interval(n: int, p: float, alpha: float = ALPHA) -> tuple[int, int]:
         return 0, 0
     if p >= 1:
         return n, n
+    from scipy.stats import binom
+
     lo, hi = binom.interval(1 - alpha, n, p)
     return int(lo), int(hi)
 
@@ -118,12 +127,61 @@ def check_drop_count(kept: np.ndarray, p: float, *, what: str, seed: int = 0) ->
     raise CheckFailed(message)
 
 
-# ---------------------------------------------------------------- functional forward passes
+# ---------------------------------------------------------------- shared pieces: probe side
+
+def _call_forward(record, key: str, fn, name: str, x: np.ndarray, p: float, train: bool, rng, *, pass_rng=True) -> None:
+    """Probe: call the learner's forward function on a copy of ``x``; record its result and the copy afterwards."""
+    given = x.copy()
+    kwargs = {"train": train}
+    if pass_rng:
+        kwargs["rng"] = rng
+    with np.errstate(all="ignore"):
+        record[key] = call_learner(fn, given, p, name=name, **kwargs)
+    record[key + "_x"] = given
+
+
+def _usable(record, key: str, shape) -> bool:
+    """Probe: whether the recorded result is an (out, mask) pair with ``out`` of ``shape`` (else stop calling)."""
+    result = dict.get(record, key)
+    return (type(result) in (tuple, list) and len(result) == 2 and isinstance(result[0], np.ndarray)
+            and result[0].shape == tuple(shape))
+
+
+# ---------------------------------------------------------------- shared pieces: verdict side
+
+def _kind(value) -> str:
+    """The type name of a recorded value, as the learner would see it."""
+    if isinstance(value, ObjectData):
+        return value.type_name
+    if isinstance(value, TensorData):
+        return "Tensor"
+    return type(value).__name__
+
+
+def _read(record, key: str, p: float):
+    """Verdict: a recorded value; if the learner's code raised before it, that error (with the p = 1 hint)."""
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    try:
+        return record[key]
+    except CheckFailed as failure:
+        if p == 1 and "ZeroDivisionError" in str(failure):
+            raise CheckFailed(f"{failure}\n  Likely mistake: {NAN_AT_P1}") from None
+        raise
+
+
+def _forward_call(record, key: str, name: str, x: np.ndarray, p: float):
+    """Verdict: the result of one recorded forward call; fails if the call changed its input."""
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    result = _read(record, key, p)
+    after = record[key + "_x"]
+    assert_unchanged(x, after if isinstance(after, np.ndarray) else np.array([]), name)
+    return result
+
 
 def _forward_result(result, name: str, shape) -> tuple[np.ndarray, np.ndarray | None]:
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     if type(result) not in (tuple, list) or len(result) != 2:
-        raise CheckFailed(f"`{name}` should return a tuple (out, mask), but it returned {type(result).__name__}"
+        raise CheckFailed(f"`{name}` should return a tuple (out, mask), but it returned {_kind(result)}"
                           + (f" of length {len(result)}" if type(result) in (tuple, list) else ""))
     out = to_array(result[0], f"the output returned by {name}")
     if out.shape != tuple(shape):
@@ -178,24 +236,25 @@ def _scaling_mistakes(x: np.ndarray, kept: np.ndarray, p: float) -> dict[str, np
     return {k: v for k, v in mistakes.items() if v is not None}
 
 
-def _call_forward(fn, name, x, p, train, rng, *, pass_rng=True):
-    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    given = x.copy()
-    kwargs = {"train": train}
-    if pass_rng:
-        kwargs["rng"] = rng
-    with np.errstate(all="ignore"):
-        try:
-            result = call_learner(fn, given, p, name=name, **kwargs)
-        except CheckFailed as failure:
-            if p == 1 and "ZeroDivisionError" in str(failure):
-                raise CheckFailed(f"{failure}\n  Likely mistake: {NAN_AT_P1}") from None
-            raise
-    assert_unchanged(x, given, name)
-    return result
+def mistakes_match(actual, mistakes, rtol, atol) -> bool:
+    from autograder.compare import likely_mistake
+
+    return likely_mistake(np.asarray(actual, dtype=np.float64), mistakes, rtol, atol) is not None
 
 
-def check_dropout_forward(dropout_forward, *, seed: int = 0, shape=(200, 50), p: float = 0.2, dtype=np.float64) -> None:
+# ---------------------------------------------------------------- dropout_forward in training
+
+def _forward_inputs(*, seed: int = 0, shape=(200, 50), p: float = 0.2, dtype=np.float64) -> dict:
+    return {"x": make_input(seed, shape, dtype), "seed": seed, "shape": tuple(shape), "p": p, "dtype": np.dtype(dtype)}
+
+
+def _forward_probe(record, dropout_forward, inputs) -> None:
+    _call_forward(record, "out", dropout_forward, "dropout_forward", inputs["x"], inputs["p"], True,
+                  np.random.default_rng(inputs["seed"] + 1))
+
+
+@check(inputs=_forward_inputs, probe=_forward_probe)
+def check_dropout_forward(record, inputs) -> None:
     """Training mode: ``dropout_forward(x, p, train=True, rng)`` drops about a fraction p and scales the rest.
 
     The number of zeros must lie in the two-sided Binomial(n, p) interval of
@@ -204,12 +263,12 @@ def check_dropout_forward(dropout_forward, *, seed: int = 0, shape=(200, 50), p:
     within rtol 1e-7 (float64) or 1e-5 (float32); the mask must match the output.
     """
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    x = make_input(seed, shape, dtype)
+    x, seed, shape, p, dtype = inputs["x"], inputs["seed"], inputs["shape"], inputs["p"], inputs["dtype"]
     name = "dropout_forward"
-    result = _call_forward(dropout_forward, name, x, p, True, np.random.default_rng(seed + 1))
+    result = _forward_call(record, "out", name, x, p)
     out, mask = _forward_result(result, name, x.shape)
     kept = _keep_mask(mask, name, x.shape, p)
-    what = f"dropout_forward(x, p={p:g}, train=True) for x of shape {tuple(shape)}, dtype {np.dtype(dtype).name},"
+    what = f"dropout_forward(x, p={p:g}, train=True) for x of shape {shape}, dtype {dtype.name},"
     check_mask_matches_output(out, kept, what=what)
     check_drop_count(kept, p, what=what, seed=seed)
     expected = x.astype(np.float64) * kept * torch_keep_scale(p)
@@ -218,7 +277,32 @@ def check_dropout_forward(dropout_forward, *, seed: int = 0, shape=(200, 50), p:
                  rtol=rtol, atol=atol, mistakes=_scaling_mistakes(x, kept, p), hint_for_nonfinite=None)
 
 
-def check_dropout_fresh_mask(forward, *, seed: int = 0, shape=(40, 25), p: float = 0.5, name: str = "dropout_forward") -> None:
+# ---------------------------------------------------------------- a new mask on every call
+
+_FRESH_CALLS = ("same_rng_1", "same_rng_2", "no_rng_1", "no_rng_2", "seeded_1", "seeded_2")
+
+
+def _fresh_inputs(*, seed: int = 0, shape=(40, 25), p: float = 0.5, name: str = "dropout_forward") -> dict:
+    x = make_input(seed, shape)
+    n = x.size
+    if not 0 < p < 1 or (p**2 + (1 - p) ** 2) ** n > ALPHA:
+        raise ValueError("use 0 < p < 1 and a shape large enough that equal masks are improbable")
+    return {"x": x, "seed": seed, "p": p, "name": name}
+
+
+def _fresh_probe(record, forward, inputs) -> None:
+    x, seed, p, name = inputs["x"], inputs["seed"], inputs["p"], inputs["name"]
+    rng = np.random.default_rng(seed + 1)
+    _call_forward(record, "same_rng_1", forward, name, x, p, True, rng)
+    _call_forward(record, "same_rng_2", forward, name, x, p, True, rng)
+    _call_forward(record, "no_rng_1", forward, name, x, p, True, None, pass_rng=False)
+    _call_forward(record, "no_rng_2", forward, name, x, p, True, None, pass_rng=False)
+    _call_forward(record, "seeded_1", forward, name, x, p, True, np.random.default_rng(seed + 7))
+    _call_forward(record, "seeded_2", forward, name, x, p, True, np.random.default_rng(seed + 7))
+
+
+@check(inputs=_fresh_inputs, probe=_fresh_probe)
+def check_dropout_fresh_mask(record, inputs) -> None:
     """Every call draws a new mask, from the ``rng`` given (or a fresh generator when ``rng`` is None).
 
     - two calls with the same generator must give different masks (for n units they are
@@ -227,31 +311,48 @@ def check_dropout_fresh_mask(forward, *, seed: int = 0, shape=(40, 25), p: float
     - two generators seeded alike must give the same mask (the function uses the rng it is given).
     """
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    x = make_input(seed, shape)
-    n = x.size
-    if not 0 < p < 1 or (p**2 + (1 - p) ** 2) ** n > ALPHA:
-        raise ValueError("use 0 < p < 1 and a shape large enough that equal masks are improbable")
-    rng = np.random.default_rng(seed + 1)
-    first = _keep_mask(_forward_result(_call_forward(forward, name, x, p, True, rng), name, x.shape)[1], name, x.shape, p)
-    second = _keep_mask(_forward_result(_call_forward(forward, name, x, p, True, rng), name, x.shape)[1], name, x.shape, p)
+    x, seed, p, name = inputs["x"], inputs["seed"], inputs["p"], inputs["name"]
+
+    def mask(key):
+        __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+        return _forward_result(_forward_call(record, key, name, x, p), name, x.shape)[1]
+
+    first = _keep_mask(mask("same_rng_1"), name, x.shape, p)
+    second = _keep_mask(mask("same_rng_2"), name, x.shape, p)
     if np.array_equal(first, second):
         raise CheckFailed(f"{name}(x, p={p:g}, train=True, rng=rng) called twice with the same generator: {SAME_MASK}; "
                           f"draw it from the generator passed as `rng`")
-    first = _keep_mask(_forward_result(_call_forward(forward, name, x, p, True, None, pass_rng=False), name, x.shape)[1], name, x.shape, p)
-    second = _keep_mask(_forward_result(_call_forward(forward, name, x, p, True, None, pass_rng=False), name, x.shape)[1], name, x.shape, p)
+    first = _keep_mask(mask("no_rng_1"), name, x.shape, p)
+    second = _keep_mask(mask("no_rng_2"), name, x.shape, p)
     if np.array_equal(first, second):
         raise CheckFailed(f"{name}(x, p={p:g}, train=True) called twice without rng: {SAME_MASK}; "
                           f"with rng=None use a fresh np.random.default_rng()")
-    a = _forward_result(_call_forward(forward, name, x, p, True, np.random.default_rng(seed + 7)), name, x.shape)[1]
-    b = _forward_result(_call_forward(forward, name, x, p, True, np.random.default_rng(seed + 7)), name, x.shape)[1]
+    a, b = mask("seeded_1"), mask("seeded_2")
     if not np.array_equal(a, b):
         raise CheckFailed(f"{name} called with two generators made by np.random.default_rng({seed + 7}) returned different "
                           f"masks: draw the mask from the `rng` argument (e.g. rng.random(x.shape) >= p), not from "
                           f"np.random or torch, so that results can be reproduced")
 
 
-def check_dropout_expectation(forward, *, seed: int = 0, shape=(4, 5), p: float = 0.5, calls: int = 2000,
-                              vanilla: bool = False) -> None:
+# ---------------------------------------------------------------- the expectation over many calls
+
+def _expectation_inputs(*, seed: int = 0, shape=(4, 5), p: float = 0.5, calls: int = 2000, vanilla: bool = False) -> dict:
+    return {"x": make_input(seed, shape), "seed": seed, "shape": tuple(shape), "p": p, "calls": calls,
+            "vanilla": vanilla, "name": "vanilla_dropout_forward" if vanilla else "dropout_forward"}
+
+
+def _expectation_probe(record, forward, inputs) -> None:
+    """Call the function ``calls`` times with one generator; record every result (stops at one that is not (out, mask))."""
+    x, p, name = inputs["x"], inputs["p"], inputs["name"]
+    rng = np.random.default_rng(inputs["seed"] + 1)
+    for i in range(inputs["calls"]):
+        _call_forward(record, f"call_{i}", forward, name, x, p, True, rng)
+        if not _usable(record, f"call_{i}", x.shape):
+            return
+
+
+@check(inputs=_expectation_inputs, probe=_expectation_probe)
+def check_dropout_expectation(record, inputs) -> None:
     """Averaged over ``calls`` training-mode calls, the output's expectation is the test-time output.
 
     Inverted dropout: E[out] = x (= the output with train=False). Vanilla dropout:
@@ -261,13 +362,14 @@ def check_dropout_expectation(forward, *, seed: int = 0, shape=(4, 5), p: float 
     equal x * scale * count / calls within rtol 1e-7.
     """
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    name = "vanilla_dropout_forward" if vanilla else "dropout_forward"
-    x = make_input(seed, shape)
-    rng = np.random.default_rng(seed + 1)
+    from scipy.stats import binom
+
+    x, shape, p, calls, vanilla, name = (inputs["x"], inputs["shape"], inputs["p"], inputs["calls"], inputs["vanilla"],
+                                         inputs["name"])
     total = np.zeros_like(x)
     kept_count = np.zeros(x.shape)
-    for _ in range(calls):
-        out, _mask = _forward_result(_call_forward(forward, name, x, p, True, rng), name, x.shape)
+    for i in range(calls):
+        out, _mask = _forward_result(_forward_call(record, f"call_{i}", name, x, p), name, x.shape)
         total += out
         kept_count += out != 0
     average = total / calls
@@ -284,7 +386,7 @@ def check_dropout_expectation(forward, *, seed: int = 0, shape=(4, 5), p: float 
             + (f"\n  Likely mistake: {SAME_MASK}" if same else ""))
     ratio = np.divide(average, test_time)
     scale = 1.0 if vanilla else torch_keep_scale(p)
-    what = (f"the average of {calls} training-mode outputs of {name}(x, p={p:g}) for x of shape {tuple(shape)} "
+    what = (f"the average of {calls} training-mode outputs of {name}(x, p={p:g}) for x of shape {shape} "
             f"(expected x * {scale:g} * (times kept) / {calls}, whose expectation is the test-time output "
             f"{'(1 - p) * x' if vanilla else 'x'}; average / test-time output ranges over "
             f"{ratio.min():.3f} .. {ratio.max():.3f})")
@@ -298,18 +400,29 @@ def check_dropout_expectation(forward, *, seed: int = 0, shape=(4, 5), p: float 
     assert_close(average, x * scale * kept_count / calls, what=what, rtol=1e-7, atol=1e-9, mistakes=mistakes)
 
 
-def check_dropout_eval(dropout_forward, *, seed: int = 0, shape=(30, 8), p: float = 0.3, dtype=np.float64) -> None:
+# ---------------------------------------------------------------- test time
+
+def _eval_inputs(*, seed: int = 0, shape=(30, 8), p: float = 0.3, dtype=np.float64) -> dict:
+    return {"x": make_input(seed, shape, dtype), "seed": seed, "shape": tuple(shape), "p": p, "dtype": np.dtype(dtype)}
+
+
+def _eval_probe(record, dropout_forward, inputs) -> None:
+    _call_forward(record, "out", dropout_forward, "dropout_forward", inputs["x"], inputs["p"], False,
+                  np.random.default_rng(inputs["seed"]))
+
+
+@check(inputs=_eval_inputs, probe=_eval_probe)
+def check_dropout_eval(record, inputs) -> None:
     """``dropout_forward(x, p, train=False)`` is the identity, as torch.nn.functional.dropout(x, p, training=False).
 
     Compared within rtol 1e-7 (float64) or 1e-5 (float32).
     """
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    import torch
     import torch.nn.functional as F
 
-    x = make_input(seed, shape, dtype)
+    x, shape, p, dtype = inputs["x"], inputs["shape"], inputs["p"], inputs["dtype"]
     name = "dropout_forward"
-    out, _mask = _forward_result(_call_forward(dropout_forward, name, x, p, False, np.random.default_rng(seed)), name, x.shape)
+    out, _mask = _forward_result(_forward_call(record, "out", name, x, p), name, x.shape)
     expected = F.dropout(torch.from_numpy(x.astype(np.float64)), p, training=False).numpy()
     rtol, atol = _tolerance(dtype)
     x64 = x.astype(np.float64)
@@ -321,32 +434,38 @@ def check_dropout_eval(dropout_forward, *, seed: int = 0, shape=(30, 8), p: floa
     is_dropped = out == 0
     if is_dropped.any() and not mistakes_match(out, mistakes, rtol, atol):
         mistakes["dropout was still applied with train=False: at test time no unit is dropped and the output is x"] = out
-    assert_close(out, expected, what=f"dropout_forward(x, p={p:g}, train=False) for x of shape {tuple(shape)}",
+    assert_close(out, expected, what=f"dropout_forward(x, p={p:g}, train=False) for x of shape {shape}",
                  rtol=rtol, atol=atol, mistakes=mistakes)
 
 
-def mistakes_match(actual, mistakes, rtol, atol) -> bool:
-    from autograder.compare import likely_mistake
+# ---------------------------------------------------------------- p = 0 and p = 1
 
-    return likely_mistake(np.asarray(actual, dtype=np.float64), mistakes, rtol, atol) is not None
+def _edge_inputs(*, seed: int = 0, shape=(50, 20)) -> dict:
+    return {"x": make_input(seed, shape), "seed": seed, "shape": tuple(shape)}
 
 
-def check_dropout_edge_cases(dropout_forward, *, seed: int = 0, shape=(50, 20)) -> None:
+def _edge_probe(record, dropout_forward, inputs) -> None:
+    for p in (0.0, 1.0):
+        _call_forward(record, f"p{p:g}", dropout_forward, "dropout_forward", inputs["x"], p, True,
+                      np.random.default_rng(inputs["seed"]))
+
+
+@check(inputs=_edge_inputs, probe=_edge_probe)
+def check_dropout_edge_cases(record, inputs) -> None:
     """p = 0 keeps everything (output = x), p = 1 drops everything (output = zeros, no NaN), as torch does.
 
     Compared exactly up to rtol 1e-7 with torch.nn.functional.dropout, which returns
     ``x`` for p = 0 and zeros for p = 1.
     """
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    import torch
     import torch.nn.functional as F
 
-    x = make_input(seed, shape)
+    x, shape = inputs["x"], inputs["shape"]
     name = "dropout_forward"
     for p in (0.0, 1.0):
-        out, mask = _forward_result(_call_forward(dropout_forward, name, x, p, True, np.random.default_rng(seed)), name, x.shape)
+        out, mask = _forward_result(_forward_call(record, f"p{p:g}", name, x, p), name, x.shape)
         expected = F.dropout(torch.from_numpy(x), p, training=True).numpy()
-        assert_close(out, expected, what=f"dropout_forward(x, p={p:g}, train=True) for x of shape {tuple(shape)}",
+        assert_close(out, expected, what=f"dropout_forward(x, p={p:g}, train=True) for x of shape {shape}",
                      hint_for_nonfinite=f"Likely mistake: {NAN_AT_P1}" if p == 1 else None,
                      mistakes={"with p = 0 nothing is dropped and the output must be x": np.zeros_like(x)} if p == 0 else None)
         kept = _keep_mask(mask, name, x.shape, 0.5)
@@ -357,7 +476,43 @@ def check_dropout_edge_cases(dropout_forward, *, seed: int = 0, shape=(50, 20)) 
 
 # ---------------------------------------------------------------- backward
 
-def check_dropout_backward(dropout_backward, *, seed: int = 0, shape=(60, 30), p: float = 0.2, dtype=np.float64) -> None:
+def _torch_dropout_of_ones(shape, p: float, seed: int, dout: np.ndarray | None = None):
+    """F.dropout (seeded) on a float64 tensor of ones: its keep mask, and with ``dout`` the gradient autograd gives.
+
+    Leaves torch's global generator as it found it.
+    """
+    import torch.nn.functional as F
+
+    generator_state = torch.get_rng_state()
+    try:
+        torch.manual_seed(seed)
+        ones = torch.ones(tuple(shape), dtype=torch.float64, requires_grad=True)
+        y = F.dropout(ones, p, training=True)
+        grad = None
+        if dout is not None:
+            y.backward(torch.from_numpy(dout.astype(np.float64)))
+            grad = ones.grad.numpy().copy()
+        return (y != 0).detach().numpy(), grad
+    finally:
+        torch.set_rng_state(generator_state)
+
+
+def _backward_inputs(*, seed: int = 0, shape=(60, 30), p: float = 0.2, dtype=np.float64) -> dict:
+    shape = tuple(shape)
+    mask, _ = _torch_dropout_of_ones(shape, p, seed)
+    return {"dout": np.random.default_rng(seed).standard_normal(shape).astype(dtype), "mask": mask, "seed": seed,
+            "shape": shape, "p": p, "dtype": np.dtype(dtype)}
+
+
+def _backward_probe(record, dropout_backward, inputs) -> None:
+    given_dout, given_mask = inputs["dout"].copy(), inputs["mask"].copy()
+    with np.errstate(all="ignore"):
+        record["dx"] = call_learner(dropout_backward, given_dout, given_mask, inputs["p"])
+    record["dout_after"] = given_dout
+
+
+@check(inputs=_backward_inputs, probe=_backward_probe)
+def check_dropout_backward(record, inputs) -> None:
     """``dropout_backward(dout, mask, p)`` equals the gradient autograd computes through torch.nn.functional.dropout.
 
     The mask is PyTorch's own: F.dropout is applied to a tensor of ones (seeded) with
@@ -365,26 +520,12 @@ def check_dropout_backward(dropout_backward, *, seed: int = 0, shape=(60, 30), p
     by autograd in float64. Compared within rtol 1e-7 (float64) or 1e-5 (float32).
     """
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    import torch
-    import torch.nn.functional as F
-
-    shape = tuple(shape)
-    dout = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
-    torch.manual_seed(seed)
-    ones = torch.ones(shape, dtype=torch.float64, requires_grad=True)
-    y = F.dropout(ones, p, training=True)
-    y.backward(torch.from_numpy(dout.astype(np.float64)))
-    expected = ones.grad.numpy()
-    mask = (y != 0).detach().numpy()
-    given_dout, given_mask = dout.copy(), mask.copy()
-    with np.errstate(all="ignore"):
-        try:
-            dx = call_learner(dropout_backward, given_dout, given_mask, p)
-        except CheckFailed as failure:
-            if p == 1 and "ZeroDivisionError" in str(failure):
-                raise CheckFailed(f"{failure}\n  Likely mistake: {NAN_AT_P1}") from None
-            raise
-    assert_unchanged(dout, given_dout, "dropout_backward")
+    dout, mask, seed, shape, p, dtype = (inputs["dout"], inputs["mask"], inputs["seed"], inputs["shape"], inputs["p"],
+                                         inputs["dtype"])
+    _, expected = _torch_dropout_of_ones(shape, p, seed, dout)
+    dx = _read(record, "dx", p)
+    after = record["dout_after"]
+    assert_unchanged(dout, after if isinstance(after, np.ndarray) else np.array([]), "dropout_backward")
     d64 = dout.astype(np.float64)
     mistakes = {
         "the mask was not used: the gradient flows only through the units kept in the forward pass; "
@@ -397,14 +538,25 @@ def check_dropout_backward(dropout_backward, *, seed: int = 0, shape=(60, 30), p
         "the mask was inverted: the gradient flows through the KEPT units (mask == 1)": d64 * ~mask / (1 - p) if p < 1 else None,
     }
     rtol, atol = _tolerance(dtype)
-    assert_close(dx, expected, what=f"dropout_backward(dout, mask, p={p:g}) for dout of shape {shape}, dtype {np.dtype(dtype).name}",
+    assert_close(dx, expected, what=f"dropout_backward(dout, mask, p={p:g}) for dout of shape {shape}, dtype {dtype.name}",
                  rtol=rtol, atol=atol, mistakes={k: v for k, v in mistakes.items() if v is not None},
                  hint_for_nonfinite=f"Likely mistake: {NAN_AT_P1}" if p == 1 else None)
 
 
 # ---------------------------------------------------------------- vanilla dropout
 
-def check_vanilla_dropout(vanilla_dropout_forward, *, seed: int = 0, shape=(200, 50), p: float = 0.2, dtype=np.float64) -> None:
+def _vanilla_inputs(*, seed: int = 0, shape=(200, 50), p: float = 0.2, dtype=np.float64) -> dict:
+    return {"x": make_input(seed, shape, dtype), "seed": seed, "shape": tuple(shape), "p": p, "dtype": np.dtype(dtype)}
+
+
+def _vanilla_probe(record, vanilla_dropout_forward, inputs) -> None:
+    x, seed, p, name = inputs["x"], inputs["seed"], inputs["p"], "vanilla_dropout_forward"
+    _call_forward(record, "train", vanilla_dropout_forward, name, x, p, True, np.random.default_rng(seed + 1))
+    _call_forward(record, "eval", vanilla_dropout_forward, name, x, p, False, np.random.default_rng(seed))
+
+
+@check(inputs=_vanilla_inputs, probe=_vanilla_probe)
+def check_vanilla_dropout(record, inputs) -> None:
     """Vanilla dropout: in training zero a fraction ~p and leave the rest unchanged; at test time return (1 - p) * x.
 
     The number of zeros must lie in the Binomial(n, p) interval of confidence 1 - 1e-6;
@@ -412,16 +564,15 @@ def check_vanilla_dropout(vanilla_dropout_forward, *, seed: int = 0, shape=(200,
     reference is ``(1 - p) * torch.nn.functional.dropout(x, p, training=False)``.
     """
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    import torch
     import torch.nn.functional as F
 
-    x = make_input(seed, shape, dtype)
+    x, seed, shape, p, dtype = inputs["x"], inputs["seed"], inputs["shape"], inputs["p"], inputs["dtype"]
     x64 = x.astype(np.float64)
     name = "vanilla_dropout_forward"
     rtol, atol = _tolerance(dtype)
-    out, mask = _forward_result(_call_forward(vanilla_dropout_forward, name, x, p, True, np.random.default_rng(seed + 1)), name, x.shape)
+    out, mask = _forward_result(_forward_call(record, "train", name, x, p), name, x.shape)
     kept = _keep_mask(mask, name, x.shape, p)
-    what = f"vanilla_dropout_forward(x, p={p:g}, train=True) for x of shape {tuple(shape)}, dtype {np.dtype(dtype).name},"
+    what = f"vanilla_dropout_forward(x, p={p:g}, train=True) for x of shape {shape}, dtype {dtype.name},"
     check_mask_matches_output(out, kept, what=what)
     check_drop_count(kept, p, what=what, seed=seed)
     assert_close(out, x64 * kept, what=what + " compared with x * mask,", rtol=rtol, atol=atol, mistakes={
@@ -430,7 +581,7 @@ def check_vanilla_dropout(vanilla_dropout_forward, *, seed: int = 0, shape=(200,
         "kept units were multiplied by (1 - p) in training: vanilla dropout leaves them unchanged and multiplies "
         "by (1 - p) only at test time": x64 * kept * (1 - p),
     })
-    out, _mask = _forward_result(_call_forward(vanilla_dropout_forward, name, x, p, False, np.random.default_rng(seed)), name, x.shape)
+    out, _mask = _forward_result(_forward_call(record, "eval", name, x, p), name, x.shape)
     expected = (1 - p) * F.dropout(torch.from_numpy(x64), p, training=False).numpy()
     mistakes = {
         "the output is x at test time: vanilla dropout did not scale in training, so at test time it multiplies "
@@ -440,61 +591,136 @@ def check_vanilla_dropout(vanilla_dropout_forward, *, seed: int = 0, shape=(200,
     }
     if (out == 0).any() and not mistakes_match(out, mistakes, rtol, atol):
         mistakes["dropout was still applied with train=False: at test time no unit is dropped"] = out
-    assert_close(out, expected, what=f"vanilla_dropout_forward(x, p={p:g}, train=False) for x of shape {tuple(shape)}",
+    assert_close(out, expected, what=f"vanilla_dropout_forward(x, p={p:g}, train=False) for x of shape {shape}",
                  rtol=rtol, atol=atol, mistakes=mistakes)
 
 
-# ---------------------------------------------------------------- the module
+# ---------------------------------------------------------------- the module: probe side
 
-def _make_module(Dropout, p):
-    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    import torch
-
+def _make_module(record, prefix: str, Dropout, p):
+    """Probe: construct the learner's module; record whether it is an nn.Module and whether it starts in training mode."""
     module = call_learner(Dropout, name="Dropout") if p is None else call_learner(Dropout, p=p, name="Dropout")
-    if not isinstance(module, torch.nn.Module):
-        raise CheckFailed(f"Dropout(...) should be a torch.nn.Module (class Dropout(torch.nn.Module)), "
-                          f"but it is {type(module).__name__}")
-    if not module.training:
-        raise CheckFailed("a new Dropout module should be in training mode (module.training is True), like every torch.nn.Module")
+    is_module = isinstance(module, torch.nn.Module)
+    record[prefix + "module"] = {"is_module": is_module, "type": type(module).__name__}
+    if not is_module:
+        return None
+    record[prefix + "training"] = call_learner(lambda: bool(module.training), name="Dropout.training")
     return module
 
 
 def _module_call(module, x, what):
-    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    import torch
-
+    """Probe: ``module(x)``, the learner's forward, with the course's messages for its errors."""
     try:
-        out = module(x)
-    except NotImplementedError:
-        raise CheckFailed("`Dropout.forward` is not implemented yet: replace `raise NotImplementedError()` with your code") from None
-    except ZeroDivisionError as error:
-        raise CheckFailed(f"{what} raised ZeroDivisionError: {error}\n  Likely mistake: {NAN_AT_P1}") from None
-    except Exception as error:
-        raise CheckFailed(f"{what} raised {type(error).__name__}: {error}") from error
-    if not isinstance(out, torch.Tensor):
-        raise CheckFailed(f"{what} should return a torch.Tensor, but it returned {type(out).__name__}")
-    if tuple(out.shape) != tuple(x.shape):
-        raise CheckFailed(f"{what} has shape {tuple(out.shape)}, expected the input's shape {tuple(x.shape)}")
-    return out
+        return call_learner(module, x, name="Dropout.forward")
+    except CheckFailed as failure:
+        cause = failure.__cause__
+        if isinstance(cause, ZeroDivisionError):
+            raise CheckFailed(f"{what} raised ZeroDivisionError: {cause}\n  Likely mistake: {NAN_AT_P1}") from None
+        if isinstance(cause, Exception):
+            raise CheckFailed(f"{what} raised {type(cause).__name__}: {cause}") from None
+        raise  # not implemented yet
 
 
-def _module_forward_backward(module, x_np, dout_np, what):
-    """Run the module on a leaf tensor and back-propagate dout; return (out, grad) as float64 arrays."""
-    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    import torch
+def _forward_backward(record, key: str, module, x_np: np.ndarray, dout_np: np.ndarray, what: str) -> bool:
+    """Probe: run the module on a leaf tensor and back-propagate dout; record the output and x.grad.
 
+    Returns False (and records no gradient) when the output cannot be back-propagated as asked.
+    """
     x = torch.from_numpy(x_np.copy()).requires_grad_(True)
     out = _module_call(module, x, what)
-    if not out.requires_grad:
+    record[key] = out
+    captured = dict.__getitem__(record, key)  # read the recorded data, not the learner's object
+    if not isinstance(captured, TensorData) or captured.shape != x_np.shape or not captured.requires_grad:
+        return False
+    try:
+        call_learner(out.backward, torch.from_numpy(dout_np.copy()), name="backward")
+    except CheckFailed as failure:
+        cause = failure.__cause__
+        if isinstance(cause, Exception):
+            raise CheckFailed(f"backward() through {what} raised {type(cause).__name__}: {cause}") from None
+        raise
+    record[key + "_grad"] = x.grad
+    return True
+
+
+def _forward_only(record, key: str, module, x_np: np.ndarray, what: str) -> None:
+    record[key] = _module_call(module, torch.from_numpy(x_np.copy()), what)
+
+
+# ---------------------------------------------------------------- the module: verdict side
+
+def _check_module(record, prefix: str) -> None:
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    made = record[prefix + "module"]
+    if not made["is_module"]:
+        raise CheckFailed(f"Dropout(...) should be a torch.nn.Module (class Dropout(torch.nn.Module)), "
+                          f"but it is {made['type']}")
+    if not record[prefix + "training"]:
+        raise CheckFailed("a new Dropout module should be in training mode (module.training is True), like every torch.nn.Module")
+
+
+def _module_output(record, key: str, shape, what: str) -> np.ndarray:
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    out = record[key]
+    if not isinstance(out, TensorData):
+        raise CheckFailed(f"{what} should return a torch.Tensor, but it returned {_kind(out)}")
+    if tuple(out.shape) != tuple(shape):
+        raise CheckFailed(f"{what} has shape {tuple(out.shape)}, expected the input's shape {tuple(shape)}")
+    return out.array.astype(np.float64)
+
+
+def _module_forward_backward(record, key: str, shape, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """Verdict: the recorded output and x.grad of one forward/backward through the module, as float64 arrays."""
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    out = _module_output(record, key, shape, what)
+    if not record[key].requires_grad:
         raise CheckFailed(f"the output of {what} is not connected to x in the autograd graph (out.requires_grad is False): "
                           f"compute it with torch operations on x (e.g. x * mask / (1 - p)), not through NumPy or .detach()")
-    out.backward(torch.from_numpy(dout_np.copy()))
-    if x.grad is None:
+    grad = record[key + "_grad"]
+    if not isinstance(grad, TensorData):
         raise CheckFailed(f"after backward() through {what}, x.grad is None: the output must be computed from x with torch operations")
-    return out.detach().numpy().astype(np.float64), x.grad.numpy().astype(np.float64)
+    return out, grad.array.astype(np.float64)
 
 
-def check_dropout_module(Dropout, *, seed: int = 0, shape=(200, 50), p: float | None = 0.2, dtype=np.float32) -> None:
+# ---------------------------------------------------------------- the module in training, eval and training again
+
+def _module_inputs(*, seed: int = 0, shape=(200, 50), p: float | None = 0.2, dtype=np.float32) -> dict:
+    shape = tuple(shape)
+    rate = 0.5 if p is None else p
+    label = "Dropout()" if p is None else f"Dropout(p={p:g})"
+    where = f"for x of shape {shape}, dtype {np.dtype(dtype).name}"
+    n = int(np.prod(shape))
+    return {
+        "x": make_input(seed, shape, dtype),
+        "dout": np.random.default_rng(seed + 3).standard_normal(shape).astype(dtype),
+        "seed": seed, "shape": shape, "p": p, "rate": rate, "dtype": np.dtype(dtype), "label": label,
+        "train_what": f"{label} in training mode {where}",
+        "eval_what": f"{label} after .eval() {where}",
+        "again_what": f"{label} after .eval() and then .train() {where}",
+        # a second call must draw a new mask: checked when two masks are equal by chance with probability <= ALPHA
+        "fresh": bool(0 < rate < 1 and (rate**2 + (1 - rate) ** 2) ** n <= ALPHA),
+    }
+
+
+def _module_probe(record, Dropout, inputs) -> None:
+    x, dout = inputs["x"], inputs["dout"]
+    module = _make_module(record, "", Dropout, inputs["p"])
+    if module is None:
+        return
+    torch.manual_seed(inputs["seed"])
+    if not _forward_backward(record, "train", module, x, dout, inputs["train_what"]):
+        return
+    if inputs["fresh"]:
+        _forward_only(record, "train_second", module, x, inputs["train_what"])
+    call_learner(module.eval, name="Dropout.eval")
+    if not _forward_backward(record, "eval", module, x, dout, inputs["eval_what"]):
+        return
+    call_learner(module.train, name="Dropout.train")
+    _forward_only(record, "train_again", module, x, inputs["again_what"])
+
+
+@check(inputs=_module_inputs, probe=_module_probe)
+def check_dropout_module(record, inputs) -> None:
     """``Dropout(p)`` behaves like torch.nn.Dropout(p): in training, after train(), in eval() and for gradients.
 
     - training mode: the number of zeros lies in the Binomial(n, p) interval of
@@ -508,20 +734,14 @@ def check_dropout_module(Dropout, *, seed: int = 0, shape=(200, 50), p: float | 
     ``p=None`` constructs ``Dropout()`` and checks the default p = 0.5.
     """
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    import torch
-
-    module = _make_module(Dropout, p)
-    rate = 0.5 if p is None else p
-    label = "Dropout()" if p is None else f"Dropout(p={p:g})"
-    x = make_input(seed, shape, dtype)
-    dout = np.random.default_rng(seed + 3).standard_normal(tuple(shape)).astype(dtype)
+    x, dout, seed, shape, rate, dtype, label = (inputs["x"], inputs["dout"], inputs["seed"], inputs["shape"],
+                                                inputs["rate"], inputs["dtype"], inputs["label"])
+    _check_module(record, "")
     x64, d64 = x.astype(np.float64), dout.astype(np.float64)
     rtol, atol = _tolerance(dtype)
-    where = f"for x of shape {tuple(shape)}, dtype {np.dtype(dtype).name}"
-    torch.manual_seed(seed)
 
-    what = f"{label} in training mode {where}"
-    out, grad = _module_forward_backward(module, x, dout, what)
+    what = inputs["train_what"]
+    out, grad = _module_forward_backward(record, "train", shape, what)
     kept = out != 0
     if not np.isfinite(out).all():
         raise CheckFailed(f"{what} returned NaN or inf\n  Likely mistake: {NAN_AT_P1}")
@@ -533,16 +753,15 @@ def check_dropout_module(Dropout, *, seed: int = 0, shape=(200, 50), p: float | 
                  rtol=rtol, atol=atol, mistakes={
                      "the gradient ignores the mask: it must be zero where the unit was dropped": d64 * scale,
                      "the gradient was not scaled by 1/(1 - p)": d64 * kept})
-    if 0 < rate < 1 and (rate**2 + (1 - rate) ** 2) ** kept.size <= ALPHA:  # two masks equal by chance: negligible
-        again = _module_call(module, torch.from_numpy(x.copy()), what).detach().numpy()
+    if inputs["fresh"]:
+        again = _module_output(record, "train_second", shape, what)
         if np.array_equal(again != 0, kept):
             raise CheckFailed(f"{label} in training mode called twice on the same input: {SAME_MASK}")
 
-    module.eval()
-    what = f"{label} after .eval() {where}"
+    what = inputs["eval_what"]
     reference = torch.nn.Dropout(rate).eval()
     expected = reference(torch.from_numpy(x64)).numpy()
-    out, grad = _module_forward_backward(module, x, dout, what)
+    out, grad = _module_forward_backward(record, "eval", shape, what)
     mistakes = {
         "the output was multiplied by (1 - p) in eval mode: inverted dropout scaled in training, so in eval mode it "
         "returns x unchanged": x64 * (1 - rate),
@@ -553,28 +772,46 @@ def check_dropout_module(Dropout, *, seed: int = 0, shape=(200, 50), p: float | 
     assert_close(out, expected, what=what + " compared with torch.nn.Dropout in eval mode,", rtol=rtol, atol=atol, mistakes=mistakes)
     assert_close(grad, d64, what=f"the gradient x.grad through {what}", rtol=rtol, atol=atol)
 
-    module.train()
-    what = f"{label} after .eval() and then .train() {where}"
-    out = _module_call(module, torch.from_numpy(x.copy()), what).detach().numpy()
+    what = inputs["again_what"]
+    out = _module_output(record, "train_again", shape, what)
     check_drop_count(out != 0, rate, what=what, seed=seed)
 
 
-def check_dropout_module_edge_cases(Dropout, *, seed: int = 0, shape=(4, 3, 5, 6)) -> None:
+# ---------------------------------------------------------------- the module at p = 0 and p = 1
+
+def _module_edge_inputs(*, seed: int = 0, shape=(4, 3, 5, 6)) -> dict:
+    shape = tuple(shape)
+    return {"x": make_input(seed, shape, np.float32),
+            "dout": np.random.default_rng(seed + 3).standard_normal(shape).astype(np.float32),
+            "seed": seed, "shape": shape}
+
+
+def _module_edge_probe(record, Dropout, inputs) -> None:
+    for p in (0.0, 1.0):
+        prefix = f"p{p:g}_"
+        module = _make_module(record, prefix, Dropout, p)
+        if module is None:
+            return
+        torch.manual_seed(inputs["seed"])
+        what = f"Dropout(p={p:g}) in training mode for x of shape {inputs['shape']}"
+        if not _forward_backward(record, prefix + "out", module, inputs["x"], inputs["dout"], what):
+            return
+
+
+@check(inputs=_module_edge_inputs, probe=_module_edge_probe)
+def check_dropout_module_edge_cases(record, inputs) -> None:
     """Any shape works; p = 0 is the identity and p = 1 gives zeros and zero gradients (no NaN), in training mode.
 
     Compared with torch.nn.Dropout(p) in training mode, which is deterministic for
     p = 0 and p = 1, within rtol 1e-5 (float32 inputs).
     """
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    import torch
-
-    x = make_input(seed, shape, np.float32)
-    dout = np.random.default_rng(seed + 3).standard_normal(tuple(shape)).astype(np.float32)
+    x, dout, shape = inputs["x"], inputs["dout"], inputs["shape"]
     for p in (0.0, 1.0):
-        module = _make_module(Dropout, p)
-        torch.manual_seed(seed)
-        what = f"Dropout(p={p:g}) in training mode for x of shape {tuple(shape)}"
-        out, grad = _module_forward_backward(module, x, dout, what)
+        prefix = f"p{p:g}_"
+        _check_module(record, prefix)
+        what = f"Dropout(p={p:g}) in training mode for x of shape {shape}"
+        out, grad = _module_forward_backward(record, prefix + "out", shape, what)
         reference_x = torch.from_numpy(x.copy()).requires_grad_(True)
         reference_out = torch.nn.Dropout(p)(reference_x)
         reference_out.backward(torch.from_numpy(dout))

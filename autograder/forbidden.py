@@ -10,9 +10,9 @@ For every assignment:
 - ``words``: parts of a name that are forbidden at the end of any chain that
   starts at an imported module (``torch._VF.batch_norm``,
   ``torch.ops.aten.native_batch_norm``);
-- ``ops``: parts of the names of torch functions and ATen operators that the
-  learner's code may not run while it is checked (recorded by the probe at the
-  dispatcher, whatever name the code used).
+- ``ops``: parts of the names of torch functions that the learner's code may
+  not run while it is checked (recorded by the probe with a torch function
+  mode, whatever name the code used: ``torch._VF``, ``torch.ops.aten``...).
 
 The class grader reads the learner's cells (``grading/policy.py``) with
 ``names`` and ``words``; every grading path refuses ``ops`` (``probe.Check``).
@@ -51,7 +51,8 @@ RULES: dict[str, Rules] = {
     "02_covariate_shift": Rules("autograder.covariate_shift", ("numpy", "torch"),
                                 names=("normreg.monitoring", "sklearn", "scipy")),
     # batch norm forward and backward in NumPy: PyTorch's batch norm and autograd are the reference
-    "03_batchnorm_training": Rules("autograder.batchnorm_training", ("numpy",), names=_SCALERS),
+    "03_batchnorm_training": Rules("autograder.batchnorm_training", ("numpy",), names=_SCALERS,
+                                   ops=("batch_norm",)),
     # a BatchNorm1d module, population statistics, folding: PyTorch's batch norm and fusion helpers
     "04_batchnorm_inference": Rules("autograder.batchnorm_inference", ("numpy", "torch"),
                                     names=_BATCH_NORM + ("sklearn", "scipy"), words=("batch_norm", "BatchNorm", "fuse"),
@@ -68,8 +69,24 @@ RULES: dict[str, Rules] = {
 _BY_MODULE = {rules.checks: rules for rules in RULES.values()}
 
 
+def watches_torch(check_module: str) -> bool:
+    """Whether this check's probes record the torch functions the learner's code runs.
+
+    torch is imported first where it is installed (a learner's Jupyter; not the NumPy-only
+    sandboxes, where it is absent), so code that imports torch itself is seen too.
+    """
+    rules = _BY_MODULE.get(check_module)
+    if rules is None or not rules.ops:
+        return False
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        pass
+    return True
+
+
 def forbidden_ops(check_module: str, ops: list[str]) -> list[str]:
-    """The recorded operators (``"torch:dropout"``, ``"aten:native_batch_norm"``) this check's exercise forbids."""
+    """The recorded torch functions (``"torch:dropout"``, ``"torch:native_batch_norm"``) this check's exercise forbids."""
     rules = _BY_MODULE.get(check_module)
     if rules is None or not rules.ops:
         return []

@@ -27,14 +27,15 @@ When the learner's code raises, the probe stops and the record keeps what was
 stored so far and the error; the verdict compares what it has and meets the
 error where it first needs a value that was never stored.
 
-Under torch, the probe records which torch functions and ATen operators the
-learner's code ran (``learner_code``), so a check can refuse the library
-implementation whatever name it was reached by (``forbidden.py``).
+Where an exercise forbids torch functions (``forbidden.py``), the probe records
+which torch functions the learner's code ran (``learner_code``), so the check
+refuses the library implementation whatever name it was reached by.
 """
 from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import inspect
 import itertools
 import math
@@ -163,7 +164,7 @@ def encode(value: Any) -> Any:
     if type(value) is float:
         return value if math.isfinite(value) else {"$float": repr(value)}
     if isinstance(value, np.ndarray):
-        array = np.ascontiguousarray(value)
+        array = np.array(value, order="C", copy=True)  # (ascontiguousarray would make a 0-d array 1-d)
         return {"$nd": array.dtype.str, "shape": list(array.shape), "data": base64.b64encode(array.tobytes()).decode()}
     if isinstance(value, np.generic):
         return {"$scalar": encode(np.asarray(value).reshape(1))}
@@ -286,34 +287,35 @@ _RUNNING: list[set] = []   # the operator sets of the probes running now (innerm
 
 @contextlib.contextmanager
 def learner_code():
-    """Run the learner's code; under a probe with torch loaded, note the torch functions and ATen ops it ran."""
+    """Run the learner's code; while a probe watches (its exercise forbids torch functions), note what torch ran.
+
+    A ``TorchFunctionMode`` sees every torch function the code reaches, whatever name it used
+    (``F.batch_norm``, ``torch._VF.batch_norm``, ``torch.ops.aten.native_batch_norm``,
+    ``nn.Dropout``'s call of ``F.dropout``), and otherwise changes nothing.
+    """
     torch = sys.modules.get("torch")
     if not _RUNNING or torch is None:
         yield
         return
-    seen = _RUNNING[-1]
-    with _modes(torch, seen):
+    with _noting_mode()(_RUNNING[-1]):
         yield
 
 
-def _modes(torch, seen: set):
+@functools.lru_cache(maxsize=1)
+def _noting_mode():
+    """The TorchFunctionMode class that notes torch functions into a set (made once: torch is imported by then)."""
     from torch.overrides import TorchFunctionMode
-    from torch.utils._python_dispatch import TorchDispatchMode
 
-    class Functions(TorchFunctionMode):
+    class Noting(TorchFunctionMode):
+        def __init__(self, seen: set):
+            super().__init__()
+            self.seen = seen
+
         def __torch_function__(self, func, types, args=(), kwargs=None):
-            seen.add("torch:" + str(getattr(func, "__name__", func)))
+            self.seen.add("torch:" + str(getattr(func, "__name__", func)))
             return func(*args, **(kwargs or {}))
 
-    class Operators(TorchDispatchMode):
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            seen.add("aten:" + str(getattr(func, "__name__", func)).split(".")[0])
-            return func(*args, **(kwargs or {}))
-
-    stack = contextlib.ExitStack()
-    stack.enter_context(Functions())
-    stack.enter_context(Operators())
-    return stack
+    return Noting
 
 
 # ---------------------------------------------------------------- the check
@@ -356,10 +358,14 @@ class Check:
 
     def run_probe(self, learners, params) -> Record:
         """Probe: run the learner's code on fresh inputs; always returns a Record (never raises)."""
+        from autograder.forbidden import watches_torch
+
         record = Record()
         seen: set[str] = set()
         inputs = self.inputs(**params)  # the course's own code: an error here is the grader's, not the learner's
-        _RUNNING.append(seen)
+        watching = watches_torch(self.module)
+        if watching:
+            _RUNNING.append(seen)
         try:
             self.probe(record, *learners, inputs)
         except CheckFailed as error:
@@ -371,7 +377,8 @@ class Check:
         except BaseException as error:  # noqa: BLE001 - whatever the learner's objects raised
             record.fail(f"your code raised {type(error).__name__} while it was checked: {_text(error)}")
         finally:
-            _RUNNING.pop()
+            if watching:
+                _RUNNING.pop()
         dict.__setitem__(record, OPS_KEY, sorted(seen))
         return record
 

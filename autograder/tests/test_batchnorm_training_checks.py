@@ -5,6 +5,10 @@ the solution must pass every one, so the checks never fail a correct answer.
 """
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 import torch
@@ -81,26 +85,85 @@ def test_the_finite_difference_check_catches_an_inconsistent_backward():
         bt.check_gradient_numerically(FORWARD, half_dx)
 
 
-def test_tripwire_is_removed_afterwards_even_when_the_learner_crashes():
+def test_torch_batch_norm_is_refused_by_any_name_and_left_intact():
     originals = (F.batch_norm, torch.batch_norm, torch.nn.modules.batchnorm._BatchNorm.forward)
 
     def crashes(x, gamma, beta, eps=1e-5):
         raise ValueError("boom")
 
     def cheats(x, gamma, beta, eps=1e-5):
-        try:  # swallowing the tripwire's exception does not help
+        try:  # swallowing an exception does not help: the probe notes the operators that ran
             return F.batch_norm(torch.as_tensor(x), None, None, training=True).numpy(), None
         except Exception:
             return FORWARD(x, gamma, beta, eps)
 
+    def through_vf(x, gamma, beta, eps=1e-5):
+        t = torch.as_tensor
+        return torch._VF.batch_norm(t(x), t(gamma), t(beta), None, None, True, 0.1, eps, False).numpy(), None
+
+    def through_aten(x, gamma, beta, eps=1e-5):
+        t = torch.as_tensor
+        return torch.ops.aten.native_batch_norm(t(x), t(gamma), t(beta), None, None, True, 0.1, eps)[0].numpy(), None
+
+    def through_module(x, gamma, beta, eps=1e-5):
+        layer = torch.nn.BatchNorm1d(x.shape[1], eps=eps).double()
+        with torch.no_grad():
+            layer.weight.copy_(torch.as_tensor(gamma))
+            layer.bias.copy_(torch.as_tensor(beta))
+            return layer(torch.as_tensor(x)).numpy(), None
+
     with pytest.raises(CheckFailed, match="raised ValueError: boom"):
         bt.check_batchnorm_forward(crashes)
-    with pytest.raises(CheckFailed, match="called PyTorch's batch norm"):
-        bt.check_batchnorm_forward(cheats)
+    for cheat in (cheats, through_vf, through_aten, through_module):
+        with pytest.raises(CheckFailed, match="library's own implementation"):
+            bt.check_batchnorm_forward(cheat)
+    with pytest.raises(CheckFailed, match="library's own implementation"):
+        bt.check_batchnorm_backward(through_aten, BACKWARD)
+    with pytest.raises(CheckFailed, match="library's own implementation"):
+        bt.check_gradient_numerically(through_vf, BACKWARD, max_entries=2)
     assert (F.batch_norm, torch.batch_norm, torch.nn.modules.batchnorm._BatchNorm.forward) == originals
     assert "forward" not in vars(torch.nn.BatchNorm1d)
     layer = torch.nn.BatchNorm1d(3)
     assert layer(torch.randn(4, 3)).shape == (4, 3)
+
+
+def test_torch_imported_by_the_learners_code_is_observed_too():
+    """The notebook does not load torch; a forward that imports it itself is still caught (a fresh interpreter)."""
+    code = textwrap.dedent("""
+        import sys
+        from autograder import CheckFailed, batchnorm_training as bt
+        assert "torch" not in sys.modules
+
+        def batchnorm_forward(x, gamma, beta, eps=1e-5):
+            import torch
+            t = torch.as_tensor
+            return torch.nn.functional.batch_norm(t(x), None, None, t(gamma), t(beta), training=True, eps=eps).numpy(), None
+
+        try:
+            bt.check_batchnorm_forward(batchnorm_forward)
+        except CheckFailed as failure:
+            print(failure)
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert "library's own implementation" in done.stdout, done.stdout + done.stderr
+
+
+def test_probe_and_verdict_agree_through_the_encoding():
+    """What the class grader does: the probe's record as data, then the verdict, for a few seeds."""
+    from autograder.probe import decode, encode
+
+    calls = [(bt.check_batchnorm_forward, (FORWARD,), {"shape": (7, 3)}),
+             (bt.check_spatial_batchnorm_forward, (SPATIAL_FORWARD,), {"shape": (2, 3, 2, 2), "eps": 1e-3}),
+             (bt.check_batchnorm_backward, (FORWARD, BACKWARD), {"shape": (5, 4)}),
+             (bt.check_spatial_batchnorm_backward, (SPATIAL_FORWARD, SPATIAL_BACKWARD), {"shape": (3, 2, 2, 1)}),
+             (bt.check_gradient_numerically, (FORWARD, BACKWARD), {"shape": (4, 3), "max_entries": 6}),
+             (bt.check_gradient_numerically, (SPATIAL_FORWARD, SPATIAL_BACKWARD), {"shape": (2, 2, 2, 1)})]
+    for seed in (0, 7, 2**31 - 2):
+        for chk, learners, params in calls:
+            params = dict(params, seed=seed)
+            record = chk.run_probe(learners, params)
+            assert record.failure is None
+            chk.run_verdict(decode(encode(record)), params)
 
 
 def test_not_implemented_is_reported_as_such():

@@ -86,3 +86,37 @@ def test_not_implemented_is_reported_as_such():
 def test_non_list_results_are_rejected(returned):
     with pytest.raises(CheckFailed):
         covariate_shift.check_record_preactivations(lambda model, x, layer_types=(nn.Linear,): returned)
+
+
+def test_probe_and_verdict_agree_through_the_encoding():
+    """What the class grader does: the probe's record as data, then the verdict, for a few seeds."""
+    from autograder.probe import decode, encode
+
+    calls = [(covariate_shift.check_record_preactivations, "record_preactivations",
+              {"batchnorm": True, "mode": "eval", "layer_types": (nn.Linear, nn.BatchNorm1d), "nested": True}),
+             (covariate_shift.check_record_preactivations, "record_preactivations",
+              {"activation": "relu", "inplace": True, "dtype": torch.float64}),
+             (covariate_shift.check_activation_percentiles, "activation_percentiles", {"q": (0, 37.5, 100)}),
+             (covariate_shift.check_percentile_drift, "percentile_drift", {"steps": 5})]
+    for seed in (0, 7, 2**31 - 2):
+        for chk, name, params in calls:
+            params = dict(params, seed=seed)
+            record = chk.run_probe((SOLUTION[name],), params)
+            assert record.failure is None
+            chk.run_verdict(decode(encode(record)), params)
+
+
+def test_the_model_state_left_behind_is_recorded_as_data():
+    """Hooks left on modules, the mode afterwards and x afterwards travel in the record, not as objects."""
+    def leaves_a_hook_and_switches_mode(model, x, layer_types=(nn.Linear,)):
+        out = SOLUTION["record_preactivations"](model, x, layer_types)
+        model[0].register_forward_hook(lambda *args: None)
+        model.eval()
+        return out
+
+    chk = covariate_shift.check_record_preactivations
+    record = chk.run_probe((leaves_a_hook_and_switches_mode,), {})
+    assert record["hooks_left"] == ["0 (Linear): 1"] and record["global_hooks_left"] == 0
+    assert record["modes_after"] == [False] * len(record["modes_after"])
+    with pytest.raises(CheckFailed, match="left hooks registered"):
+        chk.run_verdict(record, {})

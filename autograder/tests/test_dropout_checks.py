@@ -12,6 +12,7 @@ import torch
 from hypothesis import given, settings
 
 from autograder import CheckFailed, dropout
+from autograder.probe import ForbiddenReference, TensorData, decode, encode
 from autograder.tests import strategies
 from autograder.tests.notebook_code import learner_namespace, solution_notebook
 
@@ -92,3 +93,90 @@ def test_not_implemented_is_reported_as_such():
 def test_non_tuple_results_are_rejected(returned):
     with pytest.raises(CheckFailed):
         dropout.check_dropout_forward(lambda x, p, train=True, rng=None: returned)
+
+
+# ---------------------------------------------------------------- PyTorch's own dropout is refused, by any name
+
+LIBRARY_DROPOUT = {
+    "F.dropout": lambda t, p, training: torch.nn.functional.dropout(t, p, training=training),
+    "torch._VF.dropout": lambda t, p, training: torch._VF.dropout(t, p, training),
+    "torch.dropout": lambda t, p, training: torch.dropout(t, p, training),
+    "torch.ops.aten.dropout": lambda t, p, training: torch.ops.aten.dropout(t, p, training),
+    "torch.ops.aten.native_dropout": lambda t, p, training: torch.ops.aten.native_dropout(t, p, training)[0],
+}
+
+
+@pytest.mark.parametrize("via", sorted(LIBRARY_DROPOUT))
+def test_dropout_forward_calling_torch_dropout_is_refused(via):
+    library = LIBRARY_DROPOUT[via]
+
+    def dropout_forward(x, p, train=True, rng=None):
+        out = library(torch.from_numpy(np.asarray(x, dtype=np.float64)), p, train).numpy().astype(np.asarray(x).dtype)
+        return out, (out != 0) if train else None
+
+    for check in (dropout.check_dropout_forward, dropout.check_dropout_eval, dropout.check_dropout_edge_cases):
+        with pytest.raises(ForbiddenReference, match="library's own implementation"):
+            check(dropout_forward)
+
+
+@pytest.mark.parametrize("via", sorted(LIBRARY_DROPOUT))
+def test_dropout_module_calling_torch_dropout_is_refused(via):
+    library = LIBRARY_DROPOUT[via]
+
+    class Dropout(torch.nn.Module):
+        def __init__(self, p=0.5):
+            super().__init__()
+            self.p = p
+
+        def forward(self, x):
+            return library(x, self.p, self.training)
+
+    for check in (dropout.check_dropout_module, dropout.check_dropout_module_edge_cases):
+        with pytest.raises(ForbiddenReference, match="library's own implementation"):
+            check(Dropout)
+
+
+def test_subclass_of_torch_dropout_is_refused():
+    class Dropout(torch.nn.Dropout):
+        pass
+
+    with pytest.raises(ForbiddenReference, match="library's own implementation"):
+        dropout.check_dropout_module(Dropout)
+
+
+# ---------------------------------------------------------------- probe and verdict apart, as the class grader runs them
+
+CHECKS = [
+    (dropout.check_dropout_forward, "dropout_forward", {"shape": (30, 20), "p": 0.3}),
+    (dropout.check_dropout_fresh_mask, "dropout_forward", {}),
+    (dropout.check_dropout_expectation, "dropout_forward", {"calls": 500}),
+    (dropout.check_dropout_expectation, "vanilla_dropout_forward", {"calls": 500, "vanilla": True}),
+    (dropout.check_dropout_eval, "dropout_forward", {"dtype": np.float32}),
+    (dropout.check_dropout_edge_cases, "dropout_forward", {}),
+    (dropout.check_dropout_backward, "dropout_backward", {"p": 0.6}),
+    (dropout.check_vanilla_dropout, "vanilla_dropout_forward", {"p": 0.4}),
+    (dropout.check_dropout_module, "Dropout", {"shape": (40, 30)}),
+    (dropout.check_dropout_module_edge_cases, "Dropout", {}),
+]
+
+
+@pytest.mark.parametrize("check, learner, params", CHECKS, ids=lambda v: getattr(v, "name", None))
+@pytest.mark.parametrize("seed", [3, 1234567])
+def test_probe_and_verdict_apart_pass_the_solution(check, learner, params, seed):
+    params = {**params, "seed": seed}
+    record = check.run_probe([SOLUTION[learner]], params)
+    assert record.failure is None
+    check.run_verdict(decode(encode(record)), params)
+
+
+def test_module_probe_records_data_only():
+    record = dropout.check_dropout_module.run_probe([SOLUTION["Dropout"]], {"shape": (10, 10), "p": 0.5})
+    assert record["module"] == {"is_module": True, "type": "Dropout"} and record["training"] is True
+    assert isinstance(record["train"], TensorData) and record["train"].requires_grad
+    assert isinstance(record["train_grad"], TensorData) and record["train_grad"].shape == (10, 10)
+
+
+def test_probe_does_not_touch_torch_global_generator_in_inputs():
+    state = torch.get_rng_state()
+    dropout.check_dropout_backward.inputs(seed=5, shape=(4, 4), p=0.5)
+    assert torch.equal(state, torch.get_rng_state())

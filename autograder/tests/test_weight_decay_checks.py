@@ -13,6 +13,7 @@ import torch
 from hypothesis import given, settings
 
 from autograder import CheckFailed, weight_decay
+from autograder.probe import decode, encode
 from autograder.tests import strategies
 from autograder.tests.notebook_code import learner_namespace, solution_notebook
 
@@ -124,3 +125,44 @@ def test_float32_result_for_float64_parameter_is_explained():
 
     with pytest.raises(CheckFailed, match="returned float32 for a float64 parameter"):
         weight_decay.check_sgd_step(rounds_to_float32)
+
+
+# ---------------------------------------------------------------- probe and verdict apart, as the class grader runs them
+
+@pytest.mark.parametrize("check, learner, params", [
+    (weight_decay.check_l2_penalty, "l2_penalty", {"shapes": [(3, 4), (2,)], "dtype": np.float32}),
+    (weight_decay.check_sgd_step, "sgd_step", {"momentum": 0.9, "weight_decay": 0.05}),
+    (weight_decay.check_sgd_step, "sgd_step", {"dtype": np.float32, "momentum": 0.5}),
+    (weight_decay.check_adam_step, "adam_step", {"betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.1}),
+    (weight_decay.check_adamw_step, "adamw_step", {"steps": 80, "dtype": np.float32}),
+], ids=lambda v: getattr(v, "name", None))
+@pytest.mark.parametrize("seed", [5, 987654321])
+def test_probe_and_verdict_apart_pass_the_solution(check, learner, params, seed):
+    params = {**params, "seed": seed}
+    record = check.run_probe([SOLUTION[learner]], params)
+    assert record.failure is None
+    check.run_verdict(decode(encode(record)), params)
+
+
+def test_probe_records_every_step_and_follows_the_learners_parameter():
+    record = weight_decay.check_sgd_step.run_probe([SOLUTION["sgd_step"]], {"steps": 5, "momentum": 0.9})
+    assert [k for k in record if k.startswith("param_")] == [f"param_{i}" for i in range(1, 6)]
+    assert all(record[f"state_size_{i}"] == 1 for i in range(1, 6))
+
+    seen = []
+
+    def stuck(param, grad, state, lr, momentum=0.0, weight_decay=0.0):
+        seen.append(grad.copy())
+        return param  # never moves: the gradient is evaluated at the same point every step
+
+    inputs = weight_decay.check_sgd_step.inputs(steps=3)
+    weight_decay.check_sgd_step.run_probe([stuck], {"steps": 3})
+    for step, grad in enumerate(seen, start=1):
+        np.testing.assert_array_equal(grad, weight_decay._gradient(inputs, inputs["start"], step))
+
+
+def test_probe_stops_at_a_result_that_cannot_be_the_next_parameter():
+    record = weight_decay.check_sgd_step.run_probe([lambda param, grad, state, lr, **kw: np.zeros(2)], {})
+    assert "param_1" in record and "param_2" not in record
+    with pytest.raises(CheckFailed, match="returned an array of shape"):
+        weight_decay.check_sgd_step.run_verdict(decode(encode(record)), {})

@@ -58,6 +58,13 @@ MUTANTS = [
            {"record_preactivations": RECORD +
             "    def hook(module, args, output):\n        recorded.append(output.detach())\n" + RUN},
            ("test_record_preactivations_hidden",), "in-place activation"),
+    Mutant("record_global_hook_left", "02_covariate_shift",
+           # a global module hook (on every module of every model), never removed: the probe removes it
+           {"record_preactivations": RECORD +
+            "    nn.modules.module.register_module_forward_hook(\n"
+            "        lambda m, args, out: recorded.append(out.detach().clone()) if isinstance(m, layer_types) else None)\n"
+            "    with torch.no_grad():\n        model(x)\n    return recorded\n"},
+           ("test_record_preactivations",), "global module hook"),
     Mutant("percentiles_percent_to_quantile", "02_covariate_shift",
            {"activation_percentiles": PERCENTILES +
             "    return torch.quantile(values, torch.tensor(q, dtype=values.dtype), dim=0)\n"},
@@ -82,6 +89,11 @@ MUTANTS = [
            {"activation_percentiles": PERCENTILES +
             "    return torch.quantile(values, torch.tensor(q, dtype=values.dtype) / 100, dim=0).T\n"},
            ("test_activation_percentiles",), "transposed"),
+    Mutant("percentiles_sorts_input_in_place", "02_covariate_shift",
+           {"activation_percentiles": PERCENTILES +
+            "    values.copy_(values.sort(dim=0).values)\n"
+            "    return torch.quantile(values, torch.tensor(q, dtype=values.dtype) / 100, dim=0)\n"},
+           ("test_activation_percentiles",), "changed its input in place"),
     Mutant("drift_last_minus_first", "02_covariate_shift",
            {"percentile_drift": DRIFT + "    return history[-1] - history[0]\n"},
            ("test_percentile_drift",), "last value minus the first"),

@@ -40,13 +40,13 @@ MUTANTS = [
                                        "    t = lambda a: torch.as_tensor(a)\n"
                                        "    out = F.batch_norm(t(x), None, None, t(gamma), t(beta), training=True, eps=eps)\n"
                                        "    return out.numpy(), None\n"},
-           ("test_batchnorm_forward",), "called PyTorch's batch norm"),
+           ("test_batchnorm_forward",), "library's own implementation"),
     Mutant("bn_calls_torch_module", ID,
            {"batchnorm_forward": FWD + "    import torch\n    layer = torch.nn.BatchNorm1d(x.shape[1], eps=eps).double()\n"
                                        "    with torch.no_grad():\n"
                                        "        layer.weight.copy_(torch.as_tensor(gamma)); layer.bias.copy_(torch.as_tensor(beta))\n"
                                        "        return layer(torch.as_tensor(x)).numpy(), None\n"},
-           ("test_batchnorm_forward",), "called PyTorch's batch norm"),
+           ("test_batchnorm_forward",), "library's own implementation"),
     Mutant("bn_returns_tensor", ID,
            {"batchnorm_forward": FWD + "    import torch\n    x = torch.as_tensor(x)\n"
                                        "    x_hat = (x - x.mean(0)) / torch.sqrt(x.var(0, unbiased=False) + eps)\n"
@@ -98,7 +98,7 @@ MUTANTS = [
            {"spatial_batchnorm_forward": SFWD + "    import torch\n    t = torch.as_tensor\n"
                                                 "    out = torch.nn.functional.batch_norm(t(x), None, None, t(gamma), t(beta), training=True, eps=eps)\n"
                                                 "    return out.numpy(), None\n"},
-           ("test_spatial_batchnorm_forward",), "called PyTorch's batch norm"),
+           ("test_spatial_batchnorm_forward",), "library's own implementation"),
     # ---- spatial_batchnorm_backward (the forward is right)
     Mutant("spatial_backward_dgamma_per_position", ID,
            {"spatial_batchnorm_backward": SBWD + "    bn_cache, (n, c, h, w) = cache\n"

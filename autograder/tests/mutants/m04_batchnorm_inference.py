@@ -137,7 +137,24 @@ MUTANTS = [
                                      "        return torch.nn.functional.batch_norm(x, self.running_mean, self.running_var, self.weight,\n"
                                      "            self.bias, self.training, 0.1 if self.momentum is None else self.momentum, self.eps)\n"
                                      "        dims = (0,) if x.dim() == 2"))},
-           BN_TESTS, "called PyTorch's batch norm"),
+           BN_TESTS, "library's own implementation"),
+    Mutant("inf_bn_calls_torch_vf_batch_norm", A,  # the same operator reached by a private name
+           {"BatchNorm1d": edit(BN, ("        dims = (0,) if x.dim() == 2",
+                                     "        return torch._VF.batch_norm(x, self.weight, self.bias, self.running_mean,\n"
+                                     "            self.running_var, self.training, 0.1 if self.momentum is None else self.momentum,\n"
+                                     "            self.eps, False)\n"
+                                     "        dims = (0,) if x.dim() == 2"))},
+           BN_TESTS, "library's own implementation"),
+    Mutant("inf_bn_calls_aten_native_batch_norm", A,  # ... and by the dispatcher's name
+           {"BatchNorm1d": edit(BN, ("        dims = (0,) if x.dim() == 2",
+                                     "        return torch.ops.aten.native_batch_norm(x, self.weight, self.bias,\n"
+                                     "            self.running_mean, self.running_var, self.training,\n"
+                                     "            0.1 if self.momentum is None else self.momentum, self.eps)[0]\n"
+                                     "        dims = (0,) if x.dim() == 2"))},
+           BN_TESTS, "library's own implementation"),
+    Mutant("inf_bn_subclasses_torch_module", A,  # right state (the init check passes), PyTorch's forward
+           {"BatchNorm1d": "class BatchNorm1d(torch.nn.BatchNorm1d):\n    pass\n"},
+           BN_TESTS, "library's own implementation"),
     Mutant("inf_bn_ignores_eps_argument", A,  # passes the visible tests (default eps), fails hidden ones: hidden tests matter
            bn(("self.eps = eps", "self.eps = 1e-5")),
            ("test_BatchNorm1d_hidden",), "differs from the reference"),
@@ -166,4 +183,13 @@ MUTANTS = [
                               "        linear.bias.copy_((linear.bias - bn.running_mean) * scale + bn.bias)\n"
                               "    return linear\n"},
            ("test_fold_batchnorm",), "changed `linear` in place"),
+    Mutant("inf_fold_through_bn_forward", A,  # right layer, but it runs PyTorch's batch norm on a basis
+           {"fold_batchnorm": "def fold_batchnorm(linear, bn):\n    with torch.no_grad():\n"
+                              "        dtype = linear.weight.dtype\n"
+                              "        shift = bn(linear(torch.zeros(1, linear.in_features, dtype=dtype)))\n"
+                              "        folded = torch.nn.Linear(linear.in_features, linear.out_features, dtype=dtype)\n"
+                              "        folded.weight.copy_((bn(linear(torch.eye(linear.in_features, dtype=dtype))) - shift).T)\n"
+                              "        folded.bias.copy_(shift[0])\n"
+                              "    return folded\n"},
+           ("test_fold_batchnorm",), "library's own implementation"),
 ]

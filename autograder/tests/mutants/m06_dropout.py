@@ -52,6 +52,11 @@ MUTANTS = [
     Mutant("fwd_nan_at_p1", A,
            {"dropout_forward": FWD + "    mask = rng.random(x.shape) >= p\n    return x * mask / (1 - p), mask\n"},
            ("test_dropout_forward",), "1 - p = 0", "divides by 1 - p = 0 when p = 1"),
+    Mutant("fwd_calls_torch_dropout", A,
+           {"dropout_forward": "def dropout_forward(x, p, train=True, rng=None):\n"
+                               "    out = torch.nn.functional.dropout(torch.from_numpy(np.asarray(x)), p, training=train).numpy()\n"
+                               "    return out, (out != 0) if train else None\n"},
+           ("test_dropout_forward",), "library's own implementation", "calls torch.nn.functional.dropout"),
     Mutant("fwd_mask_marks_dropped", A,
            {"dropout_forward": FWD_MASK + "    return x * mask / (1 - p), ~mask\n"},
            ("test_dropout_forward",), "marks the DROPPED units", "returns the drop mask"),
@@ -109,6 +114,12 @@ MUTANTS = [
            {"Dropout": MODULE + "        if not self.training:\n            return x\n"
                                 "        return x * (torch.rand_like(x) >= self.p) / (1 - self.p)\n"},
            ("test_Dropout",), "1 - p = 0", "divides by 1 - p = 0 when p = 1"),
+    Mutant("module_calls_torch_dropout", A,
+           {"Dropout": MODULE + "        return torch.nn.functional.dropout(x, self.p, self.training)\n"},
+           ("test_Dropout",), "library's own implementation", "calls torch.nn.functional.dropout"),
+    Mutant("module_calls_vf_dropout", A,
+           {"Dropout": MODULE + "        return torch._VF.dropout(x, self.p, self.training)\n"},
+           ("test_Dropout",), "library's own implementation", "reaches torch's dropout through torch._VF"),
     Mutant("module_numpy_mask_detached", A,
            {"Dropout": MODULE + "        if not self.training or self.p == 0:\n            return x\n"
                                 "        if self.p == 1:\n            return x * 0.0\n"
