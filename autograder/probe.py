@@ -94,10 +94,14 @@ def capture(value: Any, depth: int = 0) -> Any:
     if value is None or kind in (bool, int, float, str):
         return value[:MAX_TEXT] if kind is str else value
     if isinstance(value, np.ndarray):
+        if value.dtype.kind == "U" and value.size <= MAX_ITEMS:
+            return capture(np.ndarray.tolist(value), depth)  # strings (e.g. rng.choice of names): lists of str
         if value.dtype.kind not in NUMERIC_KINDS:
             return ObjectData(f"ndarray of dtype {value.dtype}")
         return np.array(value, copy=True, subok=False)
     if isinstance(value, np.generic):
+        if isinstance(value, np.str_):
+            return str.__str__(value)[:MAX_TEXT]
         if value.dtype.kind not in NUMERIC_KINDS:
             return ObjectData(f"numpy {type(value).__name__}")
         return np.array(value, copy=True).reshape(())[()]

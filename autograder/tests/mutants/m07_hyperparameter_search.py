@@ -88,6 +88,10 @@ MUTANTS = [
            {"sample_log_uniform": SAMPLE + "    return rng.uniform(low, high, size)\n"},
            ("test_sample_log_uniform", "test_sample_log_uniform_hidden"), "uniform on [low, high], not log-uniform",
            "uniform instead of log-uniform"),
+    Mutant("log_uniform_no_exp", A,
+           {"sample_log_uniform": SAMPLE + "    return rng.uniform(np.log(low), np.log(high), size)\n"},
+           ("test_sample_log_uniform", "test_sample_log_uniform_hidden"), "exp() was not applied",
+           "the uniform exponents returned without exp()"),
     Mutant("log_uniform_mixed_bases", A,
            {"sample_log_uniform": SAMPLE + "    return 10.0 ** rng.uniform(np.log(low), np.log(high), size)\n"},
            ("test_sample_log_uniform", "test_sample_log_uniform_hidden"), "bases are mixed up",
@@ -125,6 +129,10 @@ MUTANTS = [
            {"random_search": _random_search(config_outside=True)},
            ("test_random_search", "test_random_search_hidden"), "SAME dict object",
            "one dict reused for every trial"),
+    Mutant("random_search_objective_gets_items", A,
+           {"random_search": _random_search().replace("objective(config)", "objective(list(config.items()))")},
+           ("test_random_search", "test_random_search_hidden"), "must be called with one configuration",
+           "the objective called with a list of (name, value) pairs instead of the dict"),
     # ---- grid_search
     Mutant("grid_zip", A,
            {"grid_search": GRID
@@ -151,6 +159,27 @@ MUTANTS = [
               "    return [(config, objective(config)) for config in configs]\n"},
            ("test_grid_search", "test_grid_search_hidden"), "in another order",
            "every combination, but not in the documented order"),
+    Mutant("grid_shared_dict", A,
+           {"grid_search": GRID
+            + "    names = list(grid)\n"
+              "    config, results = {}, []\n"
+              "    for values in itertools.product(*grid.values()):\n"
+              "        config.update(zip(names, values))\n"
+              "        results.append((config, objective(config)))\n"
+              "    return results\n"},
+           ("test_grid_search", "test_grid_search_hidden"), "SAME dict object",
+           "one dict updated for every combination"),
+    Mutant("grid_objective_twice", A,
+           {"grid_search": GRID
+            + "    names = list(grid)\n"
+              "    results = []\n"
+              "    for values in itertools.product(*grid.values()):\n"
+              "        config = dict(zip(names, values))\n"
+              "        objective(config)  # a trial run\n"
+              "        results.append((config, objective(config)))\n"
+              "    return results\n"},
+           ("test_grid_search", "test_grid_search_hidden"), "expected once per configuration",
+           "the objective evaluated twice per combination"),
     # ---- narrow_space
     Mutant("narrow_keeps_worst", A,
            {"narrow_space": NARROW
@@ -171,6 +200,15 @@ MUTANTS = [
               "    return new\n"},
            ("test_narrow_space", "test_narrow_space_hidden"), "top_k was ignored",
            "bounds over all results"),
+    Mutant("narrow_changes_space", A,
+           {"narrow_space": NARROW
+            + "    best = sorted(results, key=lambda pair: pair[1], reverse=True)[:top_k]\n"
+              "    for name, spec in space.items():\n"
+              "        used = [config[name] for config, _ in best]\n"
+              "        space[name] = (spec[0], min(used), max(used)) if spec[0] != 'choice' else ('choice', [v for v in spec[1] if v in used])\n"
+              "    return space\n"},
+           ("test_narrow_space", "test_narrow_space_hidden"), "changed the `space` dict",
+           "the caller's space narrowed in place and returned"),
     Mutant("narrow_sorts_in_place", A,
            {"narrow_space": NARROW
             + "    results.sort(key=lambda pair: pair[1], reverse=True)\n"
