@@ -1,6 +1,6 @@
-"""``python -m autograder grade ...``: see autograder/grading/cli.py."""
+"""``python -m autograder grade ...``: see grader/cli.py."""
 import sys
 
-from autograder.grading.cli import main
+from grader.cli import main
 
 sys.exit(main())

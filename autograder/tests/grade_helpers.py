@@ -13,7 +13,7 @@ from autograder.course import REPO
 
 
 def require_bwrap():
-    from autograder.grading.sandbox import check_bwrap
+    from grader.sandbox import check_bwrap
 
     problem = check_bwrap()
     if problem:

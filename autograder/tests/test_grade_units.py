@@ -8,9 +8,9 @@ import zipfile
 
 import pytest
 
-from autograder.grading import journal, seccomp, submissions
-from autograder.grading.batch import _read_notebook, merge
-from autograder.grading.cli import parser
+from grader import journal, seccomp, submissions
+from grader.batch import _read_notebook, merge
+from grader.cli import parser
 
 
 def _zip(path, members):
@@ -103,10 +103,10 @@ def test_grade_cells_are_decided_from_records_with_fresh_seeds():
     import numpy as np
     from nbgrader.utils import determine_grade
 
-    from autograder.grading.batch import make_job, merge
-    from autograder.grading.gradebook import AssignmentInfo
-    from autograder.grading.sandbox import RunResult
-    from autograder.grading.submissions import Submission
+    from grader.batch import make_job, merge
+    from grader.gradebook import AssignmentInfo
+    from grader.sandbox import RunResult
+    from grader.submissions import Submission
     from autograder.normalization import check_min_max_scale
     from autograder.probe import encode
 
@@ -180,7 +180,7 @@ def test_unusable_ids_and_symlinked_folders_get_a_row(tmp_path):
 
 def test_a_sandbox_that_will_not_start_is_retried_then_reported_as_the_graders_failure(tmp_path, monkeypatch):
     """Never a zero for the learner: no score, a status that says the grader failed, regraded on the next run."""
-    from autograder.grading import batch, sandbox
+    from grader import batch, sandbox
 
     (tmp_path / "sub" / "s" / "01_normalization").mkdir(parents=True)
     from autograder.course import SOLUTIONS
@@ -207,7 +207,7 @@ def test_a_sandbox_that_will_not_start_is_retried_then_reported_as_the_graders_f
 
 
 def test_no_sandbox_at_all_stops_the_run_with_a_message(tmp_path, monkeypatch):
-    from autograder.grading import batch
+    from grader import batch
 
     monkeypatch.setattr(batch.sandbox, "check_bwrap", lambda: "bubblewrap is not installed")
     (tmp_path / "sub").mkdir()

@@ -103,13 +103,14 @@ def secret(out: Path) -> bytes:
 
 
 def grader_hash() -> str:
-    """The hash of the course's checks and grader (the autograder package) and its nbgrader configuration."""
-    root = Path(__file__).resolve().parents[1]
+    """The hash of the course's checks (``autograder``, nbgrader configuration included) and of this grader."""
+    repo = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        if "tests" in path.relative_to(root).parts:
-            continue
-        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    for package in ("autograder", "grader"):
+        for path in sorted((repo / package).rglob("*.py")):
+            if "tests" in path.relative_to(repo).parts:
+                continue
+            digest.update(str(path.relative_to(repo)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 

@@ -31,12 +31,12 @@ import nbformat
 from autograder.course import assignments as known_assignments
 from autograder.course import notebooks as source_notebooks
 from autograder.forbidden import RULES
-from autograder.grading import cells as cells_module
-from autograder.grading import journal as journal_module
-from autograder.grading import policy, sandbox
-from autograder.grading.gradebook import CourseBook, status_page
-from autograder.grading.report import Progress, summary
-from autograder.grading.submissions import Submission, discover
+from grader import cells as cells_module
+from grader import journal as journal_module
+from grader import policy, sandbox
+from grader.gradebook import CourseBook, status_page
+from grader.report import Progress, summary
+from grader.submissions import Submission, discover
 from autograder.probe import BadRecord, GraderError, Record, decode
 
 PREIMPORT_ALWAYS = ("numpy", "IPython.core.interactiveshell")

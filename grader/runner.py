@@ -1,4 +1,4 @@
-"""The cell runner started inside the sandbox: ``python -m autograder.grading.runner``.
+"""The cell runner started inside the sandbox: ``python -m grader.runner``.
 
 It replaces nbgrader's kernel for grading: a fresh Python with IPython's
 ``InteractiveShell`` (no ZMQ kernel, no kernel manager). It reads one job

@@ -7,7 +7,8 @@ The sandbox (``bwrap``, Debian package ``bubblewrap``):
   folder that is not the operating system's (home folders, the repository,
   the submissions, the output: ``solutions/``, the gradebook, the feedback and
   other students' files are not there); then the Python installation, the
-  virtual environment and the course's ``autograder`` package are bound back,
+  virtual environment, the course's ``autograder`` package (the probes) and
+  ``grader`` (the runner) are bound back,
   read-only. Only ``/tmp`` is writable, and it is size-capped; every other
   tmpfs is read-only (so no writable mount grows outside ``--memory``);
 - holds only the libraries its exercise needs (``forbidden.RULES``): the
@@ -39,10 +40,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.grading import seccomp
+from grader import seccomp
 
-REPO = Path(__file__).resolve().parents[2]
-PACKAGES = ("autograder",)  # the course's package the probes need (normreg stays outside: it holds references)
+REPO = Path(__file__).resolve().parents[1]
+PACKAGES = ("autograder", "grader")  # the checks (probes) and this runner; normreg stays outside: it holds references
 HIDEABLE = ("torch", "sklearn", "scipy", "torchvision", "pandas")  # libraries an exercise may do without
 SYSTEM_DIRS = {"usr", "lib", "lib32", "lib64", "libx32", "bin", "sbin", "etc", "proc", "dev", "sys", "opt", "var"}
 MAX_CHANNEL_BYTES = 64 * 1024 * 1024
@@ -123,7 +124,7 @@ def library_dirs(names) -> dict[str, Path]:
 
 
 def bwrap_command(limits: Limits, hidden: list[Path], seccomp_fd: int, absent: dict[str, int] | None = None) -> list[str]:
-    """The bwrap command line that runs the runner (``python -m autograder.grading.runner``).
+    """The bwrap command line that runs the runner (``python -m grader.runner``).
 
     ``absent``: library name -> a file descriptor holding the ``__init__.py`` that replaces it.
     """
@@ -169,7 +170,7 @@ def bwrap_command(limits: Limits, hidden: list[Path], seccomp_fd: int, absent: d
     for key, value in env.items():
         args += ["--setenv", key, value]
     args += ["--dir", "/tmp/home", "--chdir", "/tmp", "--seccomp", str(seccomp_fd),
-             sys.executable, "-I", "-m", "autograder.grading.runner"]
+             sys.executable, "-I", "-m", "grader.runner"]
     return args
 
 

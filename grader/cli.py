@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from autograder.grading.sandbox import DEFAULT_MEMORY, DEFAULT_TIMEOUT
+from grader.sandbox import DEFAULT_MEMORY, DEFAULT_TIMEOUT
 
 
 def _memory(text: str) -> int:
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         # jsonschema (through nbformat) imports rfc3987_syntax if installed, which compiles ~40 lark
         # grammars at import time (seconds); nbformat never validates the IRI formats it serves.
         sys.modules.setdefault("rfc3987_syntax", None)
-        from autograder.grading.batch import Options, grade
+        from grader.batch import Options, grade
 
         if not args.submissions.is_dir():
             print(f"error: {args.submissions} is not a folder", file=sys.stderr)
