@@ -479,8 +479,8 @@ def _grade_cell_outputs(cell, job: NotebookJob, index: int, run: sandbox.RunResu
         status = f"hidden code: {job.review.hidden[0]}"
     elif forbidden:
         outcome = cells_module.CellOutcome(False, error=("ForbiddenReference", (
-            f"not graded: the code under test uses {forbidden[0]}, the library implementation this exercise asks "
-            "you to write yourself")), forbidden=True)
+            f"not graded: the code under test uses {forbidden[0]}, which this exercise asks you to do without: "
+            "write it yourself")), forbidden=True)
         status = f"forbidden reference: {forbidden[0]}"
     elif run.duplicates:
         outcome = cells_module.CellOutcome(False, error=("Tampering", "not graded: the notebook sent messages in "

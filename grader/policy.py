@@ -114,7 +114,10 @@ def review(cells: list[tuple[int, str]], course_sources: list[str], rules: Rules
         for node in tree.body:
             statement = _Statement(index, _defines(node), _uses(node))
             for finding_kind, finding in _inspect(node, index, aliases, rules):
-                (result.hidden if finding_kind == "hidden" else statement.forbidden).append(finding)
+                if finding_kind == "hidden":
+                    result.hidden.append(finding)
+                elif finding_kind == "forbidden":
+                    statement.forbidden.append(finding)
             result.statements.append(statement)
     return result
 
@@ -197,11 +200,33 @@ def _matches(qualified: str, names: tuple[str, ...]) -> bool:
     return any(qualified == name or qualified.startswith(name + ".") for name in names)
 
 
+def _type_only(tree: ast.AST) -> set[int]:
+    """Nodes that only name a type (``isinstance(bn, nn.BatchNorm1d)``, annotations): naming is not using."""
+    exempt: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("isinstance",
+                                                                                              "issubclass"):
+            parts = node.args[1:2]
+        elif isinstance(node, (ast.arg, ast.AnnAssign)):
+            parts = [node.annotation] if node.annotation is not None else []
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            parts = [node.returns] if node.returns is not None else []
+        else:
+            continue
+        for part in parts:
+            exempt |= {id(child) for child in ast.walk(part)}
+    return exempt
+
+
 def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules):
+    exempt = _type_only(tree)
+
     def hidden(node, what):
         return "hidden", Finding(cell, getattr(node, "lineno", 0), what)
 
     def forbidden(node, what):
+        if id(node) in exempt:
+            return "exempt", None
         return "forbidden", Finding(cell, getattr(node, "lineno", 0), what)
 
     for node in ast.walk(tree):
