@@ -17,7 +17,9 @@ from autograder.tests.conftest import GradedAssignment, grade_assignment
 from autograder.tests.notebook_code import nbgrader_meta, solution_notebook
 
 
-FORBIDDEN = "ForbiddenReference: not graded"  # the command's message for a forbidden reference it read
+# What only the command reads in the learner's cells: a forbidden reference (that test scores 0) and
+# hidden code such as torch._VF or torch.ops (the whole notebook scores 0).
+COMMAND_ONLY = ("ForbiddenReference: not graded", "HiddenCode: not graded")
 
 
 def pytest_generate_tests(metafunc):
@@ -74,22 +76,23 @@ class GradingChecks:
 
     def test_class_command_scores_every_submission_as_nbgrader_does(self, graded):
         """Solution, blank and every mutant: the same points per test cell both ways, except where only
-        the command sees a forbidden reference (the sandbox lacks the library; it reads the learner's cells)."""
+        the command reads a forbidden reference or hidden code in the learner's cells (``COMMAND_ONLY``)."""
         assert graded.command_scores is not None
         differ = {}
         for student, cells in graded.command_scores.items():
             outputs = graded.command.autograded_outputs(student, self.assignment)
             for cell, score in cells.items():
                 theirs = graded.scores[student].get(cell)
-                if score != theirs and not (FORBIDDEN in outputs.get(cell, "") and score[0] < theirs[0]):
+                refused = any(reason in outputs.get(cell, "") for reason in COMMAND_ONLY)
+                if score != theirs and not (refused and score[0] < theirs[0]):
                     differ.setdefault(student, {})[cell] = (theirs, score)
         assert not differ, f"nbgrader (first) and the command (second) disagree: {differ}"
 
     def test_class_command_feedback_names_the_mistake(self, graded, mutant):
-        """The hint, or for a mutant that uses a library the exercise forbids, that reason."""
+        """The hint, or for a mutant that uses a library the exercise forbids or hides what it runs, that reason."""
         outputs = graded.command.autograded_outputs(f"mutant-{mutant.name}", self.assignment)
         messages = "\n".join(outputs.get(cell, "") for cell in mutant.fails)
-        assert mutant.hint in messages or FORBIDDEN in messages, \
+        assert mutant.hint in messages or any(reason in messages for reason in COMMAND_ONLY), \
             f"{mutant.name}: hint {mutant.hint!r} not in:\n{messages[:3000]}"
 
     def test_feedback_never_shows_hidden_test_source(self, graded):
