@@ -97,7 +97,6 @@ def grade(submissions_dir: Path, out: Path, options: Options) -> dict:
     releases = {assignment: {p.stem for p in source_notebooks(assignment)} for assignment in names}
     staging = out / ".grading" / "unpacked"
     submissions, warnings = discover(Path(submissions_dir), releases, staging, options.assignments)
-    warnings += journal.problems
     infos = {a: book.prepare(a) for a in sorted({s.assignment for s in submissions if not s.rejected})}
     settings = json.dumps([options.cell_timeout, options.memory, options.all_cells, journal_module.grader_hash()])
 
@@ -269,7 +268,7 @@ def grade(submissions_dir: Path, out: Path, options: Options) -> dict:
         progress.finish()
     wall = time.monotonic() - started
     records = journal.records()
-    text = summary(records, graded_now, skipped, wall, notebooks_run, warnings, out)
+    text = summary(records, graded_now, skipped, wall, notebooks_run, warnings + journal.problems, out)
     return {"summary": text, "graded": graded_now, "skipped": skipped, "wall": wall,
             "notebooks_run": notebooks_run, "records": records}
 

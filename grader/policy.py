@@ -49,6 +49,15 @@ HIDDEN_ATTRIBUTES = frozenset({
     "f_back", "f_globals", "f_locals", "f_builtins", "f_code", "tb_frame", "tb_next", "gi_frame", "cr_frame",
     "ag_frame", "gi_code", "cr_code", "co_code", "co_consts", "user_ns", "user_global_ns",
 })
+# Modules that reach into the interpreter, files or processes: not importable, and not reachable as an
+# attribute of another module either (``warnings.sys``, ``dataclasses.inspect``, ``np.os``).
+INTERPRETER_MODULES = frozenset({
+    "sys", "os", "inspect", "gc", "ctypes", "importlib", "builtins", "types", "traceback", "threading", "_thread",
+    "subprocess", "socket", "io", "pathlib", "shutil", "pickle", "marshal", "code", "codeop", "dis", "signal",
+    "mmap", "multiprocessing", "concurrent", "tempfile", "glob", "posix", "resource", "fcntl", "pty", "select",
+    "asyncio", "runpy", "pkgutil", "zipimport", "linecache", "weakref", "operator", "copyreg", "faulthandler",
+})
+SELF_NAMES = frozenset({"self", "cls"})
 MODULE_FILE_ACCESS = frozenset({"fromfile", "memmap", "load", "loadtxt", "genfromtxt", "fromregex", "from_file",
                                 "tofile", "save", "savez", "savetxt", "DataSource"})
 
@@ -274,11 +283,21 @@ def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules):
         elif isinstance(node, ast.Name) and node.id in HIDDEN_NAMES:
             yield hidden(node, node.id)
         elif isinstance(node, ast.Attribute):
+            root, attributes = _chain(node)
             if node.attr in HIDDEN_ATTRIBUTES:
                 yield hidden(node, f".{node.attr}")
                 continue
-            root, attributes = _chain(node)
-            if root is None or root not in aliases:
+            if node.attr in INTERPRETER_MODULES:
+                yield hidden(node, f".{node.attr} (the {node.attr} module through another name)")
+                continue
+            if node.attr.startswith("_") and not node.attr.startswith("__") and root not in SELF_NAMES:
+                yield hidden(node, f".{node.attr} (a private attribute)")  # torch._C, probe._RUNNING, t._VF
+                continue
+            if root not in aliases:
+                # not an imported module's name (an alias kept in a list, a local variable): its last name still counts
+                if root not in SELF_NAMES and isinstance(node.ctx, ast.Load) and _is_outer(node, tree) \
+                        and any(word in node.attr for word in rules.words):
+                    yield forbidden(node, f"...{node.attr}")
                 continue
             if isinstance(node.ctx, ast.Load) and _is_outer(node, tree):
                 yield from _judge_chain(node, aliases[root], attributes, hidden, forbidden, rules)

@@ -213,3 +213,15 @@ def test_no_sandbox_at_all_stops_the_run_with_a_message(tmp_path, monkeypatch):
     (tmp_path / "sub").mkdir()
     with pytest.raises(SystemExit, match="cannot grade: bubblewrap is not installed"):
         batch.grade(tmp_path / "sub", tmp_path / "out", batch.Options(progress=False))
+
+
+def test_learner_markdown_carries_no_script_into_feedback():
+    import nbformat
+
+    from autograder.feedback import SanitizeMarkdown
+
+    cell = nbformat.v4.new_markdown_cell("# Mine <script>alert(1)</script><img src=x onerror=alert(2)>\n"
+                                         "[a](javascript:alert(3)) <a href='javascript:x'>b</a> **kept** [ok](https://x.org)")
+    text = SanitizeMarkdown().preprocess_cell(cell, {}, 0)[0].source
+    assert "<script" not in text and "onerror" not in text and "javascript:" not in text.lower()
+    assert "**kept**" in text and "[ok](https://x.org)" in text

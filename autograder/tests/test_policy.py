@@ -40,8 +40,8 @@ def test_every_solution_reads_clean(assignment):
     ("t = ().__class__.__base__.__subclasses__()", ".__class__"),
     ("g = globals()", "globals()"),
     ("v = vars(np)", "vars()"),
-    ("k = torch._C", "private part"),
-    ("k = np.core._multiarray_umath", "private part"),
+    ("k = torch._C", "private attribute"),
+    ("k = np.core._multiarray_umath", "private attribute"),
     ("k = torch.ops.aten.add", "torch.ops"),
     ("from torch.overrides import TorchFunctionMode", "torch.overrides"),
     ("np.allclose = lambda *a, **k: True", "replacing numpy.allclose"),
@@ -96,3 +96,33 @@ def test_each_chapters_references_are_forbidden(assignment, code):
     name = code.split("def ")[1].split("(")[0]
     result = review([(1, code)], TORCH, RULES[assignment])
     assert result.forbidden_for([name]), f"{assignment}: nothing found in\n{code}"
+
+
+@pytest.mark.parametrize("code, what", [
+    ("import warnings\npm = warnings.sys.modules['autograder.probe']", ".sys"),
+    ("import dataclasses\nframes = dataclasses.inspect.stack()", ".inspect"),
+    ("t = torch\nwith t._C.DisableTorchFunction():\n    pass", "._C"),
+    ("holder = [torch]\nk = holder[0]._VF", "._VF"),
+    ("def f(pm):\n    pm._RUNNING = []", "._RUNNING"),
+    ("def f(m):\n    return m.__self__", ".__self__"),
+    ("n = np.os.getpid()", ".os"),
+])
+def test_hidden_code_is_found_whatever_the_chain_starts_at(code, what):
+    result = review([(3, code)], TORCH, RULES["04_batchnorm_inference"])
+    assert any(what in str(f) for f in result.hidden), [str(f) for f in result.hidden]
+
+
+def test_forbidden_names_are_found_through_aliases_in_containers():
+    code = ("keep = {'u': torch.nn.utils}\n"
+            "def fold_batchnorm(linear, bn):\n    return keep['u'].fusion.fuse_linear_bn_eval(linear, bn)")
+    result = review([(1, code)], TORCH, RULES["04_batchnorm_inference"])
+    assert any("fuse_linear_bn_eval" in str(f) for f in result.forbidden_for(["fold_batchnorm"]))
+
+
+def test_the_learners_own_private_attributes_and_methods_are_fine():
+    code = ("class BatchNorm1d(nn.Module):\n    def __init__(self, n):\n        super().__init__()\n"
+            "        self._n = n\n    def _norm(self, x):\n        return x - x.mean(0)\n"
+            "    def forward(self, x):\n        return self._norm(x) * type(self).__name__.count('B')\n"
+            "def f(model):\n    return [m for m in model.modules()] + list(model.named_modules())")
+    result = review([(1, code)], TORCH, RULES["04_batchnorm_inference"])
+    assert not result.hidden and not result.forbidden_for(["BatchNorm1d", "f"])
