@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Sequence
 
 import pytest
 
@@ -24,10 +25,13 @@ def require_bwrap():
 
 
 def grade(submissions: Path, out: Path, *extra: str, timeout: float = 500, wait: bool = True,
-          assignment: str | None = "01_normalization"):
+          assignment: str | Sequence[str] | None = "01_normalization", env: dict[str, str] | None = None):
+    """``python -m autograder grade``; ``assignment``: one id, several, or None (every one submitted);
+    ``env``: extra environment variables of the grading process."""
+    names = [assignment] if isinstance(assignment, str) else list(assignment or ())
     command = [sys.executable, "-m", "autograder", "grade", str(submissions), "--out", str(out),
-               *(["--assignment", assignment] if assignment else []), "--quiet", *extra]
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+               *[part for name in names for part in ("--assignment", name)], "--quiet", *extra]
+    env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
     if not wait:
         return subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True, start_new_session=True)
@@ -37,3 +41,9 @@ def grade(submissions: Path, out: Path, *extra: str, timeout: float = 500, wait:
 def rows(out: Path) -> dict[str, dict]:
     with open(out / "grades.csv", newline="") as handle:
         return {row["student_id"]: row for row in csv.DictReader(handle)}
+
+
+def rows_by_assignment(out: Path) -> dict[tuple[str, str], dict]:
+    """grades.csv as (student_id, assignment) -> row (a student has a row for every assignment graded)."""
+    with open(out / "grades.csv", newline="") as handle:
+        return {(row["student_id"], row["assignment"]): row for row in csv.DictReader(handle)}
