@@ -27,8 +27,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from autograder.course import Course, notebooks  # noqa: E402
-from autograder.tests import mutants  # noqa: E402
-from autograder.tests.notebook_code import solution_notebook, with_replaced_cells  # noqa: E402
+from tests.grading import mutants  # noqa: E402
+from tests.grading.notebook_code import solution_notebook, with_replaced_cells  # noqa: E402
 
 import nbformat  # noqa: E402
 

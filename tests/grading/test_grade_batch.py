@@ -2,7 +2,7 @@
 ``python -m autograder grade`` (01_normalization, 03_batchnorm_training, 04_batchnorm_inference, 06_dropout).
 
 The correct ones earn full marks, the others no false credit and a clear
-status, and the batch completes (see autograder/tests/submissions for the
+status, and the batch completes (see tests/grading/submissions for the
 cases). Then: every student has a row for every assignment, the gradebook
 agrees with grades.csv, no feedback shows a hidden test or runs a learner's
 script, nothing was written outside the sandbox, no process outlived it, a
@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 
 from autograder.course import REPO
-from autograder.tests.grade_helpers import grade, require_bwrap, rows_by_assignment
-from autograder.tests.submissions import (ASSIGNMENTS, CORRUPT_RESULTS, STRAY_RESULTS, cases, hidden_test_lines, max_score,
+from tests.grading.grade_helpers import grade, require_bwrap, rows_by_assignment
+from tests.grading.submissions import (ASSIGNMENTS, CORRUPT_RESULTS, STRAY_RESULTS, cases, hidden_test_lines, max_score,
                                           notebook_name, prepare_out, solution)
 
 pytestmark = pytest.mark.slow  # runs notebooks in the sandbox

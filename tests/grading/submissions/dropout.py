@@ -9,10 +9,10 @@ taken from the runner's closure.
 """
 from __future__ import annotations
 
-from autograder.tests.submissions import tricks
-from autograder.tests.submissions.common import (Case, exercise, folder_case, max_score, replace, replace_all,
+from tests.grading.submissions import tricks
+from tests.grading.submissions.common import (Case, exercise, folder_case, max_score, replace, replace_all,
                                                  solution, with_grade_cells)
-from autograder.tests.submissions.memorise import KEY_CODE, table
+from tests.grading.submissions.memorise import KEY_CODE, table
 
 A = "06_dropout"
 MAX = max_score(A)

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from torch import nn
 
 from autograder import CheckFailed, covariate_shift
-from autograder.tests import strategies
-from autograder.tests.notebook_code import learner_namespace, solution_notebook
+from tests.grading import strategies
+from tests.grading.notebook_code import learner_namespace, solution_notebook
 
 SOLUTION = learner_namespace(solution_notebook("02_covariate_shift"))
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import copy
 
-from autograder.tests.submissions import tricks
-from autograder.tests.submissions.common import (Case, append, dumps, exercise, folder_case, insert_after, max_score,
+from tests.grading.submissions import tricks
+from tests.grading.submissions.common import (Case, append, dumps, exercise, folder_case, insert_after, max_score,
                                                  meta, notebook_name, points, prepend, replace, replace_all, solution,
                                                  symlink_case, with_grade_cells, without_grade_cells, zip_case)
-from autograder.tests.submissions.memorise import KEY_CODE, table
+from tests.grading.submissions.memorise import KEY_CODE, table
 
 A = "01_normalization"
 NOTEBOOK = notebook_name(A)

@@ -27,8 +27,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from autograder.tests.submissions import common
-from autograder.tests.submissions.common import ASSIGNMENTS, Case, hidden_test_lines, max_score, notebook_name
+from tests.grading.submissions import common
+from tests.grading.submissions.common import ASSIGNMENTS, Case, hidden_test_lines, max_score, notebook_name
 
 ASSIGNMENT = "01_normalization"
 NOTEBOOK = notebook_name(ASSIGNMENT)
@@ -47,7 +47,7 @@ def exercise(assignment: str = ASSIGNMENT) -> dict:
 
 
 def cases() -> list[Case]:
-    from autograder.tests.submissions import batchnorm_inference, batchnorm_training, dropout, normalization
+    from tests.grading.submissions import batchnorm_inference, batchnorm_training, dropout, normalization
 
     found = normalization.cases() + batchnorm_training.cases() + batchnorm_inference.cases() + dropout.cases()
     students = [c.student for c in found]

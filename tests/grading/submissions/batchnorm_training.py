@@ -8,9 +8,9 @@ the answers of the visible tests) and must find nothing that earns a point.
 """
 from __future__ import annotations
 
-from autograder.tests.submissions import tricks
-from autograder.tests.submissions.common import Case, exercise, folder_case, max_score, replace, replace_all, solution
-from autograder.tests.submissions.memorise import KEY_CODE, table
+from tests.grading.submissions import tricks
+from tests.grading.submissions.common import Case, exercise, folder_case, max_score, replace, replace_all, solution
+from tests.grading.submissions.memorise import KEY_CODE, table
 
 A = "03_batchnorm_training"
 MAX = max_score(A)

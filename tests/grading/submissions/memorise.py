@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 
-from autograder.tests.submissions.common import cell_source, meta, solution, source
+from tests.grading.submissions.common import cell_source, meta, solution, source
 
 
 def solution_functions(assignment: str) -> dict:

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from autograder.tests.grade_helpers import grade, require_bwrap, rows
-from autograder.tests.submissions import ASSIGNMENT, MAX_SCORE, NOTEBOOK, exercise, solution
+from tests.grading.grade_helpers import grade, require_bwrap, rows
+from tests.grading.submissions import ASSIGNMENT, MAX_SCORE, NOTEBOOK, exercise, solution
 
 pytestmark = pytest.mark.slow  # runs notebooks in the sandbox
 

@@ -1,5 +1,5 @@
 """Wrong answers for exercise 01_normalization (min_max_scale, z_score_fit, z_score_transform)."""
-from autograder.tests.mutants import Mutant
+from tests.grading.mutants import Mutant
 
 MIN_MAX_HEADER = "def min_max_scale(x, feature_range=(0.0, 1.0)):\n    low, high = feature_range\n    x = np.asarray(x, dtype=float)\n"
 FIT_HEADER = "def z_score_fit(x):\n    x = np.asarray(x, dtype=float)\n"

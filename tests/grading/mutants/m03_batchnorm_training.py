@@ -1,5 +1,5 @@
 """Wrong answers for exercise 03_batchnorm_training (batch norm forward/backward, plain and spatial)."""
-from autograder.tests.mutants import Mutant
+from tests.grading.mutants import Mutant
 
 ID = "03_batchnorm_training"
 FWD = "def batchnorm_forward(x, gamma, beta, eps=1e-5):\n"

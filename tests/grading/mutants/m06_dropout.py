@@ -1,5 +1,5 @@
 """Wrong answers for exercise 06_dropout (dropout_forward, dropout_backward, vanilla_dropout_forward, Dropout)."""
-from autograder.tests.mutants import Mutant
+from tests.grading.mutants import Mutant
 
 A = "06_dropout"
 FWD = ("def dropout_forward(x, p, train=True, rng=None):\n"

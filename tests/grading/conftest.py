@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.course import Course, notebooks
-from autograder.tests import mutants
-from autograder.tests.notebook_code import solution_notebook, with_replaced_cells
+from tests.grading import mutants
+from tests.grading.notebook_code import solution_notebook, with_replaced_cells
 
 
 @dataclass
@@ -37,7 +37,7 @@ def grade_assignment(assignment: str, root, command: bool = True) -> GradedAssig
     course.autograde(assignment)
     graded = GradedAssignment(assignment, course, course.scores(assignment))
     if command:
-        from autograder.tests.grade_helpers import grade
+        from tests.grading.grade_helpers import grade
 
         out = Path(root) / "command"
         graded.command_run = grade(course.root / "submitted", out, "--workers", "1", assignment=assignment,

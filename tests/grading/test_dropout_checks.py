@@ -13,8 +13,8 @@ from hypothesis import given, settings
 
 from autograder import CheckFailed, dropout
 from autograder.probe import ForbiddenReference, TensorData, decode, encode
-from autograder.tests import strategies
-from autograder.tests.notebook_code import learner_namespace, solution_notebook
+from tests.grading import strategies
+from tests.grading.notebook_code import learner_namespace, solution_notebook
 
 SOLUTION = learner_namespace(solution_notebook("06_dropout"))
 

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 
 from autograder import CheckFailed, weight_decay
 from autograder.probe import decode, encode
-from autograder.tests import strategies
-from autograder.tests.notebook_code import learner_namespace, solution_notebook
+from tests.grading import strategies
+from tests.grading.notebook_code import learner_namespace, solution_notebook
 
 ASSIGNMENT = "05_weight_decay"
 SOLUTION = learner_namespace(solution_notebook(ASSIGNMENT))

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 
 from autograder import CheckFailed, batchnorm_inference as bi
 from autograder.probe import ForbiddenReference, ObjectData, TensorData, capture, decode, encode
-from autograder.tests import strategies
-from autograder.tests.notebook_code import learner_namespace, solution_notebook
+from tests.grading import strategies
+from tests.grading.notebook_code import learner_namespace, solution_notebook
 
 ASSIGNMENT = "04_batchnorm_inference"
 SOLUTION_NOTEBOOK = solution_notebook(ASSIGNMENT)

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 
 from autograder import CheckFailed, normalization
-from autograder.tests import strategies
-from autograder.tests.notebook_code import learner_namespace, solution_notebook
+from tests.grading import strategies
+from tests.grading.notebook_code import learner_namespace, solution_notebook
 
 SOLUTION = learner_namespace(solution_notebook("01_normalization"))
 

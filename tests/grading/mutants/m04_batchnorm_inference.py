@@ -1,5 +1,5 @@
 """Wrong answers for exercise 04_batchnorm_inference (BatchNorm1d, population_statistics, fold_batchnorm)."""
-from autograder.tests.mutants import Mutant
+from tests.grading.mutants import Mutant
 
 A = "04_batchnorm_inference"
 BN_TESTS = ("test_BatchNorm1d", "test_BatchNorm1d_running_stats", "test_BatchNorm1d_eval")

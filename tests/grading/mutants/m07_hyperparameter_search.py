@@ -1,6 +1,6 @@
 """Wrong answers for exercise 07_hyperparameter_search (splits, log-uniform sampling, random and
 grid search, narrowing the space)."""
-from autograder.tests.mutants import Mutant
+from tests.grading.mutants import Mutant
 
 A = "07_hyperparameter_search"
 SPLIT = "def train_val_test_split(n, val_fraction, test_fraction, rng):\n"

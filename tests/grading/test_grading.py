@@ -12,9 +12,9 @@ import json
 import pytest
 
 from autograder.course import EXERCISES, Course, assignments, total
-from autograder.tests import mutants
-from autograder.tests.conftest import GradedAssignment, grade_assignment
-from autograder.tests.notebook_code import nbgrader_meta, solution_notebook
+from tests.grading import mutants
+from tests.grading.conftest import GradedAssignment, grade_assignment
+from tests.grading.notebook_code import nbgrader_meta, solution_notebook
 
 
 # What only the command reads in the learner's cells: a forbidden reference (that test scores 0) and
@@ -63,7 +63,7 @@ class GradingChecks:
 
     def test_class_command_gives_full_marks_and_zero(self, graded):
         """The course command (sandbox, verdicts outside it, fresh seeds) grades the solution and the blank right."""
-        from autograder.tests.grade_helpers import require_bwrap
+        from tests.grading.grade_helpers import require_bwrap
 
         require_bwrap()
         run = graded.command_run

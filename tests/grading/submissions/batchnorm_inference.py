@@ -11,8 +11,8 @@ that record off, swap the probe's function or forge the records are here too.
 """
 from __future__ import annotations
 
-from autograder.tests.submissions import tricks
-from autograder.tests.submissions.common import (Case, exercise, folder_case, insert_after, max_score, replace,
+from tests.grading.submissions import tricks
+from tests.grading.submissions.common import (Case, exercise, folder_case, insert_after, max_score, replace,
                                                  replace_all, solution)
 
 A = "04_batchnorm_inference"

@@ -16,8 +16,8 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 
 from autograder import CheckFailed, batchnorm_training as bt
-from autograder.tests import strategies
-from autograder.tests.notebook_code import learner_namespace, solution_notebook
+from tests.grading import strategies
+from tests.grading.notebook_code import learner_namespace, solution_notebook
 
 ASSIGNMENT = "03_batchnorm_training"
 SOLUTION = learner_namespace(solution_notebook(ASSIGNMENT))

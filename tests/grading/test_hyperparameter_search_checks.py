@@ -19,8 +19,8 @@ from scipy import stats
 
 from autograder import CheckFailed, hyperparameter_search as hs
 from autograder.probe import ObjectData, decode, encode
-from autograder.tests import strategies
-from autograder.tests.notebook_code import learner_namespace, run_grade_cells, solution_notebook
+from tests.grading import strategies
+from tests.grading.notebook_code import learner_namespace, run_grade_cells, solution_notebook
 
 ASSIGNMENT = "07_hyperparameter_search"
 NOTEBOOK = solution_notebook(ASSIGNMENT)

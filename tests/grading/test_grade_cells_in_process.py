@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from autograder.course import assignments
-from autograder.tests import mutants
-from autograder.tests.notebook_code import run_grade_cells, solution_notebook, with_replaced_cells
+from tests.grading import mutants
+from tests.grading.notebook_code import run_grade_cells, solution_notebook, with_replaced_cells
 
 
 @pytest.mark.parametrize("assignment", assignments())

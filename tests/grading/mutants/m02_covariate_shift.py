@@ -1,5 +1,5 @@
 """Wrong answers for exercise 02_covariate_shift (record_preactivations, activation_percentiles, percentile_drift)."""
-from autograder.tests.mutants import Mutant
+from tests.grading.mutants import Mutant
 
 RECORD = "def record_preactivations(model, x, layer_types=(nn.Linear,)):\n    recorded = []\n"
 RUN = ("    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, layer_types)]\n"

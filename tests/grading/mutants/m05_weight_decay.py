@@ -1,5 +1,5 @@
 """Wrong answers for exercise 05_weight_decay (l2_penalty, sgd_step, adam_step, adamw_step)."""
-from autograder.tests.mutants import Mutant
+from tests.grading.mutants import Mutant
 
 A = "05_weight_decay"
 SGD_HEADER = "def sgd_step(param, grad, state, lr, momentum=0.0, weight_decay=0.0):\n"

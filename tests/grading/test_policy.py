@@ -5,7 +5,7 @@ import pytest
 
 from autograder.course import assignments
 from autograder.forbidden import RULES
-from autograder.tests.notebook_code import nbgrader_meta, solution_notebook
+from tests.grading.notebook_code import nbgrader_meta, solution_notebook
 from grader.policy import review
 
 TORCH = ["import numpy as np\nimport torch\nfrom torch import nn"]
