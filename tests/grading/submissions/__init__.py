@@ -46,10 +46,34 @@ def exercise(assignment: str = ASSIGNMENT) -> dict:
     return common.exercise(assignment)
 
 
+# Cases written to get past a reading that judged only chains starting at an imported module's name
+# (``warnings.sys.modules``, ``dataclasses.inspect``, ``t = torch; t._C``, an alias in a list). The reading
+# now judges every chain, so they stop there, with this status; their attacks (kept as written) still run
+# in the sandbox, where the same score (0) follows from the verdicts alone.
+READ_AS_HIDDEN = {
+    "process-flood-quietly": "hidden code: .sys", "peek-quietly": "hidden code: .sys",
+    "ctypes-quietly": "hidden code: .sys", "reload-and-import": "hidden code: .sys",
+    "loosen-tolerance": "hidden code: .sys", "read-expected-by-frames": "hidden code: .inspect",
+    "frames-through-helpers": "hidden code: .sys", "forge-probes-by-stack": "hidden code: .sys",
+    "forge-guessed-nonce": "hidden code: .sys", "bn-training-torch-quietly": "hidden code: .sys",
+    "bn-training-gc-checks": "hidden code: .sys", "bn-training-gc-referrers": "hidden code: .sys",
+    "bn-training-closure-visible": "hidden code: .sys", "bn-vf-alias": "hidden code: ._VF",
+    "bn-reloaded-library-module": "hidden code: .sys", "bn-function-mode-disabled": "hidden code: ._C",
+    "bn-record-silenced": "hidden code: .sys", "bn-swap-run-probe": "hidden code: .sys",
+    "bn-forge-by-gc": "hidden code: .sys", "bn-fold-fusion-alias": "forbidden reference: ...fuse_linear_bn_eval",
+    "bn-loosen-tolerance": "hidden code: .sys", "dropout-learner-code-silenced": "hidden code: .sys",
+    "dropout-swap-run-probe": "hidden code: .sys", "dropout-forge-closure-nonce": "hidden code: .sys",
+}
+
+
 def cases() -> list[Case]:
+    import dataclasses
+
     from tests.grading.submissions import batchnorm_inference, batchnorm_training, dropout, normalization
 
     found = normalization.cases() + batchnorm_training.cases() + batchnorm_inference.cases() + dropout.cases()
+    found = [dataclasses.replace(c, status=READ_AS_HIDDEN[c.student]) if c.student in READ_AS_HIDDEN else c
+             for c in found]
     students = [c.student for c in found]
     duplicates = {s for s in students if students.count(s) > 1}
     if duplicates:
