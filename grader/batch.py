@@ -21,6 +21,7 @@ import copy
 import json
 import os
 import secrets
+import textwrap
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -512,7 +513,10 @@ def _grade_cell_outputs(cell, job: NotebookJob, index: int, run: sandbox.RunResu
         outputs.append(nbformat.v4.new_output("stream", name="stdout", text=outcome.stdout))
     if not outcome.passed:
         ename, evalue = outcome.error or ("CheckFailed", "the test failed")
-        outputs.append(nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"]))
+        # the message alone (no source lines: hidden tests stay hidden), wrapped to the width of the page
+        shown = "\n".join(textwrap.fill(line, 110, subsequent_indent="  ") if len(line) > 110 else line
+                          for line in f"{ename}: {evalue}".splitlines())
+        outputs.append(nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[shown]))
     cell.outputs = outputs
     cell.execution_count = (run.cells.get(index) or {}).get("count") if isinstance(
         (run.cells.get(index) or {}).get("count"), int) else None
