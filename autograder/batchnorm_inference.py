@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from autograder.compare import CheckFailed, assert_close, call_learner
-from autograder.probe import ObjectData, TensorData, check, learner_code
+from autograder.probe import ObjectData, TensorData, check, learner_code, type_name
 
 _DEFAULT = object()  # "call without this argument", to check the learner's defaults
 
@@ -46,13 +46,6 @@ _STATE_NAMES = ("running_mean", "running_var", "num_batches_tracked")
 
 # ---------------------------------------------------------------- helpers: values from the record
 
-def _kind(value) -> str:
-    """The type name of a recorded value, as the learner's code returned it."""
-    if isinstance(value, TensorData):
-        return "Tensor"
-    if isinstance(value, ObjectData):
-        return value.type_name
-    return type(value).__name__
 
 
 def _numpy(value, what: str) -> np.ndarray:
@@ -70,7 +63,7 @@ def _numpy(value, what: str) -> np.ndarray:
         return np.asarray(value, dtype=np.float64)
     if type(value) in (int, float, bool) or isinstance(value, np.generic):
         return np.asarray(value, dtype=np.float64)
-    raise CheckFailed(f"{what} should be a torch.Tensor, but it is a {_kind(value)}")
+    raise CheckFailed(f"{what} should be a torch.Tensor, but it is a {type_name(value)}")
 
 
 def _show(value, dim: int | None = None) -> str:
@@ -121,7 +114,7 @@ def _output(record, key: str, what: str) -> TensorData:
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     out = record[key]
     if not isinstance(out, TensorData):
-        raise CheckFailed(f"{what} should return a torch.Tensor, but it returned {_kind(out)}")
+        raise CheckFailed(f"{what} should return a torch.Tensor, but it returned {type_name(out)}")
     return out
 
 
@@ -164,7 +157,7 @@ def _make_module(record, key: str, BatchNorm1d, num_features, eps=_DEFAULT, mome
 
 def _state_problem(facts, num_features) -> str | None:
     """What is wrong with the recorded kind, parameters and buffers of the learner's module, if anything."""
-    facts = facts if isinstance(facts, dict) else {"type": _kind(facts)}
+    facts = facts if isinstance(facts, dict) else {"type": type_name(facts)}
     if facts.get("is_module") is not True:
         return (f"BatchNorm1d({num_features}) should be a torch.nn.Module, but it is a {facts.get('type')}: "
                 "declare it as `class BatchNorm1d(torch.nn.Module)` and call super().__init__()")
@@ -495,7 +488,7 @@ def check_batch_of_one(record, inputs) -> None:
                 f"variance would be polluted. Check the number of values per channel, N * L, before normalizing"
                 + (" (your output held NaN)" if isinstance(out, TensorData) and np.isnan(out.array).any() else ""))
         if not isinstance(error, dict):
-            error = {"type": _kind(error), "message": ""}
+            error = {"type": type_name(error), "message": ""}
         message = str(error.get("message", ""))
         if error.get("not_implemented") is True:
             raise CheckFailed("`BatchNorm1d` is not implemented yet: replace `raise NotImplementedError()` with your code")
@@ -808,7 +801,7 @@ def check_population_statistics(record, inputs) -> None:
     if not _same(record["means_after"], inputs["batch_means"]) or not _same(record["vars_after"], inputs["batch_vars"]):
         raise CheckFailed("population_statistics changed its input tensors in place; compute new tensors instead")
     if type(result) not in (tuple, list) or len(result) != 2:
-        raise CheckFailed(f"population_statistics should return a tuple (mean, var), but it returned {_kind(result)}")
+        raise CheckFailed(f"population_statistics should return a tuple (mean, var), but it returned {type_name(result)}")
     m = inputs["batch_size"]
     rtol, atol = TOLERANCE[dtype]
     where = f"{n_batches} batches of m={m} examples, {n_features} features, {str(dtype).replace('torch.', '')}"

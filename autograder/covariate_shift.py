@@ -30,7 +30,7 @@ from torch.nn.modules import module as _module_globals
 
 from autograder.compare import CheckFailed, assert_close, likely_mistake
 from autograder.compare import call_learner as _call_learner
-from autograder.probe import ObjectData, TensorData, check
+from autograder.probe import TensorData, check, type_name
 
 ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "tanh": nn.Tanh}
 TOLERANCE = {torch.float64: (1e-10, 1e-10), torch.float32: (1e-5, 1e-5)}  # (rtol, atol) by dtype
@@ -171,13 +171,6 @@ def _type_names(layer_types) -> str:
 
 # ---------------------------------------------------------------- record_preactivations
 
-def _kind(value) -> str:
-    """The type name of a recorded value, as the learner would know it."""
-    if isinstance(value, ObjectData):
-        return value.type_name
-    if isinstance(value, TensorData):
-        return "Tensor"
-    return type(value).__name__
 
 
 def _record_inputs(*, seed: int = 0, widths=(12, 9, 7, 5), batch: int = 16, activation: str = "sigmoid",
@@ -237,10 +230,10 @@ def check_record_preactivations(record, inputs) -> None:
     if result is None:
         raise CheckFailed(f"{description} returned None: did you forget to `return` the list?")
     if type(result) not in (list, tuple):
-        raise CheckFailed(f"{description} should return a list of tensors, but it returned a {_kind(result)}")
+        raise CheckFailed(f"{description} should return a list of tensors, but it returned a {type_name(result)}")
     for i, value in enumerate(result):
         if not isinstance(value, TensorData):
-            raise CheckFailed(f"{description}: element {i} of the list is a {_kind(value)}, expected a torch.Tensor")
+            raise CheckFailed(f"{description}: element {i} of the list is a {type_name(value)}, expected a torch.Tensor")
     actual = [_as_float(v.array) for v in result]
     rtol, atol = TOLERANCE[dtype]
 
@@ -333,7 +326,7 @@ def _result_array(result, what: str) -> np.ndarray:
         return _as_float(result.array)
     if isinstance(result, np.ndarray) and np.issubdtype(result.dtype, np.number):
         return _as_float(result)
-    raise CheckFailed(f"{what} should be a torch.Tensor, but it is a {_kind(result)}")
+    raise CheckFailed(f"{what} should be a torch.Tensor, but it is a {type_name(result)}")
 
 
 def _percentiles_inputs(*, seed: int = 0, shape=(40, 7), q=None, dtype=torch.float32, ties: bool = False) -> dict:

@@ -40,7 +40,7 @@ import numpy as np
 import torch
 
 from autograder.compare import CheckFailed, assert_close, assert_unchanged, call_learner, to_array
-from autograder.probe import ObjectData, TensorData, check
+from autograder.probe import TensorData, check, type_name
 
 ALPHA = 1e-6  # probability that a statistical check fails a correct answer
 
@@ -149,13 +149,6 @@ def _usable(record, key: str, shape) -> bool:
 
 # ---------------------------------------------------------------- shared pieces: verdict side
 
-def _kind(value) -> str:
-    """The type name of a recorded value, as the learner would see it."""
-    if isinstance(value, ObjectData):
-        return value.type_name
-    if isinstance(value, TensorData):
-        return "Tensor"
-    return type(value).__name__
 
 
 def _read(record, key: str, p: float):
@@ -181,7 +174,7 @@ def _forward_call(record, key: str, name: str, x: np.ndarray, p: float):
 def _forward_result(result, name: str, shape) -> tuple[np.ndarray, np.ndarray | None]:
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     if type(result) not in (tuple, list) or len(result) != 2:
-        raise CheckFailed(f"`{name}` should return a tuple (out, mask), but it returned {_kind(result)}"
+        raise CheckFailed(f"`{name}` should return a tuple (out, mask), but it returned {type_name(result)}"
                           + (f" of length {len(result)}" if type(result) in (tuple, list) else ""))
     out = to_array(result[0], f"the output returned by {name}")
     if out.shape != tuple(shape):
@@ -663,7 +656,7 @@ def _module_output(record, key: str, shape, what: str) -> np.ndarray:
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     out = record[key]
     if not isinstance(out, TensorData):
-        raise CheckFailed(f"{what} should return a torch.Tensor, but it returned {_kind(out)}")
+        raise CheckFailed(f"{what} should return a torch.Tensor, but it returned {type_name(out)}")
     if tuple(out.shape) != tuple(shape):
         raise CheckFailed(f"{what} has shape {tuple(out.shape)}, expected the input's shape {tuple(shape)}")
     return out.array.astype(np.float64)

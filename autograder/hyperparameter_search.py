@@ -37,7 +37,7 @@ import math
 import numpy as np
 
 from autograder.compare import CheckFailed, call_learner
-from autograder.probe import ObjectData, capture, check
+from autograder.probe import ObjectData, capture, check, type_name
 
 # The chance that a correct answer fails one call of a check, whatever the seed. Each check
 # divides it among its statistical tests: split 5 (one-block test, three Kolmogorov-Smirnov
@@ -52,9 +52,6 @@ SPLIT_TESTS = 5
 
 # ---------------------------------------------------------------- helpers
 
-def _kind(value) -> str:
-    """The type name of a recorded value (an object that is not data arrives as ObjectData)."""
-    return value.type_name if isinstance(value, ObjectData) else type(value).__name__
 
 
 def _show(value, limit: int = 200) -> str:
@@ -251,7 +248,7 @@ def check_train_val_test_split(record, inputs) -> None:
     result = record["result"]
     if type(result) not in (tuple, list) or len(result) != 3:
         raise CheckFailed(f"{call} should return a tuple (train_idx, val_idx, test_idx), "
-                          f"but it returned {_kind(result)}"
+                          f"but it returned {type_name(result)}"
                           + (f" of length {len(result)}" if type(result) in (tuple, list) else ""))
     names = ("train_idx", "val_idx", "test_idx")
     parts = [_index_array(part, f"{name} from {call}") for name, part in zip(names, result)]
@@ -515,7 +512,7 @@ def _results_list(results, distinct, what: str, n_expected: int | None = None) -
         raise CheckFailed(f"{what} returned None: did you forget to `return` the list of (config, score)?")
     if not isinstance(results, list):
         raise CheckFailed(f"{what} should return a list of (config, score) pairs, but it returned "
-                          f"a {_kind(results)}")
+                          f"a {type_name(results)}")
     for i, item in enumerate(results):
         if type(item) not in (tuple, list) or len(item) != 2 or not isinstance(item[0], dict):
             raise CheckFailed(f"{what}: entry {i} of the result is {_show(item)}; each entry must be a pair "
@@ -864,7 +861,7 @@ def check_narrow_space(record, inputs) -> None:
         raise CheckFailed(f"{what} returned None: did you forget to `return` the new space?")
     if not isinstance(new, dict) or set(new) != set(space):
         raise CheckFailed(f"{what} should return a dict with the same names as `space` ({sorted(space)}), got "
-                          f"{sorted(new) if isinstance(new, dict) else _kind(new)}")
+                          f"{sorted(new) if isinstance(new, dict) else type_name(new)}")
     expected = _reference_narrow(results, space, top_k)
     mistakes = {
         f"the {top_k} LOWEST scores were kept: higher score is better (validation accuracy), so sort in "

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.compare import CheckFailed, assert_close, assert_unchanged, call_learner, to_array
-from autograder.probe import check
+from autograder.probe import check, type_name
 
 TOLERANCE = {  # (rtol, atol) by the dtype the learner is given
     np.dtype(np.float64): (1e-7, 1e-9),
@@ -126,15 +126,11 @@ def check_min_max_scale(record, inputs) -> None:
 def _fit_result(result, name="z_score_fit"):
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     if type(result) not in (tuple, list) or len(result) != 2:
-        raise CheckFailed(f"`{name}` should return a tuple (mean, std), but it returned {_kind(result)}"
+        raise CheckFailed(f"`{name}` should return a tuple (mean, std), but it returned {type_name(result)}"
                           + (f" of length {len(result)}" if type(result) in (tuple, list) else ""))
     return to_array(result[0], f"the mean returned by {name}"), to_array(result[1], f"the std returned by {name}")
 
 
-def _kind(value) -> str:
-    from autograder.probe import ObjectData
-
-    return value.type_name if isinstance(value, ObjectData) else type(value).__name__
 
 
 def _std_mistakes(x: np.ndarray) -> dict[str, np.ndarray]:

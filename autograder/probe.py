@@ -86,6 +86,15 @@ class ObjectData:
     type_name: str
 
 
+def type_name(value: Any) -> str:
+    """The type name of a recorded value, as the learner's code returned it (for messages)."""
+    if isinstance(value, TensorData):
+        return "Tensor"
+    if isinstance(value, ObjectData):
+        return value.type_name
+    return type(value).__name__
+
+
 def capture(value: Any, depth: int = 0) -> Any:
     """``value`` as plain data (runs where the learner's code runs; never trusts ``value``'s methods)."""
     if depth > MAX_DEPTH:
