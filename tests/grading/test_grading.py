@@ -34,6 +34,15 @@ def graded(request, tmp_path_factory) -> GradedAssignment:
     return grade_assignment(assignment, tmp_path_factory.mktemp(f"course-{assignment}"))
 
 
+def _replay(graded: GradedAssignment, student: str, cells) -> str:
+    """What the command wrote in these cells, and the run's secret: with it in ``OUT/.grading/secret`` a
+    regrade draws the same fresh seeds (``grader.cells.seed_maker``), so a failure seen once can be replayed."""
+    outputs = graded.command.autograded_outputs(student, graded.assignment)
+    secret = (graded.command.root.parent / ".grading" / "secret").read_text().strip()
+    shown = "\n".join(f"--- {cell}:\n{outputs.get(cell, '(no output)')[:3000]}" for cell in cells)
+    return f"{shown}\n(grading secret of this run: {secret})"
+
+
 class GradingChecks:
     """The tests every assignment must pass; subclasses set ``assignment``."""
 
@@ -70,7 +79,8 @@ class GradingChecks:
         assert run.returncode == 0, f"grading failed:\n{run.stdout}\n{run.stderr[-5000:]}"
         per_cell = graded.command_scores["solution"]
         lost = {cell: score for cell, score in per_cell.items() if score[0] < score[1]}
-        assert per_cell and not lost, f"the solution lost points through the command in {lost}"
+        assert per_cell and not lost, \
+            f"the solution lost points through the command in {lost}:\n{_replay(graded, 'solution', lost)}"
         assert total(graded.command_scores["blank"])[0] == 0
         assert set(graded.command_scores) == set(graded.scores)
 
@@ -86,7 +96,8 @@ class GradingChecks:
                 refused = any(reason in outputs.get(cell, "") for reason in COMMAND_ONLY)
                 if score != theirs and not (refused and score[0] < theirs[0]):
                     differ.setdefault(student, {})[cell] = (theirs, score)
-        assert not differ, f"nbgrader (first) and the command (second) disagree: {differ}"
+        assert not differ, f"nbgrader (first) and the command (second) disagree: {differ}\n" + "\n".join(
+            _replay(graded, student, cells) for student, cells in differ.items())
 
     def test_class_command_feedback_names_the_mistake(self, graded, mutant):
         """The hint, or for a mutant that uses a library the exercise forbids or hides what it runs, that reason."""
