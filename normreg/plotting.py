@@ -1,7 +1,97 @@
-"""Figures the book draws more than once."""
+"""The book's figure style, and figures the book draws more than once.
+
+``use_course_style()`` (called once at the top of every chapter) sizes every
+figure for the text column: ``FIGURE_WIDTH`` inches at ``DPI`` is the width the
+theme gives a figure on a desktop, and every font is at least ``MIN_FONT_PT``, so
+that text is still 9 px or more where a phone shrinks the figure to about 360 px.
+Each figure leaves the notebook as a PNG that records its smallest font, in
+pixels at the PNG's own size (text chunk ``normreg-min-font-px``); the browser
+test of the book reads it to check that fonts stay readable as rendered.
+"""
 from __future__ import annotations
 
+import io
+
 import numpy as np
+
+FIGURE_WIDTH = 5.2          # inches: 520 px at DPI, narrower than the 680 px desktop column
+DPI = 100
+MIN_FONT_PT = 10.5          # 14.6 px at DPI; about 10 px on a phone's 358 px column
+PANEL_HEIGHT = 2.6          # inches per row of panels
+FONT_CHUNK = "normreg-min-font-px"
+STYLE = {
+    "figure.dpi": DPI, "savefig.dpi": DPI, "figure.figsize": (FIGURE_WIDTH, PANEL_HEIGHT + 0.4),
+    "figure.constrained_layout.use": True,
+    "font.size": 11, "axes.titlesize": 11.5, "axes.labelsize": 11, "xtick.labelsize": MIN_FONT_PT,
+    "ytick.labelsize": MIN_FONT_PT, "legend.fontsize": MIN_FONT_PT, "legend.title_fontsize": MIN_FONT_PT,
+    "figure.titlesize": 12, "axes.grid": True, "grid.alpha": 0.3, "lines.linewidth": 1.6,
+}
+
+
+def use_course_style() -> None:
+    """Apply ``STYLE`` and make the notebook's figures PNGs that carry their smallest font size."""
+    import matplotlib as mpl
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    # Load the backend now: Jupyter's inline backend registers its own PNG formatter when it is first
+    # loaded (at the first figure otherwise), which would replace the one registered below.
+    plt.switch_backend(mpl.get_backend())
+    mpl.rcParams.update(STYLE)
+    try:
+        from IPython import get_ipython
+    except ImportError:  # plain Python: nothing displays figures
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.display_formatter.formatters["image/png"].for_type(Figure, figure_png)
+
+
+def smallest_font_px(fig, dpi: float = DPI) -> float:
+    """The smallest font size of the visible, non-empty text in ``fig``, in pixels at ``dpi``."""
+    from matplotlib.text import Text
+
+    fig.canvas.draw()  # tick labels exist only once the figure is laid out
+    sizes = [text.get_fontsize() for text in fig.findobj(Text)
+             if text.get_visible() and text.get_text().strip() and _drawn(text)]
+    return min(sizes, default=float("inf")) * dpi / 72
+
+
+def _drawn(text) -> bool:
+    """False for a tick label outside its axis' view (matplotlib keeps such labels but does not draw them)."""
+    axes = text.axes
+    if axes is None or text not in (axes.get_xticklabels() + axes.get_yticklabels()):
+        return True
+    return bool(text.get_window_extent().width > 0)
+
+
+def figure_png(fig) -> bytes | None:
+    """``fig`` as a PNG cropped to its content, with its smallest font (px) in the ``normreg-min-font-px`` chunk."""
+    if not fig.axes and not fig.texts:
+        return None
+    font_px = smallest_font_px(fig)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", pad_inches=0.05,
+                metadata={FONT_CHUNK: f"{font_px:.2f}"})
+    return buffer.getvalue()
+
+
+def panels(n: int, columns: int = 2, height: float = PANEL_HEIGHT, **kwargs):
+    """``plt.subplots`` for ``n`` panels, at most ``columns`` side by side, as wide as the column.
+
+    Returns (fig, axes) with ``axes`` a flat array of length ``n`` (a single Axes when n == 1);
+    extra grid cells are removed.
+    """
+    import matplotlib.pyplot as plt
+
+    columns = max(1, min(columns, n))
+    rows = -(-n // columns)
+    fig, grid = plt.subplots(rows, columns, figsize=(FIGURE_WIDTH, height * rows), squeeze=False, **kwargs)
+    flat = grid.ravel()
+    for extra in flat[n:]:
+        extra.remove()
+    return (fig, flat[0]) if n == 1 else (fig, flat[:n])
+
 
 
 def plot_least_squares_path(ax, X, y, path, title: str = "", levels: int = 20, margin: float = 0.3,
