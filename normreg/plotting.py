@@ -11,6 +11,8 @@ test of the book reads it to check that fonts stay readable as rendered.
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 
 import numpy as np
 
@@ -47,11 +49,15 @@ def use_course_style() -> None:
         shell.display_formatter.formatters["image/png"].for_type(Figure, figure_png)
 
 
-def smallest_font_px(fig, dpi: float = DPI) -> float:
-    """The smallest font size of the visible, non-empty text in ``fig``, in pixels at ``dpi``."""
+def smallest_font_px(fig, dpi: float = DPI, draw: bool = True) -> float:
+    """The smallest font size of the visible, non-empty text in ``fig``, in pixels at ``dpi``.
+
+    ``draw=False`` when the figure was just drawn (saved): tick labels exist only once it is laid out.
+    """
     from matplotlib.text import Text
 
-    fig.canvas.draw()  # tick labels exist only once the figure is laid out
+    if draw:
+        fig.canvas.draw()
     sizes = [text.get_fontsize() for text in fig.findobj(Text)
              if text.get_visible() and text.get_text().strip() and _drawn(text)]
     return min(sizes, default=float("inf")) * dpi / 72
@@ -69,11 +75,20 @@ def figure_png(fig) -> bytes | None:
     """``fig`` as a PNG cropped to its content, with its smallest font (px) in the ``normreg-min-font-px`` chunk."""
     if not fig.axes and not fig.texts:
         return None
-    font_px = smallest_font_px(fig)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", pad_inches=0.05,
-                metadata={FONT_CHUNK: f"{font_px:.2f}"})
-    return buffer.getvalue()
+    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", pad_inches=0.05)
+    font_px = smallest_font_px(fig, draw=False)  # saving laid the figure out: no second draw
+    return with_text_chunk(buffer.getvalue(), FONT_CHUNK, f"{font_px:.2f}")
+
+
+def with_text_chunk(png: bytes, key: str, value: str) -> bytes:
+    """``png`` with a ``tEXt`` chunk ``key=value`` right after its header chunk (PNG spec, section 11.3.4.3)."""
+    signature_and_header = 8 + 4 + 4 + 13 + 4  # signature, then IHDR: length, type, 13 bytes of data, CRC
+    if png[:8] != b"\x89PNG\r\n\x1a\n" or png[12:16] != b"IHDR":
+        raise ValueError("not a PNG")
+    data = key.encode("latin-1") + b"\0" + value.encode("latin-1")
+    chunk = struct.pack(">I", len(data)) + b"tEXt" + data + struct.pack(">I", zlib.crc32(b"tEXt" + data))
+    return png[:signature_and_header] + chunk + png[signature_and_header:]
 
 
 def panels(n: int, columns: int = 2, height: float = PANEL_HEIGHT, **kwargs):
