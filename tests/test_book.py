@@ -1,9 +1,6 @@
 """The book builds with warnings as errors, and every page executes in under a minute."""
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -30,14 +27,7 @@ def toc_files() -> list[str]:
     return files
 
 
-@pytest.fixture(scope="module")
-def built_book():
-    """Build into the repository's _build/ (its execution cache makes a rebuild after the README's install quick)."""
-    jupyter_book = shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) or "jupyter-book"
-    result = subprocess.run([jupyter_book, "build", str(REPO), "-W", "-n", "--keep-going"],
-                            capture_output=True, text=True, timeout=1800)
-    assert result.returncode == 0, f"the book did not build cleanly:\n{result.stdout[-5000:]}\n{result.stderr[-5000:]}"
-    return BUILD / "html"
+# built_book: tests/conftest.py (one locked build shared with the browser test)
 
 
 def test_every_toc_page_is_built(built_book):

@@ -1,0 +1,278 @@
+"""The built book as a reader sees it: every page in Debian's chromium, with no network.
+
+For every HTML page, at a desktop and a phone width: every formula typeset by the bundled
+MathJax, every image loaded and no wider than its column, no sideways scrolling of the page or of
+a code cell or output, figure fonts readable at the size they are drawn, no console or page error,
+no request leaving 127.0.0.1; and every internal link and anchor resolves. All failures are
+reported at once; full-page screenshots are kept in _build/browser-screenshots/<width>/.
+"""
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import threading
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import pytest
+
+BUILD = Path(__file__).resolve().parent.parent / "_build"
+
+pytestmark = pytest.mark.slow
+
+VIEWPORTS = ((1280, 900), (390, 844))  # (width, height) in CSS pixels: a laptop, a phone
+MIN_FONT_PX = 9.0           # smallest figure text a reader can make out, in CSS pixels as drawn
+FONT_CHUNK = "normreg-min-font-px"  # PNG text chunk normreg.plotting writes: smallest font, px at natural size
+RAW_TEX = ("\\(", "\\)", "\\[", "\\]", "\\begin{")
+SCREENSHOTS = BUILD / "browser-screenshots"
+NOTHING_TO_RENDER = {"search.html", "genindex.html"}  # Sphinx's own pages: links and console only
+
+# Runs in the page once it has loaded: waits for MathJax and the images, then measures.
+MEASURE = """async () => {
+  const sleep = ms => new Promise(r => setTimeout(r, ms));
+  let mathjax = 'absent';
+  if (window.MathJax) {
+    for (let i = 0; i < 200 && !(MathJax.startup && MathJax.startup.promise); i++) await sleep(50);
+    if (MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; mathjax = 'typeset'; }
+    else mathjax = 'never started';
+  }
+  const images = [...document.images];
+  await Promise.race([sleep(10000), Promise.all(images.map(img => {
+    img.loading = 'eager';
+    return img.complete ? null : new Promise(r => { img.onload = img.onerror = r; });
+  }))]);
+  await document.fonts.ready;
+  // Visible text outside code: code may legitimately hold backslashes.
+  let text = document.body.innerText;
+  for (const pre of document.querySelectorAll('pre')) if (pre.innerText) text = text.split(pre.innerText).join('');
+  const column = document.querySelector('article.bd-article') || document.querySelector('main') || document.body;
+  const columnWidth = column.getBoundingClientRect().width;
+  return {
+    mathjax, text, columnWidth,
+    formulas: document.querySelectorAll('mjx-container').length,
+    scrollWidth: document.documentElement.scrollWidth,
+    innerWidth: window.innerWidth,
+    images: images.map(img => ({
+      src: img.currentSrc || img.src, alt: img.alt, complete: img.complete,
+      naturalWidth: img.naturalWidth, width: img.getBoundingClientRect().width,
+      inColumn: column.contains(img),
+    })),
+    scrolling: [...document.querySelectorAll('div.highlight pre, .output pre, .cell_output pre')]
+      .filter(pre => pre.scrollWidth > pre.clientWidth + 1)
+      .map(pre => ({start: pre.innerText.slice(0, 60), scrollWidth: pre.scrollWidth, clientWidth: pre.clientWidth})),
+  };
+}"""
+
+
+def book_pages(html: Path) -> list[str]:
+    """Every HTML page of the book, as paths relative to the site root (theme and asset folders left out)."""
+    return sorted(p.relative_to(html).as_posix() for p in html.rglob("*.html")
+                  if not any(part.startswith("_") for part in p.relative_to(html).parts))
+
+
+class _Anchors(HTMLParser):
+    """The hrefs of a page's <a> elements, every id (or <a name>) it defines, and its
+    <meta http-equiv="refresh"> target if it is a redirect (Jupyter Book's index.html)."""
+
+    def __init__(self):
+        super().__init__()
+        self.hrefs: list[str] = []
+        self.ids: set[str] = set()
+        self.redirect: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "meta" and (attrs.get("http-equiv") or "").lower() == "refresh":
+            self.redirect = (attrs.get("content") or "").partition("url=")[2].strip() or None
+            if self.redirect:
+                self.hrefs.append(self.redirect)
+        if attrs.get("id"):
+            self.ids.add(attrs["id"])
+        if tag == "a":
+            if attrs.get("name"):
+                self.ids.add(attrs["name"])
+            if attrs.get("href") is not None:
+                self.hrefs.append(attrs["href"])
+
+
+@functools.cache
+def _parse(path: Path) -> _Anchors:
+    parser = _Anchors()
+    parser.feed(path.read_text(errors="replace"))
+    return parser
+
+
+def broken_links(html: Path, page: str) -> tuple[int, list[str]]:
+    """(links checked, problems) for the internal links of one page, read from the built HTML."""
+    base = f"http://127.0.0.1/{page}"
+    checked, problems = 0, []
+    for href in _parse(html / page).hrefs:
+        url = urlsplit(urljoin(base, href.strip()))
+        if url.scheme not in ("http", "https") or url.hostname != "127.0.0.1" or href.startswith("//"):
+            continue  # mailto:, javascript:, links to other sites (never requested by this test)
+        checked += 1
+        target = html / unquote(url.path).lstrip("/")
+        if url.path.endswith("/") or target.is_dir():
+            target = target / "index.html"
+        if not target.is_file():
+            problems.append(f"link {href!r}: {target.relative_to(html)} does not exist")
+            continue
+        fragment = unquote(url.fragment)
+        if fragment and target.suffix == ".html" and fragment not in _parse(target).ids:
+            problems.append(f"link {href!r}: no id {fragment!r} in {target.relative_to(html)}")
+    return checked, problems
+
+
+def figure_font_problems(html: Path, page: str, width: int, image: dict) -> list[str]:
+    """Figures under _images/ must say their smallest font (PNG chunk) and draw it at >= MIN_FONT_PX."""
+    path = urlsplit(image["src"]).path
+    if not (path.startswith("/_images/") and path.lower().endswith(".png")):
+        return []
+    from PIL import Image
+
+    name = path.removeprefix("/")
+    with Image.open(html / unquote(name)) as png:
+        value = png.text.get(FONT_CHUNK)
+    if value is None:
+        return [f"{name}: no PNG text chunk {FONT_CHUNK!r} (figures are saved through normreg.plotting)"]
+    if not image["naturalWidth"] or not image["width"]:
+        return []  # reported as not loaded / not shown
+    drawn = float(value) * image["width"] / image["naturalWidth"]
+    if drawn < MIN_FONT_PX:
+        return [f"{name}: smallest font drawn at {drawn:.1f} px at width {width} "
+                f"({value} px at {image['naturalWidth']} px wide, shown {image['width']:.0f} px wide; "
+                f"need >= {MIN_FONT_PX:g} px)"]
+    return []
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def serve(html: Path) -> http.server.ThreadingHTTPServer:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(html)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def _chromium() -> str:
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        message = "Debian's chromium is not installed (apt-get install chromium); the browser test needs it"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return chromium
+
+
+def test_every_page_in_a_real_browser(built_book, record_property):
+    chromium = _chromium()
+    from playwright.sync_api import sync_playwright
+
+    started = time.monotonic()
+    html = built_book
+    pages = book_pages(html)
+    assert "index.html" in pages, f"no index.html in {html}"
+    failures: dict[str, list[str]] = {}
+    outside_requests: list[str] = []
+    stats = dict(formulas=0, images=0, links=0, console_errors=0)
+
+    def fail(page, problem):
+        if problem not in failures.setdefault(page, []):
+            failures[page].append(problem)
+
+    for page in pages:
+        checked, problems = broken_links(html, page)
+        stats["links"] += checked
+        for problem in problems:
+            fail(page, problem)
+
+    server = serve(html)
+    origin = f"http://127.0.0.1:{server.server_address[1]}"
+
+    def only_local(route):
+        if urlsplit(route.request.url).netloc == urlsplit(origin).netloc:
+            route.continue_()
+        else:
+            outside_requests.append(route.request.url)
+            route.abort()
+
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+            for width, height in VIEWPORTS:
+                for page_name in pages:
+                    if _parse(html / page_name).redirect:
+                        continue  # nothing to render; its target is checked with the links
+                    where = page_name
+                    errors: list[str] = []
+                    # A fresh context per page: every page is a reader's first visit (empty storage).
+                    context = browser.new_context(viewport={"width": width, "height": height})
+                    context.route("**/*", only_local)
+                    tab = context.new_page()
+                    tab.on("console", lambda m, errors=errors: m.type == "error" and errors.append(
+                        f"console error: {m.text} ({m.location.get('url', '')}:{m.location.get('lineNumber', '')})"))
+                    tab.on("pageerror", lambda e, errors=errors: errors.append(f"page error: {e}"))
+                    before = len(outside_requests)
+                    tab.goto(f"{origin}/{page_name}", wait_until="load")
+                    result = tab.evaluate(MEASURE)
+                    shot = SCREENSHOTS / str(width) / Path(page_name).with_suffix(".png")
+                    shot.parent.mkdir(parents=True, exist_ok=True)
+                    tab.screenshot(path=str(shot), full_page=True)
+                    context.close()
+
+                    stats["console_errors"] += len(errors)
+                    for error in errors:
+                        fail(where, f"at {width} px: {error}")
+                    for url in outside_requests[before:]:
+                        fail(where, f"request outside 127.0.0.1 (blocked): {url}")
+                    if result["scrollWidth"] > result["innerWidth"]:
+                        fail(where, f"at {width} px the page scrolls sideways "
+                                    f"(scrollWidth {result['scrollWidth']} > window {result['innerWidth']})")
+                    if page_name in NOTHING_TO_RENDER:
+                        continue
+                    if width == VIEWPORTS[0][0]:
+                        stats["formulas"] += result["formulas"]
+                    if result["mathjax"] == "never started":
+                        fail(where, "MathJax is on the page but never started")
+                    for raw in RAW_TEX:
+                        if raw in result["text"]:
+                            at = result["text"].index(raw)
+                            fail(where, f"raw TeX {raw!r} left in the visible text: "
+                                        f"...{result['text'][max(0, at - 40):at + 40]!r}...")
+                    for pre in result["scrolling"]:
+                        fail(where, f"at {width} px a code cell or output scrolls sideways "
+                                    f"({pre['scrollWidth']} > {pre['clientWidth']} px): {pre['start']!r}")
+                    for image in result["images"]:
+                        name = urlsplit(image["src"]).path.lstrip("/")
+                        if width == VIEWPORTS[0][0]:
+                            stats["images"] += 1
+                        if not image["complete"] or image["naturalWidth"] == 0:
+                            fail(where, f"image {name} did not load")
+                            continue
+                        if image["inColumn"] and image["width"] > result["columnWidth"] + 0.5:
+                            fail(where, f"at {width} px image {name} is {image['width']:.0f} px wide, "
+                                        f"wider than its column ({result['columnWidth']:.0f} px)")
+                        for problem in figure_font_problems(html, page_name, width, image):
+                            fail(where, problem)
+            browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    seconds = time.monotonic() - started
+    summary = (f"browser test: {len(pages)} pages checked at widths {', '.join(str(w) for w, _ in VIEWPORTS)}; "
+               f"{stats['formulas']} formulas typeset, {stats['images']} images checked, "
+               f"{stats['links']} links checked, {stats['console_errors']} console errors, "
+               f"{len(set(outside_requests))} requests outside 127.0.0.1, {seconds:.0f} s; "
+               f"screenshots in {SCREENSHOTS}")
+    print(summary)
+    record_property("summary", summary)
+    report = "\n".join(f"{page}:\n" + "\n".join(f"  - {p}" for p in problems)
+                       for page, problems in sorted(failures.items()))
+    assert not failures, f"{sum(map(len, failures.values()))} problems on {len(failures)} pages\n{report}\n{summary}"
