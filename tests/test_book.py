@@ -54,6 +54,8 @@ def test_every_page_executes_within_a_minute(built_book):
     pages = [name for name in toc_files()
              if (REPO / f"{name}.md").is_file() and (REPO / f"{name}.md").read_text().startswith("---\njupytext")]
     assert len(records) >= len(pages)
-    slow = {Path(r.uri).name: r.data.get("execution_seconds") for r in records
-            if r.data.get("execution_seconds", 0) > PAGE_TIME_LIMIT}
+    newest = {}  # the cache keeps the records of earlier versions of a page too: judge the latest run
+    for record in sorted(records, key=lambda r: r.created):
+        newest[Path(record.uri).name] = record.data.get("execution_seconds", 0)
+    slow = {name: seconds for name, seconds in newest.items() if seconds > PAGE_TIME_LIMIT}
     assert not slow, f"pages over {PAGE_TIME_LIMIT:.0f} s: {slow}"
