@@ -20,13 +20,14 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 
+from normreg.plotting import FONT_CHUNK  # the PNG text chunk with a figure's smallest font, px at natural size
+
 BUILD = Path(__file__).resolve().parent.parent / "_build"
 
 pytestmark = pytest.mark.slow
 
 VIEWPORTS = ((1280, 900), (390, 844))  # (width, height) in CSS pixels: a laptop, a phone
 MIN_FONT_PX = 9.0           # smallest figure text a reader can make out, in CSS pixels as drawn
-FONT_CHUNK = "normreg-min-font-px"  # PNG text chunk normreg.plotting writes: smallest font, px at natural size
 RAW_TEX = ("\\(", "\\)", "\\[", "\\]", "\\begin{")
 SCREENSHOTS = BUILD / "browser-screenshots"
 NOTHING_TO_RENDER = {"search.html", "genindex.html"}  # Sphinx's own pages: links and console only
@@ -60,6 +61,7 @@ MEASURE = """async () => {
       src: img.currentSrc || img.src, alt: img.alt, complete: img.complete,
       naturalWidth: img.naturalWidth, width: img.getBoundingClientRect().width,
       inColumn: column.contains(img),
+      caption: (img.closest('figure')?.querySelector('figcaption')?.innerText || '').trim(),
     })),
     scrolling: [...document.querySelectorAll('div.highlight pre, .output pre, .cell_output pre')]
       .filter(pre => pre.scrollWidth > pre.clientWidth + 1)
@@ -147,6 +149,20 @@ def figure_font_problems(html: Path, page: str, width: int, image: dict) -> list
                 f"({value} px at {image['naturalWidth']} px wide, shown {image['width']:.0f} px wide; "
                 f"need >= {MIN_FONT_PX:g} px)"]
     return []
+
+
+def figure_label_problems(image: dict) -> list[str]:
+    """A course figure (under _images/) has a numbered caption and alt text that is words, not its file name."""
+    path = urlsplit(image["src"]).path
+    if not path.startswith("/_images/"):
+        return []
+    name, problems = path.removeprefix("/"), []
+    if not image.get("caption", "").startswith("Fig."):
+        problems.append(f"{name}: no numbered caption (give the figure cell mystnb: figure: name and caption)")
+    alt = (image.get("alt") or "").strip()
+    if len(alt.split()) < 3 or alt.lower().endswith((".png", ".svg", ".jpg")):  # Sphinx's default alt is the path
+        problems.append(f"{name}: alt text {alt!r} does not say what the figure shows (mystnb: image: alt)")
+    return problems
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -259,6 +275,8 @@ def test_every_page_in_a_real_browser(built_book, record_property):
                             fail(where, f"at {width} px image {name} is {image['width']:.0f} px wide, "
                                         f"wider than its column ({result['columnWidth']:.0f} px)")
                         for problem in figure_font_problems(html, page_name, width, image):
+                            fail(where, problem)
+                        for problem in figure_label_problems(image):
                             fail(where, problem)
             browser.close()
     finally:

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from PIL import Image, PngImagePlugin
 
-from tests.test_book_in_browser import FONT_CHUNK, MIN_FONT_PX, book_pages, broken_links, figure_font_problems
+from normreg.plotting import FONT_CHUNK
+from tests.test_book_in_browser import (MIN_FONT_PX, book_pages, broken_links, figure_font_problems,
+                                         figure_label_problems)
 
 
 def write(path, text):
@@ -47,3 +49,16 @@ def test_figure_fonts(tmp_path):
     assert "_images/plain.png" in problem and FONT_CHUNK in problem
     not_a_figure = {"src": "http://127.0.0.1:8000/_static/logo.png", "naturalWidth": 10, "width": 10}
     assert figure_font_problems(tmp_path, "p.html", 390, not_a_figure) == []
+
+
+def test_a_figure_needs_a_numbered_caption_and_alt_text_in_words():
+    good = {"src": "http://127.0.0.1:1/_images/a.png", "caption": "Fig. 3 What it shows.",
+            "alt": "Accuracy against learning rate, one line per scaling"}
+    assert figure_label_problems(good) == []
+    assert figure_label_problems({**good, "src": "http://127.0.0.1:1/_static/logo.png", "alt": ""}) == []
+    (problem,) = figure_label_problems({**good, "caption": ""})
+    assert "numbered caption" in problem
+    for alt in ("_images/a.png", "", "a plot", "See the plot in _images/a.png"):
+        (problem,) = figure_label_problems({**good, "alt": alt})
+        assert "alt text" in problem
+    assert figure_label_problems({**good, "alt": "Points at x = 1/6, 1/2 and 5/6 miss the band"}) == []
