@@ -828,7 +828,7 @@ def check_population_statistics(record, inputs) -> None:
 
 def _fold_inputs(*, seed: int = 0, in_features: int = 6, out_features: int = 4, eps: float = 1e-5,
                  linear_bias: bool = True, dtype=torch.float64) -> dict:
-    """linear: nn.Linear with PyTorch's initialisation under ``seed``; bn: an nn.BatchNorm1d in eval mode with
+    """linear: nn.Linear with PyTorch's initialisation under ``seed``, in eval mode; bn: an nn.BatchNorm1d in eval mode with
     random weight (some negative), bias, running_mean and running_var (between 0.01 and 2, so that eps matters)."""
     with torch.random.fork_rng(devices=[]):  # the learner's global generator is left as it was
         torch.manual_seed(seed)
@@ -841,7 +841,7 @@ def _fold_inputs(*, seed: int = 0, in_features: int = 6, out_features: int = 4, 
         bn.running_mean.copy_(torch.randn(out_features, generator=generator).to(dtype))
         bn.running_var.copy_((0.01 + torch.rand(out_features, generator=generator) * 2).to(dtype))
         bn.num_batches_tracked.fill_(100)
-    bn.eval()
+    linear.eval(), bn.eval()  # as the instructions say, and as PyTorch's own fusion requires of both
     x = torch.randn(9, in_features, generator=generator).to(dtype)
     return {"in_features": in_features, "out_features": out_features, "eps": eps, "linear_bias": linear_bias,
             "dtype": dtype, "linear": linear, "bn": bn, "x": x}
