@@ -23,6 +23,7 @@ which catches a library kernel reached in a way this reading missed.
 from __future__ import annotations
 
 import ast
+import symtable
 from dataclasses import dataclass, field
 
 from autograder.forbidden import Rules
@@ -193,7 +194,22 @@ def _walk_top(node: ast.AST):
 
 
 def _uses(node: ast.stmt) -> set[str]:
-    return {child.id for child in ast.walk(node) if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load)}
+    """The module-level names a statement reads. A name bound inside one of its functions (a parameter, a
+    local variable) is not the module-level name of the same spelling: a method's local ``var`` must not
+    reach a scratch cell's ``mean, var = ...``. ``symtable`` applies Python's own scoping rules."""
+    try:
+        table = symtable.symtable(ast.unparse(node), "<cell>", "exec")
+    except (SyntaxError, ValueError):  # not expected of a parsed statement: fall back to every name read
+        return {child.id for child in ast.walk(node) if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load)}
+    names: set[str] = set()
+    pending = [(table, True)]
+    while pending:
+        scope, top = pending.pop()
+        for symbol in scope.get_symbols():
+            if symbol.is_referenced() and (top or symbol.is_global()):
+                names.add(symbol.get_name())
+        pending += [(child, False) for child in scope.get_children()]
+    return names
 
 
 def _chain(node: ast.AST) -> tuple[str | None, list[str]]:

@@ -79,6 +79,25 @@ def test_forbidden_references_count_only_where_the_tests_reach():
     assert result.forbidden_for(["fold_batchnorm"]) == []  # naming a type in isinstance is not using it
 
 
+def test_a_functions_own_local_names_do_not_reach_module_level_code():
+    """A scratch cell's ``mean, var = ...`` computed with a forbidden scaler is not reached through a tested
+    function's local ``var`` or parameter ``mean`` (a learner who edits a demo cell keeps their points), while
+    a real global read inside a method, a default value or a class body still is."""
+    cells = [
+        (1, "def population_statistics(mean, variances, batch_size):\n    var = variances.mean(0)\n"
+            "    return mean.mean(0), var * batch_size / (batch_size - 1)"),
+        (2, "from sklearn.preprocessing import StandardScaler\nscaler = StandardScaler()\n"
+            "X = scaler.fit_transform(data)\nmean, var = population_statistics(X, X, 4)"),
+        (3, "def fold_batchnorm(linear, bn):\n    return [v for v in (var,)]"),          # a global, in a comprehension
+        (4, "class BatchNorm1d(nn.Module):\n    scale = scaler\n"),                       # a class body reads scaler
+        (5, "def helper(x, s=scaler):\n    return x"),                                      # a default value
+    ]
+    result = review(cells, TORCH, RULES["04_batchnorm_inference"])
+    assert result.forbidden_for(["population_statistics"]) == []
+    for name in ("fold_batchnorm", "BatchNorm1d", "helper"):
+        assert any("StandardScaler" in str(f) for f in result.forbidden_for([name])), name
+
+
 @pytest.mark.parametrize("assignment, code", [
     ("01_normalization", "from sklearn.preprocessing import MinMaxScaler\n"
                          "def min_max_scale(x, feature_range=(0, 1)):\n    return MinMaxScaler(feature_range).fit_transform(x)"),
