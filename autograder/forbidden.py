@@ -12,10 +12,16 @@ For every assignment:
   ``torch.ops.aten.native_batch_norm``);
 - ``ops``: parts of the names of torch functions that the learner's code may
   not run while it is checked (recorded by the probe with a torch function
-  mode, whatever name the code used: ``torch._VF``, ``torch.ops.aten``...).
+  mode, whatever name the code used: ``torch._VF``, ``torch.ops.aten``...);
+- ``code``: modules and packages whose Python functions the learner's code may
+  not run while it is checked (recorded by the probe with a profiler that looks
+  at the source file of every function called, so aliases, wrappers and copied
+  functions are seen too): the course's own helpers that answer an exercise,
+  and library helpers that are not torch operators (``torch.nn.utils.fusion``).
 
 The class grader reads the learner's cells (``grading/policy.py``) with
-``names`` and ``words``; every grading path refuses ``ops`` (``probe.Check``).
+``names`` and ``words``; every grading path (a learner's Jupyter, plain
+nbgrader, the class grader) refuses ``ops`` and ``code`` (``probe.Check``).
 """
 from __future__ import annotations
 
@@ -29,6 +35,7 @@ class Rules:
     names: tuple[str, ...] = ()
     words: tuple[str, ...] = ()
     ops: tuple[str, ...] = ()
+    code: tuple[str, ...] = ()
 
 
 _SCALERS = ("sklearn", "scipy", "torch")
@@ -49,14 +56,16 @@ RULES: dict[str, Rules] = {
     "01_normalization": Rules("autograder.normalization", ("numpy",), names=_SCALERS),
     # forward hooks and percentiles: the course's own recording helpers answer the exercise
     "02_covariate_shift": Rules("autograder.covariate_shift", ("numpy", "torch"),
-                                names=("normreg.monitoring", "sklearn", "scipy")),
+                                names=("normreg.monitoring", "sklearn", "scipy"), code=("normreg.monitoring",)),
     # batch norm forward and backward in NumPy: PyTorch's batch norm and autograd are the reference
     "03_batchnorm_training": Rules("autograder.batchnorm_training", ("numpy",), names=_SCALERS,
                                    ops=("batch_norm",)),
     # a BatchNorm1d module, population statistics, folding: PyTorch's batch norm and fusion helpers
     "04_batchnorm_inference": Rules("autograder.batchnorm_inference", ("numpy", "torch"),
                                     names=_BATCH_NORM + ("sklearn", "scipy"), words=("batch_norm", "BatchNorm", "fuse"),
-                                    ops=("batch_norm",)),
+                                    ops=("batch_norm",),
+                                    code=("torch.nn.utils.fusion", "torch.nn.modules.batchnorm", "torch.ao",
+                                          "torch.fx", "torch.quantization")),
     # optimizer steps in NumPy: torch.optim is the reference
     "05_weight_decay": Rules("autograder.weight_decay", ("numpy",), names=_SCALERS),
     # dropout forward, backward and module: PyTorch's dropout
@@ -85,9 +94,40 @@ def watches_torch(check_module: str) -> bool:
     return True
 
 
+def watched_code(check_module: str) -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
+    """This check's ``code`` rule as ({source file: module name}, ((package folder, package name), ...)).
+
+    Found without importing the modules themselves (a parent package may be imported, as
+    ``importlib.util.find_spec`` does); a module that is absent here (the class grader's
+    sandbox holds no ``normreg``) cannot be run either, so it is simply left out.
+    """
+    import importlib.util
+    import os
+
+    rules = _BY_MODULE.get(check_module)
+    files: dict[str, str] = {}
+    folders: list[tuple[str, str]] = []
+    for name in () if rules is None else rules.code:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        if spec is None:
+            continue
+        if spec.submodule_search_locations:
+            folders.extend((os.path.join(os.path.realpath(folder), ""), name)
+                           for folder in spec.submodule_search_locations)
+            folders.extend((os.path.join(folder, ""), name) for folder in spec.submodule_search_locations)
+        elif spec.origin:
+            files.update({spec.origin: name, os.path.realpath(spec.origin): name})
+    return files, tuple(dict.fromkeys(folders))
+
+
 def forbidden_ops(check_module: str, ops: list[str]) -> list[str]:
     """The recorded torch functions (``"torch:dropout"``, ``"torch:native_batch_norm"``) this check's exercise forbids."""
     rules = _BY_MODULE.get(check_module)
-    if rules is None or not rules.ops:
+    if rules is None:
         return []
-    return [op for op in ops if any(word in op.split(":", 1)[-1] for word in rules.ops)]
+    # "python:..." entries are only ever noted for the ``code`` rule's files (see probe.learner_code)
+    return [op for op in ops if op.startswith("python:")
+            or (op.startswith("torch:") and any(word in op.split(":", 1)[-1] for word in rules.ops))]

@@ -27,9 +27,10 @@ When the learner's code raises, the probe stops and the record keeps what was
 stored so far and the error; the verdict compares what it has and meets the
 error where it first needs a value that was never stored.
 
-Where an exercise forbids torch functions (``forbidden.py``), the probe records
-which torch functions the learner's code ran (``learner_code``), so the check
-refuses the library implementation whatever name it was reached by.
+Where an exercise forbids torch functions or Python modules (``forbidden.py``),
+the probe records which of them the learner's code ran (``learner_code``), so
+the check refuses the library's (or the course's own) implementation whatever
+name it was reached by.
 """
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ import inspect
 import itertools
 import math
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
@@ -293,25 +294,73 @@ def _decode_array(data: dict, budget: list[int]) -> np.ndarray:
     return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
 
 
-# ---------------------------------------------------------------- what the learner's code ran (torch)
+# ---------------------------------------------------------------- what the learner's code ran (torch, Python)
 
-_RUNNING: list[set] = []   # the operator sets of the probes running now (innermost last)
+@dataclass
+class Watch:
+    """What one probe watches for while the learner's code runs, and what it saw (``seen``)."""
+
+    seen: set
+    torch: bool = False          # note torch functions (the exercise's ``ops`` rule)
+    files: dict = field(default_factory=dict)   # {source file: module name}: note their Python functions (``code``)
+    folders: tuple = ()          # ((package folder, package name), ...): the same for every file under them
+
+
+_RUNNING: list[Watch] = []   # the watches of the probes running now (innermost last)
 
 
 @contextlib.contextmanager
 def learner_code():
-    """Run the learner's code; while a probe watches (its exercise forbids torch functions), note what torch ran.
+    """Run the learner's code; while a probe watches, note the forbidden code it reaches.
 
-    A ``TorchFunctionMode`` sees every torch function the code reaches, whatever name it used
-    (``F.batch_norm``, ``torch._VF.batch_norm``, ``torch.ops.aten.native_batch_norm``,
-    ``nn.Dropout``'s call of ``F.dropout``), and otherwise changes nothing.
+    - torch functions: a ``TorchFunctionMode`` sees every torch function the code reaches,
+      whatever name it used (``F.batch_norm``, ``torch._VF.batch_norm``,
+      ``torch.ops.aten.native_batch_norm``, ``nn.Dropout``'s call of ``F.dropout``);
+    - Python functions of the exercise's ``code`` rule (``normreg.monitoring``,
+      ``torch.nn.utils.fusion``): a profiler (``sys.setprofile``) looks at the source file of
+      every function called, so an alias, a wrapper or a copy of the function made with its code
+      object is seen too. Code that switches the profiler off is noted as well.
+
+    Neither changes what the code computes.
     """
-    torch = sys.modules.get("torch")
-    if not _RUNNING or torch is None:
+    if not _RUNNING:
         yield
         return
-    with _noting_mode()(_RUNNING[-1]):
+    watch = _RUNNING[-1]
+    torch = sys.modules.get("torch")
+    with contextlib.ExitStack() as stack:
+        if watch.torch and torch is not None:
+            stack.enter_context(_noting_mode()(watch.seen))
+        if watch.files or watch.folders:
+            stack.enter_context(_noting_calls(watch))
         yield
+
+
+SWITCHED_OFF = "python:sys.setprofile"  # noted when the learner's code replaced the watching profiler
+
+
+@contextlib.contextmanager
+def _noting_calls(watch: Watch):
+    files, seen = watch.files, watch.seen
+    prefixes = tuple(folder for folder, _ in watch.folders)
+
+    def note(frame, event, _arg):
+        if event == "call":
+            path = frame.f_code.co_filename
+            if path in files:
+                seen.add(f"python:{files[path]}.{frame.f_code.co_name}")
+            elif prefixes and path.startswith(prefixes):
+                package = next(name for folder, name in watch.folders if path.startswith(folder))
+                seen.add(f"python:{package}.{frame.f_code.co_name}")
+
+    previous = sys.getprofile()
+    sys.setprofile(note)
+    try:
+        yield
+    finally:
+        if sys.getprofile() is not note:
+            seen.add(SWITCHED_OFF)
+        sys.setprofile(previous)
 
 
 @functools.lru_cache(maxsize=1)
@@ -371,14 +420,16 @@ class Check:
 
     def run_probe(self, learners, params) -> Record:
         """Probe: run the learner's code on fresh inputs; always returns a Record (never raises)."""
-        from autograder.forbidden import watches_torch
+        from autograder.forbidden import watched_code, watches_torch
 
         record = Record()
         seen: set[str] = set()
         inputs = self.inputs(**params)  # the course's own code: an error here is the grader's, not the learner's
-        watching = watches_torch(self.module)
+        files, folders = watched_code(self.module)
+        watch = Watch(seen, watches_torch(self.module), files, folders)
+        watching = watch.torch or bool(files or folders)
         if watching:
-            _RUNNING.append(seen)
+            _RUNNING.append(watch)
         try:
             self.probe(record, *learners, inputs)
         except CheckFailed as error:
@@ -402,8 +453,14 @@ class Check:
 
         used = forbidden_ops(self.module, record.ops())
         if used:
+            if SWITCHED_OFF in used:
+                raise ForbiddenReference(
+                    "your code replaced the profiler (sys.setprofile) while it was checked: the grader watches which "
+                    "functions your code runs, so leave sys.setprofile alone")
+            shown = ", ".join(op.split(":", 1)[1] for op in used[:3])
+            whose = "the course's own" if all(op.startswith("python:normreg.") for op in used) else "the library's own"
             raise ForbiddenReference(
-                f"your code ran the library's own implementation ({', '.join(used[:3])}): this exercise asks you "
+                f"your code ran {whose} implementation ({shown}): this exercise asks you "
                 f"to write it yourself from tensor operations")
         self.verdict(record, self.inputs(**params))
 

@@ -99,16 +99,20 @@ def test_library_batch_norm_is_refused_whatever_its_name(how, run):
 
 
 def test_wrapping_torch_batchnorm_is_refused():
-    """A "solution" that returns torch.nn.BatchNorm1d has the right state (init check passes) but is refused."""
+    """A "solution" that returns torch.nn.BatchNorm1d has the right state but is refused, even by the init check.
+
+    The init check runs no batch norm operator: the module's own Python code (torch.nn.modules.batchnorm,
+    the exercise's ``code`` rule) is what gives it away.
+    """
     def TorchBatchNorm1d(num_features, eps=1e-5, momentum=0.1):
         return torch.nn.BatchNorm1d(num_features, eps=eps, momentum=momentum)
 
     class Subclass(torch.nn.BatchNorm1d):
         pass
 
-    bi.check_batchnorm_init(TorchBatchNorm1d)
-    bi.check_batchnorm_init(Subclass)
     for module in (TorchBatchNorm1d, Subclass):
+        with pytest.raises(ForbiddenReference, match=r"library's own implementation \(torch\.nn\.modules\.batchnorm"):
+            bi.check_batchnorm_init(module)
         with pytest.raises(ForbiddenReference, match="library's own implementation"):
             bi.check_batchnorm_training(module)
         with pytest.raises(ForbiddenReference, match="library's own implementation"):
@@ -128,6 +132,33 @@ def test_fold_through_the_batchnorm_forward_is_refused():
 
     with pytest.raises(ForbiddenReference, match="library's own implementation"):
         bi.check_fold_batchnorm(fold_by_forward, seed=2)
+
+
+@pytest.mark.parametrize("how", ["imported", "aliased", "wrapped in a class", "copied code object"])
+def test_folding_with_pytorchs_fusion_helper_is_refused(how):
+    """The book's fusion helper (torch.nn.utils.fusion) answers fold_batchnorm: refused by any name (``code`` rule)."""
+    import types
+
+    from torch.nn.utils import fusion
+
+    helper = {"imported": fusion.fuse_linear_bn_eval, "aliased": getattr(fusion, "fuse_linear_bn_eval"),
+              "wrapped in a class": type("Folder", (), {"__call__": lambda self, l, b: fusion.fuse_linear_bn_eval(l, b)})(),
+              "copied code object": types.FunctionType(fusion.fuse_linear_bn_eval.__code__, vars(fusion).copy())}[how]
+    with pytest.raises(ForbiddenReference, match=r"torch\.nn\.utils\.fusion"):
+        bi.check_fold_batchnorm(lambda linear, bn: helper(linear.eval(), bn.eval()), seed=3)
+
+
+def test_switching_off_the_watch_is_refused():
+    """Code that replaces the probe's profiler (to hide what it calls) loses the check, whatever it computed."""
+    import sys
+
+    def fold(linear, bn):
+        sys.setprofile(None)
+        return SOLUTION["fold_batchnorm"](linear, bn)
+
+    with pytest.raises(ForbiddenReference, match="sys.setprofile"):
+        bi.check_fold_batchnorm(fold, seed=4)
+    assert sys.getprofile() is None  # the watch is gone again after the check
 
 
 def test_checks_leave_pytorch_alone():

@@ -120,3 +120,31 @@ def test_the_model_state_left_behind_is_recorded_as_data():
     assert record["modes_after"] == [False] * len(record["modes_after"])
     with pytest.raises(CheckFailed, match="left hooks registered"):
         chk.run_verdict(record, {})
+
+
+def _by_course_helpers():
+    """The three graded functions answered with normreg.monitoring, the helpers the book's figures use."""
+    from normreg import monitoring
+
+    def record_preactivations(model, x, layer_types=(nn.Linear,)):
+        return monitoring.record_outputs(model, x, layer_types)
+
+    def activation_percentiles(values, q=(15, 50, 85)):
+        return monitoring.unit_percentiles(values, q)
+
+    return {"record_preactivations": (record_preactivations, covariate_shift.check_record_preactivations),
+            "activation_percentiles": (activation_percentiles, covariate_shift.check_activation_percentiles),
+            "percentile_drift": (monitoring.band_width, covariate_shift.check_percentile_drift)}
+
+
+@pytest.mark.parametrize("name", ["record_preactivations", "activation_percentiles", "percentile_drift"])
+def test_the_course_helpers_are_refused_in_every_grading_path(name):
+    """normreg.monitoring computes all three (it draws the book's figures) and is importable in a learner's
+    Jupyter and under plain nbgrader: the probe sees its functions run (the ``code`` rule) and the check
+    refuses them, by any name. (The class grader's sandbox does not hold normreg at all.)"""
+    from autograder.probe import ForbiddenReference
+
+    answer, run_check = _by_course_helpers()[name]
+    with pytest.raises(ForbiddenReference, match=r"course's own implementation \(normreg\.monitoring\."):
+        run_check(answer)
+    run_check(SOLUTION[name])  # and the learner's own code still passes right after

@@ -103,4 +103,15 @@ MUTANTS = [
     Mutant("drift_wrong_dim", "02_covariate_shift",
            {"percentile_drift": DRIFT + "    return history.amax(dim=1) - history.amin(dim=1)\n"},
            ("test_percentile_drift",), "over the percentiles (dim=1)"),
+    Mutant("answered_by_course_helpers", "02_covariate_shift",
+           # normreg.monitoring draws the book's figures and computes all three: importable in a learner's
+           # Jupyter and under nbgrader, refused there by the probe's `code` rule (the sandbox lacks normreg)
+           {"record_preactivations": "from normreg import monitoring as _m\n" + RECORD.replace("    recorded = []\n", "")
+            + "    return _m.record_outputs(model, x, layer_types)\n",
+            "activation_percentiles": "import normreg.monitoring\n" + PERCENTILES
+            + "    return normreg.monitoring.unit_percentiles(values, q)\n",
+            "percentile_drift": "from normreg.monitoring import band_width as percentile_drift\n"},
+           ("test_record_preactivations", "test_activation_percentiles", "test_percentile_drift",
+            "test_record_preactivations_hidden", "test_activation_percentiles_hidden", "test_percentile_drift_hidden"),
+           "course's own implementation", "imports the book's helpers from normreg.monitoring"),
 ]

@@ -192,4 +192,9 @@ MUTANTS = [
                               "        folded.bias.copy_(shift[0])\n"
                               "    return folded\n"},
            ("test_fold_batchnorm",), "library's own implementation"),
+    Mutant("inf_fold_with_fusion_helper", A,  # the helper the book shows (torch.nn.utils.fusion), wrapped
+           {"fold_batchnorm": "import copy\nfrom torch.nn.utils.fusion import fuse_linear_bn_eval as _fuse\n"
+                              "def fold_batchnorm(linear, bn):\n"
+                              "    return _fuse(copy.deepcopy(linear).eval(), copy.deepcopy(bn).eval())\n"},
+           ("test_fold_batchnorm",), "library's own implementation", "wraps torch.nn.utils.fusion.fuse_linear_bn_eval"),
 ]
