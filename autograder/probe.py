@@ -337,6 +337,7 @@ def learner_code():
 
 
 SWITCHED_OFF = "python:sys.setprofile"  # noted when the learner's code replaced the watching profiler
+PROFILER_RUNNING = "python:cProfile"     # noted when a profiler in C was running already (nothing was watched)
 
 
 @contextlib.contextmanager
@@ -344,7 +345,15 @@ def _noting_calls(watch: Watch):
     files, seen = watch.files, watch.seen
     prefixes = tuple(folder for folder, _ in watch.folders)
 
-    def note(frame, event, _arg):
+    previous = sys.getprofile()
+    if previous is not None and not callable(previous):
+        # A profiler written in C (cProfile) is running: it cannot be chained or put back from Python,
+        # and running the learner's code unwatched would let forbidden code through.
+        seen.add(PROFILER_RUNNING)
+        yield
+        return
+
+    def note(frame, event, arg):
         if event == "call":
             path = frame.f_code.co_filename
             if path in files:
@@ -352,8 +361,9 @@ def _noting_calls(watch: Watch):
             elif prefixes and path.startswith(prefixes):
                 package = next(name for folder, name in watch.folders if path.startswith(folder))
                 seen.add(f"python:{package}.{frame.f_code.co_name}")
+        if previous is not None:
+            previous(frame, event, arg)  # a profiler in Python that was running before keeps its events
 
-    previous = sys.getprofile()
     sys.setprofile(note)
     try:
         yield
@@ -453,6 +463,11 @@ class Check:
 
         used = forbidden_ops(self.module, record.ops())
         if used:
+            if PROFILER_RUNNING in used:
+                raise ForbiddenReference(
+                    "a profiler (cProfile or similar, through sys.setprofile) was running while your code was checked: "
+                    "the grader needs sys.setprofile to watch which functions your code runs; stop the profiler and run "
+                    "the test again")
             if SWITCHED_OFF in used:
                 raise ForbiddenReference(
                     "your code replaced the profiler (sys.setprofile) while it was checked: the grader watches which "

@@ -281,3 +281,27 @@ def test_failure_message_names_step_feature_and_error():
         bi.check_running_statistics(OffByOneStep, shape=(16, 4), steps=5)
     message = str(failure.value)
     assert "running_mean after training step 3 of 5" in message and "feature 2" in message and "max error 0.5" in message
+
+
+def test_a_profiler_running_before_the_check_is_kept_or_named():
+    """A profiler in Python that runs before the check keeps receiving its events and is put back; one in C
+    (cProfile) cannot be chained, so the check says so instead of running the learner's code unwatched."""
+    import cProfile
+    import sys
+
+    events = []
+    sys.setprofile(lambda frame, event, arg: events.append(event))
+    try:
+        bi.check_fold_batchnorm(SOLUTION["fold_batchnorm"], seed=5)
+        still_there = sys.getprofile()
+    finally:
+        sys.setprofile(None)
+    assert events and still_there is not None
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        with pytest.raises(ForbiddenReference, match="a profiler"):
+            bi.check_fold_batchnorm(SOLUTION["fold_batchnorm"], seed=5)
+    finally:
+        profiler.disable()
