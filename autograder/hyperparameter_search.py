@@ -910,9 +910,9 @@ class _HalvingObjective:
             index = self.keys.index(_config_key(config, self.names))
         except ValueError:
             self._fail(f"the objective was called with {config!r:.200}, which is not one of the `configs` given")
-        if not _is_integer(resource) and not (type(resource) is float and resource.is_integer()):
-            self._fail(f"the objective was called with resource = {resource!r:.60}; the resource of a rung is an "
-                       f"integer, min_resource * factor**rung")
+        if (not _is_integer(resource) and not (type(resource) is float and resource.is_integer())) or resource < 1:
+            self._fail(f"the objective was called with resource = {resource!r:.60}; the resource of a rung is a "
+                       f"positive integer, min_resource * factor**rung")
         resource = int(resource)
         self.calls.append([index, resource])
         return _halving_score(self.seed, index, resource)
