@@ -71,8 +71,10 @@ RULES: dict[str, Rules] = {
     # dropout forward, backward and module: PyTorch's dropout
     "06_dropout": Rules("autograder.dropout", ("numpy", "torch"), names=_DROPOUT + ("sklearn", "scipy"),
                         words=("dropout", "Dropout"), ops=("dropout",)),
-    # splits, log-uniform sampling, random and grid search: scikit-learn's samplers, scipy.stats.loguniform
-    "07_hyperparameter_search": Rules("autograder.hyperparameter_search", ("numpy",), names=_SCALERS),
+    # splits, sampling a search space, grid search, successive halving: scikit-learn's ParameterSampler,
+    # ParameterGrid and HalvingGridSearchCV, scipy.stats' distributions, the course's own split_indices
+    "07_hyperparameter_search": Rules("autograder.hyperparameter_search", ("numpy",),
+                                      names=_SCALERS + ("normreg.data.split_indices",), code=("normreg.data",)),
 }
 
 _BY_MODULE = {rules.checks: rules for rules in RULES.values()}

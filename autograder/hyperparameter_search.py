@@ -1,25 +1,26 @@
 """Checks for chapter 7, hyperparameter search (exercise ``07_hyperparameter_search``).
 
-The learner writes, in NumPy:
+The learner writes, in NumPy, what the chapter's page does not show:
 
 - ``train_val_test_split(n, val_fraction, test_fraction, rng) -> (train_idx, val_idx, test_idx)``:
   a shuffled partition of ``range(n)`` with ``round(n * val_fraction)`` validation and
   ``round(n * test_fraction)`` test indices, the rest for training;
-- ``sample_log_uniform(low, high, size, rng)``: samples whose logarithm is uniform,
-  compared with ``scipy.stats.loguniform(low, high)`` by a Kolmogorov-Smirnov test;
-- ``random_search(objective, space, n_trials, rng) -> [(config, score), ...]`` where
-  ``space`` maps a name to ``("log", low, high)``, ``("uniform", low, high)`` or
-  ``("choice", values)``;
+- ``sample_config(space, rng) -> dict``: one configuration from a search space whose entries
+  are ``("uniform", low, high)``, ``("log", low, high)``, ``("int", low, high)`` (integers,
+  both ends included), ``("int_log", low, high)`` (the integer part of a log-uniform sample on
+  ``[low, high + 1)``), ``("choice", values)`` and conditional ``("if", parent, value, spec)``
+  (present only when ``config[parent] == value``), compared with ``scipy.stats.uniform``,
+  ``loguniform`` and ``randint`` by statistical tests;
 - ``grid_search(objective, grid) -> [(config, score), ...]``: every combination once,
   in ``itertools.product`` order over the grid's names (the last name varies fastest);
-- ``narrow_space(results, space, top_k) -> space``: the coarse-to-fine step. Higher
-  score is better; numeric bounds become the min and max of the ``top_k`` best
-  configurations' values, choices the values those configurations used.
+- ``successive_halving(objective, configs, min_resource, max_resource, factor)``: a budgeted
+  search whose rungs (resources and candidates) must equal those of scikit-learn's
+  ``HalvingGridSearchCV`` on the same scores.
 
 Each check is a probe (calls the learner's functions, records what they returned and, for
 the searches, the configurations the course's objective was called with) and a verdict
-(decides from that record); see ``autograder/probe.py``. SciPy is imported by the verdicts
-only: the grading sandbox of this chapter holds NumPy alone.
+(decides from that record); see ``autograder/probe.py``. SciPy and scikit-learn are imported
+by the verdicts only: the grading sandbox of this chapter holds NumPy alone.
 
 Randomness is tested with statistics whose false-failure chance is bounded for ANY seed:
 a correct answer fails one call of a check with probability at most ``ALPHA`` (each check
@@ -41,18 +42,15 @@ from autograder.probe import ObjectData, capture, check, type_name
 
 # The chance that a correct answer fails one call of a check, whatever the seed. Each check
 # divides it among its statistical tests: split 5 (one-block test, three Kolmogorov-Smirnov
-# tests, other seed), sample_log_uniform 1, random_search one per numeric dimension, two per
-# choice (a choice never drawn, chi-square) and one for the other seed.
+# tests, other seed); sample_config one per continuous name, two per discrete name (its
+# distribution, a value never drawn) and one for the other seed.
 ALPHA = 1e-6
 # The level at which a WRONG answer's samples are matched to a known mistake, to name it in
 # the message. It never decides whether an answer passes.
 HINT_ALPHA = 1e-3
 SPLIT_TESTS = 5
 
-
 # ---------------------------------------------------------------- helpers
-
-
 
 def _show(value, limit: int = 200) -> str:
     text = f"<{value.type_name} object>" if isinstance(value, ObjectData) else repr(value)
@@ -130,21 +128,6 @@ def _check_no_tie(n: int, fraction: float) -> None:
         raise ValueError(f"n * fraction = {n * fraction} is a tie for round(); choose other values")
 
 
-def _same_results(first, second) -> bool:
-    """Whether two recorded lists of (config, score) hold the same configurations and scores."""
-    try:
-        if type(first) is not list or type(second) is not list or len(first) != len(second):
-            return False
-        for (config_a, score_a), (config_b, score_b) in zip(first, second):
-            if config_a.keys() != config_b.keys() or float(score_a) != float(score_b):
-                return False
-            if any(not _equal_values(config_a[k], config_b[k]) for k in config_a):
-                return False
-        return True
-    except Exception:  # noqa: BLE001 -- a malformed result is not the same result
-        return False
-
-
 def _equal_values(a, b) -> bool:
     if isinstance(a, ObjectData) or isinstance(b, ObjectData):
         return False
@@ -152,7 +135,6 @@ def _equal_values(a, b) -> bool:
         return bool(np.all(a == b))
     except Exception:  # noqa: BLE001 -- incomparable values are different values
         return False
-
 
 def _ks_pvalue(samples: np.ndarray, cdf) -> float:
     from scipy import stats
@@ -326,7 +308,7 @@ def check_train_val_test_split(record, inputs) -> None:
                           f"function?); draw every random number from `rng`")
 
 
-# ---------------------------------------------------------------- log-uniform sampling
+# ---------------------------------------------------------------- known mistakes of log-scale samplers (for hints)
 
 def _log_uniform_mistakes(low: float, high: float):
     """(description, inverse transform g, a, b): the mistake's samples x have g(x) ~ U(a, b)."""
@@ -365,79 +347,311 @@ def _name_log_uniform_mistake(samples: np.ndarray, low: float, high: float) -> s
     return ""
 
 
-def _sample_inputs(*, low: float = 1e-4, high: float = 1.0, size=2000, seed: int = 0) -> dict:
-    if not 0 < low < high:
-        raise ValueError("need 0 < low < high")
-    shape = (size,) if isinstance(size, int) else tuple(size)
-    return {"low": low, "high": high, "size": size, "seed": seed, "shape": shape,
-            "call": f"sample_log_uniform({low:g}, {high:g}, size={size!r}, rng=np.random.default_rng({seed}))"}
+# ---------------------------------------------------------------- sampling a configuration from a search space
+
+DEFAULT_CONFIG_SPACE = {
+    "optimizer": ("choice", ["sgd", "adam"]),
+    "lr": ("log", 1e-4, 1.0),
+    "momentum": ("if", "optimizer", "sgd", ("uniform", 0.5, 0.99)),
+    "width": ("int_log", 4, 32),
+    "layers": ("int", 1, 4),
+    "dropout": ("uniform", 0.0, 0.5),
+}
+KINDS = ("uniform", "log", "int", "int_log", "choice")
+REPEAT_DRAWS = 200
 
 
-def _sample_probe(record, sample_log_uniform, inputs) -> None:
-    args = (inputs["low"], inputs["high"], inputs["size"])
-    record["out"] = call_learner(sample_log_uniform, *args, np.random.default_rng(inputs["seed"]))
-    record["again"] = call_learner(sample_log_uniform, *args, np.random.default_rng(inputs["seed"]))
+def _inner(spec):
+    """(condition or None, the sampling spec): ("if", parent, value, spec) -> ((parent, value), spec)."""
+    if spec[0] == "if":
+        return (spec[1], spec[2]), spec[3]
+    return None, spec
 
 
-@check(inputs=_sample_inputs, probe=_sample_probe)
-def check_sample_log_uniform(record, inputs) -> None:
-    """``sample_log_uniform(low, high, size, rng)`` has shape ``size``, lies in [low, high] and
-    passes a Kolmogorov-Smirnov test against ``scipy.stats.loguniform(low, high)`` at level
-    ``ALPHA`` = 1e-6 (with at least 1,000 samples a uniform sampler over a range of at least a
-    factor 10 fails it with p far below 1e-10). Two generators made from ``seed`` must give
-    the same samples.
+def _integer_pmf(kind: str, low: int, high: int) -> np.ndarray:
+    """P(value = k) for k = low .. high, in NumPy (the inputs run where SciPy is absent)."""
+    k = np.arange(low, high + 1, dtype=np.float64)
+    if kind == "int":
+        return np.full(k.size, 1.0 / k.size)
+    return np.log((k + 1) / k) / np.log((high + 1) / low)
+
+
+def _config_space_inputs(*, space: dict | None = None, n_draws: int = 2000, seed: int = 0) -> dict:
+    space = copy.deepcopy(DEFAULT_CONFIG_SPACE if space is None else space)
+    collision = 0.0   # log P(two correct draws give the same configuration), unconditional discrete names only
+    continuous = False
+    tests = 0
+    for position, (name, spec) in enumerate(space.items()):
+        condition, inner = _inner(spec)
+        if condition is not None and condition[0] not in list(space)[:position]:
+            raise ValueError(f"the condition of {name!r} names {condition[0]!r}, which must come earlier in the space")
+        if inner[0] not in KINDS:
+            raise ValueError(f"unknown kind {inner[0]!r} in the check's space")
+        if inner[0] in ("uniform", "log"):
+            if not inner[1] < inner[2] or (inner[0] == "log" and inner[1] <= 0):
+                raise ValueError(f"bad range for {name!r}")
+            continuous |= condition is None
+            tests += 1
+        else:
+            if inner[0] == "choice":
+                pmf = np.full(len(inner[1]), 1.0 / len(inner[1]))
+            else:
+                low, high = inner[1], inner[2]
+                if type(low) is not int or type(high) is not int or low > high or (inner[0] == "int_log" and low < 1):
+                    raise ValueError(f"bad integer range for {name!r}: need integers low <= high (low >= 1 for int_log)")
+                pmf = _integer_pmf(inner[0], inner[1], inner[2])
+            if condition is None:
+                collision += math.log(float(np.sum(pmf ** 2)))
+            tests += 2 if pmf.size > 1 else 0   # the distribution, and "a value never drawn"
+    log_same = -math.inf if continuous else min(n_draws, REPEAT_DRAWS) * collision
+    share = ALPHA / (tests + 1)
+    return {"space": space, "n_draws": n_draws, "seed": seed, "share": share,
+            "other_seed": log_same < math.log(share),
+            "what": f"sample_config(space, rng) called {n_draws} times with one rng = np.random.default_rng({seed}), "
+                    f"space = {space}"}
+
+
+def _config_space_probe(record, sample_config, inputs) -> None:
+    space, n, seed = inputs["space"], inputs["n_draws"], inputs["seed"]
+    given = copy.deepcopy(space)
+    rng = np.random.default_rng(seed)
+    record["configs"] = [_plain(call_learner(sample_config, given, rng)) for _ in range(n)]
+    record["space_after"] = given
+    # Reproducibility is judged on the first REPEAT_DRAWS draws.
+    for key, other_seed in (("again", seed), ("other", seed + 1)):
+        if key == "other" and not inputs["other_seed"]:
+            continue
+        given, rng = copy.deepcopy(space), np.random.default_rng(other_seed)
+        record[key] = [_plain(call_learner(sample_config, given, rng)) for _ in range(min(n, REPEAT_DRAWS))]
+
+
+def _discrete_ks_pvalue(values: np.ndarray, low: int, pmf: np.ndarray) -> float:
+    """Kolmogorov-Smirnov p-value of integer samples against the distribution pmf on low, low + 1, ...
+
+    D is the largest gap between the two step functions (at the support points). For a
+    discrete distribution D is stochastically smaller than for a continuous one (Conover
+    1972), so the continuous null distribution (scipy.stats.kstwo) gives a conservative
+    p-value: a correct sampler gets p <= a with probability at most a.
+    """
+    from scipy import stats
+
+    counts = np.bincount(values - low, minlength=pmf.size)[: pmf.size]
+    outside = values.size - counts.sum()
+    gap = np.abs(np.cumsum(counts) / values.size - np.cumsum(pmf))
+    if outside:
+        return 0.0
+    return float(stats.kstwo.sf(float(gap.max()), values.size))
+
+
+def _reference_pmf(kind: str, low: int, high: int) -> np.ndarray:
+    """The reference distribution from SciPy: randint(low, high + 1), or loguniform(low, high + 1) cut at integers."""
+    from scipy import stats
+
+    k = np.arange(low, high + 1)
+    if kind == "int":
+        return stats.randint(low, high + 1).pmf(k)
+    cdf = stats.loguniform(low, high + 1).cdf
+    return cdf(k + 1) - cdf(k)
+
+
+def _integer_mistakes(kind: str, low: int, high: int) -> list:
+    """(description, pmf on low .. high) of the known mistakes for an integer dimension."""
+    from scipy import stats
+
+    k = np.arange(low, high + 1)
+    mistakes = []
+    if high > low:
+        below = np.append(np.full(high - low, 1.0 / (high - low)), 0.0)
+        if kind == "int":
+            mistakes.append(("`high` is never drawn: rng.integers(low, high) excludes its upper end; the range is "
+                             "inclusive, so use rng.integers(low, high + 1)", below))
+        else:
+            cdf = stats.loguniform(low, high).cdf
+            mistakes.append(("`high` is never drawn: the integer part of a log-uniform sample on [low, high) never "
+                             "reaches high; sample on [low, high + 1)", np.append(cdf(k[:-1] + 1) - cdf(k[:-1]), 0.0)))
+    if kind == "int_log":
+        mistakes.append(("the integers are uniform, not log-uniform: every integer is equally likely, but "
+                         "'int_log' gives small values more weight (take the integer part of a log-uniform "
+                         "sample on [low, high + 1))", stats.randint(low, high + 1).pmf(k)))
+    return mistakes
+
+
+def _is_integer(value) -> bool:
+    return (type(value) is int or isinstance(value, np.integer)
+            or isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iu")
+
+
+def _condition_holds(config: dict, condition) -> bool:
+    parent, value = condition
+    return parent in config and _equal_values(config[parent], value)
+
+
+def _check_same_draws(first, second) -> bool:
+    """Whether ``second`` repeats the first draws of ``first``."""
+    return (isinstance(second, list) and len(second) == min(len(first), REPEAT_DRAWS)
+            and all(_same_data(a, b) for a, b in zip(first, second)))
+
+
+@check(inputs=_config_space_inputs, probe=_config_space_probe)
+def check_sample_config(record, inputs) -> None:
+    """``sample_config(space, rng)`` returns one configuration, a new dict, drawn from ``space``.
+
+    Called ``n_draws`` times with one generator. A name with a condition ``("if", parent,
+    value, spec)`` must appear exactly in the configurations whose ``parent`` is present
+    and equal to ``value`` (checked on every draw, no tolerance). The values of each name,
+    where present, are compared with SciPy: "uniform" with ``scipy.stats.uniform(low, high
+    - low)`` and "log" with ``scipy.stats.loguniform(low, high)`` by Kolmogorov-Smirnov
+    tests; "int" with ``scipy.stats.randint(low, high + 1)`` and "int_log" with the integer
+    part of ``scipy.stats.loguniform(low, high + 1)`` by a discrete Kolmogorov-Smirnov test
+    (the continuous null distribution, conservative for discrete samples); "choice" by a
+    chi-square test of equal frequencies confirmed by exact binomial tests. A discrete value
+    that never occurs fails where a correct sampler misses one with probability below the
+    test's share. The chance that a correct sampler fails one call is at most ``ALPHA``
+    (1e-6), whatever the seed: every test gets an equal share. Two generators made from
+    ``seed`` must give the same configurations, and ``seed + 1`` other ones (where two
+    correct runs coincide with probability below the share).
     """
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    low, high, shape, call = inputs["low"], inputs["high"], inputs["shape"], inputs["call"]
-    raw = record["out"]
-    if raw is None:
-        raise CheckFailed(f"{call} returned None: did you forget to `return` the samples?")
-    if isinstance(raw, ObjectData):
-        raise CheckFailed(f"{call} returned a {raw.type_name}; expected a NumPy array of shape {shape}")
-    try:
-        samples = np.asarray(raw)
-    except (TypeError, ValueError):
-        raise CheckFailed(f"{call} returned {_show(raw, 100)}, which is not an array of numbers") from None
-    if samples.shape != shape:
-        raise CheckFailed(f"{call} returned shape {samples.shape}, expected {shape} (the `size` argument, "
-                          f"as in NumPy's rng.uniform(..., size=size))")
-    if not np.issubdtype(samples.dtype, np.floating):
-        raise CheckFailed(f"{call} returned dtype {samples.dtype}; expected floating-point numbers")
-    flat = samples.astype(np.float64).ravel()
-    hint = _name_log_uniform_mistake(flat, low, high)
-    tolerance = 1e-9 * high
-    if not np.all(np.isfinite(flat)):
-        raise CheckFailed(f"{call} returned NaN or inf ({int((~np.isfinite(flat)).sum())} samples){hint}")
-    if flat.min() < low * (1 - 1e-9) or flat.max() > high + tolerance:
-        raise CheckFailed(f"{call}: samples must lie in [{low:g}, {high:g}], but they range from "
-                          f"{flat.min():.4g} to {flat.max():.4g}{hint}")
-    p = _ks_pvalue(flat, _log_uniform_cdf(low, high))
-    if p < ALPHA:
-        median = float(np.median(flat))
-        raise CheckFailed(
-            f"{call}: the samples do not follow the log-uniform distribution on [{low:g}, {high:g}] "
-            f"(Kolmogorov-Smirnov test against scipy.stats.loguniform: p = {p:.2g} < {ALPHA:g}). "
-            f"Their median is {median:.4g}; a log-uniform sample's median is sqrt(low * high) = "
-            f"{math.sqrt(low * high):.4g}{hint}")
-    again = record["again"]
-    try:
-        same = not isinstance(again, ObjectData) and np.array_equal(np.asarray(again), samples)
-    except Exception:  # noqa: BLE001 -- a malformed answer is another answer
-        same = False
-    if not same:
-        raise CheckFailed(f"{call} is not reproducible: two generators made from the same seed gave different "
-                          f"samples.\n  Likely mistake: the rng argument was ignored (np.random.uniform or a new "
-                          f"default_rng()); draw the samples with `rng`")
+    space, n, share, what, seed = (inputs[key] for key in ("space", "n_draws", "share", "what", "seed"))
+    configs = record["configs"]
+    if not _same_data(record["space_after"], space):
+        raise CheckFailed(f"{what}: sample_config changed the `space` dict it was given; leave it as it is")
+    for i, config in enumerate(configs):
+        if config is None:
+            raise CheckFailed(f"{what}: draw {i} returned None: did you forget to `return` the configuration?")
+        if not isinstance(config, dict):
+            raise CheckFailed(f"{what}: draw {i} returned a {type_name(config)}; expected a dict name -> value")
+        unknown = sorted(set(map(str, config)) - set(space))
+        if unknown:
+            raise CheckFailed(f"{what}: draw {i} has names that are not in the space: {unknown}")
 
+    for name, spec in space.items():
+        condition, inner = _inner(spec)
+        kind = inner[0]
+        present = [name in config for config in configs]
+        if condition is None:
+            missing = present.index(False) if not all(present) else None
+            if missing is not None:
+                raise CheckFailed(f"{what}: draw {missing} has no value for {name!r}: {_show(configs[missing])}")
+        else:
+            parent, value = condition
+            for i, config in enumerate(configs):
+                wanted = _condition_holds(config, condition)
+                if present[i] and not wanted:
+                    shown = f"{parent}={config[parent]!r}" if parent in config else f"no {parent!r}"
+                    hint = ""
+                    if config[name] is None:
+                        hint = ("\n  Likely mistake: None was stored for the inactive parameter; leave the name out "
+                                "of the configuration when its condition is off")
+                    else:
+                        hint = (f"\n  Likely mistake: the conditional parameter was sampled when its condition is "
+                                f"off: {name!r} belongs in a configuration only when {parent!r} == {value!r}")
+                    raise CheckFailed(f"{what}: draw {i} holds {name!r} = {_show(config[name], 60)} with {shown}; "
+                                      f"{name!r} is conditional on {parent} == {value!r}{hint}")
+                if wanted and not present[i]:
+                    raise CheckFailed(f"{what}: draw {i} has {parent}={config[parent]!r} but no value for {name!r}; "
+                                      f"a conditional parameter is sampled whenever its condition holds")
+        values = [config[name] for config in configs if name in config]
+        if not values:
+            continue
+        m = len(values)
+        if kind in ("uniform", "log"):
+            low, high = inner[1], inner[2]
+            wrong = [v for v in values if not _is_number(v)]
+            if wrong:
+                raise CheckFailed(f"{what}: {name!r} should be a single number, got {_show(wrong[0], 100)}"
+                                  + (" (use float(...) or size=None to get a scalar)"
+                                     if isinstance(wrong[0], (np.ndarray, list, tuple)) and np.ndim(wrong[0]) else ""))
+            x = np.asarray([float(v) for v in values], dtype=np.float64)
+            hint = _name_log_uniform_mistake(x, low, high) if kind == "log" else ""
+            if not np.all(np.isfinite(x)) or x.min() < low - 1e-12 * abs(high) or x.max() > high + 1e-12 * abs(high) + 1e-300:
+                raise CheckFailed(f"{what}: values of {name!r} must lie in [{low:g}, {high:g}] ({kind!r}), but they "
+                                  f"range from {x.min():.4g} to {x.max():.4g}{hint}")
+            reference = _log_uniform_cdf(low, high) if kind == "log" else _uniform_cdf(low, high)
+            p = _ks_pvalue(x, reference)
+            if p < share:
+                if kind == "uniform" and low > 0 and _ks_pvalue(x, _log_uniform_cdf(low, high)) >= HINT_ALPHA:
+                    hint = "\n  Likely mistake: a 'uniform' parameter was sampled on a log scale"
+                scipy_name = f"loguniform({low:g}, {high:g})" if kind == "log" else f"uniform({low:g}, {high - low:g})"
+                raise CheckFailed(f"{what}: the {m} values of {name!r} do not follow scipy.stats.{scipy_name} "
+                                  f"(Kolmogorov-Smirnov p = {p:.2g} < {share:.2g}){hint}")
+        elif kind in ("int", "int_log"):
+            low, high = inner[1], inner[2]
+            floats = [v for v in values if not _is_integer(v)]
+            if floats:
+                bad = floats[0]
+                hint = ""
+                if _is_number(bad) and float(bad) == math.floor(float(bad)):
+                    hint = (f"\n  Likely mistake: {_show(bad, 40)} is a float with an integer value (np.floor and "
+                            f"np.round return floats); convert it with int(...)")
+                raise CheckFailed(f"{what}: {name!r} ({kind!r}) must be an integer, got {_show(bad, 60)}"
+                                  f" of type {type_name(bad)}{hint}")
+            x = np.asarray([int(v) for v in values], dtype=np.int64)
+            mistakes = _integer_mistakes(kind, low, high)
+            if x.min() < low or x.max() > high:
+                raise CheckFailed(f"{what}: values of {name!r} must be integers from {low} to {high} inclusive "
+                                  f"({kind!r}), but they range from {x.min()} to {x.max()}")
+            pmf = _reference_pmf(kind, low, high)
+            p = _discrete_ks_pvalue(x, low, pmf)
+            counts = np.bincount(x - low, minlength=pmf.size)
+            hint = ""
+            for description, wrong_pmf in mistakes:
+                if np.all(wrong_pmf[counts > 0] > 0) and _discrete_ks_pvalue(x, low, wrong_pmf) >= HINT_ALPHA:
+                    hint = f"\n  Likely mistake: {description}"
+                    break
+            never = np.flatnonzero(counts == 0)
+            chance_of_a_gap = float(np.sum((1.0 - pmf) ** m))
+            if never.size and pmf.size > 1 and chance_of_a_gap < share:
+                shown = [int(low + i) for i in never[:5]]
+                raise CheckFailed(f"{what}: in {m} draws {name!r} never took the value(s) {shown}"
+                                  f"{' ...' if never.size > 5 else ''}; a correct sampler misses one with "
+                                  f"probability {chance_of_a_gap:.2g}{hint}")
+            if pmf.size > 1 and p < share:
+                scipy_name = (f"randint({low}, {high + 1})" if kind == "int"
+                              else f"the integer part of loguniform({low}, {high + 1})")
+                raise CheckFailed(f"{what}: the {m} values of {name!r} do not follow scipy.stats.{scipy_name} "
+                                  f"(discrete Kolmogorov-Smirnov p = {p:.2g} < {share:.2g}; mean {x.mean():.4g}, "
+                                  f"expected {float(np.dot(np.arange(low, high + 1), pmf)):.4g}){hint}")
+        else:
+            options = list(inner[1])
+            positions = []
+            for v in values:
+                matches = [i for i, option in enumerate(options) if _equal_values(v, option)]
+                if not matches:
+                    hint = ""
+                    if _is_integer(v) and 0 <= int(v) < len(options):
+                        hint = ("\n  Likely mistake: the INDEX of the choice was stored; store the value itself, "
+                                "values[rng.integers(len(values))]")
+                    raise CheckFailed(f"{what}: {name!r} = {_show(v, 100)} is not one of the choices {options}{hint}")
+                positions.append(matches[0])
+            counts = np.bincount(positions, minlength=len(options))
+            never = [options[i] for i in np.flatnonzero(counts == 0)]
+            k = len(options)
+            if never and k > 1 and math.log(k) + m * math.log1p(-1 / k) < math.log(share):
+                hint = ""
+                if never == [options[-1]]:
+                    hint = ("\n  Likely mistake: the last choice is never drawn: rng.integers(low, high) excludes "
+                            "`high`, so use rng.integers(len(values)), or rng.choice(values)")
+                raise CheckFailed(f"{what}: in {m} draws, {name!r} never took the value(s) {never} "
+                                  f"(counts {dict(zip(map(str, options), counts.tolist()))}); every choice must be "
+                                  f"equally likely{hint}")
+            if k > 1:
+                p, exact = _choice_pvalue(counts)
+                if max(p, exact) < share:
+                    raise CheckFailed(f"{what}: the choices of {name!r} are not equally likely: counts "
+                                      f"{dict(zip(map(str, options), counts.tolist()))} (chi-square p = {p:.2g} "
+                                      f"< {share:.2g})")
+
+    if not _check_same_draws(configs, record["again"]):
+        raise CheckFailed(f"{what} is not reproducible: two generators made from the same seed gave different "
+                          f"configurations.\n  Likely mistake: the rng argument was ignored (np.random.* or a new "
+                          f"default_rng()); draw every random number from `rng`")
+    if inputs["other_seed"] and _check_same_draws(configs, record["other"]):
+        raise CheckFailed(f"{what}: generators made from seeds {seed} and {seed + 1} gave the same "
+                          f"configurations.\n  Likely mistake: the rng argument was ignored (a fixed seed "
+                          f"inside the function?); draw every random number from `rng`")
 
 # ---------------------------------------------------------------- the objective the searches are given
-
-DEFAULT_SPACE = {
-    "lr": ("log", 1e-4, 1.0),
-    "dropout": ("uniform", 0.0, 0.5),
-    "activation": ("choice", ["relu", "tanh", "sigmoid"]),
-}
-
 
 def _objective_weights(space_or_grid: dict, seed: int) -> dict:
     rng = np.random.default_rng(seed)
@@ -554,146 +768,6 @@ def _check_scores(results, calls, weights: dict, what: str, n_expected: int) -> 
                               f"config it was computed for")
 
 
-# ---------------------------------------------------------------- random search
-
-def _search_inputs(*, space: dict | None = None, n_trials: int = 300, seed: int = 0) -> dict:
-    space = copy.deepcopy(DEFAULT_SPACE if space is None else space)
-    for name, spec in space.items():
-        if spec[0] not in ("log", "uniform", "choice"):
-            raise ValueError(f"unknown kind {spec[0]!r} in the check's space")
-    numeric = [name for name, spec in space.items() if spec[0] != "choice" and spec[1] != spec[2]]
-    choices = {name: len(spec[1]) for name, spec in space.items() if spec[0] == "choice"}
-    share = ALPHA / (len(numeric) + 2 * sum(k > 1 for k in choices.values()) + 1)
-    # A correct sampler leaves one of k choices out of n_trials draws with probability at most
-    # k (1 - 1/k)^n_trials: "a choice never drawn" is a failure only where that is below the share.
-    never_checked = {name for name, k in choices.items()
-                     if k <= 1 or math.log(k) + n_trials * math.log1p(-1 / k) < math.log(share)}
-    # Two correct searches from independent generators coincide with probability 0 when a numeric
-    # dimension is random, else (prod over the choices of 1/k)^n_trials.
-    log_same = -math.inf if numeric else -n_trials * sum(math.log(k) for k in choices.values() if k > 1)
-    return {"space": space, "n_trials": n_trials, "seed": seed, "weights": _objective_weights(space, seed),
-            "share": share, "never_checked": never_checked, "other_seed": log_same < math.log(share),
-            "what": f"random_search(objective, space, n_trials={n_trials}, rng=np.random.default_rng({seed})) "
-                    f"with space = {space}"}
-
-
-def _search_probe(record, random_search, inputs) -> None:
-    space, n_trials, seed, weights = inputs["space"], inputs["n_trials"], inputs["seed"], inputs["weights"]
-    objective = _RecordingObjective(weights, record, "objective_error")
-    given_space = copy.deepcopy(space)
-    results = call_learner(random_search, objective, given_space, n_trials, np.random.default_rng(seed))
-    record["distinct_configs"] = _distinct_configs(results)
-    record["results"] = _plain(results)
-    record["space_after"] = given_space
-    record["calls"] = objective.calls
-    again = _RecordingObjective(weights, record, "again_objective_error")
-    record["again"] = _plain(call_learner(random_search, again, copy.deepcopy(space), n_trials,
-                                          np.random.default_rng(seed)))
-    if inputs["other_seed"]:
-        other = _RecordingObjective(weights, record, "other_objective_error")
-        record["other"] = _plain(call_learner(random_search, other, copy.deepcopy(space), n_trials,
-                                              np.random.default_rng(seed + 1)))
-
-
-@check(inputs=_search_inputs, probe=_search_probe)
-def check_random_search(record, inputs) -> None:
-    """``random_search(objective, space, n_trials, rng)`` evaluates ``n_trials`` configurations
-    sampled independently from ``space`` and returns ``[(config, objective(config)), ...]``.
-
-    Each "log" dimension must pass a Kolmogorov-Smirnov test against
-    ``scipy.stats.loguniform(low, high)``, each "uniform" one against
-    ``scipy.stats.uniform(low, high - low)``, and each "choice" one a chi-square test of
-    equal frequencies (confirmed by exact binomial tests), each at its share of ``ALPHA``.
-    Every choice must occur (where a correct sampler misses one with probability below its
-    share: in the default space from 41 trials on; 5 choices alone from 75). Two generators
-    made from ``seed`` must give the same results and ``seed + 1`` different ones (tested
-    where two correct searches coincide with probability below the share).
-    """
-    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    space, n_trials, share, what = inputs["space"], inputs["n_trials"], inputs["share"], inputs["what"]
-    weights, seed = inputs["weights"], inputs["seed"]
-    _raise_objective_error(record, "objective_error")
-    results = _results_list(record["results"], record["distinct_configs"], what, n_trials)
-    if not _same_data(record["space_after"], space):
-        raise CheckFailed(f"{what} changed the `space` dict it was given; leave the caller's space as it is")
-    _check_scores(results, record["calls"], weights, what, n_trials)
-
-    for name, spec in space.items():
-        kind = spec[0]
-        if any(name not in config for config, _ in results):
-            raise CheckFailed(f"{what}: some configurations have no value for {name!r}")
-        values = [config[name] for config, _ in results]
-        if kind in ("log", "uniform"):
-            low, high = spec[1], spec[2]
-            wrong = [v for v in values if not _is_number(v)]
-            if wrong:
-                bad = wrong[0]
-                raise CheckFailed(f"{what}: config[{name!r}] should be a single number, got {_show(bad, 100)}"
-                                  + (" (use float(...) or size=None to get a scalar)"
-                                     if isinstance(bad, (np.ndarray, list, tuple)) and np.ndim(bad) else ""))
-            x = np.asarray([float(v) for v in values], dtype=np.float64)
-            if x.min() < low - 1e-12 * abs(high) or x.max() > high * (1 + 1e-12) + 1e-15:
-                raise CheckFailed(f"{what}: values of {name!r} must lie in [{low:g}, {high:g}] ({kind!r}), but they "
-                                  f"range from {x.min():.4g} to {x.max():.4g}"
-                                  + (_name_log_uniform_mistake(x, low, high) if kind == "log" else ""))
-            if low == high:
-                continue
-            reference = _log_uniform_cdf(low, high) if kind == "log" else _uniform_cdf(low, high)
-            p = _ks_pvalue(x, reference)
-            if p < share:
-                if kind == "log":
-                    hint = _name_log_uniform_mistake(x, low, high)
-                else:
-                    hint = ""
-                    if low > 0 and _ks_pvalue(x, _log_uniform_cdf(low, high)) >= HINT_ALPHA:
-                        hint = "\n  Likely mistake: a 'uniform' dimension was sampled on a log scale"
-                raise CheckFailed(f"{what}: the values of {name!r} do not follow the {kind} distribution on "
-                                  f"[{low:g}, {high:g}] (Kolmogorov-Smirnov p = {p:.2g} < {share:.2g}){hint}")
-        else:
-            options = list(spec[1])
-            positions = []
-            for v in values:
-                matches = [i for i, option in enumerate(options) if _equal_values(v, option)]
-                if not matches:
-                    hint = ""
-                    if isinstance(v, (int, np.integer)) and 0 <= int(v) < len(options):
-                        hint = ("\n  Likely mistake: the INDEX of the choice was stored; store the value itself, "
-                                "values[rng.integers(len(values))]")
-                    raise CheckFailed(f"{what}: config[{name!r}] = {_show(v, 100)} is not one of the choices "
-                                      f"{options}{hint}")
-                positions.append(matches[0])
-            counts = np.bincount(positions, minlength=len(options))
-            never = [options[i] for i in np.flatnonzero(counts == 0)]
-            if never and name in inputs["never_checked"]:
-                hint = ""
-                if never == [options[-1]]:
-                    hint = ("\n  Likely mistake: the last choice is never drawn: rng.integers(low, high) excludes "
-                            "`high`, so use rng.integers(len(values)), or rng.choice(values)")
-                elif never == [options[0]]:
-                    hint = "\n  Likely mistake: the first choice is never drawn (an index that starts at 1?)"
-                raise CheckFailed(f"{what}: in {n_trials} trials, {name!r} never took the value(s) {never} "
-                                  f"(counts {dict(zip(map(str, options), counts.tolist()))}); every choice must be "
-                                  f"equally likely{hint}")
-            if len(options) > 1:
-                p, exact = _choice_pvalue(counts)
-                if max(p, exact) < share:
-                    raise CheckFailed(f"{what}: the choices of {name!r} are not equally likely: counts "
-                                      f"{dict(zip(map(str, options), counts.tolist()))} (chi-square p = {p:.2g} "
-                                      f"< {share:.2g})")
-
-    _raise_objective_error(record, "again_objective_error")
-    if not _same_results(results, record["again"]):
-        raise CheckFailed(f"{what} is not reproducible: two generators made from the same seed gave different "
-                          f"configurations.\n  Likely mistake: the rng argument was ignored (np.random.* or a new "
-                          f"default_rng()); draw every random number from `rng`")
-    if inputs["other_seed"]:
-        _raise_objective_error(record, "other_objective_error")
-        if _same_results(results, record["other"]):
-            raise CheckFailed(f"{what}: generators made from seeds {seed} and {seed + 1} gave the same "
-                              f"configurations.\n  Likely mistake: the rng argument was ignored (a fixed seed "
-                              f"inside the function?); draw every random number from `rng`")
-
-
 # ---------------------------------------------------------------- grid search
 
 DEFAULT_GRID = {"lr": [1e-3, 1e-2, 1e-1], "weight_decay": [0.0, 1e-4], "activation": ["relu", "tanh"]}
@@ -768,137 +842,233 @@ def check_grid_search(record, inputs) -> None:
                           f"itertools.product over the names in the grid's order, the last name varying fastest")
 
 
-# ---------------------------------------------------------------- coarse-to-fine: narrowing the space
 
-DEFAULT_NARROW_SPACE = {
-    "lr": ("log", 1e-4, 1.0),
-    "weight_decay": ("log", 1e-6, 1e-2),
-    "dropout": ("uniform", 0.0, 0.5),
-    "activation": ("choice", ["relu", "tanh", "sigmoid"]),
-}
+# ---------------------------------------------------------------- a budget: successive halving
 
-
-def _make_results(space: dict, n_results: int, seed: int) -> list:
-    """Configurations drawn from ``space`` with distinct scores (higher is better)."""
-    rng = np.random.default_rng(seed)
-    results = []
-    scores = rng.permutation(n_results) / n_results + rng.uniform(0, 1e-3)
-    for i in range(n_results):
-        config = {}
-        for name, spec in space.items():
-            if spec[0] == "log":
-                config[name] = float(np.exp(rng.uniform(np.log(spec[1]), np.log(spec[2]))))
-            elif spec[0] == "uniform":
-                config[name] = float(rng.uniform(spec[1], spec[2]))
-            else:
-                config[name] = spec[1][int(rng.integers(len(spec[1])))]
-        results.append((config, float(scores[i])))
-    return results
+def _halving_configs(n_configs: int, seed: int) -> list:
+    """n_configs distinct configurations (the learning rate is continuous, so no two are equal)."""
+    rng = np.random.default_rng([seed, 7])
+    configs = []
+    for _ in range(n_configs):
+        configs.append({"lr": float(np.exp(rng.uniform(np.log(1e-4), np.log(1.0)))),
+                        "width": int(rng.choice([16, 32, 64, 128])),
+                        "optimizer": str(rng.choice(["sgd", "adam"]))})
+    return configs
 
 
-def _reference_narrow(results, space, top_k, *, best_first=True):
-    ranked = sorted(results, key=lambda r: r[1], reverse=best_first)[:top_k]
-    new = {}
-    for name, spec in space.items():
-        values = [config[name] for config, _ in ranked]
-        if spec[0] in ("log", "uniform"):
-            new[name] = (spec[0], min(values), max(values))
-        else:
-            new[name] = ("choice", [v for v in spec[1] if v in values])
-    return new
+def _halving_score(seed: int, index: int, resource: int) -> float:
+    """The validation accuracy of configuration ``index`` trained with ``resource`` (e.g. epochs):
+    a fixed pseudo-random number per (configuration, resource), so the ranking changes from rung
+    to rung, as it does when longer training reorders configurations."""
+    return round(0.5 + 0.5 * float(np.random.default_rng([seed, index, resource]).random()), 12)
 
 
-def _bounds_match(got: dict, want: dict) -> bool:
-    try:
-        return _bounds_equal(got, want)
-    except Exception:  # noqa: BLE001 -- a malformed answer matches no known mistake
-        return False
+def _integer_log(n: int, factor: int) -> int:
+    """The largest i with factor**i <= n, in integers."""
+    i = 0
+    while factor ** (i + 1) <= n:
+        i += 1
+    return i
 
 
-def _bounds_equal(got: dict, want: dict) -> bool:
-    for name, spec in want.items():
-        g = got.get(name)
-        if g is None or g[0] != spec[0]:
-            return False
-        if spec[0] == "choice":
-            if sorted(map(_canonical, g[1])) != sorted(map(_canonical, spec[1])):
-                return False
-        elif not (np.isclose(float(g[1]), spec[1], rtol=1e-12) and np.isclose(float(g[2]), spec[2], rtol=1e-12)):
-            return False
-    return True
+def _halving_inputs(*, n_configs: int = 20, min_resource: int = 1, max_resource: int = 27, factor: int = 3,
+                    seed: int = 0) -> dict:
+    if not (n_configs >= 1 and factor >= 2 and 1 <= min_resource <= max_resource):
+        raise ValueError("need n_configs >= 1, factor >= 2 and 1 <= min_resource <= max_resource")
+    # scikit-learn counts the rungs with a floating-point log (1 + floor(log(n, factor))), which is one
+    # short at some exact powers (math.log(243, 3) = 4.999...); the check avoids those sizes.
+    for n in (n_configs, max_resource // min_resource):
+        if math.floor(math.log(n, factor)) != _integer_log(n, factor):
+            raise ValueError(f"math.log({n}, {factor}) is not exact; choose other sizes")
+    configs = _halving_configs(n_configs, seed)
+    return {"configs": configs, "n_configs": n_configs, "min_resource": min_resource, "max_resource": max_resource,
+            "factor": factor, "seed": seed, "keys": [_config_key(c, list(c)) for c in configs],
+            "what": f"successive_halving(objective, configs, min_resource={min_resource}, max_resource={max_resource}, "
+                    f"factor={factor}) with {n_configs} configs (seed {seed})"}
 
 
-def _narrow_inputs(*, space: dict | None = None, n_results: int = 30, top_k: int = 5, seed: int = 0) -> dict:
-    space = copy.deepcopy(DEFAULT_NARROW_SPACE if space is None else space)
-    return {"space": space, "results": _make_results(space, n_results, seed), "top_k": top_k,
-            "what": f"narrow_space(results, space, top_k={top_k}) for {n_results} results (seed {seed}) "
-                    f"and space = {space}"}
+class _HalvingObjective:
+    """The objective the probe gives the learner's search: objective(config, resource) -> score.
+
+    It finds the configuration among ``configs``, scores it with ``_halving_score`` and records
+    every call as [index, resource]. A malformed call raises CheckFailed and writes the message
+    into the record, so that the verdict reports it even if the learner's code caught it.
+    """
+
+    def __init__(self, inputs: dict, record):
+        self.seed, self.keys = inputs["seed"], inputs["keys"]
+        self.names = list(inputs["configs"][0])
+        self.calls: list[list[int]] = []
+        self._record = record
+
+    def __call__(self, config, resource):
+        __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+        if not isinstance(config, dict):
+            self._fail(f"the objective must be called as objective(config, resource) with config a dict, but "
+                       f"config was a {type(config).__name__}: {config!r:.200}")
+        try:
+            index = self.keys.index(_config_key(config, self.names))
+        except ValueError:
+            self._fail(f"the objective was called with {config!r:.200}, which is not one of the `configs` given")
+        if (not _is_integer(resource) and not (type(resource) is float and resource.is_integer())) or resource < 1:
+            self._fail(f"the objective was called with resource = {resource!r:.60}; the resource of a rung is a "
+                       f"positive integer, min_resource * factor**rung")
+        resource = int(resource)
+        self.calls.append([index, resource])
+        return _halving_score(self.seed, index, resource)
+
+    def _fail(self, message: str):
+        __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+        if "objective_error" not in self._record:
+            self._record["objective_error"] = message
+        raise CheckFailed(message)
 
 
-def _narrow_probe(record, narrow_space, inputs) -> None:
-    given_results, given_space = copy.deepcopy(inputs["results"]), copy.deepcopy(inputs["space"])
-    record["new"] = _plain(call_learner(narrow_space, given_results, given_space, inputs["top_k"]))
-    record["results_after"] = given_results
-    record["space_after"] = given_space
+def _halving_probe(record, successive_halving, inputs) -> None:
+    objective = _HalvingObjective(inputs, record)
+    given = copy.deepcopy(inputs["configs"])
+    rungs = call_learner(successive_halving, objective, given, inputs["min_resource"], inputs["max_resource"],
+                         inputs["factor"])
+    record["rungs"] = _plain(rungs)
+    record["configs_after"] = given
+    record["calls"] = objective.calls
 
 
-@check(inputs=_narrow_inputs, probe=_narrow_probe)
-def check_narrow_space(record, inputs) -> None:
-    """``narrow_space(results, space, top_k)`` keeps the ``top_k`` results with the HIGHEST
-    scores and returns a space of the same names and kinds: numeric bounds are the min and
-    max of those configurations' values (compared within rtol=1e-12), a choice keeps the
-    values they used (any order, no repeats). The inputs must not be changed.
+def _sklearn_schedule(inputs: dict) -> tuple[list, list]:
+    """(resources, [set of config indices] per rung) of scikit-learn's HalvingGridSearchCV on the same scores."""
+    import warnings
+
+    from sklearn.base import BaseEstimator
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401 -- the estimator is experimental
+    from sklearn.model_selection import HalvingGridSearchCV
+
+    class Candidate(BaseEstimator):
+        def __init__(self, index=0, resource=1, seed=0):
+            self.index, self.resource, self.seed = index, resource, seed
+
+        def fit(self, X, y=None):  # noqa: N803 -- scikit-learn's name
+            return self
+
+        def score(self, X, y=None):  # noqa: N803
+            return _halving_score(self.seed, self.index, self.resource)
+
+    search = HalvingGridSearchCV(Candidate(seed=inputs["seed"]), {"index": list(range(inputs["n_configs"]))},
+                                 factor=inputs["factor"], resource="resource", min_resources=inputs["min_resource"],
+                                 max_resources=inputs["max_resource"], cv=[(np.array([0]), np.array([1]))],
+                                 refit=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search.fit(np.zeros((2, 1)))
+    results = search.cv_results_
+    rungs = [{int(p["index"]) for p, itr in zip(results["params"], results["iter"]) if itr == i}
+             for i in range(len(search.n_candidates_))]
+    assert [len(s) for s in rungs] == list(search.n_candidates_)
+    return [int(r) for r in search.n_resources_], rungs
+
+
+def _simulate(inputs: dict, *, keep=None, best_first=True, until_one=False, first_power=0):
+    """A schedule computed in plain Python, with one rule changed (to name the learner's mistake)."""
+    n, f = inputs["n_configs"], inputs["factor"]
+    low, high, seed = inputs["min_resource"], inputs["max_resource"], inputs["seed"]
+    keep = keep or (lambda k: math.ceil(k / f))
+    n_rungs = 1 + min(_integer_log(n, f), _integer_log(high // low, f))
+    alive, resources, rungs = list(range(n)), [], []
+    for i in range(10 * n + 10):
+        if (i >= n_rungs and not until_one) or (until_one and i > 0 and len(alive) <= 1):
+            break
+        resource = low * f ** (i + first_power)
+        resource = min(resource, high) if until_one else resource
+        resources.append(resource)
+        rungs.append(set(alive))
+        ranked = sorted(alive, key=lambda j: _halving_score(seed, j, resource), reverse=best_first)
+        alive = ranked[:keep(len(alive))]
+    return resources, rungs
+
+
+def _halving_mistakes(inputs: dict) -> list:
+    f = inputs["factor"]
+    return [
+        ("the number kept was rounded down (n // factor); scikit-learn keeps ceil(n / factor), so that a rung "
+         "of fewer than `factor` candidates still passes one on", _simulate(inputs, keep=lambda k: k // f)),
+        ("the LOWEST scores were kept: higher score is better (validation accuracy), so keep the best",
+         _simulate(inputs, best_first=False)),
+        ("the rungs went on while more than one candidate survived; their number is fixed in advance: the most "
+         "rungs with factor**rung <= len(configs) and min_resource * factor**rung <= max_resource",
+         _simulate(inputs, until_one=True)),
+        ("the first rung already had min_resource * factor: rung i trains with min_resource * factor**i, "
+         "starting at factor**0 = 1", _simulate(inputs, first_power=1)),
+    ]
+
+
+@check(inputs=_halving_inputs, probe=_halving_probe)
+def check_successive_halving(record, inputs) -> None:
+    """``successive_halving(objective, configs, min_resource, max_resource, factor)`` returns its
+    rungs ``[(resource, [(config, score), ...]), ...]``, and its schedule is exactly that of
+    scikit-learn's ``HalvingGridSearchCV`` (``aggressive_elimination=False``) given the same
+    scores: the same number of rungs, the same resource per rung (``n_resources_``), the
+    same number of candidates (``n_candidates_``) and the same candidates in each rung. The
+    objective must be called once per candidate and rung, and each score stored with its
+    config. The schedule is deterministic: no tolerance.
     """
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    space, results, top_k, what = inputs["space"], inputs["results"], inputs["top_k"], inputs["what"]
-    new = record["new"]
-    if not _same_data(record["results_after"], results):
-        raise CheckFailed(f"{what} changed the `results` list it was given (sorted it in place?); "
-                          f"use sorted(results, ...) to leave the caller's list as it is")
-    if not _same_data(record["space_after"], space):
-        raise CheckFailed(f"{what} changed the `space` dict it was given; build and return a new dict")
-    if new is None:
-        raise CheckFailed(f"{what} returned None: did you forget to `return` the new space?")
-    if not isinstance(new, dict) or set(new) != set(space):
-        raise CheckFailed(f"{what} should return a dict with the same names as `space` ({sorted(space)}), got "
-                          f"{sorted(new) if isinstance(new, dict) else type_name(new)}")
-    expected = _reference_narrow(results, space, top_k)
-    mistakes = {
-        f"the {top_k} LOWEST scores were kept: higher score is better (validation accuracy), so sort in "
-        f"descending order (reverse=True)": _reference_narrow(results, space, top_k, best_first=False),
-        "top_k was ignored: the bounds span all the results": _reference_narrow(results, space, len(results)),
-        f"off by one: the {top_k + 1} best results were kept": _reference_narrow(results, space, top_k + 1),
-        f"off by one: the {top_k - 1} best results were kept": _reference_narrow(results, space, top_k - 1)
-        if top_k > 1 else None,
-    }
-    hint = ""
-    for description, candidate in mistakes.items():
-        if candidate is not None and _bounds_match(new, candidate):
-            hint = f"\n  Likely mistake: {description}"
-            break
-    for name, spec in expected.items():
-        got = new[name]
-        if type(got) not in (tuple, list) or not got or not isinstance(got[0], str) or got[0] != spec[0]:
-            raise CheckFailed(f"{what}: the new space's {name!r} is {_show(got)}; expected a {spec[0]!r} entry like "
-                              f"{spec!r:.200} (keep each dimension's kind){hint}")
-        if spec[0] == "choice":
-            if len(got) != 2 or type(got[1]) not in (list, tuple):
-                raise CheckFailed(f"{what}: the new space's {name!r} should be ('choice', values), got {_show(got)}")
-            values = list(got[1])
-            if len(set(map(_canonical, values))) != len(values):
-                raise CheckFailed(f"{what}: the choices kept for {name!r} repeat values: {values}; keep each once"
-                                  f"{hint}")
-            if sorted(map(_canonical, values)) != sorted(map(_canonical, spec[1])):
-                raise CheckFailed(f"{what}: the choices kept for {name!r} are {values}, expected {spec[1]} (the "
-                                  f"values used by the {top_k} best configurations){hint}")
-        else:
-            if len(got) != 3:
-                raise CheckFailed(f"{what}: the new space's {name!r} should be ({spec[0]!r}, low, high), got {_show(got)}")
-            try:
-                bounds = (float(got[1]), float(got[2]))
-            except (TypeError, ValueError):
-                raise CheckFailed(f"{what}: the new bounds of {name!r} should be two numbers, got {_show(got)}") from None
-            if not np.allclose(bounds, spec[1:], rtol=1e-12, atol=0.0):
-                raise CheckFailed(f"{what}: the new ({spec[0]!r}, low, high) of {name!r} is {bounds}, expected "
-                                  f"{spec[1:]} (the min and max of the {top_k} best configurations' values; "
-                                  f"tolerance rtol=1e-12){hint}")
+    what, configs, keys = inputs["what"], inputs["configs"], inputs["keys"]
+    _raise_objective_error(record, "objective_error")
+    rungs = record["rungs"]
+    if rungs is None:
+        raise CheckFailed(f"{what} returned None: did you forget to `return` the list of rungs?")
+    if not _same_data(record["configs_after"], configs):
+        raise CheckFailed(f"{what} changed the `configs` list it was given (sorted it in place?); leave it as it is")
+    if not isinstance(rungs, list) or not rungs:
+        raise CheckFailed(f"{what} should return a non-empty list of rungs (resource, [(config, score), ...]), "
+                          f"got {_show(rungs, 100)}")
+    names = list(configs[0])
+    got_resources, got_sets, pairs = [], [], []
+    for i, rung in enumerate(rungs):
+        if type(rung) not in (tuple, list) or len(rung) != 2 or not _is_number(rung[0]) \
+                or not isinstance(rung[1], list):
+            raise CheckFailed(f"{what}: rung {i} is {_show(rung, 100)}; each rung must be a pair "
+                              f"(resource, [(config, score), ...])")
+        indices = []
+        for item in rung[1]:
+            if type(item) not in (tuple, list) or len(item) != 2 or not isinstance(item[0], dict) \
+                    or not _is_number(item[1]):
+                raise CheckFailed(f"{what}: rung {i} holds {_show(item, 100)}; each entry must be a pair "
+                                  f"(config, score) with config a dict and score a number")
+            key = _config_key(item[0], names)
+            if key not in keys:
+                raise CheckFailed(f"{what}: rung {i} holds {_show(item[0], 100)}, which is not one of the configs")
+            indices.append(keys.index(key))
+            pairs.append((i, keys.index(key), float(rung[0]), float(item[1])))
+        if len(set(indices)) != len(indices):
+            raise CheckFailed(f"{what}: rung {i} holds the same configuration more than once")
+        got_resources.append(float(rung[0]))
+        got_sets.append(set(indices))
+
+    want_resources, want_sets = _sklearn_schedule(inputs)
+    if got_resources != want_resources or got_sets != want_sets:
+        hint = ""
+        for description, (resources, sets) in _halving_mistakes(inputs):
+            if got_resources == resources and got_sets == sets:
+                hint = f"\n  Likely mistake: {description}"
+                break
+        got_counts, want_counts = [len(s) for s in got_sets], [len(s) for s in want_sets]
+        schedule = (f"scikit-learn's HalvingGridSearchCV gives n_candidates_ = {want_counts} and n_resources_ = "
+                    f"{want_resources}; yours: {got_counts} and [{', '.join(f'{r:g}' for r in got_resources)}]")
+        if len(got_sets) != len(want_sets) or got_counts != want_counts or got_resources != want_resources:
+            raise CheckFailed(f"{what}: the schedule differs: {schedule}{hint}")
+        rung = next(i for i, (a, b) in enumerate(zip(got_sets, want_sets)) if a != b)
+        raise CheckFailed(f"{what}: rung {rung} has the right number of candidates, but not the right ones "
+                          f"(configs {sorted(got_sets[rung] - want_sets[rung])[:5]} should have been eliminated): "
+                          f"keep the ceil(n / factor) candidates with the HIGHEST scores of the rung before{hint}")
+
+    calls = record["calls"]
+    expected_calls = sorted([index, int(resource)] for _, index, resource, _ in pairs)
+    if sorted(map(list, calls)) != expected_calls:
+        raise CheckFailed(f"{what} called the objective {len(calls)} times; expected once per candidate and rung, "
+                          f"{len(expected_calls)} times (each call trains a network)")
+    for rung, index, resource, score in pairs:
+        expected = _halving_score(inputs["seed"], index, int(resource))
+        if not np.isclose(score, expected, rtol=1e-9, atol=1e-12):
+            raise CheckFailed(f"{what}: rung {rung} pairs config {configs[index]} with score {score:.6g}, but the "
+                              f"objective gives {expected:.6g} for it at resource {int(resource)}; store "
+                              f"objective(config, resource) with the config it was computed for")

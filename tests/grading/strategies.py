@@ -58,31 +58,38 @@ def split_cases(draw):
 
 
 @st.composite
-def log_uniform_cases(draw):
-    """Keyword arguments for check_sample_log_uniform: ranges from a factor 1.5 to 10**12."""
-    low = 10.0 ** draw(st.floats(-10, 3, allow_nan=False))
-    high = low * 10.0 ** draw(st.floats(0.2, 12, allow_nan=False))
-    size = draw(st.one_of(st.integers(200, 3000), st.tuples(st.integers(10, 60), st.integers(10, 60))))
-    return {"seed": draw(st.integers(0, 2**31 - 2)), "low": low, "high": high, "size": size}
+def _sampling_spec(draw):
+    kind = draw(st.sampled_from(["log", "uniform", "int", "int_log", "choice"]))
+    if kind == "log":
+        low = 10.0 ** draw(st.floats(-8, 1, allow_nan=False))
+        return ("log", low, low * 10.0 ** draw(st.floats(0.2, 8, allow_nan=False)))
+    if kind == "uniform":
+        low = draw(st.floats(-10, 10, allow_nan=False))
+        return ("uniform", low, low + draw(st.floats(0.01, 100, allow_nan=False)))
+    if kind == "int":
+        low = draw(st.integers(-5, 20))
+        return ("int", low, low + draw(st.integers(0, 12)))
+    if kind == "int_log":
+        low = draw(st.integers(1, 64))
+        return ("int_log", low, low + draw(st.integers(0, 300)))
+    return ("choice", draw(st.lists(st.one_of(st.integers(-5, 5), st.sampled_from(["a", "b", "c", "d"])),
+                                    min_size=1, max_size=5, unique_by=repr)))
 
 
 @st.composite
-def search_space_cases(draw):
-    """Keyword arguments for check_random_search: one to four dimensions of every kind."""
+def config_space_cases(draw):
+    """Keyword arguments for check_sample_config: one to five names of every kind, some conditional
+    on an earlier choice (possibly itself conditional)."""
     space = {}
-    for i in range(draw(st.integers(1, 4))):
-        kind = draw(st.sampled_from(["log", "uniform", "choice"]))
-        if kind == "log":
-            low = 10.0 ** draw(st.floats(-8, 1, allow_nan=False))
-            space[f"h{i}"] = ("log", low, low * 10.0 ** draw(st.floats(0.5, 8, allow_nan=False)))
-        elif kind == "uniform":
-            low = draw(st.floats(-10, 10, allow_nan=False))
-            space[f"h{i}"] = ("uniform", low, low + draw(st.floats(0.01, 100, allow_nan=False)))
-        else:
-            values = draw(st.lists(st.one_of(st.integers(-1000, 1000), st.sampled_from(["relu", "tanh", "gelu", "sgd", "adam"])),
-                                   min_size=1, max_size=5, unique_by=repr))
-            space[f"h{i}"] = ("choice", values)
-    return {"seed": draw(st.integers(0, 2**31 - 2)), "n_trials": draw(st.integers(200, 400)), "space": space}
+    for i in range(draw(st.integers(1, 5))):
+        spec = draw(_sampling_spec())
+        parents = [name for name, s in space.items() if (s[3] if s[0] == "if" else s)[0] == "choice"]
+        if parents and draw(st.booleans()):
+            parent = draw(st.sampled_from(parents))
+            parent_spec = space[parent][3] if space[parent][0] == "if" else space[parent]
+            spec = ("if", parent, draw(st.sampled_from(parent_spec[1])), spec)
+        space[f"h{i}"] = spec
+    return {"seed": draw(st.integers(0, 2**31 - 2)), "n_draws": draw(st.integers(300, 1500)), "space": space}
 
 
 @st.composite
@@ -96,12 +103,25 @@ def grid_cases(draw):
     return {"seed": draw(st.integers(0, 2**31 - 2)), "grid": grid}
 
 
+def _log_is_exact(n: int, factor: int) -> bool:
+    import math
+
+    i = 0
+    while factor ** (i + 1) <= n:
+        i += 1
+    return math.floor(math.log(n, factor)) == i
+
+
 @st.composite
-def narrow_cases(draw):
-    """Keyword arguments for check_narrow_space."""
-    n_results = draw(st.integers(1, 60))
-    return {"seed": draw(st.integers(0, 2**31 - 2)), "n_results": n_results,
-            "top_k": draw(st.integers(1, n_results))}
+def halving_cases(draw):
+    """Keyword arguments for check_successive_halving (sizes where math.log is exact, as scikit-learn needs)."""
+    factor = draw(st.integers(2, 5))
+    n_configs = draw(st.integers(1, 120))
+    min_resource = draw(st.integers(1, 10))
+    max_resource = min_resource * draw(st.integers(1, 200)) + draw(st.integers(0, min_resource - 1))
+    assume(_log_is_exact(n_configs, factor) and _log_is_exact(max_resource // min_resource, factor))
+    return {"seed": draw(st.integers(0, 2**31 - 2)), "n_configs": n_configs, "min_resource": min_resource,
+            "max_resource": max_resource, "factor": factor}
 
 
 @st.composite

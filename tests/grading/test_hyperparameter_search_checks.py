@@ -1,9 +1,9 @@
 """The chapter-7 checks called directly on the solution's functions and on the mutants (fast, no kernel).
 
-Hypothesis varies sizes, fractions, ranges, spaces and seeds: the solution must pass every one,
+Hypothesis varies sizes, fractions, spaces, budgets and seeds: the solution must pass every one,
 so the statistical checks never fail a correct answer on the inputs the notebook could use.
-Other correct ways of writing the functions (other bases, other draws from the rng) must pass
-the notebook's own test cells too.
+Other correct ways of writing the functions (other bases, other draws from the rng, other loops)
+must pass the notebook's own test cells too.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from scipy import stats
 from autograder import CheckFailed, hyperparameter_search as hs
 from autograder.probe import ObjectData, decode, encode
 from tests.grading import strategies
-from tests.grading.notebook_code import learner_namespace, run_grade_cells, solution_notebook
+from tests.grading.notebook_code import learner_namespace, nbgrader_meta, run_grade_cells, solution_notebook
 
 ASSIGNMENT = "07_hyperparameter_search"
 NOTEBOOK = solution_notebook(ASSIGNMENT)
@@ -42,44 +42,42 @@ def _split_shuffle_in_place(n, val_fraction, test_fraction, rng):
     return order[: n - n_val - n_test], order[n - n_val - n_test: n - n_test], order[n - n_test:]
 
 
-CORRECT_SAMPLERS = {
-    "base 10": lambda low, high, size, rng: 10 ** rng.uniform(np.log10(low), np.log10(high), size),
-    "base 2": lambda low, high, size, rng: 2 ** rng.uniform(np.log2(low), np.log2(high), size),
-    "inverse cdf": lambda low, high, size, rng: low * (high / low) ** rng.random(size),
-    "scipy": lambda low, high, size, rng: stats.loguniform(low, high).rvs(size=size, random_state=rng),
-}
+def _sample_config_other(space, rng):
+    """Base-10 logs, inverse cdfs, rng.choice (NumPy scalars), integers(endpoint=True), and a draw for
+    every name even when its condition is off (then dropped): another stream of random numbers."""
+    config = {}
+    for name, spec in space.items():
+        condition = None
+        if spec[0] == "if":
+            condition, spec = (spec[1], spec[2]), spec[3]
+        kind = spec[0]
+        if kind == "uniform":
+            value = spec[1] + (spec[2] - spec[1]) * rng.random()
+        elif kind == "log":
+            value = 10 ** rng.uniform(np.log10(spec[1]), np.log10(spec[2]))
+        elif kind == "int":
+            value = rng.integers(spec[1], spec[2], endpoint=True)
+        elif kind == "int_log":
+            value = min(int(np.floor(spec[1] * ((spec[2] + 1) / spec[1]) ** rng.random())), spec[2])
+        else:
+            value = rng.choice(spec[1])
+        if condition is None or (condition[0] in config and config[condition[0]] == condition[1]):
+            config[name] = value
+    return config
 
 
-def _random_search_other(objective, space, n_trials, rng):
-    """Draws each dimension with rng.choice and scipy, in another order than the solution."""
-    results = []
-    for _ in range(n_trials):
-        config = {}
-        for name, spec in reversed(list(space.items())):
-            if spec[0] == "log":
-                config[name] = float(stats.loguniform(spec[1], spec[2]).rvs(random_state=rng))
-            elif spec[0] == "uniform":
-                config[name] = spec[1] + (spec[2] - spec[1]) * rng.random()
-            else:
-                config[name] = spec[1][rng.choice(len(spec[1]))]
-        results.append((config, objective(config)))
-    return results
-
-
-def _random_search_rng_choice(objective, space, n_trials, rng):
-    """Draws choices with rng.choice(values): NumPy scalars (np.str_, np.int64), not the values themselves."""
-    results = []
-    for _ in range(n_trials):
-        config = {}
-        for name, spec in space.items():
-            if spec[0] == "log":
-                config[name] = np.exp(rng.uniform(np.log(spec[1]), np.log(spec[2])))
-            elif spec[0] == "uniform":
-                config[name] = rng.uniform(spec[1], spec[2])
-            else:
-                config[name] = rng.choice(spec[1])
-        results.append((config, objective(config)))
-    return results
+def _successive_halving_other(objective, configs, min_resource, max_resource, factor):
+    """Counts the rungs with integer powers from the top down, and ranks by negated score."""
+    n_rungs = 0
+    while factor ** n_rungs <= len(configs) and min_resource * factor ** n_rungs <= max_resource:
+        n_rungs += 1
+    alive, rungs = list(range(len(configs))), []
+    for rung in range(n_rungs):
+        resource = min_resource * factor ** rung
+        scores = {i: objective(configs[i], resource) for i in alive}
+        rungs.append((resource, [(configs[i], scores[i]) for i in alive]))
+        alive = sorted(alive, key=lambda i: -scores[i])[: -(-len(alive) // factor)]
+    return rungs
 
 
 def _split_sorted(n, val_fraction, test_fraction, rng):
@@ -89,29 +87,31 @@ def _split_sorted(n, val_fraction, test_fraction, rng):
     return np.sort(order[n_val + n_test:]), np.sort(order[:n_val]), np.sort(order[n_val:n_val + n_test])
 
 
-def _failing_cells(namespace) -> dict[str, str]:
-    """{grade_id: message} of the notebook's grade cells that fail with these implementations."""
-    return {cell: message for cell, message in run_grade_cells(NOTEBOOK, namespace).items() if message}
+def _failing_cells(namespace, function: str | None = None) -> dict[str, str]:
+    """{grade_id: message} of the notebook's grade cells (those of ``function``, or all) that fail
+    with these implementations."""
+    notebook = copy.deepcopy(NOTEBOOK)
+    if function is not None:
+        notebook.cells = [cell for cell in notebook.cells
+                          if not nbgrader_meta(cell).get("grade") or function in nbgrader_meta(cell)["grade_id"]]
+    return {cell: message for cell, message in run_grade_cells(notebook, namespace).items() if message}
 
 
 @pytest.mark.parametrize("split", [_split_other, _split_shuffle_in_place])
 def test_other_correct_splits_pass(split):
-    namespace = dict(SOLUTION, train_val_test_split=split)
-    failures = _failing_cells(namespace)
-    assert not {k: v for k, v in failures.items() if "train_val_test_split" in k}
+    assert not _failing_cells(dict(SOLUTION, train_val_test_split=split), "train_val_test_split")
 
 
-@pytest.mark.parametrize("name", sorted(CORRECT_SAMPLERS))
-def test_other_correct_samplers_pass(name):
-    namespace = dict(SOLUTION, sample_log_uniform=CORRECT_SAMPLERS[name])
-    failures = _failing_cells(namespace)
-    assert not {k: v for k, v in failures.items() if "sample_log_uniform" in k or "random_search" in k}
+def test_another_correct_sampler_passes():
+    assert not _failing_cells(dict(SOLUTION, sample_config=_sample_config_other), "sample_config")
 
 
-@pytest.mark.parametrize("search", [_random_search_other, _random_search_rng_choice])
-def test_other_correct_random_search_passes(search):
-    failures = _failing_cells(dict(SOLUTION, random_search=search))
-    assert not {k: v for k, v in failures.items() if "random_search" in k}
+def test_another_correct_successive_halving_passes():
+    assert not _failing_cells(dict(SOLUTION, successive_halving=_successive_halving_other), "successive_halving")
+
+
+def test_the_solution_passes_every_grade_cell():
+    assert not _failing_cells(SOLUTION)
 
 
 # ---------------------------------------------------------------- property-based: the solution always passes
@@ -124,16 +124,10 @@ def test_solution_passes_split_check(case):
     hs.check_train_val_test_split(SOLUTION["train_val_test_split"], **case)
 
 
-@settings(max_examples=40, deadline=None, derandomize=True)
-@given(case=strategies.log_uniform_cases())
-def test_solution_passes_log_uniform_check(case):
-    hs.check_sample_log_uniform(SOLUTION["sample_log_uniform"], **case)
-
-
-@settings(max_examples=25, deadline=None, derandomize=True)
-@given(case=strategies.search_space_cases())
-def test_solution_passes_random_search_check(case):
-    hs.check_random_search(SOLUTION["random_search"], **case)
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(case=strategies.config_space_cases())
+def test_solution_passes_sample_config_check(case):
+    hs.check_sample_config(SOLUTION["sample_config"], **case)
 
 
 @settings(max_examples=40, deadline=None)
@@ -142,44 +136,80 @@ def test_solution_passes_grid_search_check(case):
     hs.check_grid_search(SOLUTION["grid_search"], **case)
 
 
-@settings(max_examples=40, deadline=None)
-@given(case=strategies.narrow_cases())
-def test_solution_passes_narrow_space_check(case):
-    hs.check_narrow_space(SOLUTION["narrow_space"], **case)
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(case=strategies.halving_cases())
+def test_solution_passes_successive_halving_check(case):
+    hs.check_successive_halving(SOLUTION["successive_halving"], **case)
 
 
-# ---------------------------------------------------------------- the checks are decisive
+# ---------------------------------------------------------------- the checks are decisive, and the references right
 
 @pytest.mark.parametrize("low, high", [(1e-4, 1.0), (0.5, 5.0), (1e-3, 1e3)])
 def test_uniform_sampler_fails_decisively(low, high):
-    """A uniform sampler is rejected with a p-value far below ALPHA, not by luck."""
+    """A uniform sampler for a 'log' float is rejected with a p-value far below ALPHA, not by luck."""
     samples = np.random.default_rng(0).uniform(low, high, 1000)
     assert stats.kstest(samples, stats.loguniform(low, high).cdf).pvalue < 1e-10
+
+    def uniform(space, rng):
+        return {"lr": float(rng.uniform(low, high))}
+
     with pytest.raises(CheckFailed, match="uniform on \\[low, high\\], not log-uniform"):
-        hs.check_sample_log_uniform(lambda lo, hi, size, rng: rng.uniform(lo, hi, size), low=low, high=high, size=1000)
+        hs.check_sample_config(uniform, space={"lr": ("log", low, high)}, n_draws=1000)
 
 
-def test_grid_order_is_itertools_product():
-    grid = {"a": [1, 2], "b": ["x", "y", "z"]}
-    seen = []
-    SOLUTION["grid_search"](lambda c: seen.append(dict(c)) or 0.0, grid)
-    assert seen == [dict(zip("ab", v)) for v in itertools.product([1, 2], ["x", "y", "z"])]
+def test_int_log_reference_is_the_integer_part_of_scipys_loguniform():
+    low, high = 4, 32
+    pmf = hs._reference_pmf("int_log", low, high)
+    k = np.arange(low, high + 1)
+    assert np.allclose(pmf, np.log((k + 1) / k) / np.log((high + 1) / low), rtol=1e-12)
+    assert np.allclose(hs._integer_pmf("int_log", low, high), pmf, rtol=1e-12)   # the inputs' NumPy copy
+    assert np.allclose(hs._reference_pmf("int", 1, 4), 0.25)
+    draws = np.floor(stats.loguniform(low, high + 1).rvs(size=200_000, random_state=1)).astype(int)
+    assert np.abs(np.bincount(draws - low, minlength=pmf.size) / draws.size - pmf).max() < 0.005
 
 
-def test_narrow_space_reference_keeps_the_best():
-    results = [({"lr": 0.1}, 0.5), ({"lr": 0.01}, 0.9), ({"lr": 0.001}, 0.7), ({"lr": 1.0}, 0.1)]
-    space = {"lr": ("log", 1e-4, 10.0)}
-    before = copy.deepcopy(results)
-    assert SOLUTION["narrow_space"](results, space, 2) == {"lr": ("log", 0.001, 0.01)}
-    assert results == before
+@pytest.mark.parametrize("pmf", [np.full(4, 0.25), np.array([0.5, 0.3, 0.2]), np.array([0.7, 0.1, 0.1, 0.1])])
+def test_discrete_ks_rejects_a_correct_sampler_at_most_at_its_level(pmf):
+    """Exact probability, over every count vector, that the discrete KS test rejects a correct sampler."""
+    k = pmf.size
+    for n, level in [(5, 0.05), (12, 0.01), (20, 0.01), (30, 1e-3)]:
+        head = np.array([c for c in itertools.product(range(n + 1), repeat=k - 1) if sum(c) <= n])
+        counts = np.column_stack([head, n - head.sum(axis=1)])
+        # _discrete_ks_pvalue for every count vector at once: the largest gap between the step functions.
+        p = stats.kstwo.sf(np.abs(np.cumsum(counts, axis=1) / n - np.cumsum(pmf)).max(axis=1), n)
+        for i in np.random.default_rng(n).choice(len(counts), 5):
+            assert np.isclose(hs._discrete_ks_pvalue(np.repeat(np.arange(k), counts[i]), 0, pmf), p[i], rtol=1e-9)
+        rejected = p < level
+        chance = np.exp(stats.multinomial.logpmf(counts[rejected], n, pmf)).sum() if rejected.any() else 0.0
+        assert chance <= level, (n, level, chance)
+
+
+def test_the_notebooks_example_schedule():
+    rungs = SOLUTION["successive_halving"](lambda config, resource: config["i"] * resource,
+                                           [{"i": i} for i in range(20)], 1, 27, 3)
+    assert [(resource, len(results)) for resource, results in rungs] == [(1, 20), (3, 7), (9, 3)]
+    assert [config["i"] for config, _ in rungs[-1][1]] == [19, 18, 17]
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(case=strategies.halving_cases())
+def test_scikit_learns_schedule_is_the_documented_rule(case):
+    """HalvingGridSearchCV (the reference) and the rule the notebook states, in plain Python, agree."""
+    inputs = hs._halving_inputs(**case)
+    assert hs._sklearn_schedule(inputs) == hs._simulate(inputs)
+
+
+def test_halving_refuses_sizes_where_the_floating_point_log_is_wrong():
+    with pytest.raises(ValueError, match="not exact"):
+        hs._halving_inputs(n_configs=243, max_resource=243)       # math.log(243, 3) = 4.999...
 
 
 def test_not_implemented_is_reported_as_such():
     def stub(*args):
         raise NotImplementedError()
 
-    for check in (hs.check_train_val_test_split, hs.check_sample_log_uniform, hs.check_random_search,
-                  hs.check_grid_search, hs.check_narrow_space):
+    for check in (hs.check_train_val_test_split, hs.check_sample_config, hs.check_grid_search,
+                  hs.check_successive_halving):
         with pytest.raises(CheckFailed, match="not implemented yet"):
             check(stub)
 
@@ -189,7 +219,11 @@ def test_ties_for_round_are_refused():
         hs.check_train_val_test_split(SOLUTION["train_val_test_split"], n=10, val_fraction=0.25)
 
 
-# ---------------------------------------------------------------- every known mistake loses points with its hint
+def test_grid_order_is_itertools_product():
+    grid = {"a": [1, 2], "b": ["x", "y", "z"]}
+    seen = []
+    SOLUTION["grid_search"](lambda c: seen.append(dict(c)) or 0.0, grid)
+    assert seen == [dict(zip("ab", v)) for v in itertools.product([1, 2], ["x", "y", "z"])]
 
 
 # ---------------------------------------------------------------- probe and verdict, apart
@@ -198,12 +232,12 @@ CASES = [  # (check, solution function, parameters) as the notebook's grade cell
     (hs.check_train_val_test_split, "train_val_test_split", {}),
     (hs.check_train_val_test_split, "train_val_test_split", {"n": 37, "val_fraction": 0.3, "test_fraction": 0.2}),
     (hs.check_train_val_test_split, "train_val_test_split", {"n": 3, "val_fraction": 0.34, "test_fraction": 0.34}),
-    (hs.check_sample_log_uniform, "sample_log_uniform", {"low": 1e-3, "high": 1e3, "size": (40, 50)}),
-    (hs.check_random_search, "random_search", {}),
-    (hs.check_random_search, "random_search",
-     {"n_trials": 400, "space": {"weight_decay": ("log", 1e-6, 1e-1), "batch_size": ("choice", [16, 32, 64, 128])}}),
+    (hs.check_sample_config, "sample_config", {}),
+    (hs.check_sample_config, "sample_config",
+     {"n_draws": 500, "space": {"a": ("choice", ["x", "y"]), "b": ("if", "a", "y", ("int_log", 1, 9))}}),
     (hs.check_grid_search, "grid_search", {"grid": {"a": [1, 2], "b": [3, 4, 5], "c": ["x", "y"]}}),
-    (hs.check_narrow_space, "narrow_space", {"n_results": 25, "top_k": 3}),
+    (hs.check_successive_halving, "successive_halving", {}),
+    (hs.check_successive_halving, "successive_halving", {"n_configs": 50, "max_resource": 16, "factor": 2}),
 ]
 
 
@@ -227,33 +261,36 @@ def test_verdict_decides_from_the_encoded_record_alone(chk, name, params, seed):
     chk.run_verdict(decode(encode(record)), params)
 
 
-def test_searches_record_the_configurations_the_objective_was_called_with():
+def test_searches_record_the_calls_the_objective_got():
     params = {"grid": {"a": [1, 2], "b": ["x", "y", "z"]}, "seed": 3}
     record = hs.check_grid_search.run_probe([SOLUTION["grid_search"]], params)
     assert record["calls"] == [dict(zip("ab", v)) for v in itertools.product([1, 2], ["x", "y", "z"])]
-    record = hs.check_random_search.run_probe([_random_search_rng_choice], {"n_trials": 50, "seed": 1})
-    assert [config for config, _ in record["results"]] == record["calls"]
-    assert all(type(config["activation"]) is str for config in record["calls"])  # np.str_ arrives as str
+    record = hs.check_successive_halving.run_probe([SOLUTION["successive_halving"]], {"n_configs": 10, "seed": 1})
+    keys = hs._halving_inputs(n_configs=10, seed=1)["keys"]
+    in_rungs = sorted((keys.index(hs._config_key(config, list(config))), resource)
+                      for resource, results in record["rungs"] for config, _ in results)
+    assert len(in_rungs) == 10 + 4 + 2 and sorted(map(tuple, record["calls"])) == in_rungs
+    record = hs.check_sample_config.run_probe([_sample_config_other], {"n_draws": 50, "seed": 1})
+    assert all(type(config["optimizer"]) is str for config in record["configs"])  # np.str_ arrives as str
 
 
 def test_objective_error_is_reported_even_if_the_learner_catches_it():
-    def swallowing_search(objective, space, n_trials, rng):
+    def swallowing_halving(objective, configs, min_resource, max_resource, factor):
         results = []
-        for _ in range(n_trials):
-            config = {name: spec[1] for name, spec in space.items()}
+        for config in configs:
             try:
-                score = objective(list(config.items()))
+                score = objective(list(config.items()), min_resource)
             except Exception:  # noqa: BLE001 - the mistake under test
-                score = objective(config)
+                score = objective(config, min_resource)
             results.append((config, score))
-        return results
+        return [(min_resource, results)]
 
-    with pytest.raises(CheckFailed, match="must be called with one configuration"):
-        hs.check_random_search(swallowing_search, n_trials=10)
+    with pytest.raises(CheckFailed, match="config a dict"):
+        hs.check_successive_halving(swallowing_halving, n_configs=5)
 
 
 def test_module_imports_numpy_only():
-    """The probes run in a sandbox that holds NumPy alone: SciPy is imported by the verdicts."""
+    """The probes run in a sandbox that holds NumPy alone: SciPy and scikit-learn are imported by the verdicts."""
     code = "import sys, autograder.hyperparameter_search; print(sorted({'sklearn', 'scipy', 'torch'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -271,17 +308,21 @@ def test_split_compares_seeds_only_where_two_shuffles_rarely_coincide():
     hs.check_train_val_test_split(_split_sorted, n=10, val_fraction=0.0, test_fraction=0.3, seed=71)
 
 
-def test_random_search_gates_the_tests_a_correct_answer_could_fail_by_chance():
-    few = hs._search_inputs(space={"c": ("choice", [1, 2, 3, 4, 5])}, n_trials=20)
-    assert few["never_checked"] == set()  # a correct sampler misses one of 5 in 20 draws 6% of the time
-    assert few["other_seed"]              # but two seeds coincide with probability 5**-20 only
-    assert not hs._search_inputs(space={"c": ("choice", [1, 2])}, n_trials=15)["other_seed"]  # 2**-15 > share
-    many = hs._search_inputs()
-    assert many["never_checked"] == {"activation"} and many["other_seed"]
-    assert many["share"] == hs.ALPHA / 5  # two numeric dimensions, one choice (two tests), the other seed
+def test_sample_config_gates_the_tests_a_correct_answer_could_fail_by_chance():
+    inputs = hs._config_space_inputs()
+    assert inputs["share"] == hs.ALPHA / 10   # 3 floats, 3 discrete names (two tests each), the other seed
+    assert inputs["other_seed"]
+    few = hs._config_space_inputs(space={"c": ("choice", [1, 2])}, n_draws=15)
+    assert not few["other_seed"]              # two seeds give the same 15 draws with probability 2**-15
+    # A correct sampler misses one of 5 values in 20 draws 6% of the time: not a failure.
     for seed in range(40):
-        hs.check_random_search(SOLUTION["random_search"], space={"c": ("choice", [1, 2, 3, 4, 5])}, n_trials=20,
-                               seed=seed)
+        hs.check_sample_config(SOLUTION["sample_config"], space={"c": ("choice", [1, 2, 3, 4, 5]),
+                                                                  "k": ("int", 1, 5)}, n_draws=20, seed=seed)
+
+
+def test_sample_config_refuses_a_condition_on_a_later_name():
+    with pytest.raises(ValueError, match="earlier"):
+        hs._config_space_inputs(space={"m": ("if", "opt", "sgd", ("uniform", 0, 1)), "opt": ("choice", ["sgd"])})
 
 
 @pytest.mark.parametrize("k", [2, 3])

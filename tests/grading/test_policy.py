@@ -104,7 +104,13 @@ def test_a_functions_own_local_names_do_not_reach_module_level_code():
     ("01_normalization", "import scipy.stats\ndef z_score_fit(x):\n    return scipy.stats.zscore(x)"),
     ("05_weight_decay", "def sgd_step(p, g, state, lr=0.1):\n    import torch\n    return torch.optim.SGD"),
     ("07_hyperparameter_search", "from scipy.stats import loguniform\n"
-                                 "def sample_log_uniform(low, high, size, rng):\n    return loguniform(low, high).rvs(size)"),
+                                 "def sample_config(space, rng):\n    return {'lr': loguniform(1e-4, 1).rvs()}"),
+    ("07_hyperparameter_search", "from sklearn.experimental import enable_halving_search_cv\n"
+                                 "def successive_halving(objective, configs, min_resource, max_resource, factor):\n"
+                                 "    return enable_halving_search_cv"),
+    ("07_hyperparameter_search", "from normreg.data import split_indices\n"
+                                 "def train_val_test_split(n, val_fraction, test_fraction, rng):\n"
+                                 "    return split_indices(n, (val_fraction, test_fraction, 1.0))"),
     ("06_dropout", "def dropout_forward(x, p, train=True, rng=None):\n    return torch.nn.functional.dropout(x, p)"),
     ("04_batchnorm_inference", "def fold_batchnorm(linear, bn):\n"
                                "    return torch.nn.utils.fusion.fuse_linear_bn_eval(linear, bn)"),

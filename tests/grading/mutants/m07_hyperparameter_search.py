@@ -1,37 +1,64 @@
-"""Wrong answers for exercise 07_hyperparameter_search (splits, log-uniform sampling, random and
-grid search, narrowing the space)."""
+"""Wrong answers for exercise 07_hyperparameter_search (splits, sampling a configuration from a
+search space, grid search, successive halving)."""
 from tests.grading.mutants import Mutant
 
 A = "07_hyperparameter_search"
 SPLIT = "def train_val_test_split(n, val_fraction, test_fraction, rng):\n"
-SAMPLE = "def sample_log_uniform(low, high, size, rng):\n"
 GRID = "def grid_search(objective, grid):\n"
-NARROW = "def narrow_space(results, space, top_k):\n"
+SAMPLE_CELLS = ("test_sample_config", "test_sample_config_hidden")
+HALVING_CELLS = ("test_successive_halving", "test_successive_halving_hidden")
+
+_SAMPLE_LINES = {
+    "condition": ("        if spec[0] == 'if':\n"
+                  "            _, parent, value, spec = spec\n"
+                  "            if parent not in config or config[parent] != value:\n"
+                  "                continue\n"),
+    "uniform": "            config[name] = float(rng.uniform(spec[1], spec[2]))\n",
+    "log": "            config[name] = float(np.exp(rng.uniform(np.log(spec[1]), np.log(spec[2]))))\n",
+    "int": "            config[name] = int(rng.integers(spec[1], spec[2] + 1))\n",
+    "int_log": ("            x = np.exp(rng.uniform(np.log(spec[1]), np.log(spec[2] + 1)))\n"
+                "            config[name] = min(int(x), spec[2])\n"),
+    "choice": "            config[name] = spec[1][rng.integers(len(spec[1]))]\n",
+}
 
 
-def _random_search(log_line="float(sample_log_uniform(spec[1], spec[2], None, rng))",
-                   choice_line="values[rng.integers(len(values))]", config_outside=False, rng_line=""):
-    """random_search with one line swapped for a wrong one."""
-    new_dict = "    config = {}\n" if config_outside else ""
-    inner_dict = "" if config_outside else "        config = {}\n"
-    return (
-        "def random_search(objective, space, n_trials, rng):\n"
-        + rng_line
-        + "    results = []\n"
-        + new_dict
-        + "    for _ in range(n_trials):\n"
-        + inner_dict
-        + "        for name, spec in space.items():\n"
-        + "            if spec[0] == 'log':\n"
-        + f"                config[name] = {log_line}\n"
-        + "            elif spec[0] == 'uniform':\n"
-        + "                config[name] = float(rng.uniform(spec[1], spec[2]))\n"
-        + "            else:\n"
-        + "                values = spec[1]\n"
-        + f"                config[name] = {choice_line}\n"
-        + "        results.append((config, objective(config)))\n"
-        + "    return results\n"
-    )
+def _sample_config(rng_line="", **wrong):
+    """sample_config with the lines of some kinds swapped for wrong ones."""
+    lines = dict(_SAMPLE_LINES, **wrong)
+    return ("def sample_config(space, rng):\n"
+            + rng_line
+            + "    config = {}\n"
+            + "    for name, spec in space.items():\n"
+            + lines["condition"]
+            + "        kind = spec[0]\n"
+            + "".join(f"        {'if' if i == 0 else 'elif'} kind == {kind!r}:\n" + lines[kind]
+                      for i, kind in enumerate(("uniform", "log", "int", "int_log", "choice")))
+            + "    return config\n")
+
+
+_HALVING_LINES = {
+    "rungs": ("    n_rungs = 1\n"
+              "    while factor ** n_rungs <= len(configs) and min_resource * factor ** n_rungs <= max_resource:\n"
+              "        n_rungs += 1\n"
+              "    for rung in range(n_rungs):\n"),
+    "resource": "        resource = min_resource * factor ** rung\n",
+    "order": "reverse=True",
+    "keep": "math.ceil(len(results) / factor)",
+}
+
+
+def _successive_halving(**wrong):
+    """successive_halving with some lines swapped for wrong ones."""
+    lines = dict(_HALVING_LINES, **wrong)
+    return ("def successive_halving(objective, configs, min_resource, max_resource, factor):\n"
+            "    survivors, rungs = list(configs), []\n"
+            + lines["rungs"]
+            + lines["resource"]
+            + "        results = [(config, objective(config, resource)) for config in survivors]\n"
+              "        rungs.append((resource, results))\n"
+            + f"        ranked = sorted(results, key=lambda pair: pair[1], {lines['order']})\n"
+            + f"        survivors = [config for config, _ in ranked[:{lines['keep']}]]\n"
+              "    return rungs\n")
 
 
 MUTANTS = [
@@ -83,56 +110,42 @@ MUTANTS = [
               "    return order[n_val + n_test:], order[:n_val], order[n_val:n_val + n_test]\n"},
            ("test_train_val_test_split", "test_train_val_test_split_hidden"), "gave the same split",
            "a generator with a fixed seed inside the function"),
-    # ---- sample_log_uniform
-    Mutant("log_uniform_is_uniform", A,
-           {"sample_log_uniform": SAMPLE + "    return rng.uniform(low, high, size)\n"},
-           ("test_sample_log_uniform", "test_sample_log_uniform_hidden"), "uniform on [low, high], not log-uniform",
-           "uniform instead of log-uniform"),
-    Mutant("log_uniform_no_exp", A,
-           {"sample_log_uniform": SAMPLE + "    return rng.uniform(np.log(low), np.log(high), size)\n"},
-           ("test_sample_log_uniform", "test_sample_log_uniform_hidden"), "exp() was not applied",
-           "the uniform exponents returned without exp()"),
-    Mutant("log_uniform_mixed_bases", A,
-           {"sample_log_uniform": SAMPLE + "    return 10.0 ** rng.uniform(np.log(low), np.log(high), size)\n"},
-           ("test_sample_log_uniform", "test_sample_log_uniform_hidden"), "bases are mixed up",
-           "natural-log exponent, base-10 power"),
-    Mutant("log_uniform_exponent_to_high", A,
-           {"sample_log_uniform": SAMPLE + "    return np.exp(rng.uniform(np.log(low), high, size))\n"},
-           ("test_sample_log_uniform", "test_sample_log_uniform_hidden"), "[log(low), high]",
-           "the exponent drawn on [log(low), high]"),
-    Mutant("log_uniform_bounds_as_exponents", A,
-           {"sample_log_uniform": SAMPLE + "    return 10.0 ** rng.uniform(low, high, size)\n"},
-           ("test_sample_log_uniform", "test_sample_log_uniform_hidden"), "used as exponents",
-           "10**uniform(low, high)"),
-    Mutant("log_uniform_ignores_rng", A,
-           {"sample_log_uniform": SAMPLE + "    return np.exp(np.random.uniform(np.log(low), np.log(high), size))\n"},
-           ("test_sample_log_uniform", "test_sample_log_uniform_hidden"), "rng argument was ignored",
-           "np.random.uniform instead of rng"),
-    # ---- random_search
-    Mutant("random_search_ignores_rng", A,
-           {"random_search": _random_search(rng_line="    rng = np.random.default_rng()\n")},
-           ("test_random_search", "test_random_search_hidden"), "not reproducible",
-           "a new unseeded generator instead of the rng passed in"),
-    Mutant("random_search_last_choice_never", A,
-           {"random_search": _random_search(choice_line="values[rng.integers(0, len(values) - 1)]")},
-           ("test_random_search", "test_random_search_hidden"), "last choice is never drawn",
-           "rng.integers(0, len - 1) excludes the last choice"),
-    Mutant("random_search_choice_index", A,
-           {"random_search": _random_search(choice_line="int(rng.integers(len(values)))")},
-           ("test_random_search", "test_random_search_hidden"), "INDEX of the choice",
-           "the index of the choice instead of its value"),
-    Mutant("random_search_log_as_uniform", A,
-           {"random_search": _random_search(log_line="float(rng.uniform(spec[1], spec[2]))")},
-           ("test_random_search", "test_random_search_hidden"), "not log-uniform",
-           "a 'log' dimension sampled uniformly"),
-    Mutant("random_search_shared_dict", A,
-           {"random_search": _random_search(config_outside=True)},
-           ("test_random_search", "test_random_search_hidden"), "SAME dict object",
-           "one dict reused for every trial"),
-    Mutant("random_search_objective_gets_items", A,
-           {"random_search": _random_search().replace("objective(config)", "objective(list(config.items()))")},
-           ("test_random_search", "test_random_search_hidden"), "must be called with one configuration",
-           "the objective called with a list of (name, value) pairs instead of the dict"),
+    # ---- sample_config
+    Mutant("config_log_as_uniform", A,
+           {"sample_config": _sample_config(log="            config[name] = float(rng.uniform(spec[1], spec[2]))\n")},
+           SAMPLE_CELLS, "uniform on [low, high], not log-uniform", "a 'log' float sampled uniformly"),
+    Mutant("config_int_excludes_high", A,
+           {"sample_config": _sample_config(int="            config[name] = int(rng.integers(spec[1], spec[2]))\n")},
+           SAMPLE_CELLS, "rng.integers(low, high) excludes its upper end", "off by one: rng.integers(low, high)"),
+    Mutant("config_int_log_uniform_integers", A,
+           {"sample_config": _sample_config(int_log="            config[name] = int(rng.integers(spec[1], spec[2] + 1))\n")},
+           SAMPLE_CELLS, "the integers are uniform, not log-uniform", "an 'int_log' integer drawn uniformly"),
+    Mutant("config_int_log_excludes_high", A,
+           {"sample_config": _sample_config(int_log="            config[name] = int(np.exp(rng.uniform(np.log(spec[1]), np.log(spec[2]))))\n")},
+           SAMPLE_CELLS, "on [low, high) never reaches high", "off by one: the integer part of loguniform(low, high)"),
+    Mutant("config_int_log_float", A,
+           {"sample_config": _sample_config(int_log="            config[name] = np.floor(np.exp(rng.uniform(np.log(spec[1]), np.log(spec[2] + 1))))\n")},
+           SAMPLE_CELLS, "np.floor and np.round return floats", "np.floor's float kept as the integer"),
+    Mutant("config_condition_ignored", A,
+           {"sample_config": _sample_config(condition="        if spec[0] == 'if':\n            spec = spec[3]\n")},
+           SAMPLE_CELLS, "sampled when its condition is off", "a conditional parameter sampled for every configuration"),
+    Mutant("config_condition_none", A,
+           {"sample_config": _sample_config(condition=(
+               "        if spec[0] == 'if':\n"
+               "            _, parent, value, spec = spec\n"
+               "            if config.get(parent) != value:\n"
+               "                config[name] = None\n"
+               "                continue\n"))},
+           SAMPLE_CELLS, "None was stored for the inactive parameter", "None stored instead of leaving the name out"),
+    Mutant("config_choice_index", A,
+           {"sample_config": _sample_config(choice="            config[name] = int(rng.integers(len(spec[1])))\n")},
+           SAMPLE_CELLS, "INDEX of the choice", "the index of the choice instead of its value"),
+    Mutant("config_last_choice_never", A,
+           {"sample_config": _sample_config(choice="            config[name] = spec[1][rng.integers(0, len(spec[1]) - 1)]\n")},
+           SAMPLE_CELLS, "last choice is never drawn", "rng.integers(0, len - 1) excludes the last choice"),
+    Mutant("config_ignores_rng", A,
+           {"sample_config": _sample_config(rng_line="    rng = np.random.default_rng()\n")},
+           SAMPLE_CELLS, "not reproducible", "a new unseeded generator instead of the rng passed in"),
     # ---- grid_search
     Mutant("grid_zip", A,
            {"grid_search": GRID
@@ -180,43 +193,22 @@ MUTANTS = [
               "    return results\n"},
            ("test_grid_search", "test_grid_search_hidden"), "expected once per configuration",
            "the objective evaluated twice per combination"),
-    # ---- narrow_space
-    Mutant("narrow_keeps_worst", A,
-           {"narrow_space": NARROW
-            + "    best = sorted(results, key=lambda pair: pair[1])[:top_k]\n"
-              "    new = {}\n"
-              "    for name, spec in space.items():\n"
-              "        used = [config[name] for config, _ in best]\n"
-              "        new[name] = (spec[0], min(used), max(used)) if spec[0] != 'choice' else ('choice', [v for v in spec[1] if v in used])\n"
-              "    return new\n"},
-           ("test_narrow_space", "test_narrow_space_hidden"), "LOWEST scores",
-           "ascending sort keeps the worst results"),
-    Mutant("narrow_ignores_top_k", A,
-           {"narrow_space": NARROW
-            + "    new = {}\n"
-              "    for name, spec in space.items():\n"
-              "        used = [config[name] for config, _ in results]\n"
-              "        new[name] = (spec[0], min(used), max(used)) if spec[0] != 'choice' else ('choice', [v for v in spec[1] if v in used])\n"
-              "    return new\n"},
-           ("test_narrow_space", "test_narrow_space_hidden"), "top_k was ignored",
-           "bounds over all results"),
-    Mutant("narrow_changes_space", A,
-           {"narrow_space": NARROW
-            + "    best = sorted(results, key=lambda pair: pair[1], reverse=True)[:top_k]\n"
-              "    for name, spec in space.items():\n"
-              "        used = [config[name] for config, _ in best]\n"
-              "        space[name] = (spec[0], min(used), max(used)) if spec[0] != 'choice' else ('choice', [v for v in spec[1] if v in used])\n"
-              "    return space\n"},
-           ("test_narrow_space", "test_narrow_space_hidden"), "changed the `space` dict",
-           "the caller's space narrowed in place and returned"),
-    Mutant("narrow_sorts_in_place", A,
-           {"narrow_space": NARROW
-            + "    results.sort(key=lambda pair: pair[1], reverse=True)\n"
-              "    new = {}\n"
-              "    for name, spec in space.items():\n"
-              "        used = [config[name] for config, _ in results[:top_k]]\n"
-              "        new[name] = (spec[0], min(used), max(used)) if spec[0] != 'choice' else ('choice', [v for v in spec[1] if v in used])\n"
-              "    return new\n"},
-           ("test_narrow_space", "test_narrow_space_hidden"), "sorted it in place",
-           "results.sort() reorders the caller's list"),
+    # ---- successive_halving
+    Mutant("halving_rounds_down", A,
+           {"successive_halving": _successive_halving(keep="len(results) // factor")},
+           HALVING_CELLS, "rounded down (n // factor)", "n // factor survivors instead of ceil(n / factor)"),
+    Mutant("halving_keeps_worst", A,
+           {"successive_halving": _successive_halving(order="reverse=False")},
+           HALVING_CELLS, "LOWEST scores were kept", "ascending sort keeps the worst configurations"),
+    Mutant("halving_until_one_left", A,
+           {"successive_halving": _successive_halving(rungs=(
+               "    rung = -1\n"
+               "    while rung < 0 or len(survivors) > 1:\n"
+               "        rung += 1\n"),
+               resource="        resource = min(min_resource * factor ** rung, max_resource)\n")},
+           HALVING_CELLS, "went on while more than one candidate survived",
+           "rungs until one configuration is left, instead of the fixed number of rungs"),
+    Mutant("halving_first_rung_times_factor", A,
+           {"successive_halving": _successive_halving(resource="        resource = min_resource * factor ** (rung + 1)\n")},
+           HALVING_CELLS, "the first rung already had min_resource * factor", "rung i trains with min_resource * factor**(i + 1)"),
 ]
