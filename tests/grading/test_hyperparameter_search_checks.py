@@ -341,3 +341,18 @@ def test_choice_test_rejects_a_fair_sampler_at_most_at_its_level(k):
         rejected = np.maximum(chi, exact) < level
         chance = np.exp(stats.multinomial.logpmf(counts[rejected], n, [1 / k] * k)).sum()
         assert chance <= level, (n, chance)
+
+
+def test_the_course_split_helper_is_refused_in_every_grading_path():
+    """normreg.data.split_indices (the book's split) answers train_val_test_split when seeded from the rng:
+    the probe sees its code run (the exercise's ``code`` rule) and the check refuses it, by any name."""
+    from autograder.probe import ForbiddenReference
+    from normreg import data as course_data
+
+    def train_val_test_split(n, val_fraction, test_fraction, rng):
+        val, test, train = course_data.split_indices(n, (val_fraction, test_fraction, 1.0),
+                                                     seed=int(rng.integers(2 ** 31)))
+        return train, val, test
+
+    with pytest.raises(ForbiddenReference, match=r"course's own implementation \(normreg\.data\.split_indices"):
+        hs.check_train_val_test_split(train_val_test_split)
