@@ -472,11 +472,13 @@ class Check:
                 raise ForbiddenReference(
                     "your code replaced the profiler (sys.setprofile) while it was checked: the grader watches which "
                     "functions your code runs, so leave sys.setprofile alone")
-            shown = ", ".join(op.split(":", 1)[1] for op in used[:3])
+            names = [op.split(":", 1)[1] for op in used]
+            named = [name for name in names if not name.rsplit(".", 1)[-1].startswith("<")]  # not <genexpr>, <lambda>
+            shown = ", ".join((named or names)[:3])
             whose = "the course's own" if all(op.startswith("python:normreg.") for op in used) else "the library's own"
             raise ForbiddenReference(
                 f"your code ran {whose} implementation ({shown}): this exercise asks you "
-                f"to write it yourself from tensor operations")
+                f"to write it yourself")
         self.verdict(record, self.inputs(**params))
 
 
