@@ -64,6 +64,12 @@ RULES: dict[str, Rules] = {
                         words=("dropout", "Dropout"), ops=("dropout",)),
     # splits, log-uniform sampling, random and grid search: scikit-learn's samplers, scipy.stats.loguniform
     "07_hyperparameter_search": Rules("autograder.hyperparameter_search", ("numpy",), names=_SCALERS),
+    # the paper's experiment with the learner's own BatchNorm1d: PyTorch's batch norm (as in exercise 4), the
+    # course's recording and training helpers (normreg.monitoring measures percentiles, normreg.training trains)
+    "08_reproducing_batch_norm": Rules("autograder.reproducing_batch_norm", ("numpy", "torch"),
+                                       names=_BATCH_NORM + ("normreg.monitoring", "normreg.training", "sklearn",
+                                                            "scipy"),
+                                       words=("batch_norm", "BatchNorm"), ops=("batch_norm",)),
 }
 
 _BY_MODULE = {rules.checks: rules for rules in RULES.values()}
