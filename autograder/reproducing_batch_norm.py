@@ -31,7 +31,6 @@ there. A module that runs PyTorch's own batch norm, by whatever name, is refused
 """
 from __future__ import annotations
 
-
 import numpy as np
 import torch
 from torch import nn
