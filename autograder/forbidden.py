@@ -75,6 +75,13 @@ RULES: dict[str, Rules] = {
     # ParameterGrid and HalvingGridSearchCV, scipy.stats' distributions, the course's own split_indices
     "07_hyperparameter_search": Rules("autograder.hyperparameter_search", ("numpy",),
                                       names=_SCALERS + ("normreg.data.split_indices",), code=("normreg.data",)),
+    # the paper's experiment with the learner's own BatchNorm1d: PyTorch's batch norm (as in exercise 4), the
+    # course's recording and training helpers (normreg.monitoring measures percentiles, normreg.training trains)
+    "08_reproducing_batch_norm": Rules("autograder.reproducing_batch_norm", ("numpy", "torch"),
+                                       names=_BATCH_NORM + ("normreg.monitoring", "normreg.training", "sklearn",
+                                                            "scipy"),
+                                       words=("batch_norm", "BatchNorm"), ops=("batch_norm",),
+                                       code=("normreg.monitoring", "normreg.training", "torch.nn.modules.batchnorm")),
 }
 
 _BY_MODULE = {rules.checks: rules for rules in RULES.values()}

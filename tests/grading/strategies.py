@@ -281,3 +281,44 @@ def optimizer_cases(draw, kind: str):
         case["eps"] = draw(st.one_of(st.none(), st.floats(-10, -3).map(lambda e: 10**e)))
         case["weight_decay"] = draw(st.one_of(st.none(), st.just(0.0), st.floats(0.0, 1.0)))
     return case
+
+
+# ---------------------------------------------------------------- chapter 8: reproducing the batch-norm paper
+
+@st.composite
+def sigmoid_percentile_cases(draw):
+    """Keyword arguments for check_sigmoid_input_percentiles (n != hidden, so a wrong axis shows in the shape)."""
+    n = draw(st.integers(1, 80))
+    hidden = draw(st.integers(1, 40))
+    assume(n != hidden)
+    q = draw(st.one_of(st.none(), st.lists(st.floats(0, 100, allow_nan=False), min_size=1, max_size=5).map(tuple)))
+    return {"seed": draw(st.integers(0, 2**31 - 2)), "n": n, "in_features": draw(st.integers(1, 20)),
+            "hidden": hidden, "normalized": draw(st.booleans()), "mode": draw(st.sampled_from(["train", "eval"])),
+            "q": q}
+
+
+@st.composite
+def steps_to_accuracy_cases(draw):
+    """Keyword arguments for check_steps_to_accuracy: targets drawn from the curve, free, or out of reach."""
+    case = {"seed": draw(st.integers(0, 2**31 - 2)), "records": draw(st.integers(1, 40)),
+            "every": draw(st.integers(1, 500)), "plateau": draw(st.booleans())}
+    case["target"] = draw(st.one_of(st.none(), st.floats(0, 1, allow_nan=False)))
+    return case
+
+
+@st.composite
+def paper_network_cases(draw):
+    """Keyword arguments for check_paper_network."""
+    return {"seed": draw(st.integers(0, 2**31 - 2)), "in_features": draw(st.integers(1, 40)),
+            "std": draw(st.floats(0.01, 2.0, allow_nan=False)), "hidden": draw(st.integers(2, 30))}
+
+
+@st.composite
+def run_experiment_cases(draw):
+    """Keyword arguments for check_run_experiment: short runs on small synthetic data."""
+    record_every = draw(st.integers(1, 10))
+    return {"seed": draw(st.integers(0, 2**31 - 100)), "steps": record_every * draw(st.integers(1, 4)),
+            "record_every": record_every, "lr": draw(st.floats(0.01, 3.0, allow_nan=False)),
+            "std": draw(st.floats(0.01, 1.5, allow_nan=False)), "batch_size": draw(st.integers(2, 60)),
+            "features": draw(st.integers(2, 40)), "n_train": draw(st.integers(60, 200)),
+            "n_test": draw(st.integers(2, 80)), "hidden": draw(st.integers(2, 30))}
