@@ -38,6 +38,7 @@ import numpy as np
 
 from autograder.compare import CheckFailed, call_learner
 from autograder.probe import ObjectData, capture, check, type_name
+from autograder.mistakes import recognised
 
 # The chance that a correct answer fails one call of a check, whatever the seed. Each check
 # divides it among its statistical tests: split 5 (one-block test, three Kolmogorov-Smirnov
@@ -110,7 +111,7 @@ def _index_array(value, what: str) -> np.ndarray:
     """The learner's indices as a 1-D integer array, or a CheckFailed saying why not."""
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     if value is None:
-        raise CheckFailed(f"{what} is None: did you forget to `return` it?")
+        raise CheckFailed(recognised("forgot-return", f"{what} is None: did you forget to `return` it?"))
     if isinstance(value, ObjectData):
         raise CheckFailed(f"{what} should be a 1-D array of indices, but it is a {value.type_name}")
     try:
@@ -260,8 +261,8 @@ def check_train_val_test_split(record, inputs) -> None:
         if shared.size:
             hint = ""
             if {name_a, name_b} == {"val_idx", "test_idx"} or "train_idx" in (name_a, name_b):
-                hint = ("\n  Likely mistake: the parts were drawn independently (e.g. two calls of rng.choice), so "
-                        "they can share indices; draw ONE permutation, rng.permutation(n), and cut it into three slices")
+                hint = (recognised("hp-split-independent-draws", "\n  Likely mistake: the parts were drawn independently (e.g. two calls of rng.choice), so "
+                        "they can share indices; draw ONE permutation, rng.permutation(n), and cut it into three slices"))
             raise CheckFailed(f"{call}: {name_a} and {name_b} share {shared.size} indices "
                               f"(e.g. {shared[:5].tolist()}); the three parts must be disjoint{hint}")
     for name, part in zip(names, parts):
@@ -276,10 +277,10 @@ def check_train_val_test_split(record, inputs) -> None:
     if got != want:
         hint = ""
         if (len(val), len(test)) == (int(n * val_fraction), int(n * test_fraction)) != (n_val, n_test):
-            hint = ("\n  Likely mistake: int() truncates n * fraction; the documented rule is round(n * fraction)")
+            hint = (recognised("hp-split-truncates", "\n  Likely mistake: int() truncates n * fraction; the documented rule is round(n * fraction)"))
         elif len(train) == round(n * (1 - val_fraction - test_fraction)) != n_train:
-            hint = ("\n  Likely mistake: the training size was rounded on its own; it must take the rest, "
-                    "n - n_val - n_test, so that the three parts cover range(n)")
+            hint = (recognised("hp-split-train-rounded", "\n  Likely mistake: the training size was rounded on its own; it must take the rest, "
+                    "n - n_val - n_test, so that the three parts cover range(n)"))
         raise CheckFailed(f"{call} returned parts of sizes (train, val, test) = {got}, expected {want}: "
                           f"n_val = round(n * val_fraction), n_test = round(n * test_fraction), "
                           f"and the training part gets the rest{hint}")
@@ -304,9 +305,9 @@ def check_train_val_test_split(record, inputs) -> None:
         if len(nonempty) > 1 and blocks and log_chance < math.log(share):
             ranges = ", ".join(f"{name} = {int(part.min())} .. {int(part.max())}" for name, part in nonempty)
             raise CheckFailed(
-                f"{call}: each part is one block of consecutive indices ({ranges})."
+                recognised("hp-split-not-shuffled", f"{call}: each part is one block of consecutive indices ({ranges})."
                 f"\n  Likely mistake: the indices were not shuffled (slices of np.arange(n)); data sets are often "
-                f"sorted (by class, by time), so cut rng.permutation(n) instead")
+                f"sorted (by class, by time), so cut rng.permutation(n) instead"))
         for name, part in zip(names, parts):
             if len(part) >= 20:
                 p = _ks_pvalue((part + 0.5) / n, _uniform_cdf(0.0, 1.0))
@@ -317,13 +318,13 @@ def check_train_val_test_split(record, inputs) -> None:
 
     # Reproducible and driven by the rng passed in.
     if not _same_split(parts, record["again"]):
-        raise CheckFailed(f"{call} is not reproducible: two calls with generators made from the same seed returned "
+        raise CheckFailed(recognised("hp-rng-ignored", f"{call} is not reproducible: two calls with generators made from the same seed returned "
                           f"different splits.\n  Likely mistake: the rng argument was ignored (np.random.permutation "
-                          f"or a new default_rng() without a seed); draw every random number from `rng`")
+                          f"or a new default_rng() without a seed); draw every random number from `rng`"))
     if inputs["other_seed"] and _same_split(parts, record["other"]):
-        raise CheckFailed(f"{call}: generators made from seeds {seed} and {seed + 1} gave the same split."
+        raise CheckFailed(recognised("hp-rng-ignored", f"{call}: generators made from seeds {seed} and {seed + 1} gave the same split."
                           f"\n  Likely mistake: the rng argument was ignored (a fixed seed inside the "
-                          f"function?); draw every random number from `rng`")
+                          f"function?); draw every random number from `rng`"))
 
 
 # ---------------------------------------------------------------- log-uniform sampling
@@ -332,22 +333,22 @@ def _log_uniform_mistakes(low: float, high: float):
     """(description, inverse transform g, a, b): the mistake's samples x have g(x) ~ U(a, b)."""
     ln, log10 = np.log, np.log10
     return [
-        ("the samples are uniform on [low, high], not log-uniform: draw the EXPONENT uniformly, "
-         "exp(rng.uniform(log(low), log(high), size))", lambda x: x, low, high),
-        ("exp() was not applied: the samples are the uniform exponents log(low) .. log(high) themselves",
+        (recognised("hp-log-uniform-is-uniform", "the samples are uniform on [low, high], not log-uniform: draw the EXPONENT uniformly, "
+         "exp(rng.uniform(log(low), log(high), size))"), lambda x: x, low, high),
+        (recognised("hp-log-uniform-no-exp", "exp() was not applied: the samples are the uniform exponents log(low) .. log(high) themselves"),
          lambda x: x, ln(low), ln(high)),
-        ("the bases are mixed up: the exponent was drawn between natural logs ln(low) .. ln(high) "
-         "but 10 was raised to it (use the same base for both)", log10, ln(low), ln(high)),
-        ("the bases are mixed up: the exponent was drawn between log10(low) .. log10(high) "
-         "but exp() was applied (use the same base for both)", ln, log10(low), log10(high)),
-        ("the exponent was drawn on [log(low), high] instead of [log(low), log(high)]: take the log of both bounds",
+        (recognised("hp-log-uniform-mixed-bases", "the bases are mixed up: the exponent was drawn between natural logs ln(low) .. ln(high) "
+         "but 10 was raised to it (use the same base for both)"), log10, ln(low), ln(high)),
+        (recognised("hp-log-uniform-mixed-bases", "the bases are mixed up: the exponent was drawn between log10(low) .. log10(high) "
+         "but exp() was applied (use the same base for both)"), ln, log10(low), log10(high)),
+        (recognised("hp-log-uniform-high-not-logged", "the exponent was drawn on [log(low), high] instead of [log(low), log(high)]: take the log of both bounds"),
          ln, ln(low), high),
-        ("the exponent was drawn on [log10(low), high] instead of [log10(low), log10(high)]: take the log of both bounds",
+        (recognised("hp-log-uniform-high-not-logged", "the exponent was drawn on [log10(low), high] instead of [log10(low), log10(high)]: take the log of both bounds"),
          log10, log10(low), high),
-        ("low and high were used as exponents: 10**uniform(low, high) samples between 10**low and 10**high; "
-         "use log10(low) and log10(high) as the exponent's range", log10, low, high),
-        ("low and high were used as exponents: exp(uniform(low, high)) samples between e**low and e**high; "
-         "use log(low) and log(high) as the exponent's range", ln, low, high),
+        (recognised("hp-log-uniform-bounds-as-exponents", "low and high were used as exponents: 10**uniform(low, high) samples between 10**low and 10**high; "
+         "use log10(low) and log10(high) as the exponent's range"), log10, low, high),
+        (recognised("hp-log-uniform-bounds-as-exponents", "low and high were used as exponents: exp(uniform(low, high)) samples between e**low and e**high; "
+         "use log(low) and log(high) as the exponent's range"), ln, low, high),
     ]
 
 
@@ -391,7 +392,7 @@ def check_sample_log_uniform(record, inputs) -> None:
     low, high, shape, call = inputs["low"], inputs["high"], inputs["shape"], inputs["call"]
     raw = record["out"]
     if raw is None:
-        raise CheckFailed(f"{call} returned None: did you forget to `return` the samples?")
+        raise CheckFailed(recognised("forgot-return", f"{call} returned None: did you forget to `return` the samples?"))
     if isinstance(raw, ObjectData):
         raise CheckFailed(f"{call} returned a {raw.type_name}; expected a NumPy array of shape {shape}")
     try:
@@ -425,9 +426,9 @@ def check_sample_log_uniform(record, inputs) -> None:
     except Exception:  # noqa: BLE001 -- a malformed answer is another answer
         same = False
     if not same:
-        raise CheckFailed(f"{call} is not reproducible: two generators made from the same seed gave different "
+        raise CheckFailed(recognised("hp-rng-ignored", f"{call} is not reproducible: two generators made from the same seed gave different "
                           f"samples.\n  Likely mistake: the rng argument was ignored (np.random.uniform or a new "
-                          f"default_rng()); draw the samples with `rng`")
+                          f"default_rng()); draw the samples with `rng`"))
 
 
 # ---------------------------------------------------------------- the objective the searches are given
@@ -503,13 +504,15 @@ def _raise_objective_error(record, key: str) -> None:
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     message = dict.get(record, key)
     if message is not None:
-        raise CheckFailed(str(message))
+        # the probe noted how the learner's code called the objective; the words say which mistake it was
+        wrong_argument = "the objective must be called with one configuration" in str(message)
+        raise CheckFailed(str(message), mistake="hp-objective-wrong-argument" if wrong_argument else None)
 
 
 def _results_list(results, distinct, what: str, n_expected: int | None = None) -> list:
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     if results is None:
-        raise CheckFailed(f"{what} returned None: did you forget to `return` the list of (config, score)?")
+        raise CheckFailed(recognised("forgot-return", f"{what} returned None: did you forget to `return` the list of (config, score)?"))
     if not isinstance(results, list):
         raise CheckFailed(f"{what} should return a list of (config, score) pairs, but it returned "
                           f"a {type_name(results)}")
@@ -522,9 +525,9 @@ def _results_list(results, distinct, what: str, n_expected: int | None = None) -
     if n_expected is not None and len(results) != n_expected:
         raise CheckFailed(f"{what} returned {len(results)} results, expected {n_expected}")
     if len(results) > 1 and distinct == 1:
-        raise CheckFailed(f"{what}: every result holds the SAME dict object, so they all show the last "
+        raise CheckFailed(recognised("hp-shared-config-dict", f"{what}: every result holds the SAME dict object, so they all show the last "
                           f"configuration.\n  Likely mistake: one dict was updated in the loop; make a new dict "
-                          f"for every configuration")
+                          f"for every configuration"))
     return results
 
 
@@ -544,8 +547,8 @@ def _check_scores(results, calls, weights: dict, what: str, n_expected: int) -> 
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     n_calls = len(calls) if type(calls) is list else 0
     if n_calls != n_expected:
-        raise CheckFailed(f"{what} called the objective {n_calls} times; expected once per "
-                          f"configuration, {n_expected} times (training a network is expensive)")
+        raise CheckFailed(recognised("hp-objective-wrong-calls", f"{what} called the objective {n_calls} times; expected once per "
+                          f"configuration, {n_expected} times (training a network is expensive)"))
     for i, (config, score) in enumerate(results):
         expected = _score(weights, config, what, i)
         if not np.isclose(float(score), expected, rtol=1e-9, atol=1e-12):
@@ -615,7 +618,7 @@ def check_random_search(record, inputs) -> None:
     _raise_objective_error(record, "objective_error")
     results = _results_list(record["results"], record["distinct_configs"], what, n_trials)
     if not _same_data(record["space_after"], space):
-        raise CheckFailed(f"{what} changed the `space` dict it was given; leave the caller's space as it is")
+        raise CheckFailed(recognised("changed-input-in-place", f"{what} changed the `space` dict it was given; leave the caller's space as it is"))
     _check_scores(results, record["calls"], weights, what, n_trials)
 
     for name, spec in space.items():
@@ -646,7 +649,7 @@ def check_random_search(record, inputs) -> None:
                 else:
                     hint = ""
                     if low > 0 and _ks_pvalue(x, _log_uniform_cdf(low, high)) >= HINT_ALPHA:
-                        hint = "\n  Likely mistake: a 'uniform' dimension was sampled on a log scale"
+                        hint = recognised("hp-uniform-sampled-log", "\n  Likely mistake: a 'uniform' dimension was sampled on a log scale")
                 raise CheckFailed(f"{what}: the values of {name!r} do not follow the {kind} distribution on "
                                   f"[{low:g}, {high:g}] (Kolmogorov-Smirnov p = {p:.2g} < {share:.2g}){hint}")
         else:
@@ -657,8 +660,8 @@ def check_random_search(record, inputs) -> None:
                 if not matches:
                     hint = ""
                     if isinstance(v, (int, np.integer)) and 0 <= int(v) < len(options):
-                        hint = ("\n  Likely mistake: the INDEX of the choice was stored; store the value itself, "
-                                "values[rng.integers(len(values))]")
+                        hint = (recognised("hp-choice-index-stored", "\n  Likely mistake: the INDEX of the choice was stored; store the value itself, "
+                                "values[rng.integers(len(values))]"))
                     raise CheckFailed(f"{what}: config[{name!r}] = {_show(v, 100)} is not one of the choices "
                                       f"{options}{hint}")
                 positions.append(matches[0])
@@ -667,10 +670,10 @@ def check_random_search(record, inputs) -> None:
             if never and name in inputs["never_checked"]:
                 hint = ""
                 if never == [options[-1]]:
-                    hint = ("\n  Likely mistake: the last choice is never drawn: rng.integers(low, high) excludes "
-                            "`high`, so use rng.integers(len(values)), or rng.choice(values)")
+                    hint = (recognised("hp-choice-last-never", "\n  Likely mistake: the last choice is never drawn: rng.integers(low, high) excludes "
+                            "`high`, so use rng.integers(len(values)), or rng.choice(values)"))
                 elif never == [options[0]]:
-                    hint = "\n  Likely mistake: the first choice is never drawn (an index that starts at 1?)"
+                    hint = recognised("hp-choice-first-never", "\n  Likely mistake: the first choice is never drawn (an index that starts at 1?)")
                 raise CheckFailed(f"{what}: in {n_trials} trials, {name!r} never took the value(s) {never} "
                                   f"(counts {dict(zip(map(str, options), counts.tolist()))}); every choice must be "
                                   f"equally likely{hint}")
@@ -683,15 +686,15 @@ def check_random_search(record, inputs) -> None:
 
     _raise_objective_error(record, "again_objective_error")
     if not _same_results(results, record["again"]):
-        raise CheckFailed(f"{what} is not reproducible: two generators made from the same seed gave different "
+        raise CheckFailed(recognised("hp-rng-ignored", f"{what} is not reproducible: two generators made from the same seed gave different "
                           f"configurations.\n  Likely mistake: the rng argument was ignored (np.random.* or a new "
-                          f"default_rng()); draw every random number from `rng`")
+                          f"default_rng()); draw every random number from `rng`"))
     if inputs["other_seed"]:
         _raise_objective_error(record, "other_objective_error")
         if _same_results(results, record["other"]):
-            raise CheckFailed(f"{what}: generators made from seeds {seed} and {seed + 1} gave the same "
+            raise CheckFailed(recognised("hp-rng-ignored", f"{what}: generators made from seeds {seed} and {seed + 1} gave the same "
                               f"configurations.\n  Likely mistake: the rng argument was ignored (a fixed seed "
-                              f"inside the function?); draw every random number from `rng`")
+                              f"inside the function?); draw every random number from `rng`"))
 
 
 # ---------------------------------------------------------------- grid search
@@ -739,7 +742,7 @@ def check_grid_search(record, inputs) -> None:
     _raise_objective_error(record, "objective_error")
     results = _results_list(record["results"], record["distinct_configs"], what)
     if not _same_data(record["grid_after"], grid):
-        raise CheckFailed(f"{what} changed the `grid` dict it was given; leave the caller's grid as it is")
+        raise CheckFailed(recognised("changed-input-in-place", f"{what} changed the `grid` dict it was given; leave the caller's grid as it is"))
     for i, (config, _) in enumerate(results):
         if set(config) != set(names):
             raise CheckFailed(f"{what}: configuration {i} has names {sorted(config)}, expected {sorted(names)}")
@@ -750,11 +753,11 @@ def check_grid_search(record, inputs) -> None:
         hint = ""
         sizes = [len(v) for v in grid.values()]
         if len(results) == min(sizes):
-            hint = ("\n  Likely mistake: zip() pairs the i-th values of every name; itertools.product(*grid.values()) "
-                    "gives every combination")
+            hint = (recognised("hp-grid-zip", "\n  Likely mistake: zip() pairs the i-th values of every name; itertools.product(*grid.values()) "
+                    "gives every combination"))
         elif len(results) == sum(sizes):
-            hint = ("\n  Likely mistake: each name was varied on its own (one loop per name); "
-                    "itertools.product(*grid.values()) gives every combination")
+            hint = (recognised("hp-grid-one-name-at-a-time", "\n  Likely mistake: each name was varied on its own (one loop per name); "
+                    "itertools.product(*grid.values()) gives every combination"))
         raise CheckFailed(f"{what}: {len(missing)} of the {len(expected)} combinations are missing "
                           f"(e.g. {missing[0]}); got {len(results)} results{hint}")
     if len(results) != len(expected) or len(set(got_keys)) != len(got_keys):
@@ -763,9 +766,9 @@ def check_grid_search(record, inputs) -> None:
     _check_scores(results, record["calls"], inputs["weights"], what, len(expected))
     if got_keys != want_keys:
         first = next(i for i, (a, b) in enumerate(zip(got_keys, want_keys)) if a != b)
-        raise CheckFailed(f"{what}: every combination is there, but in another order: result {first} is "
+        raise CheckFailed(recognised("hp-grid-order", f"{what}: every combination is there, but in another order: result {first} is "
                           f"{results[first][0]}, expected {expected[first]}. The documented order is "
-                          f"itertools.product over the names in the grid's order, the last name varying fastest")
+                          f"itertools.product over the names in the grid's order, the last name varying fastest"))
 
 
 # ---------------------------------------------------------------- coarse-to-fine: narrowing the space
@@ -853,22 +856,22 @@ def check_narrow_space(record, inputs) -> None:
     space, results, top_k, what = inputs["space"], inputs["results"], inputs["top_k"], inputs["what"]
     new = record["new"]
     if not _same_data(record["results_after"], results):
-        raise CheckFailed(f"{what} changed the `results` list it was given (sorted it in place?); "
-                          f"use sorted(results, ...) to leave the caller's list as it is")
+        raise CheckFailed(recognised("changed-input-in-place", f"{what} changed the `results` list it was given (sorted it in place?); "
+                          f"use sorted(results, ...) to leave the caller's list as it is"))
     if not _same_data(record["space_after"], space):
-        raise CheckFailed(f"{what} changed the `space` dict it was given; build and return a new dict")
+        raise CheckFailed(recognised("changed-input-in-place", f"{what} changed the `space` dict it was given; build and return a new dict"))
     if new is None:
-        raise CheckFailed(f"{what} returned None: did you forget to `return` the new space?")
+        raise CheckFailed(recognised("forgot-return", f"{what} returned None: did you forget to `return` the new space?"))
     if not isinstance(new, dict) or set(new) != set(space):
         raise CheckFailed(f"{what} should return a dict with the same names as `space` ({sorted(space)}), got "
                           f"{sorted(new) if isinstance(new, dict) else type_name(new)}")
     expected = _reference_narrow(results, space, top_k)
     mistakes = {
-        f"the {top_k} LOWEST scores were kept: higher score is better (validation accuracy), so sort in "
-        f"descending order (reverse=True)": _reference_narrow(results, space, top_k, best_first=False),
-        "top_k was ignored: the bounds span all the results": _reference_narrow(results, space, len(results)),
-        f"off by one: the {top_k + 1} best results were kept": _reference_narrow(results, space, top_k + 1),
-        f"off by one: the {top_k - 1} best results were kept": _reference_narrow(results, space, top_k - 1)
+        recognised("hp-narrow-keeps-worst", f"the {top_k} LOWEST scores were kept: higher score is better (validation accuracy), so sort in "
+        f"descending order (reverse=True)"): _reference_narrow(results, space, top_k, best_first=False),
+        recognised("hp-narrow-top-k-ignored", "top_k was ignored: the bounds span all the results"): _reference_narrow(results, space, len(results)),
+        recognised("hp-narrow-off-by-one", f"off by one: the {top_k + 1} best results were kept"): _reference_narrow(results, space, top_k + 1),
+        recognised("hp-narrow-off-by-one", f"off by one: the {top_k - 1} best results were kept"): _reference_narrow(results, space, top_k - 1)
         if top_k > 1 else None,
     }
     hint = ""
