@@ -108,7 +108,6 @@ MATHML_ATTRIBUTES = ["display", "xmlns", "mathvariant", "stretchy", "fence", "se
                      "width", "columnalign", "columnspacing", "rowspacing", "displaystyle", "scriptlevel",
                      "accent", "accentunder", "movablelimits", "minsize", "maxsize", "linethickness", "form",
                      "symmetric", "largeop", "notation", "encoding"]
-_MARKDOWN_CELL = re.compile(r'(<div class="text_cell_render[^"]*"[^>]*>)(.*?)(</div>)', re.S)
 _DISPLAY = re.compile(r"\$\$(.+?)\$\$", re.S)
 _INLINE = re.compile(r"(?<![\\$])\$([^$<>]+?)\$")
 
@@ -128,13 +127,16 @@ def _mathml(tex: str, display: bool) -> str | None:
     return bleach.clean(markup, tags=MATHML_TAGS, attributes={"*": MATHML_ATTRIBUTES}, strip=True)
 
 
-def math_to_mathml(page: str) -> str:
-    """``$...$`` and ``$$...$$`` in the markdown cells of a feedback page as MathML, drawn by the browser itself:
-    the page needs no MathJax (and so no network) to show its formulas."""
-    def cell(match):
-        body = match.group(2)
-        body = _DISPLAY.sub(lambda m: _mathml(m.group(1), True) or m.group(0), body)
-        body = _INLINE.sub(lambda m: _mathml(m.group(1), False) or m.group(0), body)
-        return match.group(1) + body + match.group(3)
+def math_to_mathml(text: str) -> str:
+    """``$...$`` and ``$$...$$`` as MathML, which the browser draws itself: no MathJax, so no network."""
+    text = _DISPLAY.sub(lambda m: _mathml(m.group(1), True) or m.group(0), text)
+    return _INLINE.sub(lambda m: _mathml(m.group(1), False) or m.group(0), text)
 
-    return _MARKDOWN_CELL.sub(cell, page)
+
+def clean_html_with_mathml(element) -> str:
+    """nbconvert's ``clean_html`` filter (sanitize_html: markdown cells and HTML outputs), then the formulas as
+    MathML. Registered in nbgrader_config.py under the filter's own name, so that nbgrader's feedback template
+    uses it unchanged, for ``nbgrader generate_feedback`` and the class grader alike."""
+    from nbconvert.filters.strings import clean_html
+
+    return math_to_mathml(clean_html(element))

@@ -33,7 +33,7 @@ STATUS_KINDS = ("graded", "timeout", "kernel died", "missing", "unreadable", "fo
                 "other")
 LOOK_AT = ("forbidden reference", "hidden code", "tampering", "memory limit", "output too large", "unsafe zip",
            "not a usable student id", "grader error")
-GAP = 0.2   # visible pass rate this much above the hidden one: the code fits the visible inputs
+GAP = 0.1   # visible pass rate this much above the hidden one: the code fits the visible inputs
 SLOWEST = 10
 e = html.escape
 
@@ -164,7 +164,7 @@ def pass_rate_figure(assignment: str, tests: dict[str, dict[str, list[int]]]) ->
     ax.set_ylim(0, 100)
     ax.set_ylabel("passed (%)")
     ax.set_title(f"{assignment}: pass rate per test")
-    ax.legend(loc="lower left", frameon=False, ncols=2)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     return _figure_uri(fig)
 
 

@@ -272,9 +272,7 @@ class CourseBook:
             step.enabled = True
             nb, resources = step.preprocess(nb, resources)
         body, _ = self._exporter.from_notebook_node(nb, resources=resources)
-        from autograder.feedback import math_to_mathml
-
-        return math_to_mathml(body)
+        return body
 
 
 def restore_cell_metadata(nb: nbformat.NotebookNode, release: nbformat.NotebookNode) -> list[str]:
