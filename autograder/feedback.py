@@ -133,10 +133,11 @@ def math_to_mathml(text: str) -> str:
     return _INLINE.sub(lambda m: _mathml(m.group(1), False) or m.group(0), text)
 
 
-def clean_html_with_mathml(element) -> str:
-    """nbconvert's ``clean_html`` filter (sanitize_html: markdown cells and HTML outputs), then the formulas as
-    MathML. Registered in nbgrader_config.py under the filter's own name, so that nbgrader's feedback template
-    uses it unchanged, for ``nbgrader generate_feedback`` and the class grader alike."""
-    from nbconvert.filters.strings import clean_html
+def strip_files_prefix_with_mathml(text: str) -> str:
+    """nbconvert's ``strip_files_prefix`` filter, then the formulas as MathML. nbgrader's feedback template
+    passes every markdown cell (already rendered to HTML, and stripped of active markup by
+    ``SanitizeMarkdown``) through this filter; registered under its name in nbgrader_config.py, it serves
+    ``nbgrader generate_feedback`` and the class grader alike."""
+    from nbconvert.filters.strings import strip_files_prefix
 
-    return math_to_mathml(clean_html(element))
+    return math_to_mathml(strip_files_prefix(text))

@@ -287,8 +287,13 @@ def grade(submissions_dir: Path, out: Path, options: Options) -> dict:
     report_started = time.monotonic()
     from grader import class_report, exports
 
-    class_report.write(out, records, book_url=options.book_url)
-    written = [exports.write(out, records, kind) for kind in options.exports]
+    written = []
+    try:  # the grades are recorded already: a report that fails is reported, never a lost run
+        class_report.write(out, records, book_url=options.book_url)
+        written = [exports.write(out, records, kind) for kind in options.exports]
+    except Exception as error:  # noqa: BLE001
+        warnings.append(f"the report or an export could not be written ({type(error).__name__}: {str(error)[:300]}); "
+                        f"`python -m autograder report {out}` tries again")
     report_wall = time.monotonic() - report_started
     text = summary(records, graded_now, skipped, wall, notebooks_run, warnings + journal.problems, out)
     text += f"\nreport: {out}/report.html ({report_wall:.1f} s)" + "".join(f"\nexport: {path}" for path in written)
