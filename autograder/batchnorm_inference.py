@@ -31,6 +31,7 @@ from torch import nn
 
 from autograder.compare import CheckFailed, assert_close, call_learner
 from autograder.probe import ObjectData, TensorData, check, learner_code, type_name
+from autograder.mistakes import recognised
 
 _DEFAULT = object()  # "call without this argument", to check the learner's defaults
 
@@ -52,7 +53,7 @@ def _numpy(value, what: str) -> np.ndarray:
     """A recorded tensor (``probe.TensorData``), a reference tensor or an array as float64 NumPy, or a CheckFailed."""
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     if value is None:
-        raise CheckFailed(f"{what} is None: did you forget to `return` it?")
+        raise CheckFailed(recognised("forgot-return", recognised("forgot-return", f"{what} is None: did you forget to `return` it?")))
     if isinstance(value, TensorData):
         value = value.array
     elif isinstance(value, torch.Tensor):
@@ -164,14 +165,14 @@ def _state_problem(facts, num_features) -> str | None:
     for name in ("weight", "bias"):
         if name not in facts.get("parameters", ()):
             kind = "a plain attribute" if name in facts.get("attributes", ()) else "missing"
-            return (f"`{name}` should be a learned parameter (torch.nn.Parameter) of BatchNorm1d, but it is "
-                    f"{kind}: write self.{name} = torch.nn.Parameter(...)")
+            return (recognised("bninf-plain-attributes", f"`{name}` should be a learned parameter (torch.nn.Parameter) of BatchNorm1d, but it is "
+                    f"{kind}: write self.{name} = torch.nn.Parameter(...)"))
     for name in _STATE_NAMES:
         if name not in facts.get("buffers", ()):
             kind = "a plain attribute (or a Parameter)" if name in facts.get("attributes", ()) else "missing"
-            return (f"`{name}` should be a buffer of BatchNorm1d, but it is {kind}: use "
+            return (recognised("bninf-plain-attributes", f"`{name}` should be a buffer of BatchNorm1d, but it is {kind}: use "
                     f"self.register_buffer({name!r}, ...) so that it is saved in state_dict() "
-                    f"and moved by .to()/.double(), but not trained")
+                    f"and moved by .to()/.double(), but not trained"))
     return None
 
 
@@ -297,9 +298,9 @@ def check_batchnorm_init(record, inputs) -> None:
                      what=f"{name} of a new BatchNorm1d({num_features})", rtol=0, atol=0)
     running_var = _numpy(record["running_var"], "running_var")
     if running_var.shape == (num_features,) and np.all(running_var == 0):
-        raise CheckFailed("running_var of a new BatchNorm1d is all zeros: running_var must start at ones "
+        raise CheckFailed(recognised("bninf-running-var-zeros", recognised("bninf-running-var-zeros", "running_var of a new BatchNorm1d is all zeros: running_var must start at ones "
                           "(running_var initialised to zeros would make eval mode divide by sqrt(0 + eps) "
-                          "before enough batches have been seen)")
+                          "before enough batches have been seen)")))
     assert_close(running_var, reference.running_var.numpy(), what=f"running_var of a new BatchNorm1d({num_features})",
                  rtol=0, atol=0)
     tracked = record["num_batches_tracked"]
@@ -331,26 +332,26 @@ def _forward_mistakes(x, weight, bias, eps) -> dict[str, np.ndarray]:
         return (x - mean) / denominator
 
     mistakes = {
-        "the forward pass used the unbiased batch variance (dividing by n - 1, torch's default x.var()): "
-        "batch norm normalizes with the biased variance, x.var(..., unbiased=False) / correction=0":
+        recognised("bn-unbiased-variance", recognised("bn-unbiased-variance", "the forward pass used the unbiased batch variance (dividing by n - 1, torch's default x.var()): "
+        "batch norm normalizes with the biased variance, x.var(..., unbiased=False) / correction=0")):
             normalize(dims, ddof=1) * w + b if n > 1 else None,
-        "eps was added outside the square root: use (x - mean) / sqrt(var + eps), not / (sqrt(var) + eps)":
+        recognised("bn-eps-outside-sqrt", recognised("bn-eps-outside-sqrt", "eps was added outside the square root: use (x - mean) / sqrt(var + eps), not / (sqrt(var) + eps)")):
             normalize(dims, eps_outside=True) * w + b,
-        "weight (gamma) and bias (beta) were not applied: return x_hat * weight + bias": normalize(dims),
-        "weight and bias were swapped: gamma (weight) multiplies, beta (bias) is added": normalize(dims) * b + w,
+        recognised("bn-gamma-beta-missing", recognised("bn-gamma-beta-missing", "weight (gamma) and bias (beta) were not applied: return x_hat * weight + bias")): normalize(dims),
+        recognised("bninf-gamma-beta-swapped", recognised("bninf-gamma-beta-swapped", "weight and bias were swapped: gamma (weight) multiplies, beta (bias) is added")): normalize(dims) * b + w,
     }
     if ndim == 2:
-        mistakes["the statistics were taken per example, over the features (dim 1): that is layer normalization; "
-                 "batch norm takes one mean and variance per feature, over the batch (dim 0)"] = normalize((1,)) * w + b
-        mistakes["one mean and variance over the whole batch (all dims): batch norm takes one per feature (dim 0)"] = \
+        mistakes[recognised("bninf-layer-norm-axes", recognised("bninf-layer-norm-axes", "the statistics were taken per example, over the features (dim 1): that is layer normalization; "
+                 "batch norm takes one mean and variance per feature, over the batch (dim 0)"))] = normalize((1,)) * w + b
+        mistakes[recognised("bn-stats-whole-array", recognised("bn-stats-whole-array", "one mean and variance over the whole batch (all dims): batch norm takes one per feature (dim 0)"))] = \
             normalize((0, 1)) * w + b
     else:
-        mistakes["for (N, C, L) input the statistics were taken over dim 0 only, giving one per (channel, position): "
-                 "batch norm takes one per channel, over dims 0 and 2 (the batch and the length)"] = normalize((0,)) * w + b
-        mistakes["for (N, C, L) input the statistics were taken over dim 2 only, per example and channel (that is "
-                 "instance normalization): batch norm takes one per channel, over dims 0 and 2"] = normalize((2,)) * w + b
-        mistakes["for (N, C, L) input the statistics were taken per example over dims 1 and 2 (layer normalization): "
-                 "batch norm takes one per channel, over dims 0 and 2"] = normalize((1, 2)) * w + b
+        mistakes[recognised("bninf-3d-wrong-dims", recognised("bninf-3d-wrong-dims", "for (N, C, L) input the statistics were taken over dim 0 only, giving one per (channel, position): "
+                 "batch norm takes one per channel, over dims 0 and 2 (the batch and the length)"))] = normalize((0,)) * w + b
+        mistakes[recognised("bninf-3d-wrong-dims", recognised("bninf-3d-wrong-dims", "for (N, C, L) input the statistics were taken over dim 2 only, per example and channel (that is "
+                 "instance normalization): batch norm takes one per channel, over dims 0 and 2"))] = normalize((2,)) * w + b
+        mistakes[recognised("bninf-layer-norm-axes", recognised("bninf-layer-norm-axes", "for (N, C, L) input the statistics were taken per example over dims 1 and 2 (layer normalization): "
+                 "batch norm takes one per channel, over dims 0 and 2"))] = normalize((1, 2)) * w + b
     return mistakes
 
 
@@ -422,8 +423,8 @@ def _training_verdict(record, inputs, prefix: str = "") -> None:
     detached = upstream.to(torch.float64).numpy() * w64.reshape(view) / np.sqrt(var + eps_value)
     assert_close(_numpy(x_grad, "x.grad"), x_ref.grad.to(torch.float64).numpy(),
                  what=f"the gradient of the loss with respect to the input x for {where}", rtol=rtol, atol=atol,
-                 mistakes={"the batch mean and variance were detached from the graph (or computed without grad): the "
-                           "gradient must also flow through the batch statistics, which depend on x": detached})
+                 mistakes={recognised("bninf-detached-statistics", recognised("bninf-detached-statistics", "the batch mean and variance were detached from the graph (or computed without grad): the "
+                           "gradient must also flow through the batch statistics, which depend on x")): detached})
 
 
 @check(inputs=_training_inputs, probe=_training_probe)
@@ -482,10 +483,10 @@ def check_batch_of_one(record, inputs) -> None:
         if error is None:
             out = record[f"one{index}_out"]
             raise CheckFailed(
-                f"BatchNorm1d in training mode returned a result for a batch of shape {shape}; it must raise "
+                recognised("bninf-no-error-for-batch-of-one", f"BatchNorm1d in training mode returned a result for a batch of shape {shape}; it must raise "
                 f"ValueError({BATCH_OF_ONE_MESSAGE!r}, ...) as PyTorch does: with one value per channel the biased "
                 f"variance is 0 (the unbiased one is undefined), so the output would be just bias and the running "
-                f"variance would be polluted. Check the number of values per channel, N * L, before normalizing"
+                f"variance would be polluted. Check the number of values per channel, N * L, before normalizing")
                 + (" (your output held NaN)" if isinstance(out, TensorData) and np.isnan(out.array).any() else ""))
         if not isinstance(error, dict):
             error = {"type": type_name(error), "message": ""}
@@ -497,8 +498,8 @@ def check_batch_of_one(record, inputs) -> None:
                 raise CheckFailed(f"a training batch of shape {shape} raised ValueError({message!r}); PyTorch's "
                                   f"message starts with {BATCH_OF_ONE_MESSAGE!r}")
             continue
-        raise CheckFailed(f"a training batch of shape {shape} raised {error.get('type')}: {message}; PyTorch raises "
-                          f"ValueError({BATCH_OF_ONE_MESSAGE!r}, ...), raise the same exception type")
+        raise CheckFailed(recognised("bninf-no-error-for-batch-of-one", recognised("bninf-no-error-for-batch-of-one", f"a training batch of shape {shape} raised {error.get('type')}: {message}; PyTorch raises "
+                          f"ValueError({BATCH_OF_ONE_MESSAGE!r}, ...), raise the same exception type")))
     _training_verdict(record, inputs["training"], prefix="train_")
 
 
@@ -564,19 +565,19 @@ def check_running_statistics(record, inputs) -> None:
     batches = inputs["batches"]
     numpy_batches = [b.to(torch.float64).numpy() for b in batches]
     wrong = {
-        "running_var holds the biased batch variance (dividing by n): PyTorch normalizes with the biased variance "
-        "but stores the unbiased one (dividing by n - 1, n = N * L values per channel) in running_var":
+        recognised("bninf-stores-biased-var", recognised("bninf-stores-biased-var", "running_var holds the biased batch variance (dividing by n): PyTorch normalizes with the biased variance "
+        "but stores the unbiased one (dividing by n - 1, n = N * L values per channel) in running_var")):
             _simulate(numpy_batches, m, biased=True),
-        "the momentum convention is reversed: PyTorch's momentum weights the NEW batch, running = (1 - momentum) * "
+        recognised("bninf-momentum-reversed", recognised("bninf-momentum-reversed", "the momentum convention is reversed: PyTorch's momentum weights the NEW batch, running = (1 - momentum) * "
         "running + momentum * batch_statistic (momentum=0.1 keeps 90% of the old value); the paper/Keras-style "
-        "alpha=0.99 is the weight of the OLD value":
+        "alpha=0.99 is the weight of the OLD value")):
             _simulate(numpy_batches, m, reversed_momentum=True) if m is not None else None,
-        "running_var must start at ones (yours looks initialised to zeros)": _simulate(numpy_batches, m, var_start=0.0),
-        "momentum=None must give the cumulative (simple) average of all batches so far: use the factor "
-        "1 / num_batches_tracked instead of a fixed momentum":
+        recognised("bninf-running-var-zeros", recognised("bninf-running-var-zeros", "running_var must start at ones (yours looks initialised to zeros)")): _simulate(numpy_batches, m, var_start=0.0),
+        recognised("bninf-momentum-none", recognised("bninf-momentum-none", "momentum=None must give the cumulative (simple) average of all batches so far: use the factor "
+        "1 / num_batches_tracked instead of a fixed momentum")):
             _simulate(numpy_batches, m, fixed_for_none=0.1) if m is None else None,
-        "the running statistics were not updated in training mode: after each training batch, "
-        "running = (1 - momentum) * running + momentum * batch_statistic": _simulate(numpy_batches, m, frozen=True),
+        recognised("bninf-running-not-updated", recognised("bninf-running-not-updated", "the running statistics were not updated in training mode: after each training batch, "
+        "running = (1 - momentum) * running + momentum * batch_statistic")): _simulate(numpy_batches, m, frozen=True),
     }
     where = _describe(shape, eps, momentum, dtype)
     rtol, atol = TOLERANCE[dtype]
@@ -591,9 +592,9 @@ def check_running_statistics(record, inputs) -> None:
                          mistakes=mistakes)
         tracked = record[f"step{step}_num_batches_tracked"]
         if _count(tracked) != step:
-            raise CheckFailed(f"num_batches_tracked is {_show(tracked)} after {step} training step(s), expected {step}: "
+            raise CheckFailed(recognised("bninf-num-batches-not-tracked", recognised("bninf-num-batches-not-tracked", f"num_batches_tracked is {_show(tracked)} after {step} training step(s), expected {step}: "
                               "add 1 to it at every training-mode forward pass (PyTorch counts the batches; "
-                              "momentum=None needs the count)")
+                              "momentum=None needs the count)")))
 
 
 # ---------------------------------------------------------------- eval mode
@@ -669,21 +670,21 @@ def check_eval_mode(record, inputs) -> None:
     if actual.shape == expected.shape and np.allclose(actual, batch_stats, rtol=rtol, atol=atol) \
             and not np.allclose(actual, expected, rtol=rtol, atol=atol):
         raise CheckFailed(
-            f"in eval mode your BatchNorm1d used the batch statistics ({where}): after module.eval() "
+            recognised("bninf-eval-batch-statistics", recognised("bninf-eval-batch-statistics", f"in eval mode your BatchNorm1d used the batch statistics ({where}): after module.eval() "
             "(self.training is False) it must normalize with running_mean and running_var, so that an example's "
-            "output does not depend on the other examples in its batch"
+            "output does not depend on the other examples in its batch"))
             + (f"; it also changed {changed} in eval mode" if changed else ""))
     if changed:
         raise CheckFailed(
-            f"{', '.join(changed)} changed in eval mode ({where}): after module.eval() (self.training is False) the "
-            "running statistics are fixed; update them only in training mode")
+            recognised("bninf-eval-updates-running", recognised("bninf-eval-updates-running", f"{', '.join(changed)} changed in eval mode ({where}): after module.eval() (self.training is False) the "
+            "running statistics are fixed; update them only in training mode")))
     running_mean = reference.running_mean.to(torch.float64).numpy().reshape(view)
     running_var = reference.running_var.to(torch.float64).numpy().reshape(view)
     assert_close(actual, expected, what=f"the eval-mode output of BatchNorm1d for {where}", rtol=rtol, atol=atol,
                  mistakes={
-                     "eval mode normalized with the running statistics but eps was added outside the square root":
+                     recognised("bn-eps-outside-sqrt", recognised("bn-eps-outside-sqrt", "eval mode normalized with the running statistics but eps was added outside the square root")):
                          (x64 - running_mean) / (np.sqrt(running_var) + reference.eps) * w64 + b64,
-                     "eval mode ignored weight and bias: return x_hat * weight + bias":
+                     recognised("bn-gamma-beta-missing", recognised("bn-gamma-beta-missing", "eval mode ignored weight and bias: return x_hat * weight + bias")):
                          (x64 - running_mean) / np.sqrt(running_var + reference.eps),
                  })
     one = _output(record, "one_out", "BatchNorm1d.forward (eval mode, a batch of one example)")
@@ -799,7 +800,7 @@ def check_population_statistics(record, inputs) -> None:
     data, means, variances = inputs["data"], inputs["means"], inputs["variances"]
     result = record["result"]
     if not _same(record["means_after"], inputs["batch_means"]) or not _same(record["vars_after"], inputs["batch_vars"]):
-        raise CheckFailed("population_statistics changed its input tensors in place; compute new tensors instead")
+        raise CheckFailed(recognised("changed-input-in-place", recognised("changed-input-in-place", "population_statistics changed its input tensors in place; compute new tensors instead")))
     if type(result) not in (tuple, list) or len(result) != 2:
         raise CheckFailed(f"population_statistics should return a tuple (mean, var), but it returned {type_name(result)}")
     m = inputs["batch_size"]
@@ -807,19 +808,19 @@ def check_population_statistics(record, inputs) -> None:
     where = f"{n_batches} batches of m={m} examples, {n_features} features, {str(dtype).replace('torch.', '')}"
     expected_mean = data.reshape(-1, n_features).mean(axis=0)
     assert_close(_numpy(result[0], "the mean"), expected_mean, what=f"the population mean ({where})", rtol=rtol, atol=atol,
-                 mistakes={"the mean was taken over dim 1 (per batch): average the batch means over dim 0":
+                 mistakes={recognised("bninf-pop-wrong-dim", recognised("bninf-pop-wrong-dim", "the mean was taken over dim 1 (per batch): average the batch means over dim 0")):
                            means.mean(axis=1)})
     expected_var = m / (m - 1) * variances.mean(axis=0)
     assert_close(_numpy(result[1], "the variance"), expected_var, what=f"the population variance ({where})",
                  rtol=rtol, atol=atol, mistakes={
-                     "the m/(m-1) correction is missing: the average of biased batch variances underestimates the "
-                     "population variance; multiply by m / (m - 1) (m = batch_size) to make it unbiased":
+                     recognised("bninf-pop-no-correction", recognised("bninf-pop-no-correction", "the m/(m-1) correction is missing: the average of biased batch variances underestimates the "
+                     "population variance; multiply by m / (m - 1) (m = batch_size) to make it unbiased")):
                          variances.mean(axis=0),
-                     "the correction is upside down: multiply by m / (m - 1), not (m - 1) / m":
+                     recognised("bninf-pop-correction-upside-down", recognised("bninf-pop-correction-upside-down", "the correction is upside down: multiply by m / (m - 1), not (m - 1) / m")):
                          (m - 1) / m * variances.mean(axis=0),
-                     "this is the variance of the batch MEANS, not the average of the batch variances":
+                     recognised("bninf-pop-variance-of-means", recognised("bninf-pop-variance-of-means", "this is the variance of the batch MEANS, not the average of the batch variances")):
                          means.var(axis=0, ddof=1) if n_batches > 1 else None,
-                     "the correction used the number of batches B instead of the batch size m":
+                     recognised("bninf-pop-wrong-count", recognised("bninf-pop-wrong-count", "the correction used the number of batches B instead of the batch size m")):
                          n_batches / (n_batches - 1) * variances.mean(axis=0) if n_batches > 1 else None,
                  })
 
@@ -889,16 +890,16 @@ def check_fold_batchnorm(record, inputs) -> None:
         before, after = module.state_dict(), record[f"{name}_after"]
         if not isinstance(after, dict) or set(after) != set(before) \
                 or any(not _same(after[key], value) for key, value in before.items()):
-            raise CheckFailed(f"fold_batchnorm changed `{name}` in place: build and return a new nn.Linear and leave the "
-                              "layers it was given as they were")
+            raise CheckFailed(recognised("changed-input-in-place", recognised("changed-input-in-place", f"fold_batchnorm changed `{name}` in place: build and return a new nn.Linear and leave the "
+                              "layers it was given as they were")))
     features = record["features"]
     if features != (in_features, out_features):
         shown = features if isinstance(features, tuple) and len(features) == 2 else ("?", "?")
         raise CheckFailed(f"the folded layer maps {shown[0]} -> {shown[1]} features, "
                           f"expected {in_features} -> {out_features}")
     if record["has_bias"] is not True:
-        raise CheckFailed("the folded layer has no bias: batch norm's shift (bias - running_mean * scale) needs one, "
-                          "even when `linear` had none: create nn.Linear(..., bias=True)")
+        raise CheckFailed(recognised("bninf-fold-no-bias", recognised("bninf-fold-no-bias", "the folded layer has no bias: batch norm's shift (bias - running_mean * scale) needs one, "
+                          "even when `linear` had none: create nn.Linear(..., bias=True)")))
     actual = _numpy(record["out"], "folded(x)")
 
     W = linear.weight.detach().to(torch.float64).numpy()
@@ -913,15 +914,15 @@ def check_fold_batchnorm(record, inputs) -> None:
     s = gamma / np.sqrt(var + eps)
     s_no_eps = gamma / np.sqrt(var)
     mistakes = {
-        "the linear layer's own bias was left out of the folded bias: b' = gamma * (b - running_mean) / "
-        "sqrt(running_var + eps) + beta": folded_output(s, beta - s * mu) if linear_bias else None,
-        "batch norm's bias (beta) was left out of the folded bias: b' = gamma * (b - running_mean) / "
-        "sqrt(running_var + eps) + beta": folded_output(s, s * (b - mu)),
-        "eps was left out: the scale is gamma / sqrt(running_var + eps), not gamma / sqrt(running_var)":
+        recognised("bninf-fold-linear-bias-missing", recognised("bninf-fold-linear-bias-missing", "the linear layer's own bias was left out of the folded bias: b' = gamma * (b - running_mean) / "
+        "sqrt(running_var + eps) + beta")): folded_output(s, beta - s * mu) if linear_bias else None,
+        recognised("bninf-fold-beta-missing", recognised("bninf-fold-beta-missing", "batch norm's bias (beta) was left out of the folded bias: b' = gamma * (b - running_mean) / "
+        "sqrt(running_var + eps) + beta")): folded_output(s, s * (b - mu)),
+        recognised("bn-eps-missing", recognised("bn-eps-missing", "eps was left out: the scale is gamma / sqrt(running_var + eps), not gamma / sqrt(running_var)")):
             folded_output(s_no_eps, s_no_eps * (b - mu) + beta),
-        "the folded bias was not scaled: b' = gamma * (b - running_mean) / sqrt(running_var + eps) + beta":
+        recognised("bninf-fold-bias-not-scaled", recognised("bninf-fold-bias-not-scaled", "the folded bias was not scaled: b' = gamma * (b - running_mean) / sqrt(running_var + eps) + beta")):
             folded_output(s, b - s * mu + beta),
-        "the variance was used where its square root belongs: scale = gamma / sqrt(running_var + eps)":
+        recognised("bninf-fold-variance-for-std", recognised("bninf-fold-variance-for-std", "the variance was used where its square root belongs: scale = gamma / sqrt(running_var + eps)")):
             folded_output(gamma / (var + eps), gamma / (var + eps) * (b - mu) + beta),
     }
     rtol, atol = TOLERANCE[dtype]

@@ -34,6 +34,7 @@ import numpy as np
 
 from autograder.compare import CheckFailed, assert_close, assert_unchanged, call_learner, to_array
 from autograder.probe import TensorData, check, type_name
+from autograder.mistakes import recognised
 
 DEFAULT_EPS = 1e-5
 FORWARD_TOL = (1e-7, 1e-9)    # (rtol, atol) for outputs of order 1, float64
@@ -141,29 +142,29 @@ def _forward_variants(x, gamma, beta, dout, eps) -> dict[str, Result]:
     n = x.shape[0]
     found = {}
     if n > 1:
-        found["the variance is the unbiased one (dividing by N - 1, as np.var(ddof=1) or torch's x.var(dim=0) / "
-              "x.std(dim=0) compute it): batch norm normalizes with the biased variance, dividing by N"] = \
+        found[recognised("bn-unbiased-variance", "the variance is the unbiased one (dividing by N - 1, as np.var(ddof=1) or torch's x.var(dim=0) / "
+              "x.std(dim=0) compute it): batch norm normalizes with the biased variance, dividing by N")] = \
             variant(x, gamma, beta, dout, eps, correction=1)
-    found["eps was added outside the square root, (x - mean) / (sqrt(var) + eps): it belongs inside, "
-          "(x - mean) / sqrt(var + eps)"] = variant(x, gamma, beta, dout, eps, eps_outside=True)
-    found["eps was left out: divide by sqrt(var + eps), not sqrt(var)"] = variant(x, gamma, beta, dout, 0.0)
+    found[recognised("bn-eps-outside-sqrt", "eps was added outside the square root, (x - mean) / (sqrt(var) + eps): it belongs inside, "
+          "(x - mean) / sqrt(var + eps)")] = variant(x, gamma, beta, dout, eps, eps_outside=True)
+    found[recognised("bn-eps-missing", "eps was left out: divide by sqrt(var + eps), not sqrt(var)")] = variant(x, gamma, beta, dout, 0.0)
     if x.ndim == 2:
-        found["the statistics were taken over axis=1 (one mean and variance per example): batch norm takes "
-              "them over the batch, axis=0, one per feature"] = variant(x, gamma, beta, dout, eps, axes=(1,))
-        found["one mean and variance over the whole array: batch norm takes one per feature, over axis=0"] = \
+        found[recognised("bn-stats-per-example", "the statistics were taken over axis=1 (one mean and variance per example): batch norm takes "
+              "them over the batch, axis=0, one per feature")] = variant(x, gamma, beta, dout, eps, axes=(1,))
+        found[recognised("bn-stats-whole-array", "one mean and variance over the whole array: batch norm takes one per feature, over axis=0")] = \
             variant(x, gamma, beta, dout, eps, axes=(0, 1))
     else:
-        found["the statistics were taken per (C, H, W) position (over axis 0 only): spatial batch norm takes one "
-              "mean and variance per channel, over axes (0, 2, 3)"] = variant(x, gamma, beta, dout, eps, axes=(0,))
-        found["the statistics were taken per sample (over axes (1, 2, 3)), as layer norm does: spatial batch norm "
-              "takes one mean and variance per channel, over axes (0, 2, 3)"] = variant(x, gamma, beta, dout, eps, axes=(1, 2, 3))
-        found["the statistics were taken per sample and channel (over axes (2, 3)), as instance norm does: spatial "
-              "batch norm takes one mean and variance per channel, over the batch too: axes (0, 2, 3)"] = \
+        found[recognised("bn-spatial-per-position", "the statistics were taken per (C, H, W) position (over axis 0 only): spatial batch norm takes one "
+              "mean and variance per channel, over axes (0, 2, 3)")] = variant(x, gamma, beta, dout, eps, axes=(0,))
+        found[recognised("bn-spatial-per-sample", "the statistics were taken per sample (over axes (1, 2, 3)), as layer norm does: spatial batch norm "
+              "takes one mean and variance per channel, over axes (0, 2, 3)")] = variant(x, gamma, beta, dout, eps, axes=(1, 2, 3))
+        found[recognised("bn-spatial-per-sample", "the statistics were taken per sample and channel (over axes (2, 3)), as instance norm does: spatial "
+              "batch norm takes one mean and variance per channel, over the batch too: axes (0, 2, 3)")] = \
             variant(x, gamma, beta, dout, eps, axes=(2, 3))
-        found["one mean and variance over the whole array: spatial batch norm takes one per channel, over axes (0, 2, 3)"] = \
+        found[recognised("bn-stats-whole-array", "one mean and variance over the whole array: spatial batch norm takes one per channel, over axes (0, 2, 3)")] = \
             variant(x, gamma, beta, dout, eps, axes=(0, 1, 2, 3))
-        found["x was reshaped to (-1, C) without moving the channel axis last first, so each column mixes channels: "
-              "use x.transpose(0, 2, 3, 1).reshape(-1, C) (and the inverse on the way back)"] = \
+        found[recognised("bn-spatial-reshape-mixes-channels", "x was reshaped to (-1, C) without moving the channel axis last first, so each column mixes channels: "
+              "use x.transpose(0, 2, 3, 1).reshape(-1, C) (and the inverse on the way back)")] = \
             variant(x, gamma, beta, dout, eps, channel_reshape_bug=True)
     return found
 
@@ -204,7 +205,7 @@ def _probe_forward(record, forward, inputs, name: str, key: str = "forward") -> 
 def _array(value, what: str) -> np.ndarray:
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     if isinstance(value, TensorData):
-        raise CheckFailed(f"{what} is a torch Tensor: return a NumPy array (compute it with NumPy, not PyTorch)")
+        raise CheckFailed(recognised("bn-returns-tensor", f"{what} is a torch Tensor: return a NumPy array (compute it with NumPy, not PyTorch)"))
     return to_array(value, what)
 
 
@@ -251,7 +252,7 @@ def _check_forward(record, inputs):
     used_eps = DEFAULT_EPS if eps is None else eps
     expected = reference(x, gamma, beta, dout, used_eps)
     mistakes = {text: r.out for text, r in _forward_variants(x, gamma, beta, dout, used_eps).items()}
-    mistakes["gamma and beta were not applied: return gamma * x_hat + beta, not x_hat"] = \
+    mistakes[recognised("bn-gamma-beta-missing", "gamma and beta were not applied: return gamma * x_hat + beta, not x_hat")] = \
         variant(x, np.ones_like(gamma), np.zeros_like(beta), dout, used_eps).out
     out = _forward_out(record, inputs, name)
     rtol, atol = FORWARD_TOL
@@ -315,13 +316,13 @@ def _gradient_atol(x, gamma, dout, eps) -> tuple[float, float]:
 def _backward_mistakes(x, gamma, beta, dout, eps):
     """{description: Result} of wrong gradients: wrong forwards (their own gradients) and wrong backwards."""
     found = dict(_forward_variants(x, gamma, beta, dout, eps))
-    found["the mean and the variance were treated as constants: dx = dout * gamma / sqrt(var + eps) leaves out "
-          "the gradient that flows through the batch mean and the batch variance (both depend on every x)"] = \
+    found[recognised("bn-backward-constant-statistics", "the mean and the variance were treated as constants: dx = dout * gamma / sqrt(var + eps) leaves out "
+          "the gradient that flows through the batch mean and the batch variance (both depend on every x)")] = \
         variant(x, gamma, beta, dout, eps, constant_mean=True, constant_var=True)
-    found["the gradient through the variance is missing: var depends on x too, so dx needs the term "
-          "-x_hat * mean(dx_hat * x_hat) (over the batch)"] = variant(x, gamma, beta, dout, eps, constant_var=True)
-    found["the gradient through the mean is missing: the mean depends on x too, so dx needs the term "
-          "-mean(dx_hat) (over the batch)"] = variant(x, gamma, beta, dout, eps, constant_mean=True)
+    found[recognised("bn-backward-no-variance-path", "the gradient through the variance is missing: var depends on x too, so dx needs the term "
+          "-x_hat * mean(dx_hat * x_hat) (over the batch)")] = variant(x, gamma, beta, dout, eps, constant_var=True)
+    found[recognised("bn-backward-no-mean-path", "the gradient through the mean is missing: the mean depends on x too, so dx needs the term "
+          "-mean(dx_hat) (over the batch)")] = variant(x, gamma, beta, dout, eps, constant_mean=True)
     return found
 
 
@@ -337,12 +338,12 @@ def _param_mistakes(x, dout, eps, which: str) -> dict[str, np.ndarray]:
     found = {}
     for wrong in wrong_axes:
         label = "the whole array" if wrong is None else (f"axis={wrong[0]}" if len(wrong) == 1 else f"axes {wrong}")
-        found[f"{which} was summed over {label}: {which} = {formula} over {right}, one value per "
-              f"{'feature' if x.ndim == 2 else 'channel'}"] = term.sum(axis=wrong)
+        found[recognised("bn-backward-param-grad-wrong-axes", f"{which} was summed over {label}: {which} = {formula} over {right}, one value per "
+              f"{'feature' if x.ndim == 2 else 'channel'}")] = term.sum(axis=wrong)
     if which == "dgamma":
-        found["dgamma = sum(dout * x) uses the input x: it is sum(dout * x_hat), with the normalized x_hat"] = \
+        found[recognised("bn-backward-dgamma-uses-x", "dgamma = sum(dout * x) uses the input x: it is sum(dout * x_hat), with the normalized x_hat")] = \
             (dout * x).sum(axis=axes)
-        found["dgamma = sum(dout) forgot the factor x_hat: out = gamma * x_hat + beta, so dgamma = sum(dout * x_hat)"] = \
+        found[recognised("bn-backward-dgamma-uses-x", "dgamma = sum(dout) forgot the factor x_hat: out = gamma * x_hat + beta, so dgamma = sum(dout * x_hat)")] = \
             dout.sum(axis=axes)
     return found
 

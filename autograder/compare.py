@@ -21,7 +21,19 @@ _array_equal = np.array_equal
 
 
 class CheckFailed(AssertionError):
-    """A check found a wrong result. The message is written for the learner."""
+    """A check found a wrong result. The message is written for the learner.
+
+    ``mistakes``: the ids of the recognised mistakes (``autograder/mistakes.py``) the
+    message names: given as ``mistake=`` (an id or several), or found in the message
+    (texts made with ``recognised(id, text)``).
+    """
+
+    def __init__(self, message="", *args, mistake=None):
+        super().__init__(message, *args)
+        from autograder.mistakes import known_ids, mistakes_in
+
+        given = (mistake,) if isinstance(mistake, str) else tuple(mistake or ())
+        self.mistakes = known_ids(list(given) + list(mistakes_in(str(message))))
 
 
 def call_learner(fn: Callable, *args, name: str | None = None, **kwargs):
@@ -61,7 +73,7 @@ def to_array(value, what: str) -> np.ndarray:
     """The learner's result as a float64 NumPy array, or a CheckFailed saying why not."""
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     if value is None:
-        raise CheckFailed(f"{what} is None: did you forget to `return` it?")
+        raise CheckFailed(f"{what} is None: did you forget to `return` it?", mistake="forgot-return")
     type_name = getattr(value, "type_name", None)  # probe.ObjectData: not data, only its type travelled
     if isinstance(type_name, str):
         raise CheckFailed(f"{what} should be a NumPy array, but it is a {type_name}")
@@ -92,7 +104,11 @@ def _matches(actual: np.ndarray, candidate: np.ndarray, rtol: float, atol: float
 
 
 def likely_mistake(actual: np.ndarray, mistakes: Mapping[str, np.ndarray] | None, rtol: float, atol: float) -> str | None:
-    """The description of the first known wrong answer that ``actual`` equals, if any."""
+    """The description of the first known wrong answer that ``actual`` equals, if any.
+
+    In ``assert_close`` every description is a text made with ``mistakes.recognised``, so that the
+    failure carries the mistake's id.
+    """
     for description, candidate in (mistakes or {}).items():
         if candidate is not None and _matches(actual, candidate, rtol, atol):
             return description
@@ -169,5 +185,4 @@ def assert_unchanged(before: np.ndarray, after: np.ndarray, name: str) -> None:
     if not _array_equal(before, after, equal_nan=True):
         raise CheckFailed(
             f"`{name}` changed its input array in place; compute the result in a new array "
-            f"(e.g. `x - m` rather than `x -= m`) so the caller's data stays intact"
-        )
+            f"(e.g. `x - m` rather than `x -= m`) so the caller's data stays intact", mistake="changed-input-in-place")

@@ -28,6 +28,17 @@ SOLUTIONS = REPO / "solutions"
 EXERCISES = REPO / "exercises"
 CONFIG = REPO / "autograder" / "nbgrader_config.py"
 
+# Where learners read the book: feedback pages and the class report link each recognised mistake to its
+# section there. The one setting: the environment variable NORMREG_BOOK_URL (e.g. the GitHub Pages site,
+# https://YOUR-ORG.github.io/normreg-course); the grade and report commands also take --book-url. Without
+# it, the book built on this machine (_build/html), which works offline but only here.
+BOOK_URL_VARIABLE = "NORMREG_BOOK_URL"
+
+
+def book_url() -> str:
+    """The URL of the published book's root (the folder of its index.html), without a trailing slash."""
+    return (os.environ.get(BOOK_URL_VARIABLE) or (REPO / "_build" / "html").as_uri()).rstrip("/")
+
 
 def assignments() -> list[str]:
     """Assignment ids: the folders of ``solutions/``, in order."""

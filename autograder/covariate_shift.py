@@ -31,6 +31,7 @@ from torch.nn.modules import module as _module_globals
 from autograder.compare import CheckFailed, assert_close, likely_mistake
 from autograder.compare import call_learner as _call_learner
 from autograder.probe import TensorData, check, type_name
+from autograder.mistakes import recognised
 
 ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "tanh": nn.Tanh}
 TOLERANCE = {torch.float64: (1e-10, 1e-10), torch.float32: (1e-5, 1e-5)}  # (rtol, atol) by dtype
@@ -228,7 +229,7 @@ def check_record_preactivations(record, inputs) -> None:
                    f"in {mode} mode, x of shape {tuple(x.shape)}, {str(dtype).replace('torch.', '')}")
     result = record["out"]
     if result is None:
-        raise CheckFailed(f"{description} returned None: did you forget to `return` the list?")
+        raise CheckFailed(recognised("forgot-return", f"{description} returned None: did you forget to `return` the list?"))
     if type(result) not in (list, tuple):
         raise CheckFailed(f"{description} should return a list of tensors, but it returned a {type_name(result)}")
     for i, value in enumerate(result):
@@ -238,17 +239,17 @@ def check_record_preactivations(record, inputs) -> None:
     rtol, atol = TOLERANCE[dtype]
 
     known = {
-        "you recorded the output of the activation function (after the non-linearity); the pre-activation "
-        "is the output of the Linear layer (or of the chosen layer type), before the activation": reference["after_activation"],
-        "you recorded the module's input (`args[0]` in the hook) instead of its output: the hook's third "
-        "argument is the output": reference["inputs"],
-        "the stored tensors were changed afterwards by an in-place activation (nn.ReLU(inplace=True)) that "
-        "overwrote the Linear layer's output: store a copy, `output.detach().clone()`": reference["modified_in_place"],
+        recognised("cs-record-after-activation", "you recorded the output of the activation function (after the non-linearity); the pre-activation "
+        "is the output of the Linear layer (or of the chosen layer type), before the activation"): reference["after_activation"],
+        recognised("cs-record-module-input", "you recorded the module's input (`args[0]` in the hook) instead of its output: the hook's third "
+        "argument is the output"): reference["inputs"],
+        recognised("cs-record-inplace-overwritten", "the stored tensors were changed afterwards by an in-place activation (nn.ReLU(inplace=True)) that "
+        "overwrote the Linear layer's output: store a copy, `output.detach().clone()`"): reference["modified_in_place"],
     }
     if other_mode is not None:
-        known[f"the values were computed in {'eval' if mode == 'train' else 'train'} mode, but the model was in {mode} "
+        known[recognised("cs-record-other-mode", f"the values were computed in {'eval' if mode == 'train' else 'train'} mode, but the model was in {mode} "
               f"mode: do not call model.eval() or model.train(); record in the mode the model is in "
-              f"(BatchNorm uses {'batch' if mode == 'train' else 'running'} statistics in {mode} mode)"] = other_mode["outputs"]
+              f"(BatchNorm uses {'batch' if mode == 'train' else 'running'} statistics in {mode} mode)")] = other_mode["outputs"]
     for text, candidate in known.items():
         if candidate is not reference["outputs"] and _list_matches(actual, candidate, rtol, atol) \
                 and not _list_matches(actual, reference["outputs"], rtol, atol):
@@ -257,39 +258,39 @@ def check_record_preactivations(record, inputs) -> None:
     expected = reference["outputs"]
     if len(actual) != len(expected):
         raise CheckFailed(
-            f"{description} returned {len(actual)} tensors, expected {len(expected)}: one per module of type "
+            recognised("cs-record-wrong-count", f"{description} returned {len(actual)} tensors, expected {len(expected)}: one per module of type "
             f"{_type_names(types)}, in the order the forward pass runs them (use model.modules(), which also "
-            f"finds modules nested inside others)")
+            f"finds modules nested inside others)"))
     for i, (a, e) in enumerate(zip(actual, expected)):
         per_element = {text: _numpy(c[i]) for text, c in known.items() if len(c) == len(expected)}
-        per_element["the result is transposed: keep the module's output as it is, shape (N, units)"] = _numpy(e).T
+        per_element[recognised("cs-record-transposed", "the result is transposed: keep the module's output as it is, shape (N, units)")] = _numpy(e).T
         assert_close(a, _numpy(e), what=f"element {i} of {description} (output of {_type_names(types)} number {i})",
                      rtol=rtol, atol=atol, mistakes=per_element)
 
     tracked = [i for i, v in enumerate(result) if v.requires_grad]  # a tensor with a grad_fn requires grad too
     if tracked:
         raise CheckFailed(
-            f"{description}: the tensors {tracked} are still attached to the autograd graph "
+            recognised("cs-record-not-detached", f"{description}: the tensors {tracked} are still attached to the autograd graph "
             f"(requires_grad=True): store `output.detach()` (or run the forward pass under torch.no_grad()), "
-            f"otherwise every recording keeps the whole graph of the forward pass in memory")
+            f"otherwise every recording keeps the whole graph of the forward pass in memory"))
     left, leaked_global = record["hooks_left"], record["global_hooks_left"]
     if type(left) is not list or not all(type(item) is str for item in left) or type(leaked_global) is not int:
         raise CheckFailed("the grader received a malformed record of the hooks left on the model")
     if left or leaked_global:
         where = "; ".join(left) if left else f"{leaked_global} global module hook(s)"
         raise CheckFailed(
-            f"{description} left hooks registered ({where}). The hooks are still registered after your function "
+            recognised("cs-record-hooks-left", f"{description} left hooks registered ({where}). The hooks are still registered after your function "
             f"returns, so every later forward pass appends more tensors: keep the handles that "
-            f"register_forward_hook returns and call handle.remove() (in a `finally:` block)")
+            f"register_forward_hook returns and call handle.remove() (in a `finally:` block)"))
     modes_after = record["modes_after"]
     if modes_after != modes_before:
         now = "train" if (type(modes_after) is list and modes_after and modes_after[0] is True) else "eval"
         raise CheckFailed(
-            f"{description} changed the model's mode: it was in {mode} mode and is now in "
+            recognised("cs-record-changed-mode", f"{description} changed the model's mode: it was in {mode} mode and is now in "
             f"{now} mode (or some submodules changed). Record in the mode the "
-            f"caller chose, without calling model.eval() or model.train()")
+            f"caller chose, without calling model.eval() or model.train()"))
     if not _same_tensor(record["x_after"], x):
-        raise CheckFailed(f"{description} changed its input x in place")
+        raise CheckFailed(recognised("changed-input-in-place", f"{description} changed its input x in place"))
 
 
 def _as_float(array: np.ndarray) -> np.ndarray:
@@ -304,8 +305,8 @@ def _same_tensor(recorded, tensor: torch.Tensor) -> bool:
 
 # ---------------------------------------------------------------- activation_percentiles
 
-PERCENT_HINT = ("q is given in percent (15 means the 15th percentile); torch.quantile takes fractions, "
-                "so pass torch.tensor(q) / 100 (np.percentile takes percent as they are)")
+PERCENT_HINT = (recognised("cs-percentiles-percent-as-fraction", "q is given in percent (15 means the 15th percentile); torch.quantile takes fractions, "
+                "so pass torch.tensor(q) / 100 (np.percentile takes percent as they are)"))
 
 
 def make_values(seed: int, shape=(40, 7), dtype=torch.float32, ties: bool = False) -> torch.Tensor:
@@ -321,7 +322,7 @@ def make_values(seed: int, shape=(40, 7), dtype=torch.float32, ties: bool = Fals
 def _result_array(result, what: str) -> np.ndarray:
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     if result is None:
-        raise CheckFailed(f"{what} is None: did you forget to `return` it?")
+        raise CheckFailed(recognised("forgot-return", f"{what} is None: did you forget to `return` it?"))
     if isinstance(result, TensorData):
         return _as_float(result.array)
     if isinstance(result, np.ndarray) and np.issubdtype(result.dtype, np.number):
@@ -366,22 +367,22 @@ def check_activation_percentiles(record, inputs) -> None:
         raise
     actual = _result_array(result, what)
     if not _same_tensor(record["values_after"], values):
-        raise CheckFailed(f"{what} changed its input in place (torch.sort(values) returns a new tensor; "
-                          f"values.sort_() or an in-place op does not)")
+        raise CheckFailed(recognised("changed-input-in-place", f"{what} changed its input in place (torch.sort(values) returns a new tensor; "
+                          f"values.sort_() or an in-place op does not)"))
     rtol, atol = TOLERANCE[dtype]
     atol *= float(np.abs(v64).max())
     mistakes = {
-        "the percentiles were taken over the units of each example (dim=1): take them over the examples, "
-        "dim=0, one set per unit": np.percentile(v64, percents, axis=1),
-        "one set of percentiles over all entries (no dim): take them over the examples, dim=0, one set per unit":
+        recognised("cs-percentiles-wrong-dim", "the percentiles were taken over the units of each example (dim=1): take them over the examples, "
+        "dim=0, one set per unit"): np.percentile(v64, percents, axis=1),
+        recognised("cs-percentiles-all-entries", "one set of percentiles over all entries (no dim): take them over the examples, dim=0, one set per unit"):
             np.percentile(v64, percents),
-        "q was divided by 100 twice (or fractions were passed to np.percentile, which expects percent): "
-        "these are the 0.15th, 0.5th and 0.85th percentiles": np.percentile(v64, np.array(percents) / 100, axis=0),
-        "the result is transposed: return shape (len(q), D), one row per percentile": expected.T,
+        recognised("cs-percentiles-divided-twice", "q was divided by 100 twice (or fractions were passed to np.percentile, which expects percent): "
+        "these are the 0.15th, 0.5th and 0.85th percentiles"): np.percentile(v64, np.array(percents) / 100, axis=0),
+        recognised("cs-percentiles-transposed", "the result is transposed: return shape (len(q), D), one row per percentile"): expected.T,
     }
     for method in ("nearest", "lower", "higher", "midpoint"):
-        mistakes[f"interpolation={method!r}: use linear interpolation between the two nearest order statistics "
-                 f"(the default of torch.quantile and np.percentile)"] = np.percentile(v64, percents, axis=0, method=method)
+        mistakes[recognised("cs-percentiles-interpolation", f"interpolation={method!r}: use linear interpolation between the two nearest order statistics "
+                 f"(the default of torch.quantile and np.percentile)")] = np.percentile(v64, percents, axis=0, method=method)
     assert_close(actual, expected, what=what, rtol=rtol, atol=atol, mistakes=mistakes)
 
 
@@ -417,20 +418,20 @@ def check_percentile_drift(record, inputs) -> None:
     what = f"percentile_drift(history) for history of shape {tuple(history.shape)} (T, Q, D), {str(dtype).replace('torch.', '')}"
     actual = _result_array(record["out"], what)
     if not _same_tensor(record["history_after"], history):
-        raise CheckFailed(f"{what} changed its input in place")
+        raise CheckFailed(recognised("changed-input-in-place", f"{what} changed its input in place"))
     rtol, atol = TOLERANCE[dtype]
     atol *= float(np.abs(h64).max())
     mistakes = {
-        "this is the last value minus the first: a percentile that moves away and comes back has drifted too; "
-        "take max over time minus min over time": h64[-1] - h64[0],
-        "this is |last - first|: a percentile that moves away and comes back has drifted too; "
-        "take max over time minus min over time": np.abs(h64[-1] - h64[0]),
-        "this is the standard deviation over time, not the width of the band (max - min over time)": h64.std(axis=0),
-        "this is the (unbiased) standard deviation over time, not the width of the band (max - min over time)":
+        recognised("cs-drift-last-minus-first", "this is the last value minus the first: a percentile that moves away and comes back has drifted too; "
+        "take max over time minus min over time"): h64[-1] - h64[0],
+        recognised("cs-drift-last-minus-first", "this is |last - first|: a percentile that moves away and comes back has drifted too; "
+        "take max over time minus min over time"): np.abs(h64[-1] - h64[0]),
+        recognised("cs-drift-std", "this is the standard deviation over time, not the width of the band (max - min over time)"): h64.std(axis=0),
+        recognised("cs-drift-std", "this is the (unbiased) standard deviation over time, not the width of the band (max - min over time)"):
             h64.std(axis=0, ddof=1) if steps > 1 else None,
-        "this is the total path length (sum of |steps|), not the width of the band (max - min over time)":
+        recognised("cs-drift-path-length", "this is the total path length (sum of |steps|), not the width of the band (max - min over time)"):
             np.abs(np.diff(h64, axis=0)).sum(axis=0),
-        "max - min was taken over the percentiles (dim=1), not over time (dim=0)": h64.max(axis=1) - h64.min(axis=1),
-        "max - min was taken over the units (dim=2), not over time (dim=0)": h64.max(axis=2) - h64.min(axis=2),
+        recognised("cs-drift-wrong-dim", "max - min was taken over the percentiles (dim=1), not over time (dim=0)"): h64.max(axis=1) - h64.min(axis=1),
+        recognised("cs-drift-wrong-dim", "max - min was taken over the units (dim=2), not over time (dim=0)"): h64.max(axis=2) - h64.min(axis=2),
     }
     assert_close(actual, expected, what=what, rtol=rtol, atol=atol, mistakes=mistakes)

@@ -41,6 +41,7 @@ import torch
 
 from autograder.compare import CheckFailed, assert_close, assert_unchanged, call_learner, to_array
 from autograder.probe import TensorData, check, type_name
+from autograder.mistakes import recognised
 
 ALPHA = 1e-6  # probability that a statistical check fails a correct answer
 
@@ -49,12 +50,12 @@ TOLERANCE = {  # (rtol, atol) by the dtype the learner is given; kept values are
     np.dtype(np.float32): (1e-5, 1e-6),
 }
 
-NAN_AT_P1 = ("with p = 1 the keep probability 1 - p = 0, and dividing by it gives NaN (0 / 0) or inf; "
-             "when p == 1 every unit is dropped: return zeros, as torch.nn.functional.dropout does")
-SAME_MASK = ("two calls returned the same mask: dropout must draw a new random mask on every call "
-             "(do not create a generator with a fixed seed, reseed, or cache a mask between calls)")
-KEEP_WITH_P = ("units were KEPT with probability p, but p is the probability of DROPPING (zeroing) a unit, "
-               "as in torch: keep a unit where rng.random(x.shape) >= p")
+NAN_AT_P1 = (recognised("do-nan-at-p1", "with p = 1 the keep probability 1 - p = 0, and dividing by it gives NaN (0 / 0) or inf; "
+             "when p == 1 every unit is dropped: return zeros, as torch.nn.functional.dropout does"))
+SAME_MASK = (recognised("do-same-mask", "two calls returned the same mask: dropout must draw a new random mask on every call "
+             "(do not create a generator with a fixed seed, reseed, or cache a mask between calls)"))
+KEEP_WITH_P = (recognised("do-keep-with-p", "units were KEPT with probability p, but p is the probability of DROPPING (zeroing) a unit, "
+               "as in torch: keep a unit where rng.random(x.shape) >= p"))
 
 
 def make_input(seed: int, shape, dtype=np.float64) -> np.ndarray:
@@ -123,7 +124,7 @@ def check_drop_count(kept: np.ndarray, p: float, *, what: str, seed: int = 0) ->
     if flipped_lo <= dropped <= flipped_hi:
         message += f"\n  Likely mistake: {KEEP_WITH_P}"
     elif dropped == 0:
-        message += "\n  Likely mistake: nothing was dropped: in training, zero each unit with probability p"
+        message += recognised("do-nothing-dropped", "\n  Likely mistake: nothing was dropped: in training, zero each unit with probability p")
     raise CheckFailed(message)
 
 
@@ -207,8 +208,8 @@ def check_mask_matches_output(out: np.ndarray, kept: np.ndarray, *, what: str) -
     if np.array_equal(zero, ~kept):
         return
     if np.array_equal(zero, kept) and kept.size:
-        raise CheckFailed(f"{what} returned a mask that is 1 exactly where the output is 0.\n  Likely mistake: "
-                          f"the mask marks the DROPPED units: return a mask that is 1 (True) where the unit is kept")
+        raise CheckFailed(recognised("do-mask-marks-dropped", f"{what} returned a mask that is 1 exactly where the output is 0.\n  Likely mistake: "
+                          f"the mask marks the DROPPED units: return a mask that is 1 (True) where the unit is kept"))
     disagree = int((zero == kept).sum())
     raise CheckFailed(f"{what} returned a mask that disagrees with the output in {disagree} of {kept.size} units: "
                       f"the output must be 0 where the mask is 0 and nonzero (x scaled) where it is 1; "
@@ -218,13 +219,13 @@ def check_mask_matches_output(out: np.ndarray, kept: np.ndarray, *, what: str) -
 def _scaling_mistakes(x: np.ndarray, kept: np.ndarray, p: float) -> dict[str, np.ndarray]:
     x = x.astype(np.float64)
     mistakes = {
-        "kept units were not scaled: inverted dropout multiplies them by 1/(1 - p) in training "
-        "(so that the expected output equals the input)": x * kept,
-        "kept units were scaled by 1/p: the keep probability is 1 - p, so scale by 1/(1 - p)": x * kept / p if p > 0 else None,
-        "kept units were multiplied by p: scale by 1/(1 - p)": x * kept * p,
-        "kept units were multiplied by 1 - p (vanilla dropout's test-time rule): inverted dropout scales by "
-        "1/(1 - p) in training": x * kept * (1 - p),
-        "the mask marks the DROPPED units: return a mask that is 1 (True) where the unit is kept": x * ~kept / (1 - p) if p < 1 else None,
+        recognised("do-not-scaled", "kept units were not scaled: inverted dropout multiplies them by 1/(1 - p) in training "
+        "(so that the expected output equals the input)"): x * kept,
+        recognised("do-scale-one-over-p", "kept units were scaled by 1/p: the keep probability is 1 - p, so scale by 1/(1 - p)"): x * kept / p if p > 0 else None,
+        recognised("do-scale-by-p", "kept units were multiplied by p: scale by 1/(1 - p)"): x * kept * p,
+        recognised("do-scale-by-keep-in-training", "kept units were multiplied by 1 - p (vanilla dropout's test-time rule): inverted dropout scales by "
+        "1/(1 - p) in training"): x * kept * (1 - p),
+        recognised("do-mask-marks-dropped", "the mask marks the DROPPED units: return a mask that is 1 (True) where the unit is kept"): x * ~kept / (1 - p) if p < 1 else None,
     }
     return {k: v for k, v in mistakes.items() if v is not None}
 
@@ -322,9 +323,9 @@ def check_dropout_fresh_mask(record, inputs) -> None:
                           f"with rng=None use a fresh np.random.default_rng()")
     a, b = mask("seeded_1"), mask("seeded_2")
     if not np.array_equal(a, b):
-        raise CheckFailed(f"{name} called with two generators made by np.random.default_rng({seed + 7}) returned different "
+        raise CheckFailed(recognised("do-same-mask", f"{name} called with two generators made by np.random.default_rng({seed + 7}) returned different "
                           f"masks: draw the mask from the `rng` argument (e.g. rng.random(x.shape) >= p), not from "
-                          f"np.random or torch, so that results can be reproduced")
+                          f"np.random or torch, so that results can be reproduced"))
 
 
 # ---------------------------------------------------------------- the expectation over many calls
@@ -385,11 +386,11 @@ def check_dropout_expectation(record, inputs) -> None:
             f"{ratio.min():.3f} .. {ratio.max():.3f})")
     mistakes = {}
     if vanilla:
-        mistakes["kept units were scaled by 1/(1 - p): that is inverted dropout; vanilla dropout leaves them unchanged "
-                 "in training and multiplies by 1 - p at test time"] = x * kept_count / calls / (1 - p)
+        mistakes[recognised("do-vanilla-is-inverted", "kept units were scaled by 1/(1 - p): that is inverted dropout; vanilla dropout leaves them unchanged "
+                 "in training and multiplies by 1 - p at test time")] = x * kept_count / calls / (1 - p)
     else:
-        mistakes["kept units were not scaled: the expectation is (1 - p) * x instead of x; inverted dropout "
-                 "multiplies them by 1/(1 - p)"] = x * kept_count / calls
+        mistakes[recognised("do-not-scaled", "kept units were not scaled: the expectation is (1 - p) * x instead of x; inverted dropout "
+                 "multiplies them by 1/(1 - p)")] = x * kept_count / calls
     assert_close(average, x * scale * kept_count / calls, what=what, rtol=1e-7, atol=1e-9, mistakes=mistakes)
 
 
@@ -420,13 +421,13 @@ def check_dropout_eval(record, inputs) -> None:
     rtol, atol = _tolerance(dtype)
     x64 = x.astype(np.float64)
     mistakes = {
-        "the output was multiplied by (1 - p) at test time: that is vanilla dropout's rule; inverted dropout already "
-        "scaled in training, so with train=False it returns x unchanged": x64 * (1 - p),
-        "the output was multiplied by p at test time: with train=False inverted dropout returns x unchanged": x64 * p,
+        recognised("do-scaled-at-test", "the output was multiplied by (1 - p) at test time: that is vanilla dropout's rule; inverted dropout already "
+        "scaled in training, so with train=False it returns x unchanged"): x64 * (1 - p),
+        recognised("do-scaled-at-test", "the output was multiplied by p at test time: with train=False inverted dropout returns x unchanged"): x64 * p,
     }
     is_dropped = out == 0
     if is_dropped.any() and not mistakes_match(out, mistakes, rtol, atol):
-        mistakes["dropout was still applied with train=False: at test time no unit is dropped and the output is x"] = out
+        mistakes[recognised("do-applied-at-test", "dropout was still applied with train=False: at test time no unit is dropped and the output is x")] = out
     assert_close(out, expected, what=f"dropout_forward(x, p={p:g}, train=False) for x of shape {shape}",
                  rtol=rtol, atol=atol, mistakes=mistakes)
 
@@ -460,7 +461,7 @@ def check_dropout_edge_cases(record, inputs) -> None:
         expected = F.dropout(torch.from_numpy(x), p, training=True).numpy()
         assert_close(out, expected, what=f"dropout_forward(x, p={p:g}, train=True) for x of shape {shape}",
                      hint_for_nonfinite=f"Likely mistake: {NAN_AT_P1}" if p == 1 else None,
-                     mistakes={"with p = 0 nothing is dropped and the output must be x": np.zeros_like(x)} if p == 0 else None)
+                     mistakes={recognised("do-p0-not-identity", "with p = 0 nothing is dropped and the output must be x"): np.zeros_like(x)} if p == 0 else None)
         kept = _keep_mask(mask, name, x.shape, 0.5)
         if kept.all() != (p == 0) or kept.any() != (p == 0):
             raise CheckFailed(f"with p = {p:g} the mask returned by {name} should be all {'ones' if p == 0 else 'zeros'}, "
@@ -521,14 +522,14 @@ def check_dropout_backward(record, inputs) -> None:
     assert_unchanged(dout, after if isinstance(after, np.ndarray) else np.array([]), "dropout_backward")
     d64 = dout.astype(np.float64)
     mistakes = {
-        "the mask was not used: the gradient flows only through the units kept in the forward pass; "
-        "multiply dout by the mask": d64 / (1 - p) if p < 1 else None,
-        "the gradient was not scaled: the forward pass multiplied kept units by 1/(1 - p), so the backward pass "
-        "must too (dx = dout * mask / (1 - p))": d64 * mask,
-        "dout was returned unchanged: the mask was not used, and the 1/(1 - p) scale is missing": d64,
-        "the gradient was scaled by 1/p: scale by 1/(1 - p), as in the forward pass": d64 * mask / p if p > 0 else None,
-        "the gradient was multiplied by 1 - p: scale by 1/(1 - p), as in the forward pass": d64 * mask * (1 - p),
-        "the mask was inverted: the gradient flows through the KEPT units (mask == 1)": d64 * ~mask / (1 - p) if p < 1 else None,
+        recognised("do-backward-mask-ignored", "the mask was not used: the gradient flows only through the units kept in the forward pass; "
+        "multiply dout by the mask"): d64 / (1 - p) if p < 1 else None,
+        recognised("do-backward-not-scaled", "the gradient was not scaled: the forward pass multiplied kept units by 1/(1 - p), so the backward pass "
+        "must too (dx = dout * mask / (1 - p))"): d64 * mask,
+        recognised("do-backward-mask-ignored", "dout was returned unchanged: the mask was not used, and the 1/(1 - p) scale is missing"): d64,
+        recognised("do-backward-wrong-scale", "the gradient was scaled by 1/p: scale by 1/(1 - p), as in the forward pass"): d64 * mask / p if p > 0 else None,
+        recognised("do-backward-wrong-scale", "the gradient was multiplied by 1 - p: scale by 1/(1 - p), as in the forward pass"): d64 * mask * (1 - p),
+        recognised("do-backward-mask-ignored", "the mask was inverted: the gradient flows through the KEPT units (mask == 1)"): d64 * ~mask / (1 - p) if p < 1 else None,
     }
     rtol, atol = _tolerance(dtype)
     assert_close(dx, expected, what=f"dropout_backward(dout, mask, p={p:g}) for dout of shape {shape}, dtype {dtype.name}",
@@ -569,21 +570,21 @@ def check_vanilla_dropout(record, inputs) -> None:
     check_mask_matches_output(out, kept, what=what)
     check_drop_count(kept, p, what=what, seed=seed)
     assert_close(out, x64 * kept, what=what + " compared with x * mask,", rtol=rtol, atol=atol, mistakes={
-        "kept units were scaled by 1/(1 - p): that is inverted dropout; vanilla dropout leaves kept units unchanged "
-        "in training and scales at test time instead": x64 * kept / (1 - p) if p < 1 else None,
-        "kept units were multiplied by (1 - p) in training: vanilla dropout leaves them unchanged and multiplies "
-        "by (1 - p) only at test time": x64 * kept * (1 - p),
+        recognised("do-vanilla-is-inverted", "kept units were scaled by 1/(1 - p): that is inverted dropout; vanilla dropout leaves kept units unchanged "
+        "in training and scales at test time instead"): x64 * kept / (1 - p) if p < 1 else None,
+        recognised("do-scale-by-keep-in-training", "kept units were multiplied by (1 - p) in training: vanilla dropout leaves them unchanged and multiplies "
+        "by (1 - p) only at test time"): x64 * kept * (1 - p),
     })
     out, _mask = _forward_result(_forward_call(record, "eval", name, x, p), name, x.shape)
     expected = (1 - p) * F.dropout(torch.from_numpy(x64), p, training=False).numpy()
     mistakes = {
-        "the output is x at test time: vanilla dropout did not scale in training, so at test time it multiplies "
-        "by the keep probability 1 - p to match the training-time expectation": x64,
-        "the output was multiplied by the dropout rate p at test time: multiply by the KEEP probability 1 - p "
-        "(a unit is present with probability 1 - p in training)": x64 * p,
+        recognised("do-vanilla-test-not-scaled", "the output is x at test time: vanilla dropout did not scale in training, so at test time it multiplies "
+        "by the keep probability 1 - p to match the training-time expectation"): x64,
+        recognised("do-vanilla-test-times-p", "the output was multiplied by the dropout rate p at test time: multiply by the KEEP probability 1 - p "
+        "(a unit is present with probability 1 - p in training)"): x64 * p,
     }
     if (out == 0).any() and not mistakes_match(out, mistakes, rtol, atol):
-        mistakes["dropout was still applied with train=False: at test time no unit is dropped"] = out
+        mistakes[recognised("do-applied-at-test", "dropout was still applied with train=False: at test time no unit is dropped")] = out
     assert_close(out, expected, what=f"vanilla_dropout_forward(x, p={p:g}, train=False) for x of shape {shape}",
                  rtol=rtol, atol=atol, mistakes=mistakes)
 
@@ -667,8 +668,8 @@ def _module_forward_backward(record, key: str, shape, what: str) -> tuple[np.nda
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     out = _module_output(record, key, shape, what)
     if not record[key].requires_grad:
-        raise CheckFailed(f"the output of {what} is not connected to x in the autograd graph (out.requires_grad is False): "
-                          f"compute it with torch operations on x (e.g. x * mask / (1 - p)), not through NumPy or .detach()")
+        raise CheckFailed(recognised("do-module-detached", f"the output of {what} is not connected to x in the autograd graph (out.requires_grad is False): "
+                          f"compute it with torch operations on x (e.g. x * mask / (1 - p)), not through NumPy or .detach()"))
     grad = record[key + "_grad"]
     if not isinstance(grad, TensorData):
         raise CheckFailed(f"after backward() through {what}, x.grad is None: the output must be computed from x with torch operations")
@@ -744,8 +745,8 @@ def check_dropout_module(record, inputs) -> None:
                  rtol=rtol, atol=atol, mistakes=_scaling_mistakes(x, kept, rate))
     assert_close(grad, d64 * kept * scale, what=f"the gradient x.grad through {what}, compared with dout * mask * {scale:.6g},",
                  rtol=rtol, atol=atol, mistakes={
-                     "the gradient ignores the mask: it must be zero where the unit was dropped": d64 * scale,
-                     "the gradient was not scaled by 1/(1 - p)": d64 * kept})
+                     recognised("do-backward-mask-ignored", "the gradient ignores the mask: it must be zero where the unit was dropped"): d64 * scale,
+                     recognised("do-backward-not-scaled", "the gradient was not scaled by 1/(1 - p)"): d64 * kept})
     if inputs["fresh"]:
         again = _module_output(record, "train_second", shape, what)
         if np.array_equal(again != 0, kept):
@@ -756,12 +757,12 @@ def check_dropout_module(record, inputs) -> None:
     expected = reference(torch.from_numpy(x64)).numpy()
     out, grad = _module_forward_backward(record, "eval", shape, what)
     mistakes = {
-        "the output was multiplied by (1 - p) in eval mode: inverted dropout scaled in training, so in eval mode it "
-        "returns x unchanged": x64 * (1 - rate),
+        recognised("do-scaled-at-test", "the output was multiplied by (1 - p) in eval mode: inverted dropout scaled in training, so in eval mode it "
+        "returns x unchanged"): x64 * (1 - rate),
     }
     if (out == 0).any():
-        mistakes["dropout is still applied in eval mode: check self.training (set by .train() / .eval()) in forward "
-                 "and return x unchanged when it is False"] = out
+        mistakes[recognised("do-applied-at-test", "dropout is still applied in eval mode: check self.training (set by .train() / .eval()) in forward "
+                 "and return x unchanged when it is False")] = out
     assert_close(out, expected, what=what + " compared with torch.nn.Dropout in eval mode,", rtol=rtol, atol=atol, mistakes=mistakes)
     assert_close(grad, d64, what=f"the gradient x.grad through {what}", rtol=rtol, atol=atol)
 

@@ -13,6 +13,7 @@ the same list.
 """
 from __future__ import annotations
 
+import html
 import re
 
 import bleach
@@ -54,3 +55,89 @@ class SanitizeMarkdown(Preprocessor):
         # markdown's own links, [text](javascript:...), become plain anchors
         cell.source = SCRIPT_LINK.sub("](#", cell.source)
         return cell, resources
+
+
+BOOK_PAGE = re.compile(r"\]\(\s*(?:\.\./)+book/([A-Za-z0-9_-]+)\.md(#[A-Za-z0-9_-]+)?\s*\)")
+EXERCISE_PAGE = re.compile(r"\]\(\s*(?:\.\./)+([0-9]{2}_[A-Za-z0-9_]+)/([0-9]{2}_[A-Za-z0-9_]+)\.ipynb\s*\)")
+
+
+class BookLinks(Preprocessor):
+    """Links from an exercise to the book (``[chapter 1](../../book/01_data_normalization.md)``) and to the other
+    exercises lead to the published book (``autograder.course.book_url``): relative to the notebook they resolve
+    in the repository, never from a feedback page."""
+
+    enabled = Bool(True).tag(config=True)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "markdown" and "](" in cell.source:
+            from autograder.course import book_url
+
+            root = book_url()
+            cell.source = BOOK_PAGE.sub(lambda m: f"]({root}/book/{m.group(1)}.html{m.group(2) or ''})", cell.source)
+            cell.source = EXERCISE_PAGE.sub(lambda m: f"]({root}/exercises/{m.group(1)}/{m.group(2)}.html)",
+                                            cell.source)
+        return cell, resources
+
+
+def mistake_note(mistakes, root: str | None = None) -> dict | None:
+    """The output a failed test cell gets for its recognised mistakes: each named in words, linked to its section."""
+    from autograder.course import book_url
+    from autograder.mistakes import MISTAKES, mistake_link
+
+    known = [m for m in mistakes if m in MISTAKES]
+    if not known:
+        return None
+    root = root or book_url()
+    lines_html, lines_text = [], []
+    for mistake in known:
+        link = mistake_link(mistake, root)
+        words = MISTAKES[mistake].description
+        lines_html.append(f"<strong>Recognised mistake:</strong> {html.escape(words)}. "
+                          f"<a href=\"{html.escape(link)}\">Read the book's section on it</a> "
+                          f"(<code>{html.escape(link)}</code>)")
+        lines_text.append(f"Recognised mistake: {words}. The book explains it: {link}")
+    return {"text/html": "<br>".join(lines_html), "text/plain": "\n".join(lines_text)}
+
+
+# ---------------------------------------------------------------- formulas without a script
+
+MATHML_TAGS = {"math", "semantics", "annotation", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace", "msup", "msub",
+               "msubsup", "mfrac", "msqrt", "mroot", "mover", "munder", "munderover", "mtable", "mtr", "mtd",
+               "mstyle", "mpadded", "mphantom", "menclose", "merror"}
+MATHML_ATTRIBUTES = ["display", "xmlns", "mathvariant", "stretchy", "fence", "separator", "lspace", "rspace",
+                     "width", "columnalign", "columnspacing", "rowspacing", "displaystyle", "scriptlevel",
+                     "accent", "accentunder", "movablelimits", "minsize", "maxsize", "linethickness", "form",
+                     "symmetric", "largeop", "notation", "encoding"]
+_DISPLAY = re.compile(r"\$\$(.+?)\$\$", re.S)
+_INLINE = re.compile(r"(?<![\\$])\$([^$<>]+?)\$")
+
+
+def _mathml(tex: str, display: bool) -> str | None:
+    try:
+        from latex2mathml.converter import convert
+    except ImportError:  # without the converter the formula stays as TeX, still readable
+        return None
+    tex = html.unescape(tex)
+    tex = re.sub(r"\\text\{([^}]*)\}", lambda m: "\\text{" + m.group(1).replace("\\_", "_") + "}", tex)
+    try:
+        markup = convert(tex, display="block" if display else "inline")
+    except Exception:  # noqa: BLE001 - TeX the converter does not know stays as it was written
+        return None
+    # the TeX is the learner's too (markdown cells): keep MathML elements and harmless attributes only
+    return bleach.clean(markup, tags=MATHML_TAGS, attributes={"*": MATHML_ATTRIBUTES}, strip=True)
+
+
+def math_to_mathml(text: str) -> str:
+    """``$...$`` and ``$$...$$`` as MathML, which the browser draws itself: no MathJax, so no network."""
+    text = _DISPLAY.sub(lambda m: _mathml(m.group(1), True) or m.group(0), text)
+    return _INLINE.sub(lambda m: _mathml(m.group(1), False) or m.group(0), text)
+
+
+def strip_files_prefix_with_mathml(text: str) -> str:
+    """nbconvert's ``strip_files_prefix`` filter, then the formulas as MathML. nbgrader's feedback template
+    passes every markdown cell (already rendered to HTML, and stripped of active markup by
+    ``SanitizeMarkdown``) through this filter; registered under its name in nbgrader_config.py, it serves
+    ``nbgrader generate_feedback`` and the class grader alike."""
+    from nbconvert.filters.strings import strip_files_prefix
+
+    return math_to_mathml(strip_files_prefix(text))

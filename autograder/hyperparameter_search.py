@@ -39,6 +39,7 @@ import numpy as np
 
 from autograder.compare import CheckFailed, call_learner
 from autograder.probe import ObjectData, capture, check, type_name
+from autograder.mistakes import recognised
 
 # The chance that a correct answer fails one call of a check, whatever the seed. Each check
 # divides it among its statistical tests: split 5 (one-block test, three Kolmogorov-Smirnov
@@ -108,7 +109,7 @@ def _index_array(value, what: str) -> np.ndarray:
     """The learner's indices as a 1-D integer array, or a CheckFailed saying why not."""
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     if value is None:
-        raise CheckFailed(f"{what} is None: did you forget to `return` it?")
+        raise CheckFailed(recognised("forgot-return", f"{what} is None: did you forget to `return` it?"))
     if isinstance(value, ObjectData):
         raise CheckFailed(f"{what} should be a 1-D array of indices, but it is a {value.type_name}")
     try:
@@ -242,8 +243,8 @@ def check_train_val_test_split(record, inputs) -> None:
         if shared.size:
             hint = ""
             if {name_a, name_b} == {"val_idx", "test_idx"} or "train_idx" in (name_a, name_b):
-                hint = ("\n  Likely mistake: the parts were drawn independently (e.g. two calls of rng.choice), so "
-                        "they can share indices; draw ONE permutation, rng.permutation(n), and cut it into three slices")
+                hint = (recognised("hp-split-independent-draws", "\n  Likely mistake: the parts were drawn independently (e.g. two calls of rng.choice), so "
+                        "they can share indices; draw ONE permutation, rng.permutation(n), and cut it into three slices"))
             raise CheckFailed(f"{call}: {name_a} and {name_b} share {shared.size} indices "
                               f"(e.g. {shared[:5].tolist()}); the three parts must be disjoint{hint}")
     for name, part in zip(names, parts):
@@ -258,10 +259,10 @@ def check_train_val_test_split(record, inputs) -> None:
     if got != want:
         hint = ""
         if (len(val), len(test)) == (int(n * val_fraction), int(n * test_fraction)) != (n_val, n_test):
-            hint = ("\n  Likely mistake: int() truncates n * fraction; the documented rule is round(n * fraction)")
+            hint = (recognised("hp-split-truncates", "\n  Likely mistake: int() truncates n * fraction; the documented rule is round(n * fraction)"))
         elif len(train) == round(n * (1 - val_fraction - test_fraction)) != n_train:
-            hint = ("\n  Likely mistake: the training size was rounded on its own; it must take the rest, "
-                    "n - n_val - n_test, so that the three parts cover range(n)")
+            hint = (recognised("hp-split-train-rounded", "\n  Likely mistake: the training size was rounded on its own; it must take the rest, "
+                    "n - n_val - n_test, so that the three parts cover range(n)"))
         raise CheckFailed(f"{call} returned parts of sizes (train, val, test) = {got}, expected {want}: "
                           f"n_val = round(n * val_fraction), n_test = round(n * test_fraction), "
                           f"and the training part gets the rest{hint}")
@@ -286,9 +287,9 @@ def check_train_val_test_split(record, inputs) -> None:
         if len(nonempty) > 1 and blocks and log_chance < math.log(share):
             ranges = ", ".join(f"{name} = {int(part.min())} .. {int(part.max())}" for name, part in nonempty)
             raise CheckFailed(
-                f"{call}: each part is one block of consecutive indices ({ranges})."
+                recognised("hp-split-not-shuffled", f"{call}: each part is one block of consecutive indices ({ranges})."
                 f"\n  Likely mistake: the indices were not shuffled (slices of np.arange(n)); data sets are often "
-                f"sorted (by class, by time), so cut rng.permutation(n) instead")
+                f"sorted (by class, by time), so cut rng.permutation(n) instead"))
         for name, part in zip(names, parts):
             if len(part) >= 20:
                 p = _ks_pvalue((part + 0.5) / n, _uniform_cdf(0.0, 1.0))
@@ -299,13 +300,13 @@ def check_train_val_test_split(record, inputs) -> None:
 
     # Reproducible and driven by the rng passed in.
     if not _same_split(parts, record["again"]):
-        raise CheckFailed(f"{call} is not reproducible: two calls with generators made from the same seed returned "
+        raise CheckFailed(recognised("hp-rng-ignored", f"{call} is not reproducible: two calls with generators made from the same seed returned "
                           f"different splits.\n  Likely mistake: the rng argument was ignored (np.random.permutation "
-                          f"or a new default_rng() without a seed); draw every random number from `rng`")
+                          f"or a new default_rng() without a seed); draw every random number from `rng`"))
     if inputs["other_seed"] and _same_split(parts, record["other"]):
-        raise CheckFailed(f"{call}: generators made from seeds {seed} and {seed + 1} gave the same split."
+        raise CheckFailed(recognised("hp-rng-ignored", f"{call}: generators made from seeds {seed} and {seed + 1} gave the same split."
                           f"\n  Likely mistake: the rng argument was ignored (a fixed seed inside the "
-                          f"function?); draw every random number from `rng`")
+                          f"function?); draw every random number from `rng`"))
 
 
 # ---------------------------------------------------------------- known mistakes of log-scale samplers (for hints)
@@ -314,22 +315,22 @@ def _log_uniform_mistakes(low: float, high: float):
     """(description, inverse transform g, a, b): the mistake's samples x have g(x) ~ U(a, b)."""
     ln, log10 = np.log, np.log10
     return [
-        ("the samples are uniform on [low, high], not log-uniform: draw the EXPONENT uniformly, "
-         "exp(rng.uniform(log(low), log(high), size))", lambda x: x, low, high),
-        ("exp() was not applied: the samples are the uniform exponents log(low) .. log(high) themselves",
+        (recognised("hp-log-uniform-is-uniform", "the samples are uniform on [low, high], not log-uniform: draw the EXPONENT uniformly, "
+         "exp(rng.uniform(log(low), log(high), size))"), lambda x: x, low, high),
+        (recognised("hp-log-uniform-no-exp", "exp() was not applied: the samples are the uniform exponents log(low) .. log(high) themselves"),
          lambda x: x, ln(low), ln(high)),
-        ("the bases are mixed up: the exponent was drawn between natural logs ln(low) .. ln(high) "
-         "but 10 was raised to it (use the same base for both)", log10, ln(low), ln(high)),
-        ("the bases are mixed up: the exponent was drawn between log10(low) .. log10(high) "
-         "but exp() was applied (use the same base for both)", ln, log10(low), log10(high)),
-        ("the exponent was drawn on [log(low), high] instead of [log(low), log(high)]: take the log of both bounds",
+        (recognised("hp-log-uniform-mixed-bases", "the bases are mixed up: the exponent was drawn between natural logs ln(low) .. ln(high) "
+         "but 10 was raised to it (use the same base for both)"), log10, ln(low), ln(high)),
+        (recognised("hp-log-uniform-mixed-bases", "the bases are mixed up: the exponent was drawn between log10(low) .. log10(high) "
+         "but exp() was applied (use the same base for both)"), ln, log10(low), log10(high)),
+        (recognised("hp-log-uniform-high-not-logged", "the exponent was drawn on [log(low), high] instead of [log(low), log(high)]: take the log of both bounds"),
          ln, ln(low), high),
-        ("the exponent was drawn on [log10(low), high] instead of [log10(low), log10(high)]: take the log of both bounds",
+        (recognised("hp-log-uniform-high-not-logged", "the exponent was drawn on [log10(low), high] instead of [log10(low), log10(high)]: take the log of both bounds"),
          log10, log10(low), high),
-        ("low and high were used as exponents: 10**uniform(low, high) samples between 10**low and 10**high; "
-         "use log10(low) and log10(high) as the exponent's range", log10, low, high),
-        ("low and high were used as exponents: exp(uniform(low, high)) samples between e**low and e**high; "
-         "use log(low) and log(high) as the exponent's range", ln, low, high),
+        (recognised("hp-log-uniform-bounds-as-exponents", "low and high were used as exponents: 10**uniform(low, high) samples between 10**low and 10**high; "
+         "use log10(low) and log10(high) as the exponent's range"), log10, low, high),
+        (recognised("hp-log-uniform-bounds-as-exponents", "low and high were used as exponents: exp(uniform(low, high)) samples between e**low and e**high; "
+         "use log(low) and log(high) as the exponent's range"), ln, low, high),
     ]
 
 
@@ -463,16 +464,16 @@ def _integer_mistakes(kind: str, low: int, high: int) -> list:
     if high > low:
         below = np.append(np.full(high - low, 1.0 / (high - low)), 0.0)
         if kind == "int":
-            mistakes.append(("`high` is never drawn: rng.integers(low, high) excludes its upper end; the range is "
-                             "inclusive, so use rng.integers(low, high + 1)", below))
+            mistakes.append((recognised("hp-config-int-excludes-high", "`high` is never drawn: rng.integers(low, high) excludes its upper end; the range is "
+                             "inclusive, so use rng.integers(low, high + 1)"), below))
         else:
             cdf = stats.loguniform(low, high).cdf
-            mistakes.append(("`high` is never drawn: the integer part of a log-uniform sample on [low, high) never "
-                             "reaches high; sample on [low, high + 1)", np.append(cdf(k[:-1] + 1) - cdf(k[:-1]), 0.0)))
+            mistakes.append((recognised("hp-config-int-log-excludes-high", "`high` is never drawn: the integer part of a log-uniform sample on [low, high) never "
+                             "reaches high; sample on [low, high + 1)"), np.append(cdf(k[:-1] + 1) - cdf(k[:-1]), 0.0)))
     if kind == "int_log":
-        mistakes.append(("the integers are uniform, not log-uniform: every integer is equally likely, but "
+        mistakes.append((recognised("hp-config-int-log-uniform", "the integers are uniform, not log-uniform: every integer is equally likely, but "
                          "'int_log' gives small values more weight (take the integer part of a log-uniform "
-                         "sample on [low, high + 1))", stats.randint(low, high + 1).pmf(k)))
+                         "sample on [low, high + 1))"), stats.randint(low, high + 1).pmf(k)))
     return mistakes
 
 
@@ -515,10 +516,10 @@ def check_sample_config(record, inputs) -> None:
     space, n, share, what, seed = (inputs[key] for key in ("space", "n_draws", "share", "what", "seed"))
     configs = record["configs"]
     if not _same_data(record["space_after"], space):
-        raise CheckFailed(f"{what}: sample_config changed the `space` dict it was given; leave it as it is")
+        raise CheckFailed(recognised("changed-input-in-place", f"{what}: sample_config changed the `space` dict it was given; leave it as it is"))
     for i, config in enumerate(configs):
         if config is None:
-            raise CheckFailed(f"{what}: draw {i} returned None: did you forget to `return` the configuration?")
+            raise CheckFailed(recognised("forgot-return", f"{what}: draw {i} returned None: did you forget to `return` the configuration?"))
         if not isinstance(config, dict):
             raise CheckFailed(f"{what}: draw {i} returned a {type_name(config)}; expected a dict name -> value")
         unknown = sorted(set(map(str, config)) - set(space))
@@ -541,11 +542,11 @@ def check_sample_config(record, inputs) -> None:
                     shown = f"{parent}={config[parent]!r}" if parent in config else f"no {parent!r}"
                     hint = ""
                     if config[name] is None:
-                        hint = ("\n  Likely mistake: None was stored for the inactive parameter; leave the name out "
-                                "of the configuration when its condition is off")
+                        hint = (recognised("hp-config-condition-none", "\n  Likely mistake: None was stored for the inactive parameter; leave the name out "
+                                "of the configuration when its condition is off"))
                     else:
-                        hint = (f"\n  Likely mistake: the conditional parameter was sampled when its condition is "
-                                f"off: {name!r} belongs in a configuration only when {parent!r} == {value!r}")
+                        hint = (recognised("hp-config-condition-ignored", f"\n  Likely mistake: the conditional parameter was sampled when its condition is "
+                                f"off: {name!r} belongs in a configuration only when {parent!r} == {value!r}"))
                     raise CheckFailed(f"{what}: draw {i} holds {name!r} = {_show(config[name], 60)} with {shown}; "
                                       f"{name!r} is conditional on {parent} == {value!r}{hint}")
                 if wanted and not present[i]:
@@ -571,7 +572,7 @@ def check_sample_config(record, inputs) -> None:
             p = _ks_pvalue(x, reference)
             if p < share:
                 if kind == "uniform" and low > 0 and _ks_pvalue(x, _log_uniform_cdf(low, high)) >= HINT_ALPHA:
-                    hint = "\n  Likely mistake: a 'uniform' parameter was sampled on a log scale"
+                    hint = recognised("hp-uniform-sampled-log", "\n  Likely mistake: a 'uniform' parameter was sampled on a log scale")
                 scipy_name = f"loguniform({low:g}, {high:g})" if kind == "log" else f"uniform({low:g}, {high - low:g})"
                 raise CheckFailed(f"{what}: the {m} values of {name!r} do not follow scipy.stats.{scipy_name} "
                                   f"(Kolmogorov-Smirnov p = {p:.2g} < {share:.2g}){hint}")
@@ -582,8 +583,8 @@ def check_sample_config(record, inputs) -> None:
                 bad = floats[0]
                 hint = ""
                 if _is_number(bad) and float(bad) == math.floor(float(bad)):
-                    hint = (f"\n  Likely mistake: {_show(bad, 40)} is a float with an integer value (np.floor and "
-                            f"np.round return floats); convert it with int(...)")
+                    hint = (recognised("hp-config-int-float", f"\n  Likely mistake: {_show(bad, 40)} is a float with an integer value (np.floor and "
+                            f"np.round return floats); convert it with int(...)"))
                 raise CheckFailed(f"{what}: {name!r} ({kind!r}) must be an integer, got {_show(bad, 60)}"
                                   f" of type {type_name(bad)}{hint}")
             x = np.asarray([int(v) for v in values], dtype=np.int64)
@@ -620,8 +621,8 @@ def check_sample_config(record, inputs) -> None:
                 if not matches:
                     hint = ""
                     if _is_integer(v) and 0 <= int(v) < len(options):
-                        hint = ("\n  Likely mistake: the INDEX of the choice was stored; store the value itself, "
-                                "values[rng.integers(len(values))]")
+                        hint = (recognised("hp-choice-index-stored", "\n  Likely mistake: the INDEX of the choice was stored; store the value itself, "
+                                "values[rng.integers(len(values))]"))
                     raise CheckFailed(f"{what}: {name!r} = {_show(v, 100)} is not one of the choices {options}{hint}")
                 positions.append(matches[0])
             counts = np.bincount(positions, minlength=len(options))
@@ -630,8 +631,8 @@ def check_sample_config(record, inputs) -> None:
             if never and k > 1 and math.log(k) + m * math.log1p(-1 / k) < math.log(share):
                 hint = ""
                 if never == [options[-1]]:
-                    hint = ("\n  Likely mistake: the last choice is never drawn: rng.integers(low, high) excludes "
-                            "`high`, so use rng.integers(len(values)), or rng.choice(values)")
+                    hint = (recognised("hp-choice-last-never", "\n  Likely mistake: the last choice is never drawn: rng.integers(low, high) excludes "
+                            "`high`, so use rng.integers(len(values)), or rng.choice(values)"))
                 raise CheckFailed(f"{what}: in {m} draws, {name!r} never took the value(s) {never} "
                                   f"(counts {dict(zip(map(str, options), counts.tolist()))}); every choice must be "
                                   f"equally likely{hint}")
@@ -643,13 +644,13 @@ def check_sample_config(record, inputs) -> None:
                                       f"< {share:.2g})")
 
     if not _check_same_draws(configs, record["again"]):
-        raise CheckFailed(f"{what} is not reproducible: two generators made from the same seed gave different "
+        raise CheckFailed(recognised("hp-rng-ignored", f"{what} is not reproducible: two generators made from the same seed gave different "
                           f"configurations.\n  Likely mistake: the rng argument was ignored (np.random.* or a new "
-                          f"default_rng()); draw every random number from `rng`")
+                          f"default_rng()); draw every random number from `rng`"))
     if inputs["other_seed"] and _check_same_draws(configs, record["other"]):
-        raise CheckFailed(f"{what}: generators made from seeds {seed} and {seed + 1} gave the same "
+        raise CheckFailed(recognised("hp-rng-ignored", f"{what}: generators made from seeds {seed} and {seed + 1} gave the same "
                           f"configurations.\n  Likely mistake: the rng argument was ignored (a fixed seed "
-                          f"inside the function?); draw every random number from `rng`")
+                          f"inside the function?); draw every random number from `rng`"))
 
 # ---------------------------------------------------------------- the objective the searches are given
 
@@ -717,13 +718,15 @@ def _raise_objective_error(record, key: str) -> None:
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     message = dict.get(record, key)
     if message is not None:
-        raise CheckFailed(str(message))
+        # the probe noted how the learner's code called the objective; the words say which mistake it was
+        wrong_argument = "the objective must be called with one configuration" in str(message)
+        raise CheckFailed(str(message), mistake="hp-objective-wrong-argument" if wrong_argument else None)
 
 
 def _results_list(results, distinct, what: str, n_expected: int | None = None) -> list:
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     if results is None:
-        raise CheckFailed(f"{what} returned None: did you forget to `return` the list of (config, score)?")
+        raise CheckFailed(recognised("forgot-return", f"{what} returned None: did you forget to `return` the list of (config, score)?"))
     if not isinstance(results, list):
         raise CheckFailed(f"{what} should return a list of (config, score) pairs, but it returned "
                           f"a {type_name(results)}")
@@ -736,9 +739,9 @@ def _results_list(results, distinct, what: str, n_expected: int | None = None) -
     if n_expected is not None and len(results) != n_expected:
         raise CheckFailed(f"{what} returned {len(results)} results, expected {n_expected}")
     if len(results) > 1 and distinct == 1:
-        raise CheckFailed(f"{what}: every result holds the SAME dict object, so they all show the last "
+        raise CheckFailed(recognised("hp-shared-config-dict", f"{what}: every result holds the SAME dict object, so they all show the last "
                           f"configuration.\n  Likely mistake: one dict was updated in the loop; make a new dict "
-                          f"for every configuration")
+                          f"for every configuration"))
     return results
 
 
@@ -758,8 +761,8 @@ def _check_scores(results, calls, weights: dict, what: str, n_expected: int) -> 
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     n_calls = len(calls) if type(calls) is list else 0
     if n_calls != n_expected:
-        raise CheckFailed(f"{what} called the objective {n_calls} times; expected once per "
-                          f"configuration, {n_expected} times (training a network is expensive)")
+        raise CheckFailed(recognised("hp-objective-wrong-calls", f"{what} called the objective {n_calls} times; expected once per "
+                          f"configuration, {n_expected} times (training a network is expensive)"))
     for i, (config, score) in enumerate(results):
         expected = _score(weights, config, what, i)
         if not np.isclose(float(score), expected, rtol=1e-9, atol=1e-12):
@@ -813,7 +816,7 @@ def check_grid_search(record, inputs) -> None:
     _raise_objective_error(record, "objective_error")
     results = _results_list(record["results"], record["distinct_configs"], what)
     if not _same_data(record["grid_after"], grid):
-        raise CheckFailed(f"{what} changed the `grid` dict it was given; leave the caller's grid as it is")
+        raise CheckFailed(recognised("changed-input-in-place", f"{what} changed the `grid` dict it was given; leave the caller's grid as it is"))
     for i, (config, _) in enumerate(results):
         if set(config) != set(names):
             raise CheckFailed(f"{what}: configuration {i} has names {sorted(config)}, expected {sorted(names)}")
@@ -824,11 +827,11 @@ def check_grid_search(record, inputs) -> None:
         hint = ""
         sizes = [len(v) for v in grid.values()]
         if len(results) == min(sizes):
-            hint = ("\n  Likely mistake: zip() pairs the i-th values of every name; itertools.product(*grid.values()) "
-                    "gives every combination")
+            hint = (recognised("hp-grid-zip", "\n  Likely mistake: zip() pairs the i-th values of every name; itertools.product(*grid.values()) "
+                    "gives every combination"))
         elif len(results) == sum(sizes):
-            hint = ("\n  Likely mistake: each name was varied on its own (one loop per name); "
-                    "itertools.product(*grid.values()) gives every combination")
+            hint = (recognised("hp-grid-one-name-at-a-time", "\n  Likely mistake: each name was varied on its own (one loop per name); "
+                    "itertools.product(*grid.values()) gives every combination"))
         raise CheckFailed(f"{what}: {len(missing)} of the {len(expected)} combinations are missing "
                           f"(e.g. {missing[0]}); got {len(results)} results{hint}")
     if len(results) != len(expected) or len(set(got_keys)) != len(got_keys):
@@ -837,9 +840,9 @@ def check_grid_search(record, inputs) -> None:
     _check_scores(results, record["calls"], inputs["weights"], what, len(expected))
     if got_keys != want_keys:
         first = next(i for i, (a, b) in enumerate(zip(got_keys, want_keys)) if a != b)
-        raise CheckFailed(f"{what}: every combination is there, but in another order: result {first} is "
+        raise CheckFailed(recognised("hp-grid-order", f"{what}: every combination is there, but in another order: result {first} is "
                           f"{results[first][0]}, expected {expected[first]}. The documented order is "
-                          f"itertools.product over the names in the grid's order, the last name varying fastest")
+                          f"itertools.product over the names in the grid's order, the last name varying fastest"))
 
 
 
@@ -988,15 +991,15 @@ def _simulate(inputs: dict, *, keep=None, best_first=True, until_one=False, firs
 def _halving_mistakes(inputs: dict) -> list:
     f = inputs["factor"]
     return [
-        ("the number kept was rounded down (n // factor); scikit-learn keeps ceil(n / factor), so that a rung "
-         "of fewer than `factor` candidates still passes one on", _simulate(inputs, keep=lambda k: k // f)),
-        ("the LOWEST scores were kept: higher score is better (validation accuracy), so keep the best",
+        (recognised("hp-halving-rounds-down", "the number kept was rounded down (n // factor); scikit-learn keeps ceil(n / factor), so that a rung "
+         "of fewer than `factor` candidates still passes one on"), _simulate(inputs, keep=lambda k: k // f)),
+        (recognised("hp-halving-keeps-worst", "the LOWEST scores were kept: higher score is better (validation accuracy), so keep the best"),
          _simulate(inputs, best_first=False)),
-        ("the rungs went on while more than one candidate survived; their number is fixed in advance: the most "
-         "rungs with factor**rung <= len(configs) and min_resource * factor**rung <= max_resource",
+        (recognised("hp-halving-until-one-left", "the rungs went on while more than one candidate survived; their number is fixed in advance: the most "
+         "rungs with factor**rung <= len(configs) and min_resource * factor**rung <= max_resource"),
          _simulate(inputs, until_one=True)),
-        ("the first rung already had min_resource * factor: rung i trains with min_resource * factor**i, "
-         "starting at factor**0 = 1", _simulate(inputs, first_power=1)),
+        (recognised("hp-halving-first-rung-too-large", "the first rung already had min_resource * factor: rung i trains with min_resource * factor**i, "
+         "starting at factor**0 = 1"), _simulate(inputs, first_power=1)),
     ]
 
 

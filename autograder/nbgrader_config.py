@@ -26,9 +26,25 @@ c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "autograder.feedback.ShortenHiddenTracebacks",
     "autograder.feedback.SanitizeMarkdown",
+    "autograder.feedback.BookLinks",
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 
 # Feedback shows the learner's outputs and markdown: strip scripts and event handlers from their HTML.
 c.HTMLExporter.sanitize_html = True
+
+# Feedback pages work offline: the course's template (autograder/templates) replaces nbgrader's, which loads
+# MathJax from a CDN, by one that loads nothing; formulas are written as MathML when the page is made
+# (autograder.feedback.strip_files_prefix_with_mathml, in place of the nbconvert filter that nbgrader's
+# template applies to markdown cells), which every current browser draws without a script.
+import os as _os  # noqa: E402
+
+import nbgrader as _nbgrader  # noqa: E402
+
+c.HTMLExporter.template_name = "course_feedback"
+c.HTMLExporter.filters = {"strip_files_prefix": "autograder.feedback.strip_files_prefix_with_mathml"}
+c.HTMLExporter.extra_template_basedirs = [
+    _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "templates"),
+    _os.path.join(_os.path.dirname(_nbgrader.__file__), "server_extensions", "formgrader", "templates"),
+]

@@ -19,6 +19,7 @@ import numpy as np
 
 from autograder.compare import CheckFailed, assert_close, assert_unchanged, call_learner, to_array
 from autograder.probe import check, type_name
+from autograder.mistakes import recognised
 
 TOLERANCE = {  # (rtol, atol) by the dtype the learner is given
     np.dtype(np.float64): (1e-7, 1e-9),
@@ -70,11 +71,11 @@ def _min_max_mistakes(x: np.ndarray, feature_range) -> dict[str, np.ndarray]:
         rows = (x - x.min(axis=1, keepdims=True)) / (x.max(axis=1, keepdims=True) - x.min(axis=1, keepdims=True))
         by_max = x / x.max(axis=0)
     return {
-        "the statistics were taken over the whole array (no axis): use axis=0, one min and max per feature": lo + whole * (hi - lo),
-        "the statistics were taken over axis=1 (per example): use axis=0, one min and max per feature": lo + rows * (hi - lo),
-        "feature_range was ignored: the result is in [0, 1]; scale by (high - low) and add low": unit,
-        "the result is scaled by (high - low) but `low` was not added back": unit * (hi - lo),
-        "each feature was divided by its maximum instead of (x - min) / (max - min)": by_max,
+        recognised("norm-minmax-whole-array", "the statistics were taken over the whole array (no axis): use axis=0, one min and max per feature"): lo + whole * (hi - lo),
+        recognised("norm-minmax-per-example", "the statistics were taken over axis=1 (per example): use axis=0, one min and max per feature"): lo + rows * (hi - lo),
+        recognised("norm-minmax-range-ignored", "feature_range was ignored: the result is in [0, 1]; scale by (high - low) and add low"): unit,
+        recognised("norm-minmax-low-not-added", "the result is scaled by (high - low) but `low` was not added back"): unit * (hi - lo),
+        recognised("norm-minmax-divide-by-max", "each feature was divided by its maximum instead of (x - min) / (max - min)"): by_max,
     }
 
 
@@ -115,8 +116,8 @@ def check_min_max_scale(record, inputs) -> None:
     what = f"min_max_scale(x{', feature_range=' + repr(feature_range) if feature_range is not None else ''}) for x of shape {shape}, dtype {dtype.name}"
     constant_hint = None
     if constant_features:
-        constant_hint = (f"features {list(constant_features)} are constant (max == min), so (x - min) / (max - min) "
-                         f"is 0 / 0; scikit-learn maps a constant feature to the low end of feature_range")
+        constant_hint = (recognised("norm-constant-feature", f"features {list(constant_features)} are constant (max == min), so (x - min) / (max - min) "
+                         f"is 0 / 0; scikit-learn maps a constant feature to the low end of feature_range"))
     assert_close(actual, expected, what=what, rtol=rtol, atol=atol,
                  mistakes=_min_max_mistakes(x, bounds), hint_for_nonfinite=constant_hint)
 
@@ -136,10 +137,10 @@ def _fit_result(result, name="z_score_fit"):
 def _std_mistakes(x: np.ndarray) -> dict[str, np.ndarray]:
     x = x.astype(np.float64)
     mistakes = {
-        "ddof=1 (the sample std, dividing by N - 1): StandardScaler uses the population std, ddof=0": x.std(axis=0, ddof=1) if len(x) > 1 else None,
-        "this is the variance, not the standard deviation: take the square root": x.var(axis=0),
-        "the std was taken over axis=1 (per example): use axis=0, one value per feature": x.std(axis=1),
-        "one std over the whole array (no axis): use axis=0, one value per feature": x.std(),
+        recognised("norm-std-ddof1", "ddof=1 (the sample std, dividing by N - 1): StandardScaler uses the population std, ddof=0"): x.std(axis=0, ddof=1) if len(x) > 1 else None,
+        recognised("norm-variance-for-std", "this is the variance, not the standard deviation: take the square root"): x.var(axis=0),
+        recognised("norm-stats-per-example", "the std was taken over axis=1 (per example): use axis=0, one value per feature"): x.std(axis=1),
+        recognised("norm-stats-whole-array", "one std over the whole array (no axis): use axis=0, one value per feature"): x.std(),
     }
     return mistakes
 
@@ -176,8 +177,8 @@ def check_z_score_fit(record, inputs) -> None:
     where = f"for x of shape {shape}, dtype {dtype.name}"
     x64 = x.astype(np.float64)
     assert_close(mean, scaler.mean_, what=f"the mean from z_score_fit(x) {where}", rtol=rtol, atol=atol,
-                 mistakes={"the mean was taken over axis=1 (per example): use axis=0, one value per feature": x64.mean(axis=1),
-                           "one mean over the whole array (no axis): use axis=0, one value per feature": x64.mean()})
+                 mistakes={recognised("norm-stats-per-example", "the mean was taken over axis=1 (per example): use axis=0, one value per feature"): x64.mean(axis=1),
+                           recognised("norm-stats-whole-array", "one mean over the whole array (no axis): use axis=0, one value per feature"): x64.mean()})
     expected_std = np.sqrt(scaler.var_)
     if std.shape == expected_std.shape:
         # Either convention for constant features (std 0 or 1); the pipeline check decides if it works.
@@ -226,11 +227,11 @@ def check_z_score_transform(record, inputs) -> None:
         what=f"z_score_transform(x, mean, std) for x of shape {shape}, dtype {dtype.name}",
         rtol=rtol, atol=max(atol, 1e-6 if dtype == np.float32 else atol),
         mistakes={
-            "z_score_transform ignored the mean and std it was given and standardized x with its own statistics: "
-            "that uses the test set's statistics (leakage); use the training statistics passed in": StandardScaler().fit_transform(x64),
-            "the mean was not subtracted: compute (x - mean) / std": x64 / std,
-            "x was divided by the variance (std**2) instead of the std": (x64 - mean) / std.astype(np.float64) ** 2,
-            "the std was subtracted and the mean divided: compute (x - mean) / std": (x64 - std) / mean,
+            recognised("norm-test-statistics-leak", "z_score_transform ignored the mean and std it was given and standardized x with its own statistics: "
+            "that uses the test set's statistics (leakage); use the training statistics passed in"): StandardScaler().fit_transform(x64),
+            recognised("norm-mean-not-subtracted", "the mean was not subtracted: compute (x - mean) / std"): x64 / std,
+            recognised("norm-variance-for-std", "x was divided by the variance (std**2) instead of the std"): (x64 - mean) / std.astype(np.float64) ** 2,
+            recognised("norm-mean-std-swapped", "the std was subtracted and the mean divided: compute (x - mean) / std"): (x64 - std) / mean,
         },
     )
 
@@ -275,16 +276,16 @@ def check_z_score_pipeline(record, inputs) -> None:
     xt64, xs64 = x_train.astype(np.float64), x_test.astype(np.float64)
     constant_hint = None
     if constant_features:
-        constant_hint = (f"features {list(constant_features)} are constant in x_train, so their std is 0 and "
-                         f"(x - mean) / std divides by zero; StandardScaler divides by 1 there instead")
+        constant_hint = (recognised("norm-constant-feature", f"features {list(constant_features)} are constant in x_train, so their std is 0 and "
+                         f"(x - mean) / std divides by zero; StandardScaler divides by 1 there instead"))
     assert_close(
         actual, expected,
         what=(f"z_score_transform(x_test, *z_score_fit(x_train)) for x_train of shape {x_train.shape}, "
               f"x_test of shape {x_test.shape}, dtype {dtype.name}"),
         rtol=rtol, atol=atol, hint_for_nonfinite=constant_hint,
         mistakes={
-            "the test set was standardized with its own statistics instead of the training set's (leakage)": StandardScaler().fit_transform(xs64),
-            "ddof=1 (the sample std) in z_score_fit: StandardScaler uses the population std, ddof=0":
+            recognised("norm-test-statistics-leak", "the test set was standardized with its own statistics instead of the training set's (leakage)"): StandardScaler().fit_transform(xs64),
+            recognised("norm-std-ddof1", "ddof=1 (the sample std) in z_score_fit: StandardScaler uses the population std, ddof=0"):
                 (xs64 - xt64.mean(axis=0)) / np.where(xt64.std(axis=0, ddof=1) == 0, 1.0, xt64.std(axis=0, ddof=1))
                 if n_train > 1 else None,
         },

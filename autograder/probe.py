@@ -152,6 +152,7 @@ class Record(dict):
     """
 
     failure: str | None = None
+    failure_mistakes: tuple[str, ...] = ()   # ids of the mistakes the failure recognised
 
     def __setitem__(self, key: str, value):
         super().__setitem__(key, capture(value))
@@ -159,11 +160,14 @@ class Record(dict):
     def __missing__(self, key):
         __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
         if self.failure is not None:
-            raise CheckFailed(self.failure)
+            raise CheckFailed(self.failure, mistake=self.failure_mistakes)
         raise CheckFailed(f"the grader received no value for {key!r} from your code")
 
-    def fail(self, message: str) -> None:
+    def fail(self, message: str, mistakes=()) -> None:
+        from autograder.mistakes import known_ids
+
         self.failure = str(message)[:MAX_TEXT]
+        self.failure_mistakes = known_ids(list(mistakes))
 
     def ops(self) -> list[str]:
         return list(dict.get(self, OPS_KEY, ()))
@@ -191,7 +195,8 @@ def encode(value: Any) -> Any:
     if isinstance(value, list):
         return [encode(item) for item in value]
     if isinstance(value, Record):
-        return {"$record": {key: encode(item) for key, item in dict.items(value)}, "failure": value.failure}
+        return {"$record": {key: encode(item) for key, item in dict.items(value)}, "failure": value.failure,
+                "mistakes": list(value.failure_mistakes)}
     if isinstance(value, dict):
         return {"$dict": {str(key): encode(item) for key, item in value.items()}}
     raise TypeError(f"not plain data: {type(value).__name__}")
@@ -254,7 +259,10 @@ def decode(data: Any, budget: list[int] | None = None, depth: int = 0) -> Any:
         if failure is not None:
             if type(failure) is not str:
                 raise BadRecord("bad failure message")
-            record.fail(failure)
+            mistakes = data.get("mistakes", [])
+            if type(mistakes) is not list or len(mistakes) > 20:
+                raise BadRecord("bad mistake ids")
+            record.fail(failure, mistakes)  # unknown ids are dropped: they only label the failure
         if OPS_KEY in record and (type(record[OPS_KEY]) is not list
                                   or not all(type(op) is str for op in record[OPS_KEY])):
             raise BadRecord("bad operator list")
@@ -443,7 +451,7 @@ class Check:
         try:
             self.probe(record, *learners, inputs)
         except CheckFailed as error:
-            record.fail(str(error))
+            record.fail(str(error), getattr(error, "mistakes", ()))
         except RecursionError:
             record.fail("your code recursed too deeply (RecursionError)")
         except MemoryError:

@@ -43,6 +43,7 @@ import numpy as np
 
 from autograder.compare import CheckFailed, assert_close, assert_unchanged, call_learner, to_array
 from autograder.probe import check
+from autograder.mistakes import recognised
 
 TOLERANCE = {  # (rtol, atol) of the parameter after each step, by the dtype the learner is given
     np.dtype(np.float64): (1e-9, 1e-12),
@@ -66,17 +67,17 @@ def _l2_mistakes(params: list[np.ndarray], weight_decay: float) -> dict[str, obj
     squares = [float(np.sum(p.astype(np.float64) ** 2)) for p in params]
     total = sum(squares)
     return {
-        "the 1/2 is missing: the penalty is (weight_decay / 2) * sum of squares, whose gradient is "
-        "weight_decay * w (without the 1/2 the gradient would be 2 * weight_decay * w)": weight_decay * total,
-        "this is the L2 norm, not its square: the penalty uses the squared norm ||w||^2 = sum of squares, "
-        "without a square root": weight_decay / 2 * np.sqrt(total),
-        "this is a sum of L2 norms (one square root per array), not the squared norm: the penalty uses "
-        "||w||^2 = sum of squares, without a square root": weight_decay / 2 * sum(np.sqrt(s) for s in squares),
-        "this is the L2 norm without the 1/2: the penalty is (weight_decay / 2) * ||w||^2, the squared norm": weight_decay * np.sqrt(total),
-        "the squares were averaged (mean) instead of summed": weight_decay / 2 * sum(float(np.mean(p.astype(np.float64) ** 2)) for p in params),
-        "only the first array of `params` was used: sum over every array in the list": weight_decay / 2 * squares[0],
-        "weight_decay was ignored (the result is 1/2 * sum of squares)": 0.5 * total,
-        "the entries were summed before squaring (sum(w)**2): square every entry, then sum": weight_decay / 2 * sum(
+        recognised("wd-l2-no-half", "the 1/2 is missing: the penalty is (weight_decay / 2) * sum of squares, whose gradient is "
+        "weight_decay * w (without the 1/2 the gradient would be 2 * weight_decay * w)"): weight_decay * total,
+        recognised("wd-l2-norm-not-squared", "this is the L2 norm, not its square: the penalty uses the squared norm ||w||^2 = sum of squares, "
+        "without a square root"): weight_decay / 2 * np.sqrt(total),
+        recognised("wd-l2-norm-not-squared", "this is a sum of L2 norms (one square root per array), not the squared norm: the penalty uses "
+        "||w||^2 = sum of squares, without a square root"): weight_decay / 2 * sum(np.sqrt(s) for s in squares),
+        recognised("wd-l2-norm-not-squared", "this is the L2 norm without the 1/2: the penalty is (weight_decay / 2) * ||w||^2, the squared norm"): weight_decay * np.sqrt(total),
+        recognised("wd-l2-mean", "the squares were averaged (mean) instead of summed"): weight_decay / 2 * sum(float(np.mean(p.astype(np.float64) ** 2)) for p in params),
+        recognised("wd-l2-first-array-only", "only the first array of `params` was used: sum over every array in the list"): weight_decay / 2 * squares[0],
+        recognised("wd-decay-ignored", "weight_decay was ignored (the result is 1/2 * sum of squares)"): 0.5 * total,
+        recognised("wd-l2-sum-then-square", "the entries were summed before squaring (sum(w)**2): square every entry, then sum"): weight_decay / 2 * sum(
             float(np.sum(p.astype(np.float64))) ** 2 for p in params),
     }
 
@@ -306,20 +307,20 @@ def _sgd_mistakes(momentum: float, weight_decay: float) -> dict[str, Callable]:
         after = ("weight decay was applied after the momentum buffer ({}): PyTorch adds weight_decay * param "
                  "to the gradient first, g = grad + weight_decay * param, and feeds g into the buffer")
         if momentum:
-            mistakes[after.format("the buffer holds only grad and weight_decay * param is added to the step")] = \
+            mistakes[recognised("wd-sgd-decay-after-buffer", after.format("the buffer holds only grad and weight_decay * param is added to the step"))] = \
                 _sgd_like(decay_after_buffer=True)
-        mistakes["weight decay has the wrong sign (grad - weight_decay * param): the penalty's gradient "
-                 "+weight_decay * param is added, so that the step shrinks the weights"] = _sgd_like(l2_sign=-1.0)
-        mistakes["weight_decay was ignored: add weight_decay * param to the gradient"] = _sgd_like(ignore_decay=True)
+        mistakes[recognised("wd-decay-wrong-sign", "weight decay has the wrong sign (grad - weight_decay * param): the penalty's gradient "
+                 "+weight_decay * param is added, so that the step shrinks the weights")] = _sgd_like(l2_sign=-1.0)
+        mistakes[recognised("wd-decay-ignored", "weight_decay was ignored: add weight_decay * param to the gradient")] = _sgd_like(ignore_decay=True)
     if momentum:
-        mistakes["the momentum buffer started from zeros and was updated as momentum * buf + (1 - momentum) * g "
+        mistakes[recognised("wd-sgd-dampened-buffer", "the momentum buffer started from zeros and was updated as momentum * buf + (1 - momentum) * g "
                  "(dampening, an exponential average): PyTorch sets buf = g on the first step and then "
-                 "buf = momentum * buf + g, without the factor (1 - momentum)"] = _sgd_like(ema_from_zeros=True)
-        mistakes["the momentum buffer was dampened, buf = momentum * buf + (1 - momentum) * g: PyTorch "
-                 "(dampening=0) uses buf = momentum * buf + g"] = _sgd_like(dampened=True)
-        mistakes["the state was not kept between calls: the momentum buffer starts afresh at every call, so "
+                 "buf = momentum * buf + g, without the factor (1 - momentum)")] = _sgd_like(ema_from_zeros=True)
+        mistakes[recognised("wd-sgd-dampened-buffer", "the momentum buffer was dampened, buf = momentum * buf + (1 - momentum) * g: PyTorch "
+                 "(dampening=0) uses buf = momentum * buf + g")] = _sgd_like(dampened=True)
+        mistakes[recognised("wd-state-not-kept", "the state was not kept between calls: the momentum buffer starts afresh at every call, so "
                  "the result equals SGD without momentum. Store the buffer in the `state` dict you are given "
-                 "(state['momentum_buffer'] = buf) and read it back on the next call"] = _sgd_like(forget_state=True)
+                 "(state['momentum_buffer'] = buf) and read it back on the next call")] = _sgd_like(forget_state=True)
     return mistakes
 
 
@@ -386,43 +387,43 @@ def _adam_like(*, decoupled=False, l2=True, decay_unscaled=False, decay_after_up
 def _adam_mistakes(decoupled: bool, weight_decay: float, eps: float) -> dict[str, Callable]:
     kind = {"decoupled": decoupled}
     mistakes = {
-        "the bias correction is missing: divide m by (1 - beta1**t) and v by (1 - beta2**t), where t counts the "
-        "calls so far (1 at the first)": _adam_like(bias_correction=False, **kind),
-        "eps is inside the square root, sqrt(v_hat + eps): torch.optim.Adam divides by sqrt(v_hat) + eps, with eps "
-        "added after the root": _adam_like(eps_inside_sqrt=True, **kind),
-        "the state was not kept between calls: the step counter restarts at 1 every call, so the bias correction "
+        recognised("wd-adam-no-bias-correction", "the bias correction is missing: divide m by (1 - beta1**t) and v by (1 - beta2**t), where t counts the "
+        "calls so far (1 at the first)"): _adam_like(bias_correction=False, **kind),
+        recognised("wd-adam-eps-inside-sqrt", "eps is inside the square root, sqrt(v_hat + eps): torch.optim.Adam divides by sqrt(v_hat) + eps, with eps "
+        "added after the root"): _adam_like(eps_inside_sqrt=True, **kind),
+        recognised("wd-state-not-kept", "the state was not kept between calls: the step counter restarts at 1 every call, so the bias correction "
         "is always that of step 1. Keep the step count (and m, v) in the `state` dict and increase it by 1 "
-        "per call": _adam_like(reset_step=True, **kind),
-        "the state was not kept between calls: m, v and the step counter start afresh at every call. Store them "
-        "in the `state` dict you are given and read them back on the next call": _adam_like(forget_state=True, **kind),
-        "betas[0] and betas[1] are swapped: beta1 (0.9 by default) averages the gradient, beta2 (0.999) "
-        "its square": _adam_like(swap_betas=True, **kind),
+        "per call"): _adam_like(reset_step=True, **kind),
+        recognised("wd-state-not-kept", "the state was not kept between calls: m, v and the step counter start afresh at every call. Store them "
+        "in the `state` dict you are given and read them back on the next call"): _adam_like(forget_state=True, **kind),
+        recognised("wd-adam-betas-swapped", "betas[0] and betas[1] are swapped: beta1 (0.9 by default) averages the gradient, beta2 (0.999) "
+        "its square"): _adam_like(swap_betas=True, **kind),
     }
     if eps != 1e-8:
-        mistakes[f"the eps argument was ignored (1e-8 was used instead of eps={eps:g})"] = \
+        mistakes[recognised("wd-adam-eps-ignored", f"the eps argument was ignored (1e-8 was used instead of eps={eps:g})")] = \
             lambda param, grad, state, **kw: _adam_like(**kind)(param, grad, state, **{**kw, "eps": 1e-8})
     if weight_decay:
         if decoupled:
             mistakes.update({
-                "AdamW decayed through the gradient (grad + weight_decay * param, which is Adam's L2 penalty): "
+                recognised("wd-adamw-coupled-decay", "AdamW decayed through the gradient (grad + weight_decay * param, which is Adam's L2 penalty): "
                 "decoupled weight decay multiplies the parameter by (1 - lr * weight_decay) before the Adam "
-                "update and leaves the gradient alone": _adam_like(decoupled=False),
-                "the decoupled decay was not scaled by lr: PyTorch's AdamW multiplies the parameter by "
-                "(1 - lr * weight_decay), not (1 - weight_decay)": _adam_like(decoupled=True, decay_unscaled=True),
-                "the decay was applied after the Adam update: PyTorch's AdamW multiplies the parameter by "
-                "(1 - lr * weight_decay) first, then takes the Adam step": _adam_like(decoupled=True, decay_after_update=True),
-                "weight_decay was ignored: AdamW multiplies the parameter by (1 - lr * weight_decay) before the "
-                "Adam update": _adam_like(decoupled=True, ignore_decay=True),
+                "update and leaves the gradient alone"): _adam_like(decoupled=False),
+                recognised("wd-adamw-decay-not-scaled-by-lr", "the decoupled decay was not scaled by lr: PyTorch's AdamW multiplies the parameter by "
+                "(1 - lr * weight_decay), not (1 - weight_decay)"): _adam_like(decoupled=True, decay_unscaled=True),
+                recognised("wd-adamw-decay-after-update", "the decay was applied after the Adam update: PyTorch's AdamW multiplies the parameter by "
+                "(1 - lr * weight_decay) first, then takes the Adam step"): _adam_like(decoupled=True, decay_after_update=True),
+                recognised("wd-decay-ignored", "weight_decay was ignored: AdamW multiplies the parameter by (1 - lr * weight_decay) before the "
+                "Adam update"): _adam_like(decoupled=True, ignore_decay=True),
             })
         else:
             mistakes.update({
-                "adam_step applied decoupled weight decay (AdamW's param *= 1 - lr * weight_decay): "
-                "torch.optim.Adam adds weight_decay * param to the gradient (the L2 penalty) before the moments":
+                recognised("wd-adam-decoupled-decay", "adam_step applied decoupled weight decay (AdamW's param *= 1 - lr * weight_decay): "
+                "torch.optim.Adam adds weight_decay * param to the gradient (the L2 penalty) before the moments"):
                     _adam_like(decoupled=True),
-                "weight decay has the wrong sign (grad - weight_decay * param): the penalty's gradient is "
-                "+weight_decay * param": lambda param, grad, state, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0:
+                recognised("wd-decay-wrong-sign", "weight decay has the wrong sign (grad - weight_decay * param): the penalty's gradient is "
+                "+weight_decay * param"): lambda param, grad, state, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0:
                     _adam_like()(param, grad - 2 * weight_decay * param, state, lr, betas, eps, weight_decay),
-                "weight_decay was ignored: torch.optim.Adam adds weight_decay * param to the gradient":
+                recognised("wd-decay-ignored", "weight_decay was ignored: torch.optim.Adam adds weight_decay * param to the gradient"):
                     _adam_like(ignore_decay=True),
             })
     return mistakes

@@ -38,6 +38,7 @@ from grader import policy, sandbox
 from grader.gradebook import CourseBook, status_page
 from grader.report import Progress, summary
 from grader.submissions import Submission, discover
+from autograder.feedback import mistake_note
 from autograder.probe import BadRecord, GraderError, Record, decode
 
 PREIMPORT_ALWAYS = ("numpy", "IPython.core.interactiveshell")
@@ -53,6 +54,8 @@ class Options:
     force: bool = False
     progress: bool = True
     all_cells: bool = False   # also run the cells after the last grade cell (they cannot change a score)
+    book_url: str | None = None   # where the book is published (feedback and report link to it); None: the setting
+    exports: tuple[str, ...] = ()  # LMS grade files to write besides grades.csv: "canvas", "moodle"
 
 
 @dataclass
@@ -66,6 +69,8 @@ class NotebookJob:
     review: policy.Review = field(default_factory=policy.Review)
     libraries: tuple[str, ...] | None = None
     attempts: int = 0
+    tests: list[dict] = field(default_factory=list)   # one verdict per grade cell, for results.jsonl
+    points: dict[str, float] = field(default_factory=dict)   # grade_id -> its points
 
 
 @dataclass
@@ -76,6 +81,9 @@ class Pending:
     statuses: dict[str, str] = field(default_factory=dict)     # notebook -> status
     executed: dict[str, nbformat.NotebookNode] = field(default_factory=dict)
     waiting: int = 0
+    tests: list[dict] = field(default_factory=list)            # every grade cell's verdict
+    seconds: dict[str, float] = field(default_factory=dict)    # notebook -> wall time in its sandbox
+    timeouts: list[dict] = field(default_factory=list)         # {"notebook", "cell"} that hit the time limit
 
 
 def grade(submissions_dir: Path, out: Path, options: Options) -> dict:
@@ -153,7 +161,8 @@ def grade(submissions_dir: Path, out: Path, options: Options) -> dict:
         journal.put({"student_id": submission.student, "assignment": submission.assignment,
                      "score": None if grader_failed else round(score, 6), "max_score": max_score, "status": status,
                      "notes": pending.notes, "key": "" if grader_failed else pending.key,
-                     "notebooks": pending.statuses})
+                     "notebooks": pending.statuses, "tests": _all_tests(info, pending),
+                     "seconds": pending.seconds, "timeouts": pending.timeouts})
         now = time.monotonic()
         if now - last_csv > 1.0:
             journal.write_csv()
@@ -201,11 +210,16 @@ def grade(submissions_dir: Path, out: Path, options: Options) -> dict:
     def finish_notebook(pending: Pending, job: NotebookJob, run: sandbox.RunResult):
         submission = pending.submission
         info = infos[submission.assignment]
-        executed, status, notes = merge(job, run, info)
+        executed, status, notes = merge(job, run, info, options.book_url)
         pending.notes += notes
         executed = book.save(submission.student, submission.assignment, job.notebook, executed)
         pending.executed[job.notebook] = executed
         pending.statuses[job.notebook] = status
+        pending.tests += job.tests
+        pending.seconds[job.notebook] = round(run.wall, 3)
+        if run.failure == "timeout" and run.failed_cell is not None:
+            pending.timeouts.append({"notebook": job.notebook,
+                                     "cell": info.cell_name(job.notebook, job.nb, run.failed_cell)})
 
     queue = list(todo)
     queue.reverse()
@@ -266,12 +280,40 @@ def grade(submissions_dir: Path, out: Path, options: Options) -> dict:
         pool.shutdown(wait=True)
     finally:
         journal.write_csv()
+        journal_module.write_results(out, journal.records())
         progress.finish()
     wall = time.monotonic() - started
     records = journal.records()
+    report_started = time.monotonic()
+    from grader import class_report, exports
+
+    written = []
+    try:  # the grades are recorded already: a report that fails is reported, never a lost run
+        class_report.write(out, records, book_url=options.book_url)
+        written = [exports.write(out, records, kind) for kind in options.exports]
+    except Exception as error:  # noqa: BLE001
+        warnings.append(f"the report or an export could not be written ({type(error).__name__}: {str(error)[:300]}); "
+                        f"`python -m autograder report {out}` tries again")
+    report_wall = time.monotonic() - report_started
     text = summary(records, graded_now, skipped, wall, notebooks_run, warnings + journal.problems, out)
-    return {"summary": text, "graded": graded_now, "skipped": skipped, "wall": wall,
-            "notebooks_run": notebooks_run, "records": records}
+    text += f"\nreport: {out}/report.html ({report_wall:.1f} s)" + "".join(f"\nexport: {path}" for path in written)
+    return {"summary": text, "graded": graded_now, "skipped": skipped, "wall": wall + report_wall,
+            "notebooks_run": notebooks_run, "records": records, "report_wall": report_wall}
+
+
+def _all_tests(info, pending: Pending) -> list[dict]:
+    """A verdict for every grade cell of the release: those that were checked, and the rest as not checked."""
+    seen = {(t["notebook"], t["test"]) for t in pending.tests}
+    tests = list(pending.tests)
+    for notebook, points in info.points.items():
+        for grade_id, maximum in points.items():
+            if (notebook, grade_id) not in seen:
+                tests.append({"notebook": notebook, "test": grade_id, "hidden": grade_id in info.hidden.get(notebook, ()),
+                              "checked": False, "passed": False, "points": 0.0, "max_points": maximum,
+                              "mistakes": [], "message": pending.statuses.get(notebook, pending.submission.problem
+                                                                               or "not graded")})
+    order = {(nb, g): i for i, (nb, g) in enumerate((nb, g) for nb, p in info.points.items() for g in p)}
+    return sorted(tests, key=lambda t: order.get((t["notebook"], t["test"]), len(order)))
 
 
 def preflight(hidden: list[Path]) -> None:
@@ -351,6 +393,7 @@ def make_job(submission: Submission, info, notebook: str, nb: nbformat.NotebookN
                            or cell.metadata.get("nbgrader", {}).get("grade"))]
     cells, learner_cells = [], []
     result = NotebookJob(notebook, nb, {}, 0)
+    result.points = info.points.get(notebook, {})
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
@@ -385,6 +428,7 @@ def make_job(submission: Submission, info, notebook: str, nb: nbformat.NotebookN
 
 
 OUTPUT_TYPES = {"stream", "display_data", "execute_result", "error"}
+HIDDEN_MARKER = "### BEGIN HIDDEN TESTS"
 
 
 def _clean_output(raw) -> dict | None:
@@ -412,7 +456,7 @@ def _clean_output(raw) -> dict | None:
         return None
 
 
-def merge(job: NotebookJob, run: sandbox.RunResult, info):
+def merge(job: NotebookJob, run: sandbox.RunResult, info, book_url: str | None = None):
     """The executed notebook: the learner's outputs from the sandbox, the grade cells' from the verdicts.
 
     nbgrader scores a code grade cell 0 when it has an error output: a grade
@@ -446,7 +490,7 @@ def merge(job: NotebookJob, run: sandbox.RunResult, info):
         if cell.cell_type != "code":
             continue
         if index in job.grade_cells:
-            problem = _grade_cell_outputs(cell, job, index, run, missing, notes)
+            problem = _grade_cell_outputs(cell, job, index, run, missing, notes, book_url)
             if problem:
                 problems.append(problem)
             continue
@@ -465,12 +509,13 @@ def merge(job: NotebookJob, run: sandbox.RunResult, info):
 
 
 def _grade_cell_outputs(cell, job: NotebookJob, index: int, run: sandbox.RunResult, missing: str,
-                        notes: list[str]) -> str | None:
+                        notes: list[str], book_url: str | None = None) -> str | None:
     """Decide one grade cell and write its outputs; returns a status when it failed for a reason worth a status."""
     grade_cell, requests = job.grade_cells[index], job.requests[index]
     names = sorted({name for request in requests for name in request.learners})
     forbidden = job.review.forbidden_for(names)
     status = None
+    records = {}
     if job.review.hidden:
         outcome = cells_module.CellOutcome(False, error=("HiddenCode", (
             f"not graded: your notebook hides what it runs ({job.review.hidden[0]}). Graded notebooks may not use "
@@ -487,7 +532,6 @@ def _grade_cell_outputs(cell, job: NotebookJob, index: int, run: sandbox.RunResu
                                                                       "the grader's name"))
         status = "tampering: forged grader messages"
     else:
-        records = {}
         for k in range(len(requests)):
             if (index, k) not in run.probes:
                 continue
@@ -508,6 +552,14 @@ def _grade_cell_outputs(cell, job: NotebookJob, index: int, run: sandbox.RunResu
         if outcome.grader_error:
             notes.append(f"{grade_cell.grade_id}: grader error: {outcome.grader_error}")
             status = f"grader error in {grade_cell.grade_id}"
+    maximum = job.points.get(grade_cell.grade_id, 0.0)
+    checked = not (job.review.hidden or forbidden or run.duplicates) and len(records) == len(requests)
+    job.tests.append({"notebook": job.notebook, "test": grade_cell.grade_id, "hidden": HIDDEN_MARKER in grade_cell.source,
+                      "checked": checked, "passed": bool(outcome.passed),
+                      "points": maximum if outcome.passed else 0.0, "max_points": maximum,
+                      "mistakes": list(outcome.mistakes), "message": (outcome.error or ("", ""))[1][:2000],
+                      "seconds": (run.cells.get(index) or {}).get("s") if isinstance(
+                          (run.cells.get(index) or {}).get("s"), (int, float)) else None})
     outputs = []
     if outcome.stdout:
         outputs.append(nbformat.v4.new_output("stream", name="stdout", text=outcome.stdout))
@@ -517,6 +569,9 @@ def _grade_cell_outputs(cell, job: NotebookJob, index: int, run: sandbox.RunResu
         shown = "\n".join(textwrap.fill(line, 110, subsequent_indent="  ") if len(line) > 110 else line
                           for line in f"{ename}: {evalue}".splitlines())
         outputs.append(nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[shown]))
+        note = mistake_note(outcome.mistakes, book_url)
+        if note:  # the recognised mistake in words, linked to the book's section on it
+            outputs.append(nbformat.v4.new_output("display_data", data=note))
     cell.outputs = outputs
     cell.execution_count = (run.cells.get(index) or {}).get("count") if isinstance(
         (run.cells.get(index) or {}).get("count"), int) else None

@@ -71,6 +71,7 @@ class CellOutcome:
     error: tuple[str, str] | None = None     # (ename, message) of the failure
     forbidden: bool = False                  # failed because the learner's code ran a forbidden reference
     grader_error: str | None = None          # a failure on the grader's side (not the learner's)
+    mistakes: tuple[str, ...] = ()           # ids of the recognised mistakes (autograder/mistakes.py)
 
 
 @dataclass
@@ -161,7 +162,8 @@ def verdicts(cell: GradeCell, requests: list[Request], records: dict[int, Record
     except ForbiddenReference as error:
         return CellOutcome(False, stdout.getvalue(), (type(error).__name__, str(error)), forbidden=True)
     except CheckFailed as error:
-        return CellOutcome(False, stdout.getvalue(), ("CheckFailed", str(error)))
+        return CellOutcome(False, stdout.getvalue(), ("CheckFailed", str(error)),
+                           mistakes=tuple(getattr(error, "mistakes", ())))
     except Exception as error:  # noqa: BLE001 - a verdict that broke on this record: the grader's failure
         detail = f"{type(error).__name__}: {error}"[:500]
         return CellOutcome(False, stdout.getvalue(),

@@ -1,4 +1,5 @@
-"""``python -m autograder grade SUBMISSIONS --out OUT [--workers N] [--timeout SECONDS] [--assignment ID ...] [--force]``."""
+"""``python -m autograder grade SUBMISSIONS --out OUT [--workers N] [--timeout SECONDS] [--assignment ID ...] [--force]
+[--export canvas|moodle] [--book-url URL]`` and ``python -m autograder report OUT [--export ...] [--book-url URL]``."""
 from __future__ import annotations
 
 import argparse
@@ -40,11 +41,31 @@ def parser() -> argparse.ArgumentParser:
                        help="also run the cells after the last test (by default they are not run: they "
                             "cannot change a score, and the feedback shows them without outputs)")
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
+    for command in (grade, report_parser(commands)):
+        command.add_argument("--export", action="append", dest="exports", choices=("canvas", "moodle"), default=[],
+                             help="also write OUT/<lms>_grades.csv for Canvas's or Moodle's gradebook import "
+                                  "(repeatable)")
+        command.add_argument("--book-url", default=None,
+                             help="where learners read the book, for the links to its sections "
+                                  "(default: $NORMREG_BOOK_URL, else the book built in _build/html)")
     return main
+
+
+def report_parser(commands):
+    report = commands.add_parser(
+        "report", help="write OUT/report.html (and LMS exports) from the results of earlier grading runs",
+        description="Write OUT/report.html, the class report, from the results recorded in OUT by "
+                    "`python -m autograder grade` (the grade command writes it too, at the end of every run).")
+    report.add_argument("out", type=Path, help="the output folder of a grading run")
+    return report
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if getattr(args, "book_url", None):
+        from autograder.course import BOOK_URL_VARIABLE
+
+        os.environ[BOOK_URL_VARIABLE] = args.book_url  # the one setting, read by feedback pages and the report
     if args.command == "grade":
         # jsonschema (through nbformat) imports rfc3987_syntax if installed, which compiles ~40 lark
         # grammars at import time (seconds); nbformat never validates the IRI formats it serves.
@@ -59,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         options = Options(workers=args.workers, cell_timeout=args.timeout, memory=args.memory,
                           assignments=args.assignments, force=args.force, progress=not args.quiet,
-                          all_cells=args.all_cells)
+                          all_cells=args.all_cells, book_url=args.book_url, exports=tuple(args.exports))
         try:
             result = grade(args.submissions, args.out, options)
         except KeyboardInterrupt:
@@ -67,5 +88,22 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
             return 130
         print(result["summary"])
+        return 0
+    if args.command == "report":
+        import time
+
+        from grader import class_report, exports, journal
+
+        if not (args.out / ".grading" / "results").is_dir():
+            print(f"error: {args.out} holds no grading results (run `python -m autograder grade ... --out "
+                  f"{args.out}` first)", file=sys.stderr)
+            return 2
+        started = time.monotonic()
+        records = journal.Journal(args.out).records()
+        journal.write_results(args.out, records)
+        path = class_report.write(args.out, records, book_url=args.book_url)
+        written = [exports.write(args.out, records, kind) for kind in args.exports]
+        print(f"{len(records)} result(s): {path} ({time.monotonic() - started:.1f} s)"
+              + "".join(f"\nexport: {p}" for p in written))
         return 0
     return 2

@@ -61,6 +61,7 @@ class AssignmentInfo:
     points: dict[str, dict[str, float]]             # notebook -> {grade_id: max points}
     source_hash: str
     extra_files: dict[str, bytes] = field(default_factory=dict)  # non-notebook files of the source folder
+    hidden: dict[str, set[str]] = field(default_factory=dict)    # notebook -> grade ids that hold hidden tests
 
     @property
     def max_score(self) -> float:
@@ -119,7 +120,11 @@ class CourseBook:
             relative = path.relative_to(source)
             if not any(part in NOTEBOOK_IGNORE or part.endswith(".pyc") for part in relative.parts):
                 extra[str(relative)] = path.read_bytes()
-        info = AssignmentInfo(assignment, release, points, digest, extra)
+        hidden = {p.stem: {c.metadata["nbgrader"]["grade_id"] for c in nbformat.read(p, as_version=4).cells
+                           if c.get("metadata", {}).get("nbgrader", {}).get("grade")
+                           and "### BEGIN HIDDEN TESTS" in c.source}
+                  for p in sorted(source.glob("*.ipynb"))}
+        info = AssignmentInfo(assignment, release, points, digest, extra, hidden)
         self._infos[assignment] = info
         return info
 
@@ -245,10 +250,12 @@ class CourseBook:
 
             base = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader"
             config = Config(self.config)
-            config.HTMLExporter.template_name = "feedback"
+            # The course's template (autograder/nbgrader_config.py): nbgrader's feedback page, loading no MathJax.
+            config.HTMLExporter.template_name = self.config.HTMLExporter.get("template_name", "feedback")
             # The learner's outputs and markdown are theirs: no <script>, event handlers or javascript: URLs.
             config.HTMLExporter.sanitize_html = True
-            config.HTMLExporter.extra_template_basedirs = [str(base / "templates")]
+            config.HTMLExporter.extra_template_basedirs = list(self.config.HTMLExporter.get(
+                "extra_template_basedirs", [str(base / "templates")]))
             config.HTMLExporter.extra_template_paths = [
                 str(base / "static" / "node_modules" / "bootstrap" / "dist" / "css")]
             self._exporter = HTMLExporter(config=config)

@@ -91,6 +91,31 @@ class Journal:
         return path
 
 
+RESULT_FIELDS = ("student_id", "assignment", "notebook", "test", "hidden", "checked", "passed", "points",
+                 "max_points", "mistakes", "message", "status")
+
+
+def results_lines(records: list[dict]) -> list[dict]:
+    """One line per student, assignment and test: the verdict, its points and the mistakes it recognised."""
+    lines = []
+    for record in records:
+        for test in record.get("tests") or []:
+            if not isinstance(test, dict):
+                continue
+            line = {key: test.get(key) for key in RESULT_FIELDS}
+            line.update(student_id=record["student_id"], assignment=record["assignment"], status=record["status"])
+            lines.append(line)
+    return lines
+
+
+def write_results(out: Path, records: list[dict]) -> Path:
+    """``OUT/results.jsonl`` (next to grades.csv), rewritten from the results recorded so far."""
+    text = "".join(json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n" for line in results_lines(records))
+    path = Path(out) / "results.jsonl"
+    _atomic_write(path, text)
+    return path
+
+
 def secret(out: Path) -> bytes:
     """The grading run's secret (``OUT/.grading/secret``): fresh seeds come from it; the sandbox never sees OUT."""
     path = Path(out) / ".grading" / "secret"

@@ -50,12 +50,13 @@ def learner_namespace(notebook: nbformat.NotebookNode) -> dict:
     return namespace
 
 
-def run_grade_cells(notebook: nbformat.NotebookNode, namespace: dict | None = None) -> dict[str, str | None]:
+def run_grade_cells(notebook: nbformat.NotebookNode, namespace: dict | None = None,
+                    errors: dict | None = None) -> dict[str, str | None]:
     """Run every grade cell in order, as a kernel would, in-process.
 
     ``namespace`` defaults to ``learner_namespace(notebook)``; pass another to
     grade other implementations. Returns {grade_id: None if the cell passed,
-    else "ErrorName: message"}.
+    else "ErrorName: message"}; ``errors``, if given, receives {grade_id: the exception} of the failed cells.
     """
     namespace = learner_namespace(notebook) if namespace is None else dict(namespace)
     results: dict[str, str | None] = {}
@@ -69,4 +70,6 @@ def run_grade_cells(notebook: nbformat.NotebookNode, namespace: dict | None = No
             results[meta["grade_id"]] = None
         except Exception as error:  # a failed grade cell, whatever it raised
             results[meta["grade_id"]] = f"{type(error).__name__}: {error}"
+            if errors is not None:
+                errors[meta["grade_id"]] = error
     return results

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from autograder import mistakes as registry
+from autograder.compare import CheckFailed
 from autograder.course import assignments
 from tests.grading import mutants
 from tests.grading.notebook_code import run_grade_cells, solution_notebook, with_replaced_cells
@@ -20,10 +22,24 @@ def test_solution_passes_every_grade_cell(assignment):
     assert results and not failed, f"the solution fails {failed}"
 
 
+# Hints that name no misconception: a hidden test's values differ (no mistake recognised), a numerical
+# gradient check failed, or the library's own implementation ran (a `forbidden reference` status, which
+# the class report lists among the students to look at).
+GENERIC_HINTS = ("differs from the reference", "gradient check failed", "library's own implementation")
+
+
 @pytest.mark.parametrize("mutant", mutants.ALL, ids=lambda m: m.name)
 def test_mutant_fails_its_cells_with_its_hint(mutant):
-    results = run_grade_cells(with_replaced_cells(solution_notebook(mutant.assignment), mutant.cells))
+    errors = {}
+    results = run_grade_cells(with_replaced_cells(solution_notebook(mutant.assignment), mutant.cells), errors=errors)
     passed = [cell for cell in mutant.fails if results[cell] is None]
     assert not passed, f"{mutant.name} passes {passed}"
     messages = "\n".join(results[cell] for cell in mutant.fails)
     assert mutant.hint in messages, f"{mutant.name}: hint {mutant.hint!r} not in:\n{messages[:3000]}"
+    # ... and the failure that shows the hint names the mistake by its id (autograder/mistakes.py)
+    if not any(generic in mutant.hint for generic in GENERIC_HINTS):
+        named = [errors[cell] for cell in mutant.fails if isinstance(errors.get(cell), CheckFailed)
+                 and mutant.hint in str(errors[cell])]
+        ids = {mistake for error in named for mistake in error.mistakes}
+        assert ids and ids <= set(registry.MISTAKES), \
+            f"{mutant.name}: the failure with hint {mutant.hint!r} names no mistake id:\n{named[0] if named else messages}"

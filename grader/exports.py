@@ -1,0 +1,85 @@
+"""Grades for a learning-management system, besides ``grades.csv``: ``--export canvas`` and ``--export moodle``.
+
+Both are CSV files, UTF-8, with a header row and one row per student (every
+assignment graded is a column), the layouts their gradebook imports document:
+
+- **Canvas** (``OUT/canvas_grades.csv``). Canvas's "Import grades in the
+  Gradebook" reads the layout of its own gradebook export: the columns
+  ``Student``, ``ID``, ``SIS User ID``, ``SIS Login ID``, ``Section``, then one
+  column per assignment; a student is matched by one of ``ID`` (Canvas's own
+  number), ``SIS User ID`` or ``SIS Login ID``, and an assignment column that
+  does not exist yet is created. The export's second row, ``Points Possible``,
+  gives each assignment's maximum. Canvas documents its CSV files as UTF-8 with
+  the standard quoting (RFC 4180): see the Canvas Instructor Guide, "How do I
+  import grades in the Gradebook?", and the format rules of
+  https://developerdocs.instructure.com/services/canvas/sis/file.sis_csv ("All
+  text should be UTF-8 encoded"; first row a header). The course's student id
+  goes into ``SIS User ID`` (and ``Student``); ``ID`` and ``Section`` stay empty
+  for Canvas to match by SIS id.
+- **Moodle** (``OUT/moodle_grades.csv``). Moodle's "Import grades from CSV"
+  (https://docs.moodle.org/en/Grade_import) takes a header row and one row per
+  user; in its preview the instructor maps one column to a user field ("Map
+  from" ``ID number``, "Map to" ``useridnumber``) and each grade column to a grade
+  item; the file's encoding (UTF-8) and separator (comma) are chosen in the
+  import form. The columns: ``ID number`` (the course's student id), ``Email
+  address`` (empty: map by ID number), then one grade column per assignment,
+  in points. A submission with no score (the grader's failure) is left empty,
+  so that an import does not turn it into a zero.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+KINDS = ("canvas", "moodle")
+
+
+def _table(records: list[dict]) -> tuple[list[str], list[str], dict[str, dict[str, dict]]]:
+    assignments = sorted({r["assignment"] for r in records})
+    students = sorted({r["student_id"] for r in records})
+    by = {s: {} for s in students}
+    for r in records:
+        by[r["student_id"]][r["assignment"]] = r
+    return assignments, students, by
+
+
+def _number(value) -> str:
+    return "" if value is None else f"{float(value):g}"
+
+
+def _maximum(records: list[dict], assignment: str) -> float:
+    return max((float(r["max_score"]) for r in records if r["assignment"] == assignment), default=0.0)
+
+
+def canvas(records: list[dict]) -> str:
+    assignments, students, by = _table(records)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180 line ends
+    writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *assignments])
+    writer.writerow(["    Points Possible", "", "", "", "", *[_number(_maximum(records, a)) for a in assignments]])
+    for student in students:
+        writer.writerow([student, "", student, "", "",
+                         *[_number(by[student].get(a, {}).get("score")) for a in assignments]])
+    return buffer.getvalue()
+
+
+def moodle(records: list[dict]) -> str:
+    assignments, students, by = _table(records)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["ID number", "Email address", *assignments])
+    for student in students:
+        writer.writerow([student, "", *[_number(by[student].get(a, {}).get("score")) for a in assignments]])
+    return buffer.getvalue()
+
+
+def write(out: Path, records: list[dict], kind: str) -> Path:
+    if kind not in KINDS:
+        raise ValueError(f"unknown export {kind!r} (known: {', '.join(KINDS)})")
+    path = Path(out) / f"{kind}_grades.csv"
+    text = canvas(records) if kind == "canvas" else moodle(records)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(text.encode("utf-8"))
+    temporary.replace(path)
+    return path
