@@ -188,6 +188,12 @@ MISTAKES: dict[str, Mistake] = {m.id: m for m in [
     _m("hp-halving-keeps-worst", "hp-coarse-to-fine", "successive halving keeps the lowest scores"),
     _m("hp-halving-until-one-left", "hp-coarse-to-fine", "successive halving runs rungs until one candidate is left"),
     _m("hp-halving-first-rung-too-large", "hp-coarse-to-fine", "successive halving starts at min_resource * factor"),
+    # ---- chapter 8, reproducing the paper
+    _m("cap-percentiles-wrong-axis", "capstone-figure-1", "percentiles taken over the units of each example instead of over the examples"),
+    _m("cap-read-after-sigmoid", "capstone-figure-1", "the sigmoid's output recorded instead of its input"),
+    _m("cap-bn-eval-in-training", "capstone-figure-1", "batch norm left in eval mode during training"),
+    _m("cap-accuracy-on-training-batch", "capstone-figure-1", "accuracy measured on the training batch instead of the test set"),
+    _m("cap-test-data-in-running-stats", "capstone-figure-1", "test data entered the running statistics"),
 ]}
 
 # The texts recognised lately: static ones (module constants) stay, dynamic ones (made per call) are capped.
