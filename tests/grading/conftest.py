@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from autograder.course import Course, notebooks
 from tests.grading import mutants
 from tests.grading.notebook_code import solution_notebook, with_replaced_cells
@@ -45,3 +47,14 @@ def grade_assignment(assignment: str, root, command: bool = True) -> GradedAssig
         graded.command = Course(out / "course")
         graded.command_scores = graded.command.scores(assignment)
     return graded
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """torch on one thread for a module of check tests: tiny tensors, and other processes share the cores."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

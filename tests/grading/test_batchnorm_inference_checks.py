@@ -21,13 +21,7 @@ SOLUTION_NOTEBOOK = solution_notebook(ASSIGNMENT)
 SOLUTION = learner_namespace(SOLUTION_NOTEBOOK)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny tensors: one thread avoids contention with other processes on shared cores.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/grading/conftest.py
 
 
 @settings(max_examples=40, deadline=None)

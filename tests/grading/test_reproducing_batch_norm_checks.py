@@ -21,12 +21,7 @@ from tests.grading.notebook_code import learner_namespace, solution_notebook
 SOLUTION = learner_namespace(solution_notebook("08_reproducing_batch_norm"))
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/grading/conftest.py
 
 
 @settings(max_examples=40, deadline=None)
