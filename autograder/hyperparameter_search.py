@@ -209,6 +209,24 @@ def _same_split(parts, other) -> bool:
         return False
 
 
+def _require_rng_used(what: str, same_seed_agrees: bool, next_seed_agrees: bool, seed: int,
+                      results: tuple[str, str], global_call: str) -> None:
+    """Random results come from the ``rng`` passed in: the same seed gives the same results, ``seed + 1``
+    other ones. ``results``: what they are (singular, plural). The caller asks for the second only where
+    two honest draws coincide with negligible chance."""
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    if not same_seed_agrees:
+        raise CheckFailed(recognised("hp-rng-ignored", (
+            f"{what} is not reproducible: two generators made from the same seed gave different {results[1]}."
+            f"\n  Likely mistake: the rng argument was ignored ({global_call} or a new default_rng() without a "
+            f"seed); draw every random number from `rng`")))
+    if next_seed_agrees:
+        raise CheckFailed(recognised("hp-rng-ignored", (
+            f"{what}: generators made from seeds {seed} and {seed + 1} gave the same {results[0]}."
+            f"\n  Likely mistake: the rng argument was ignored (a fixed seed inside the function?); draw every "
+            f"random number from `rng`")))
+
+
 @check(inputs=_split_inputs, probe=_split_probe)
 def check_train_val_test_split(record, inputs) -> None:
     """The three index arrays partition ``range(n)``, have the documented sizes, are shuffled
@@ -299,14 +317,9 @@ def check_train_val_test_split(record, inputs) -> None:
                         f"spread them (Kolmogorov-Smirnov p = {p:.2g} < {share:g}); shuffle with rng.permutation(n)")
 
     # Reproducible and driven by the rng passed in.
-    if not _same_split(parts, record["again"]):
-        raise CheckFailed(recognised("hp-rng-ignored", f"{call} is not reproducible: two calls with generators made from the same seed returned "
-                          f"different splits.\n  Likely mistake: the rng argument was ignored (np.random.permutation "
-                          f"or a new default_rng() without a seed); draw every random number from `rng`"))
-    if inputs["other_seed"] and _same_split(parts, record["other"]):
-        raise CheckFailed(recognised("hp-rng-ignored", f"{call}: generators made from seeds {seed} and {seed + 1} gave the same split."
-                          f"\n  Likely mistake: the rng argument was ignored (a fixed seed inside the "
-                          f"function?); draw every random number from `rng`"))
+    _require_rng_used(call, _same_split(parts, record["again"]),
+                      inputs["other_seed"] and _same_split(parts, record["other"]), seed, ("split", "splits"),
+                      "np.random.permutation")
 
 
 # ---------------------------------------------------------------- known mistakes of log-scale samplers (for hints)
@@ -643,14 +656,10 @@ def check_sample_config(record, inputs) -> None:
                                       f"{dict(zip(map(str, options), counts.tolist()))} (chi-square p = {p:.2g} "
                                       f"< {share:.2g})")
 
-    if not _check_same_draws(configs, record["again"]):
-        raise CheckFailed(recognised("hp-rng-ignored", f"{what} is not reproducible: two generators made from the same seed gave different "
-                          f"configurations.\n  Likely mistake: the rng argument was ignored (np.random.* or a new "
-                          f"default_rng()); draw every random number from `rng`"))
-    if inputs["other_seed"] and _check_same_draws(configs, record["other"]):
-        raise CheckFailed(recognised("hp-rng-ignored", f"{what}: generators made from seeds {seed} and {seed + 1} gave the same "
-                          f"configurations.\n  Likely mistake: the rng argument was ignored (a fixed seed "
-                          f"inside the function?); draw every random number from `rng`"))
+    _require_rng_used(what, _check_same_draws(configs, record["again"]),
+                      inputs["other_seed"] and _check_same_draws(configs, record["other"]), seed,
+                      ("configurations", "configurations"),
+                      "np.random.*")
 
 # ---------------------------------------------------------------- the objective the searches are given
 
