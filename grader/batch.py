@@ -41,7 +41,6 @@ from grader.submissions import Submission, discover
 from autograder.feedback import mistake_note
 from autograder.probe import BadRecord, GraderError, Record, decode
 
-PREIMPORT_ALWAYS = ("numpy", "IPython.core.interactiveshell")
 START_ATTEMPTS = 3  # a sandbox that does not start is the grader's failure: try again before giving up
 
 
@@ -221,11 +220,12 @@ def grade(submissions_dir: Path, out: Path, options: Options) -> dict:
             pending.timeouts.append({"notebook": job.notebook,
                                      "cell": info.cell_name(job.notebook, job.nb, run.failed_cell)})
 
-    queue = list(todo)
+    # one library set after the other: a worker's warm sandboxes are reused instead of replaced
+    queue = sorted(todo, key=lambda item: RULES[item[0].assignment].libraries if item[0].assignment in RULES else ())
     queue.reverse()
     in_flight = {}
     graded_now = 0
-    limits = _limits(options)
+    warm = sandbox.WarmPool(_limits(options), hidden)
     pool = ThreadPoolExecutor(max_workers=max(1, options.workers))
     # (no ``with pool``: leaving it would wait for the running sandboxes on Ctrl-C)
     try:
@@ -244,7 +244,7 @@ def grade(submissions_dir: Path, out: Path, options: Options) -> dict:
                     continue
                 pending.waiting = len(jobs)
                 for job in jobs:
-                    future = pool.submit(sandbox.run, job.job, limits, hidden, job.n_code, job.libraries)
+                    future = pool.submit(warm.run, job.job, job.n_code, job.libraries)
                     in_flight[future] = (pending, job)
             if not in_flight:
                 continue
@@ -258,7 +258,7 @@ def grade(submissions_dir: Path, out: Path, options: Options) -> dict:
                 job.attempts += 1
                 if run.failure == "start" and job.attempts < START_ATTEMPTS:
                     time.sleep(0.5 * job.attempts)  # the grader's own failure (e.g. a loaded machine): again
-                    retry = pool.submit(sandbox.run, job.job, limits, hidden, job.n_code, job.libraries)
+                    retry = pool.submit(warm.run, job.job, job.n_code, job.libraries)
                     in_flight[retry] = (pending, job)
                     continue
                 notebooks_run += 1
@@ -279,6 +279,7 @@ def grade(submissions_dir: Path, out: Path, options: Options) -> dict:
     else:
         pool.shutdown(wait=True)
     finally:
+        warm.close()
         journal.write_csv()
         journal_module.write_results(out, journal.records())
         progress.finish()
@@ -321,10 +322,9 @@ def preflight(hidden: list[Path]) -> None:
     problem = sandbox.check_bwrap()
     if problem:
         raise SystemExit(f"cannot grade: {problem}")
-    job = {"nonce": secrets.token_hex(8), "cells": [{"i": 0, "source": "import autograder.probe"}], "files": {},
-           "preimport": []}
+    job = {"nonce": secrets.token_hex(8), "cells": [{"i": 0, "source": "import autograder.probe"}], "files": {}}
     for attempt in range(START_ATTEMPTS):
-        run = sandbox.run(job, sandbox.Limits(cell_timeout=60), hidden, 1)
+        run = sandbox.run(job, sandbox.Limits(cell_timeout=60), hidden, 1, libraries=("numpy",))
         error = [o for o in run.cells.get(0, {}).get("outputs", []) if o.get("output_type") == "error"]
         if run.done and not error:
             return
@@ -421,8 +421,7 @@ def make_job(submission: Submission, info, notebook: str, nb: nbformat.NotebookN
     files = dict(submission.files)
     files.update(info.extra_files)  # the course's own files win, as in nbgrader autograde
     files = {name: base64.b64encode(data).decode() for name, data in files.items() if not name.endswith(".ipynb")}
-    preimport = list(PREIMPORT_ALWAYS) + [name for name in (result.libraries or ()) if name != "numpy"]
-    result.job = {"nonce": secrets.token_hex(16), "cells": cells, "files": files, "preimport": preimport}
+    result.job = {"nonce": secrets.token_hex(16), "cells": cells, "files": files}
     result.n_code = len(cells)
     return result
 

@@ -1,12 +1,11 @@
-"""The cell runner started inside the sandbox: ``python -m grader.runner``.
+"""The cell runner inside the sandbox, in each job's child of the warm interpreter (``zygote.py``).
 
-It replaces nbgrader's kernel for grading: a fresh Python with IPython's
-``InteractiveShell`` (no ZMQ kernel, no kernel manager). It reads one job
-(JSON) from stdin: the notebook's learner cells (every code cell but the grade
-cells, which never enter the sandbox), and at the place of each grade cell the
-probes the grader asks for (check, the learner's names, parameters with fresh
-seeds). It writes newline-delimited JSON messages to file descriptor 3, each
-carrying the job's nonce:
+It replaces nbgrader's kernel for grading: IPython's ``InteractiveShell`` (no
+ZMQ kernel, no kernel manager). A job (JSON) holds the notebook's learner
+cells (every code cell but the grade cells, which never enter the sandbox),
+and at the place of each grade cell the probes the grader asks for (check, the
+learner's names, parameters with fresh seeds). ``run_job`` writes
+newline-delimited JSON messages to the channel, each carrying the job's nonce:
 
 - ``{"t": "start", "i": INDEX}`` before each cell or block of probes (the
   parent times them);
@@ -205,10 +204,13 @@ def _write_files(files: dict[str, str]):
             handle.write(base64.b64decode(payload))
 
 
-def _apply_limits():
-    """Limits for everything that runs from here on; student code cannot raise them again."""
+def apply_limits(limits) -> None:
+    """Limits for everything that runs from here on; student code cannot raise them again.
+
+    ``limits``: [address space, file size, open files] in bytes and files; 0 leaves one as it is.
+    """
     import resource
-    memory, file_size, open_files = json.loads(os.environ.pop("AUTOGRADER_LIMITS", "[0, 0, 0]"))
+    memory, file_size, open_files = limits
     for which, value in ((resource.RLIMIT_AS, memory), (resource.RLIMIT_FSIZE, file_size),
                          (resource.RLIMIT_NOFILE, open_files), (resource.RLIMIT_CORE, 0)):
         if value or which == resource.RLIMIT_CORE:
@@ -279,23 +281,17 @@ def _run_probes(cell, checks, namespace, send, sink) -> None:
     sink.start_cell()
 
 
-def main() -> int:
-    import time
-    _apply_limits()
-    job = json.loads(sys.stdin.buffer.read())
-    nonce = job.pop("nonce")
-    channel = os.fdopen(int(os.environ.pop("AUTOGRADER_CHANNEL_FD", "3")), "wb", buffering=0)
-    write, dumps = channel.write, json.dumps
-
-    def send(message: dict):
-        message["n"] = nonce
-        write((dumps(message) + "\n").encode())
-
+def prepare(job: dict) -> None:
+    """The job's files into the working folder, which becomes the current one."""
     _write_files(job.get("files", {}))
+    os.makedirs("/tmp/home", exist_ok=True)
     os.chdir(WORKDIR)
     os.environ.setdefault("MPLBACKEND", "Agg")
-    started = time.perf_counter()
-    for name in job.get("preimport", []):
+
+
+def warm_up(names) -> None:
+    """Import the libraries a notebook needs before any learner code runs (torch on one thread)."""
+    for name in names:
         try:
             __import__(name)
         except Exception:  # noqa: BLE001 - the notebook will report it where it matters
@@ -305,10 +301,25 @@ def main() -> int:
             sys.modules["torch"].set_num_threads(1)
         except Exception:  # noqa: BLE001
             pass
-    checks = _load_checks(job)
 
-    sink = OutputSink()
-    shell = make_shell(sink)
+
+def run_job(job: dict, channel_fd: int, shell_and_sink=None, started: float | None = None) -> None:
+    """Run a job's cells and probes, sending every message on ``channel_fd``; leaves the process at the end.
+
+    ``shell_and_sink``: a shell made before the job (the warm interpreter's, copied by ``fork``), or None.
+    """
+    import time
+    started = time.perf_counter() if started is None else started
+    nonce = job.pop("nonce")
+    channel = os.fdopen(channel_fd, "wb", buffering=0)
+    write, dumps = channel.write, json.dumps
+
+    def send(message: dict):
+        message["n"] = nonce
+        write((dumps(message) + "\n").encode())
+
+    checks = _load_checks(job)
+    shell, sink = shell_and_sink or _new_shell()
     sys.stdout, sys.stderr = CapturedStream(sink, "stdout"), CapturedStream(sink, "stderr")
     send({"t": "ready", "setup_s": round(time.perf_counter() - started, 3),
           "cpu_s": round(time.process_time(), 3)})
@@ -334,5 +345,8 @@ def main() -> int:
     os._exit(0)  # no exit handlers, no lingering: the sandbox ends here
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def _new_shell():
+    sink = OutputSink()
+    return make_shell(sink), sink
+
+

@@ -1,4 +1,4 @@
-"""The seccomp filter given to bubblewrap (``--seccomp FD``): no new processes.
+"""The seccomp filter each job's process loads before any learner code runs (``zygote.py``): no new processes.
 
 Threads are allowed (``clone`` with ``CLONE_THREAD``); ``fork``, ``vfork`` and
 ``clone`` without ``CLONE_THREAD`` fail with ``EPERM``, and ``clone3`` (whose
@@ -46,7 +46,7 @@ def _ins(code: int, jt: int, jf: int, k: int) -> bytes:
 
 
 def program(machine: str | None = None) -> bytes:
-    """The filter for this machine's architecture, as bytes for ``bwrap --seccomp``."""
+    """The filter for this machine's architecture: ``struct sock_filter`` records, as bytes."""
     machine = machine or platform.machine()
     if machine not in _ARCHES:
         raise RuntimeError(f"no seccomp filter for architecture {machine}")
@@ -75,11 +75,3 @@ def program(machine: str | None = None) -> bytes:
     body.append(_ins(_RET_K, 0, 0, deny))                 # a new process
     body.append(_ins(_RET_K, 0, 0, _ALLOW))               # a thread, or any other syscall
     return b"".join(body)
-
-
-def program_fd() -> int:
-    """A file descriptor holding the filter, positioned at its start (the caller closes it)."""
-    fd = os.memfd_create("autograder-seccomp", 0)
-    os.write(fd, program())
-    os.lseek(fd, 0, os.SEEK_SET)
-    return fd

@@ -189,12 +189,12 @@ def test_a_sandbox_that_will_not_start_is_retried_then_reported_as_the_graders_f
         (SOLUTIONS / "01_normalization" / "01_normalization.ipynb").read_text())
     calls = []
 
-    def refuse(job, limits, hidden, n_code, libraries=None):
+    def refuse(self, job, n_code):
         calls.append(1)
         return sandbox.RunResult(failure="start", detail="SIGKILL")
 
     monkeypatch.setattr(batch, "preflight", lambda hidden: None)
-    monkeypatch.setattr(batch.sandbox, "run", refuse)
+    monkeypatch.setattr(batch.sandbox.WarmSandbox, "run", refuse)
     monkeypatch.setattr(batch.time, "sleep", lambda s: None)
     options = batch.Options(workers=1, assignments=["01_normalization"], progress=False)
     result = batch.grade(tmp_path / "sub", tmp_path / "out", options)

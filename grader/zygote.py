@@ -1,0 +1,201 @@
+"""The warm interpreter inside a grading sandbox: ``python -m grader.zygote``.
+
+Starting Python and importing NumPy, IPython and torch costs a grading
+sandbox far more than the learner's code does. This process pays for that
+once: started inside bubblewrap (``sandbox.WarmSandbox``) with the exercise's
+libraries, it imports them, the checks and an IPython shell, runs one forward
+and backward pass through torch (whose first ``backward`` imports more), and
+then waits for jobs. For each job it forks a child, and only the child ever
+sees the job; before any of the learner's code runs, the child
+
+- closes the job pipe and the control pipe (so it can neither read the next
+  job nor speak in this process's name);
+- enters its own mount and IPC namespaces and mounts a fresh, size-capped
+  ``/tmp`` (its only writable place: the files it leaves die with it);
+- sets its resource limits (address space, file size, open files, no core);
+- drops every capability (bounding, ambient, effective, permitted), sets
+  ``no_new_privs`` and loads the seccomp filter (``seccomp.py``: no new
+  processes, no ``ptrace``);
+- reseeds Python's, NumPy's and torch's random generators from the system,
+  as a new interpreter would (a fork inherits the warm one's state);
+
+then runs the job exactly as a cold sandbox does (``runner.run_job``) and
+leaves with ``os._exit``. Nothing the child does reaches this process: the
+fork gives it a copy of this memory (a monkeypatched NumPy, a changed global
+or a replaced check is the child's alone), this process is not dumpable (a
+child cannot read or write its memory through ``/proc``), and the next job
+gets a fresh copy of the pristine state.
+
+Messages: the child writes the runner's messages on the channel (fd
+``AUTOGRADER_CHANNEL_FD``); this process writes its own on the control pipe
+(fd ``AUTOGRADER_CONTROL_FD``): ``{"t": "warm"}`` once imported, then
+``{"t": "exit", "status": ...}`` after each child has been reaped, when every
+message of that child is already in the channel. Jobs arrive on stdin, each an
+8-byte length and that many bytes of JSON; end of input ends this process.
+"""
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import struct
+import sys
+import time
+
+CLONE_NEWNS, CLONE_NEWIPC = 0x00020000, 0x08000000
+MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 2, 4, 16384, 1 << 18
+PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_SECCOMP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT = 4, 24, 22, 38, 47
+PR_CAP_AMBIENT_CLEAR_ALL, SECCOMP_MODE_FILTER = 4, 2
+LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+
+
+def _ok(result: int, what: str) -> None:
+    if result != 0:
+        number = ctypes.get_errno()
+        raise OSError(number, f"{what}: {os.strerror(number)}")
+
+
+def _prctl(option: int, arg: int = 0) -> int:
+    return _libc.prctl(option, arg, 0, 0, 0)
+
+
+def private_tmp(size: int) -> None:
+    """A mount namespace of the child's own, with an empty ``/tmp`` of ``size`` bytes."""
+    _ok(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC), "unshare")
+    _ok(_libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
+    _ok(_libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=1777".encode()),
+        "mount /tmp")
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def drop_privileges() -> None:
+    """No capabilities, no way to gain any, and the seccomp filter: what a cold sandbox's runner has."""
+    from grader import seccomp
+
+    for cap in range(64):
+        if _prctl(PR_CAPBSET_DROP, cap) != 0 and ctypes.get_errno() != 22:  # EINVAL: past the last capability
+            _ok(-1, f"drop capability {cap}")
+    _libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    header, data = _CapHeader(LINUX_CAPABILITY_VERSION_3, 0), (_CapData * 2)()
+    _ok(_libc.capset(ctypes.byref(header), data), "capset")
+    _ok(_prctl(PR_SET_NO_NEW_PRIVS, 1), "no_new_privs")
+    program = seccomp.program()
+    buffer = ctypes.create_string_buffer(program, len(program))
+    fprog = _SockFprog(len(program) // 8, ctypes.addressof(buffer))
+    _ok(_libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(fprog), 0, 0), "seccomp")
+    with open("/proc/self/status") as status:
+        effective = [line.split()[1] for line in status if line.startswith("CapEff:")]
+    if effective != ["0000000000000000"]:
+        raise RuntimeError(f"capabilities left after dropping them: {effective}")
+
+
+def warm_up(libraries: list[str]) -> tuple:
+    """Import what every job of these libraries needs; return the shell and sink the children inherit."""
+    from grader import runner
+
+    runner.warm_up(libraries)
+    if "torch" in sys.modules:  # the first backward() imports more (sympy, autograd's engine): pay it here
+        torch = sys.modules["torch"]
+        layer = torch.nn.Linear(3, 2)
+        torch.nn.functional.cross_entropy(layer(torch.ones(4, 3)), torch.zeros(4, dtype=torch.long)).backward()
+    from autograder.forbidden import RULES
+
+    for rules in RULES.values():  # every chapter's checks whose libraries this sandbox holds
+        if set(rules.libraries) <= set(libraries) | {"numpy"}:
+            try:
+                __import__(rules.checks)
+            except ImportError:
+                pass
+    return runner._new_shell()
+
+
+def fresh_randomness() -> None:
+    """Every fork starts with the warm interpreter's random state: reseed from the system, as a new Python is."""
+    import random
+
+    random.seed()
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed()
+    if "torch" in sys.modules:
+        sys.modules["torch"].seed()
+
+
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    chunks, left = [], size
+    while left:
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def child(payload: bytes, control_fd: int, channel_fd: int, settings: dict, shell_and_sink) -> None:
+    """Runs in the forked child: enter this job's own sandbox, then run it; never returns."""
+    from grader import runner
+
+    started = time.perf_counter()
+    try:
+        os.close(control_fd)
+        null = os.open("/dev/null", os.O_RDONLY)
+        os.dup2(null, 0)  # the job pipe: the next jobs are not this child's to read
+        os.close(null)
+        private_tmp(settings["tmp_size"])
+        job = json.loads(payload)
+        runner.prepare(job)
+        fresh_randomness()
+        runner.apply_limits(settings["limits"])
+        drop_privileges()
+    except BaseException as error:  # noqa: BLE001 - no job runs outside its sandbox
+        os.write(2, f"sandbox setup failed: {type(error).__name__}: {error}\n".encode())
+        os._exit(70)
+    runner.run_job(job, channel_fd, shell_and_sink, started=started)
+    os._exit(0)
+
+
+def main() -> int:
+    started = time.perf_counter()
+    settings = json.loads(os.environ.pop("AUTOGRADER_WARM"))
+    channel_fd = int(os.environ.pop("AUTOGRADER_CHANNEL_FD"))
+    control_fd = int(os.environ.pop("AUTOGRADER_CONTROL_FD"))
+    control = os.fdopen(control_fd, "wb", buffering=0, closefd=False)
+
+    def tell(message: dict) -> None:
+        control.write(("\n" + json.dumps(message) + "\n").encode())
+
+    shell_and_sink = warm_up(settings["preimport"])
+    _ok(_prctl(PR_SET_DUMPABLE, 0), "not dumpable")
+    tell({"t": "warm", "setup_s": round(time.perf_counter() - started, 3), "cpu_s": round(time.process_time(), 3)})
+    while True:
+        header = _read_exactly(0, 8)
+        if header is None:
+            return 0
+        payload = _read_exactly(0, struct.unpack("<Q", header)[0])
+        if payload is None:
+            return 0
+        pid = os.fork()
+        if pid == 0:
+            child(payload, control_fd, channel_fd, settings, shell_and_sink)
+        _, status = os.waitpid(pid, 0)
+        usage = os.times()
+        tell({"t": "exit", "status": status, "children_cpu_s": round(usage.children_user + usage.children_system, 3)})
+
+
+if __name__ == "__main__":
+    sys.exit(main())
