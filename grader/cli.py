@@ -1,5 +1,5 @@
 """``python -m autograder grade SUBMISSIONS --out OUT [--workers N] [--timeout SECONDS] [--assignment ID ...] [--force]
-[--export canvas|moodle] [--book-url URL]`` and ``python -m autograder report OUT [--export ...] [--book-url URL]``."""
+[--export canvas|moodle] [--book-url URL] [--no-feedback] [--scheduler tcp://HOST:PORT]`` and ``python -m autograder report OUT [--export ...] [--book-url URL]``."""
 from __future__ import annotations
 
 import argparse
@@ -40,6 +40,12 @@ def parser() -> argparse.ArgumentParser:
     grade.add_argument("--all-cells", action="store_true",
                        help="also run the cells after the last test (by default they are not run: they "
                             "cannot change a score, and the feedback shows them without outputs)")
+    grade.add_argument("--feedback", action=argparse.BooleanOptionalAction, default=True,
+                       help="write each learner's feedback page to OUT/feedback/ (default; --no-feedback: grades "
+                            "only, faster)")
+    grade.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
+                       help="grade on the workers of a running Dask cluster (each with the course installed and "
+                            "bubblewrap) instead of --workers processes on this machine")
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
     for command in (grade, report_parser(commands)):
         command.add_argument("--export", action="append", dest="exports", choices=("canvas", "moodle"), default=[],
@@ -80,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         options = Options(workers=args.workers, cell_timeout=args.timeout, memory=args.memory,
                           assignments=args.assignments, force=args.force, progress=not args.quiet,
-                          all_cells=args.all_cells, book_url=args.book_url, exports=tuple(args.exports))
+                          all_cells=args.all_cells, book_url=args.book_url, exports=tuple(args.exports),
+                          feedback=args.feedback, scheduler=args.scheduler)
         try:
             result = grade(args.submissions, args.out, options)
         except KeyboardInterrupt:

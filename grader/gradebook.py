@@ -216,18 +216,99 @@ class CourseBook:
         return nb, notes
 
     def save(self, student: str, assignment: str, notebook: str,
-             nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-        """nbgrader's steps after execution: the grades go into the gradebook."""
+             nb: nbformat.NotebookNode, write: bool = True) -> nbformat.NotebookNode:
+        """nbgrader's steps after execution: the grades go into the gradebook (and, with ``write``, the
+        autograded notebook into ``course/autograded``)."""
         from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput,
                                             SaveAutoGrades)
 
         resources = self._resources(student, assignment, notebook)
         for cls in (IgnorePattern, LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata):
             nb, resources = self._preprocessor(cls).preprocess(nb, resources)
+        if write:
+            self.write_autograded(student, assignment, notebook, nbformat.writes(nb))
+        return nb
+
+    def write_autograded(self, student: str, assignment: str, notebook: str, text: str) -> None:
         folder = self.root / "autograded" / student / assignment
         folder.mkdir(parents=True, exist_ok=True)
-        _atomic_write(folder / f"{notebook}.ipynb", nbformat.writes(nb))
-        return nb
+        _atomic_write(folder / f"{notebook}.ipynb", text)
+
+    def grades_of(self, student: str, assignment: str, notebook: str, nb: nbformat.NotebookNode):
+        """What ``save`` wrote for the grade cells, comments and late penalty of ``nb`` (a worker's copy)."""
+        from nbgrader import utils
+        from nbgrader.api import Gradebook
+
+        from grader.work import NotebookGrades
+
+        ids = {c.metadata.nbgrader["grade_id"] for c in nb.cells if utils.is_grade(c) or utils.is_solution(c)
+               or utils.is_task(c)}
+        result = NotebookGrades()
+        with Gradebook(self.db_url) as gradebook:
+            submitted = gradebook.find_submission_notebook(notebook, assignment, student)
+            result.scores = {g.name: g.auto_score for g in submitted.grades if g.name in ids}
+            result.comments = {c.name: c.auto_comment for c in submitted.comments if c.name in ids}
+            result.penalty = submitted.late_submission_penalty
+        return result
+
+    # -------------------------------------------------------------- the head's one writer
+
+    def snapshot(self) -> bytes:
+        """The gradebook as it is now (assignments generated), for the workers' own copies."""
+        import sqlite3
+
+        with sqlite3.connect(self.db_path) as connection:
+            return connection.serialize()
+
+    def gradebook(self):
+        """The head's gradebook session, opened once for the run (opening one costs ~30 ms)."""
+        from nbgrader.api import Gradebook
+
+        if getattr(self, "_gradebook", None) is None:
+            self._gradebook = Gradebook(self.db_url)
+        return self._gradebook
+
+    def close(self) -> None:
+        if getattr(self, "_gradebook", None) is not None:
+            self._gradebook.close()
+            self._gradebook = None
+
+    def record(self, student: str, assignment: str, timestamp, grades: dict) -> tuple[float, float]:
+        """Write one submission's grades in one transaction; return its (score, max_score).
+
+        ``grades``: notebook -> ``work.NotebookGrades`` for the notebooks that were graded; every
+        other notebook of the assignment scores 0. As nbgrader's SaveAutoGrades does, a grade an
+        instructor changed by hand (a manual score) is kept and flagged for review.
+        """
+        gradebook = self.gradebook()
+        session = gradebook.db
+        try:
+            gradebook.update_or_create_student(student)
+            if timestamp is not None:
+                submission = gradebook.update_or_create_submission(assignment, student, timestamp=timestamp)
+            else:
+                submission = gradebook.update_or_create_submission(assignment, student)
+            for submitted in submission.notebooks:
+                saved = grades.get(submitted.name)
+                for grade in submitted.grades:
+                    if saved is None:
+                        grade.auto_score, grade.needs_manual_grade = 0, False
+                    elif grade.name in saved.scores:
+                        grade.auto_score = saved.scores[grade.name]
+                        grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
+                for comment in submitted.comments:
+                    if saved is None:
+                        comment.auto_comment = None
+                    elif comment.name in saved.comments:
+                        comment.auto_comment = saved.comments[comment.name]
+                if saved is not None:
+                    submitted.late_submission_penalty = saved.penalty
+            session.commit()
+            return (float(submission.score) - float(submission.late_submission_penalty or 0),
+                    float(submission.max_score))
+        except BaseException:
+            session.rollback()
+            raise
 
     def score(self, student: str, assignment: str) -> tuple[float, float]:
         """(score, max_score) of a submission, from the gradebook (late penalty included)."""

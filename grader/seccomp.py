@@ -16,7 +16,6 @@ libseccomp bindings are not a dependency of the course.
 from __future__ import annotations
 
 import errno
-import os
 import platform
 import struct
 

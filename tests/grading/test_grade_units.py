@@ -9,7 +9,7 @@ import zipfile
 import pytest
 
 from grader import journal, seccomp, submissions
-from grader.batch import _read_notebook, merge
+from grader.work import _read_notebook, merge
 from grader.cli import parser
 
 
@@ -103,7 +103,7 @@ def test_grade_cells_are_decided_from_records_with_fresh_seeds():
     import numpy as np
     from nbgrader.utils import determine_grade
 
-    from grader.batch import make_job, merge
+    from grader.work import make_job, merge
     from grader.gradebook import AssignmentInfo
     from grader.sandbox import RunResult
     from grader.submissions import Submission
@@ -187,10 +187,11 @@ def test_a_sandbox_that_will_not_start_is_retried_then_reported_as_the_graders_f
 
     (tmp_path / "sub" / "s" / "01_normalization" / "01_normalization.ipynb").write_text(
         (SOLUTIONS / "01_normalization" / "01_normalization.ipynb").read_text())
-    calls = []
+    calls = tmp_path / "calls"  # the workers are processes: they count in a file
 
     def refuse(self, job, n_code):
-        calls.append(1)
+        with open(calls, "a") as handle:
+            handle.write("1")
         return sandbox.RunResult(failure="start", detail="SIGKILL")
 
     monkeypatch.setattr(batch, "preflight", lambda hidden: None)
@@ -199,7 +200,7 @@ def test_a_sandbox_that_will_not_start_is_retried_then_reported_as_the_graders_f
     options = batch.Options(workers=1, assignments=["01_normalization"], progress=False)
     result = batch.grade(tmp_path / "sub", tmp_path / "out", options)
     (row,) = result["records"]
-    assert len(calls) == batch.START_ATTEMPTS
+    assert len(calls.read_text()) == batch.START_ATTEMPTS
     assert row["status"].startswith("grader failure") and row["score"] is None and row["key"] == ""
     assert "s,01_normalization,,12," in (tmp_path / "out" / "grades.csv").read_text()
     again = batch.grade(tmp_path / "sub", tmp_path / "out", options)

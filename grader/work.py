@@ -1,0 +1,457 @@
+"""One submission, graded where the work is: in a worker process, on this machine or in a Dask cluster.
+
+The head process (``batch.py``) finds the submissions and is the only writer of
+the gradebook, the journal and ``grades.csv``. Everything that costs CPU per
+submission runs here instead, in a worker process outside the sandbox (the
+course's code only): nbgrader's sanitizing steps, reading the learner's cells
+(``policy``), the probes each grade cell asks for (``cells.collect``, fresh
+seeds), the sandbox run (this worker's warm sandboxes, ``sandbox.WarmPool``),
+the verdicts on the records that come back, nbgrader's autograde steps and the
+feedback page.
+
+nbgrader stays the source of truth: each worker has its own copy of the
+course's gradebook (the head's snapshot after it generated the assignments),
+and nbgrader's preprocessors run on it unchanged. What the head needs comes
+back as plain data (``Outcome``: each grade cell's ``auto_score``, the
+comments and late penalty nbgrader computed, the autograded notebook, the
+feedback page, the statuses and verdicts), and the head copies it into the real
+gradebook in one transaction.
+"""
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import secrets
+import shutil
+import tempfile
+import textwrap
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from autograder.feedback import mistake_note
+from autograder.forbidden import RULES
+from autograder.probe import BadRecord, GraderError, Record, decode
+from grader import cells as cells_module
+from grader import policy, sandbox
+from grader.gradebook import AssignmentInfo, CourseBook
+
+START_ATTEMPTS = 3  # a sandbox that does not start is the grader's failure: try again before giving up
+
+
+@dataclass
+class Setup:
+    """What every worker needs for one grading run, sent once (between the course's own processes)."""
+
+    run_id: str
+    gradebook: bytes                       # OUT/course/gradebook.db after the assignments were generated
+    infos: dict[str, AssignmentInfo]
+    secret: bytes                          # the run's secret: fresh seeds come from it
+    hidden: list[str]                      # folders no sandbox may see (the head's submissions, OUT, the course)
+    cell_timeout: float = sandbox.DEFAULT_TIMEOUT
+    memory: int = sandbox.DEFAULT_MEMORY
+    all_cells: bool = False
+    book_url: str | None = None
+    feedback: bool = True
+
+
+@dataclass
+class Task:
+    """One submission to grade: only data."""
+
+    student: str
+    assignment: str
+    files: dict[str, bytes]                # path inside the assignment folder -> content
+    timestamp: bytes | None = None         # nbgrader's timestamp.txt, if submitted
+
+
+@dataclass
+class NotebookGrades:
+    """What nbgrader's SaveAutoGrades and AssignLatePenalties wrote for one notebook, to copy into the gradebook."""
+
+    scores: dict[str, float | None] = field(default_factory=dict)     # grade id -> auto_score
+    comments: dict[str, str | None] = field(default_factory=dict)     # grade id -> auto_comment
+    penalty: float | None = None
+
+
+@dataclass
+class Outcome:
+    student: str
+    assignment: str
+    statuses: dict[str, str] = field(default_factory=dict)            # notebook -> status
+    notes: list[str] = field(default_factory=list)
+    tests: list[dict] = field(default_factory=list)                   # every grade cell's verdict
+    seconds: dict[str, float] = field(default_factory=dict)           # notebook -> wall time in its sandbox
+    timeouts: list[dict] = field(default_factory=list)                # {"notebook", "cell"} that hit the limit
+    grades: dict[str, NotebookGrades] = field(default_factory=dict)   # notebooks graded (the others score 0)
+    autograded: dict[str, str] = field(default_factory=dict)          # notebook -> executed notebook (JSON)
+    feedback: dict[str, str] = field(default_factory=dict)            # notebook -> feedback page (HTML)
+    notebooks_run: int = 0
+    cpu: float = 0.0            # CPU seconds: this worker's share and the job's process in the sandbox
+    sandbox_cpu: float = 0.0    # of which the job's process in the sandbox
+
+
+@dataclass
+class NotebookJob:
+    notebook: str
+    nb: nbformat.NotebookNode          # sanitized, ready to run
+    job: dict
+    n_code: int
+    grade_cells: dict[int, cells_module.GradeCell] = field(default_factory=dict)   # cell index -> grade cell
+    requests: dict[int, list] = field(default_factory=dict)                      # cell index -> its Requests
+    review: policy.Review = field(default_factory=policy.Review)
+    libraries: tuple[str, ...] | None = None
+    tests: list[dict] = field(default_factory=list)   # one verdict per grade cell, for results.jsonl
+    points: dict[str, float] = field(default_factory=dict)   # grade_id -> its points
+
+
+class Worker:
+    """A worker's state for one run: its copy of the gradebook, its warm sandboxes. One per thread."""
+
+    def __init__(self, setup: Setup):
+        self.setup = setup
+        self.folder = Path(tempfile.mkdtemp(prefix="autograder-worker-"))
+        (self.folder / "course").mkdir()
+        (self.folder / "course" / "gradebook.db").write_bytes(setup.gradebook)
+        self.book = CourseBook(self.folder)
+        self.book._infos = dict(setup.infos)  # generated by the head already: prepare() only looks them up
+        limits = sandbox.Limits(cell_timeout=setup.cell_timeout, memory=setup.memory)
+        self.warm = sandbox.WarmPool(limits, [Path(p) for p in setup.hidden] + [self.folder])
+
+    def close(self) -> None:
+        self.warm.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def grade(self, task: Task) -> Outcome:
+        """Grade one submission; never raises for what the submission holds."""
+        started = time.thread_time()
+        outcome = Outcome(task.student, task.assignment)
+        info = self.setup.infos[task.assignment]
+        self.book.start_submission(task.student, task.assignment, parse_timestamp(task.timestamp))
+        present = {name for name in task.files if "/" not in name and name.endswith(".ipynb")}
+        for notebook in info.release:
+            try:
+                self._notebook(task, info, notebook, present, outcome)
+            except Exception as error:  # noqa: BLE001 - a grader bug costs this notebook, never the batch
+                outcome.statuses[notebook] = f"grader failure ({type(error).__name__})"
+                outcome.notes.append(f"{notebook}: {type(error).__name__}: {str(error)[:300]}")
+                outcome.grades.pop(notebook, None)
+        outcome.tests = _all_tests(info, outcome)
+        outcome.cpu = time.thread_time() - started + outcome.sandbox_cpu
+        return outcome
+
+    def _notebook(self, task: Task, info: AssignmentInfo, notebook: str, present: set[str], outcome: Outcome):
+        filename = f"{notebook}.ipynb"
+        if filename not in task.files:
+            others = sorted(present - {f"{n}.ipynb" for n in info.release})
+            outcome.statuses[notebook] = "missing notebook"
+            if others:
+                outcome.notes.append(f"{filename} not found (found {', '.join(others[:3])})")
+            return
+        nb, reason = _read_notebook(task.files[filename])
+        if nb is None:
+            outcome.statuses[notebook] = reason
+            return
+        try:
+            nb, notes = self.book.sanitize(task.student, task.assignment, notebook, nb)
+        except Exception as error:  # noqa: BLE001 - nbgrader refused the notebook
+            outcome.statuses[notebook] = "invalid cell metadata"
+            outcome.notes.append(f"{notebook}: {type(error).__name__}: {str(error)[:200]}")
+            return
+        outcome.notes += [f"{notebook}: {n}" if len(info.release) > 1 else n for n in notes]
+        job = make_job(task, info, notebook, nb, self.setup.secret, self.setup.all_cells)
+        for attempt in range(1, START_ATTEMPTS + 1):
+            run = self.warm.run(job.job, job.n_code, job.libraries)
+            if run.failure != "start" or attempt == START_ATTEMPTS:
+                break
+            time.sleep(0.5 * attempt)  # the grader's own failure (e.g. a loaded machine): again
+        outcome.notebooks_run += 1
+        outcome.sandbox_cpu += run.cpu or 0.0
+        executed, status, notes = merge(job, run, info, self.setup.book_url)
+        outcome.notes += notes
+        outcome.statuses[notebook] = status
+        outcome.tests += job.tests
+        outcome.seconds[notebook] = round(run.wall, 3)
+        if run.failure == "timeout" and run.failed_cell is not None:
+            outcome.timeouts.append({"notebook": notebook, "cell": info.cell_name(notebook, job.nb, run.failed_cell)})
+        if status.startswith("grader failure"):
+            return
+        executed = self.book.save(task.student, task.assignment, notebook, executed, write=False)
+        outcome.grades[notebook] = self.book.grades_of(task.student, task.assignment, notebook, executed)
+        outcome.autograded[notebook] = nbformat.writes(executed)
+        if self.setup.feedback:
+            try:
+                outcome.feedback[notebook] = self.book.feedback_html(task.student, task.assignment, notebook, executed)
+            except Exception as error:  # noqa: BLE001 - a feedback page must not lose the grade
+                outcome.notes.append(f"feedback page failed: {type(error).__name__}")
+
+
+_WORKERS = threading.local()
+
+
+def grade(setup: Setup, task: Task) -> Outcome:
+    """Grade ``task`` with this thread's worker for ``setup``'s run (made on first use, kept for the run)."""
+    worker = getattr(_WORKERS, "worker", None)
+    if worker is None or worker.setup.run_id != setup.run_id:
+        if worker is not None:
+            worker.close()
+        worker = _WORKERS.worker = Worker(setup)
+        _ALL.append(worker)
+    return worker.grade(task)
+
+
+_ALL: list[Worker] = []
+
+
+def close_all() -> None:
+    """End this process's warm sandboxes and remove its gradebook copies."""
+    while _ALL:
+        _ALL.pop().close()
+
+
+def _all_tests(info, outcome: Outcome) -> list[dict]:
+    """A verdict for every grade cell of the release: those that were checked, and the rest as not checked."""
+    seen = {(t["notebook"], t["test"]) for t in outcome.tests}
+    tests = list(outcome.tests)
+    for notebook, points in info.points.items():
+        for grade_id, maximum in points.items():
+            if (notebook, grade_id) not in seen:
+                tests.append({"notebook": notebook, "test": grade_id, "hidden": grade_id in info.hidden.get(notebook, ()),
+                              "checked": False, "passed": False, "points": 0.0, "max_points": maximum,
+                              "mistakes": [], "message": outcome.statuses.get(notebook, "not graded")})
+    order = {(nb, g): i for i, (nb, g) in enumerate((nb, g) for nb, p in info.points.items() for g in p)}
+    return sorted(tests, key=lambda t: order.get((t["notebook"], t["test"]), len(order)))
+
+
+def parse_timestamp(raw: bytes | None):
+    """The submission time of nbgrader's ``timestamp.txt``, or None."""
+    if not raw:
+        return None
+    try:
+        from nbgrader.utils import parse_utc
+        return parse_utc(raw.decode().strip())
+    except Exception:  # noqa: BLE001 - an unreadable timestamp is ignored, as nbgrader does
+        return None
+
+
+def _read_notebook(raw: bytes) -> tuple[nbformat.NotebookNode | None, str]:
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None, "unreadable notebook"
+    if not isinstance(data, dict) or not isinstance(data.get("cells", None), list):
+        return None, "unreadable notebook" if data.get("nbformat") == 4 or not isinstance(data, dict) else \
+            f"unreadable notebook (nbformat {data.get('nbformat')})"
+    if data.get("nbformat") != 4:
+        return None, f"unreadable notebook (nbformat {data.get('nbformat')})"
+    try:
+        nb = nbformat.reads(json.dumps(data), as_version=4)
+        for cell in nb.cells:
+            if not isinstance(cell.get("source", ""), str) or cell.get("cell_type") not in ("code", "markdown", "raw"):
+                return None, "unreadable notebook"
+            cell.setdefault("metadata", nbformat.NotebookNode())
+            if cell.cell_type == "code":
+                cell.setdefault("outputs", [])
+                cell.setdefault("execution_count", None)
+    except Exception:  # noqa: BLE001 - anything nbformat cannot read
+        return None, "unreadable notebook"
+    return nb, "graded"
+
+
+def make_job(submission, info, notebook: str, nb: nbformat.NotebookNode, secret: bytes,
+             all_cells: bool = False) -> NotebookJob:
+    """What the sandbox runs: the learner's cells, and at each grade cell's place the probes it asks for."""
+    rules = RULES.get(submission.assignment)
+    release = info.release[notebook]
+    release_sources = {cell.source for cell in release.cells if cell.cell_type == "code"}
+    course_sources = [cell.source for cell in nb.cells if cell.cell_type == "code"
+                      and (cell.metadata.get("nbgrader", {}).get("locked")
+                           or cell.metadata.get("nbgrader", {}).get("grade"))]
+    cells, learner_cells = [], []
+    result = NotebookJob(notebook, nb, {}, 0)
+    result.points = info.points.get(notebook, {})
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade"):
+            grade_cell = cells_module.GradeCell(index, meta.get("grade_id", f"#{index + 1}"), cell.source,
+                                                cells_module.cell_namespace(course_sources, cell.source))
+            seeds = cells_module.seed_maker(secret, submission.student, submission.assignment, notebook,
+                                            grade_cell.grade_id)
+            requests = cells_module.collect(grade_cell, seeds)
+            result.grade_cells[index], result.requests[index] = grade_cell, requests
+            cells.append({"i": index, "probes": [{"check": r.check, "learners": r.learners,
+                                                  "params": cells_module.encode_params(r.params)} for r in requests]})
+            continue
+        cells.append({"i": index, "source": cell.source})
+        if meta.get("solution") or (not meta.get("locked") and cell.source not in release_sources):
+            learner_cells.append((index, cell.source))
+    if not all_cells:
+        # what follows the last grade cell cannot change a score: not run (shown without outputs)
+        while cells and "probes" not in cells[-1]:
+            cells.pop()
+    if rules is not None:
+        result.review = policy.review(learner_cells, course_sources, rules)
+        result.libraries = rules.libraries
+    files = dict(submission.files)
+    files.update(info.extra_files)  # the course's own files win, as in nbgrader autograde
+    files = {name: base64.b64encode(data).decode() for name, data in files.items() if not name.endswith(".ipynb")}
+    result.job = {"nonce": secrets.token_hex(16), "cells": cells, "files": files}
+    result.n_code = len(cells)
+    return result
+
+
+OUTPUT_TYPES = {"stream", "display_data", "execute_result", "error"}
+HIDDEN_MARKER = "### BEGIN HIDDEN TESTS"
+
+
+def _clean_output(raw) -> dict | None:
+    if not isinstance(raw, dict) or raw.get("output_type") not in OUTPUT_TYPES:
+        return None
+    kind = raw["output_type"]
+    try:
+        if kind == "stream":
+            name = raw.get("name") if raw.get("name") in ("stdout", "stderr") else "stdout"
+            return nbformat.v4.new_output("stream", name=name, text=str(raw.get("text", "")))
+        if kind == "error":
+            return nbformat.v4.new_output("error", ename=str(raw.get("ename", "Error")),
+                                          evalue=str(raw.get("evalue", "")),
+                                          traceback=[str(t) for t in raw.get("traceback", [])][:100])
+        data = {str(k): v for k, v in (raw.get("data") or {}).items()
+                if isinstance(v, (str, dict, list)) and "javascript" not in str(k)}
+        if not data:
+            return None
+        if kind == "execute_result":
+            count = raw.get("execution_count")
+            return nbformat.v4.new_output("execute_result", data=data,
+                                          execution_count=count if isinstance(count, int) else None)
+        return nbformat.v4.new_output("display_data", data=data)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def merge(job: NotebookJob, run: sandbox.RunResult, info, book_url: str | None = None):
+    """The executed notebook: the learner's outputs from the sandbox, the grade cells' from the verdicts.
+
+    nbgrader scores a code grade cell 0 when it has an error output: a grade
+    cell gets one exactly when its verdicts failed (or it was not checked).
+    """
+    nb, notebook = job.nb, job.notebook
+    executed = copy.deepcopy(nb)
+    notes: list[str] = []
+    status = "graded"
+    if run.failure:
+        where = info.cell_name(notebook, nb, run.failed_cell) if run.failed_cell is not None else None
+        if run.failure == "timeout":
+            status = f"timeout in cell {where}" if where else "timeout"
+        elif run.failure == "died":
+            status = "kernel died" + (f" in cell {where}" if where else "")
+            if run.detail:
+                notes.append(f"kernel died: {run.detail}")
+        elif run.failure == "output":
+            status = "output too large" + (f" in cell {where}" if where else "")
+        else:
+            status = "grader failure: the sandbox did not start"
+            notes.append(run.detail[:300])
+    missing = status if status != "graded" else "the notebook stopped before this test"
+    hidden = job.review.hidden
+    if hidden:
+        notes.append("hidden code: " + "; ".join(str(f) for f in hidden[:5]))
+    if run.duplicates:
+        notes.append(f"{run.duplicates} forged probe message(s) from the notebook")
+    problems: list[str] = []
+    for index, cell in enumerate(executed.cells):
+        if cell.cell_type != "code":
+            continue
+        if index in job.grade_cells:
+            problem = _grade_cell_outputs(cell, job, index, run, missing, notes, book_url)
+            if problem:
+                problems.append(problem)
+            continue
+        message = run.cells.get(index)
+        if message is None:
+            cell.outputs, cell.execution_count = [], None
+            continue
+        cell.outputs = [o for o in map(_clean_output, message.get("outputs") or []) if o is not None]
+        count = message.get("count")
+        cell.execution_count = count if isinstance(count, int) else None
+        if message.get("memory") and status == "graded":
+            status = f"memory limit exceeded in cell {info.cell_name(notebook, nb, index)}"
+    if status == "graded" and problems:
+        status = problems[0]
+    return executed, status, notes
+
+
+def _grade_cell_outputs(cell, job: NotebookJob, index: int, run: sandbox.RunResult, missing: str,
+                        notes: list[str], book_url: str | None = None) -> str | None:
+    """Decide one grade cell and write its outputs; returns a status when it failed for a reason worth a status."""
+    grade_cell, requests = job.grade_cells[index], job.requests[index]
+    names = sorted({name for request in requests for name in request.learners})
+    forbidden = job.review.forbidden_for(names)
+    status = None
+    records = {}
+    if job.review.hidden:
+        outcome = cells_module.CellOutcome(False, error=("HiddenCode", (
+            f"not graded: your notebook hides what it runs ({job.review.hidden[0]}). Graded notebooks may not use "
+            "exec/eval/compile, dynamic imports or attribute names, frames, private library attributes, or "
+            "modules outside the exercise's (e.g. os, sys, importlib)")))
+        status = f"hidden code: {job.review.hidden[0]}"
+    elif forbidden:
+        outcome = cells_module.CellOutcome(False, error=("ForbiddenReference", (
+            f"not graded: the code under test uses {forbidden[0]}, which this exercise asks you to do without: "
+            "write it yourself")), forbidden=True)
+        status = f"forbidden reference: {forbidden[0]}"
+    elif run.duplicates:
+        outcome = cells_module.CellOutcome(False, error=("Tampering", "not graded: the notebook sent messages in "
+                                                                      "the grader's name"))
+        status = "tampering: forged grader messages"
+    else:
+        for k in range(len(requests)):
+            if (index, k) not in run.probes:
+                continue
+            try:
+                record = decode(run.probes[(index, k)])
+                if not isinstance(record, Record):
+                    raise BadRecord("not a record")
+            except (BadRecord, ValueError, TypeError) as error:
+                record = Record()
+                record.fail(f"the grader could not read what your code returned ({error})")
+            records[k] = record
+        try:
+            outcome = cells_module.verdicts(grade_cell, requests, records, missing)
+        except GraderError as error:
+            outcome = cells_module.CellOutcome(False, error=("GraderError", str(error)), grader_error=str(error))
+        if outcome.forbidden:
+            status = f"forbidden reference in {grade_cell.grade_id}"
+        if outcome.grader_error:
+            notes.append(f"{grade_cell.grade_id}: grader error: {outcome.grader_error}")
+            status = f"grader error in {grade_cell.grade_id}"
+    maximum = job.points.get(grade_cell.grade_id, 0.0)
+    checked = not (job.review.hidden or forbidden or run.duplicates) and len(records) == len(requests)
+    job.tests.append({"notebook": job.notebook, "test": grade_cell.grade_id, "hidden": HIDDEN_MARKER in grade_cell.source,
+                      "checked": checked, "passed": bool(outcome.passed),
+                      "points": maximum if outcome.passed else 0.0, "max_points": maximum,
+                      "mistakes": list(outcome.mistakes), "message": (outcome.error or ("", ""))[1][:2000],
+                      "seconds": (run.cells.get(index) or {}).get("s") if isinstance(
+                          (run.cells.get(index) or {}).get("s"), (int, float)) else None})
+    outputs = []
+    if outcome.stdout:
+        outputs.append(nbformat.v4.new_output("stream", name="stdout", text=outcome.stdout))
+    if not outcome.passed:
+        ename, evalue = outcome.error or ("CheckFailed", "the test failed")
+        # the message alone (no source lines: hidden tests stay hidden), wrapped to the width of the page
+        shown = "\n".join(textwrap.fill(line, 110, subsequent_indent="  ") if len(line) > 110 else line
+                          for line in f"{ename}: {evalue}".splitlines())
+        outputs.append(nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[shown]))
+        note = mistake_note(outcome.mistakes, book_url)
+        if note:  # the recognised mistake in words, linked to the book's section on it
+            outputs.append(nbformat.v4.new_output("display_data", data=note))
+    cell.outputs = outputs
+    cell.execution_count = (run.cells.get(index) or {}).get("count") if isinstance(
+        (run.cells.get(index) or {}).get("count"), int) else None
+    return status
