@@ -298,7 +298,8 @@ def grade(submissions_dir: Path, out: Path, options: Options) -> dict:
         warnings.append(f"the report or an export could not be written ({type(error).__name__}: {str(error)[:300]}); "
                         f"`python -m autograder report {out}` tries again")
     report_wall = time.monotonic() - report_started
-    text = summary(records, graded_now, skipped, wall, notebooks_run, warnings + journal.problems, out)
+    text = summary(records, graded_now, skipped, wall, notebooks_run, warnings + journal.problems, out,
+                   cpu={"head": head_cpu, "workers": counts["cpu"], "sandbox": counts["sandbox_cpu"]})
     text += f"\nreport: {out}/report.html ({report_wall:.1f} s)" + "".join(f"\nexport: {path}" for path in written)
     return {"summary": text, "graded": graded_now, "skipped": skipped, "wall": wall + report_wall,
             "notebooks_run": notebooks_run, "records": records, "report_wall": report_wall,

@@ -32,7 +32,7 @@ class Progress:
 
 
 def summary(records: list[dict], graded_now: int, skipped: int, wall: float, notebooks_run: int,
-            warnings: list[str], out) -> str:
+            warnings: list[str], out, cpu: dict | None = None) -> str:
     statuses = Counter(r["status"] for r in records)
     lines = [f"Graded {graded_now} submission(s) in {wall:.1f} s"
              + (f" ({notebooks_run / wall * 60:.1f} notebooks/min)" if wall > 0 and notebooks_run else "")
@@ -46,6 +46,10 @@ def summary(records: list[dict], graded_now: int, skipped: int, wall: float, not
         full = sum(1 for r in graded if r["score"] >= r["max_score"])
         lines.append(f"mean score {mean:.0%}; {full} of {len(graded)} with full marks")
     lines.append(f"feedback: {out}/feedback/<student>/<assignment>/<notebook>.html")
+    if cpu and graded_now:
+        lines.append(f"CPU per submission: head {cpu['head'] / graded_now * 1000:.0f} ms, workers "
+                     f"{cpu['workers'] / graded_now * 1000:.0f} ms (of which the learner's code in the sandbox "
+                     f"{cpu['sandbox'] / graded_now * 1000:.0f} ms)")
     for warning in warnings:
         lines.append(f"warning: {warning}")
     return "\n".join(lines)

@@ -123,7 +123,7 @@ class Worker:
         self.warm = sandbox.WarmPool(limits, [Path(p) for p in setup.hidden] + [self.folder])
 
     def close(self) -> None:
-        self.warm.close()
+        self.warm.close(gently=True)
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def grade(self, task: Task) -> Outcome:
