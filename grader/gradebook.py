@@ -1,9 +1,10 @@
 """nbgrader's side of grading: the course folder in OUT, the gradebook, and nbgrader's own preprocessors.
 
-Everything that reads or writes the gradebook is here and runs in the parent
-process, one call at a time: the gradebook has a single writer however many
-sandboxes run, so it stays consistent. The steps are nbgrader's, in
-``nbgrader autograde``'s order:
+Everything that reads or writes a gradebook is here. The real one, in
+``OUT/course``, has one writer however many workers run: the head process,
+which copies each submission's grades into it in one transaction (``record``).
+The nbgrader steps run in the workers (``work.py``), each on its own copy of
+the gradebook, in ``nbgrader autograde``'s order:
 
 - ``prepare``: ``nbgrader generate_assignment`` into ``OUT/course`` (only when
   ``solutions/<assignment>`` changed), which records the cells, points and
@@ -163,19 +164,6 @@ class CourseBook:
                 gradebook.update_or_create_submission(assignment, student, timestamp=timestamp)
             else:
                 gradebook.update_or_create_submission(assignment, student)
-
-    def zero_notebook(self, student: str, assignment: str, notebook: str) -> None:
-        """A notebook that could not be graded: every grade of it is 0 (as nbgrader does when one is missing)."""
-        from nbgrader.api import Gradebook
-
-        with Gradebook(self.db_url) as gradebook:
-            submitted = gradebook.find_submission_notebook(notebook, assignment, student)
-            for grade in submitted.grades:
-                grade.auto_score = 0
-                grade.needs_manual_grade = False
-            for comment in submitted.comments:
-                comment.auto_comment = None
-            gradebook.db.commit()
 
     def _preprocessor(self, cls, **settings):
         instance = cls(config=self.config)
@@ -352,6 +340,44 @@ class CourseBook:
             run("ROLLBACK")
             raise
         return float(score) - float(penalty or 0.0), float(max_score)
+
+
+    # -------------------------------------------------------------- feedback
+
+    def feedback_html(self, student: str, assignment: str, notebook: str, nb: nbformat.NotebookNode) -> str:
+        """The learner's feedback page, made by the course's GenerateFeedback preprocessors."""
+        from nbconvert.exporters import HTMLExporter
+        from traitlets.config import Config
+        from traitlets.utils.importstring import import_item
+
+        if self._exporter is None:
+            import nbgrader
+
+            base = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader"
+            config = Config(self.config)
+            # The course's template (autograder/nbgrader_config.py): nbgrader's feedback page, loading no MathJax.
+            config.HTMLExporter.template_name = self.config.HTMLExporter.get("template_name", "feedback")
+            # The learner's outputs and markdown are theirs: no <script>, event handlers or javascript: URLs.
+            config.HTMLExporter.sanitize_html = True
+            config.HTMLExporter.extra_template_basedirs = list(self.config.HTMLExporter.get(
+                "extra_template_basedirs", [str(base / "templates")]))
+            config.HTMLExporter.extra_template_paths = [
+                str(base / "static" / "node_modules" / "bootstrap" / "dist" / "css")]
+            self._exporter = HTMLExporter(config=config)
+            names = self.config.GenerateFeedback.get("preprocessors", [
+                "nbgrader.preprocessors.GetGrades", "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"])
+            self._feedback_steps = [import_item(n) if isinstance(n, str) else n for n in names]
+        from jupyter_core.paths import jupyter_config_dir
+
+        nb = copy.deepcopy(nb)
+        resources = self._resources(student, assignment, notebook)
+        resources["config_dir"] = jupyter_config_dir()
+        for cls in self._feedback_steps:
+            step = cls(config=self._exporter.config)
+            step.enabled = True
+            nb, resources = step.preprocess(nb, resources)
+        body, _ = self._exporter.from_notebook_node(nb, resources=resources)
+        return body
 
 
 def restore_cell_metadata(nb: nbformat.NotebookNode, release: nbformat.NotebookNode) -> list[str]:
