@@ -182,7 +182,7 @@ def grade(submissions_dir: Path, out: Path, options: Options) -> dict:
 
     progress = Progress(len(todo), enabled=options.progress)
     progress.show(force=True)
-    counts = {"notebooks_run": 0, "graded_now": 0, "cpu": 0.0, "sandbox_cpu": 0.0}
+    counts = {"notebooks_run": 0, "graded_now": 0, "cpu": 0.0, "sandbox_cpu": 0.0, "starts": 0}
     last_csv = 0.0
 
     def record(submission: Submission, key: str, outcome: work.Outcome | None, problem: str | None = None):
@@ -235,6 +235,7 @@ def grade(submissions_dir: Path, out: Path, options: Options) -> dict:
         counts["notebooks_run"] += outcome.notebooks_run
         counts["cpu"] += outcome.cpu
         counts["sandbox_cpu"] += outcome.sandbox_cpu
+        counts["starts"] += outcome.sandbox_starts
         now = time.monotonic()
         if now - last_csv > 1.0:
             journal.write_csv()
@@ -299,7 +300,8 @@ def grade(submissions_dir: Path, out: Path, options: Options) -> dict:
                         f"`python -m autograder report {out}` tries again")
     report_wall = time.monotonic() - report_started
     text = summary(records, graded_now, skipped, wall, notebooks_run, warnings + journal.problems, out,
-                   cpu={"head": head_cpu, "workers": counts["cpu"], "sandbox": counts["sandbox_cpu"]})
+                   cpu={"head": head_cpu, "workers": counts["cpu"], "sandbox": counts["sandbox_cpu"],
+                        "starts": counts["starts"]})
     text += f"\nreport: {out}/report.html ({report_wall:.1f} s)" + "".join(f"\nexport: {path}" for path in written)
     return {"summary": text, "graded": graded_now, "skipped": skipped, "wall": wall + report_wall,
             "notebooks_run": notebooks_run, "records": records, "report_wall": report_wall,

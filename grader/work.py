@@ -93,6 +93,7 @@ class Outcome:
     notebooks_run: int = 0
     cpu: float = 0.0            # CPU seconds: this worker's share and the job's process in the sandbox
     sandbox_cpu: float = 0.0    # of which the job's process in the sandbox
+    sandbox_starts: int = 0     # warm sandboxes this worker started for it (0 when its warm one was reused)
 
 
 @dataclass
@@ -196,7 +197,7 @@ class Worker:
 
     def grade(self, task: Task) -> Outcome:
         """Grade one submission; never raises for what the submission holds."""
-        started = time.thread_time()
+        started, starts = time.thread_time(), self.warm.starts
         outcome = Outcome(task.student, task.assignment)
         info = self.setup.infos[task.assignment]
         self.book.start_submission(task.student, task.assignment, parse_timestamp(task.timestamp))
@@ -210,6 +211,7 @@ class Worker:
                 outcome.grades.pop(notebook, None)
         outcome.tests = _all_tests(info, outcome)
         outcome.cpu = time.thread_time() - started + outcome.sandbox_cpu
+        outcome.sandbox_starts = self.warm.starts - starts
         return outcome
 
     def _notebook(self, task: Task, info: AssignmentInfo, notebook: str, present: set[str], outcome: Outcome):
