@@ -25,11 +25,12 @@ def parser() -> argparse.ArgumentParser:
         "grade", help="grade a class of submissions in parallel sandboxes",
         description="Grade SUBMISSIONS/<student>/<assignment>/*.ipynb (or SUBMISSIONS/<student>.zip) "
                     "into OUT/grades.csv, OUT/feedback/ and nbgrader's gradebook OUT/course/gradebook.db. "
-                    "Each notebook runs in its own bubblewrap sandbox.")
+                    "Each notebook runs in a bubblewrap sandbox of its own, forked from a worker's warm one.")
     grade.add_argument("submissions", type=Path, help="folder of student folders or <student>.zip files")
     grade.add_argument("--out", type=Path, required=True, help="output folder (grades.csv, feedback/, course/)")
     grade.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                       help="sandboxes running at once (default: the number of cores, %(default)s here)")
+                       help="worker processes on this machine, each with its own warm sandboxes (default: the "
+                            "number of cores, %(default)s here)")
     grade.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
                        help="seconds a cell may run (default %(default)g)")
     grade.add_argument("--memory", type=_memory, default=DEFAULT_MEMORY,

@@ -1,4 +1,4 @@
-"""One bubblewrap sandbox per submission, and the parent's side of the runner's channel.
+"""The bubblewrap sandbox, kept warm by each worker, and the worker's side of its channels.
 
 The sandbox (``bwrap``, Debian package ``bubblewrap``):
 
@@ -18,14 +18,16 @@ The sandbox (``bwrap``, Debian package ``bubblewrap``):
   and cgroup namespaces, no further user namespaces, a new session, and dies
   with the grader (``--die-with-parent``); killing ``bwrap`` ends its pid
   namespace, so every process the submission started ends with it;
-- runs under a seccomp filter that refuses new processes (``seccomp.py``);
-- gets its limits from the runner, set before any student code runs and not
-  raisable from inside: address space (``--memory``), file size, CPU time,
-  open files; output is capped by the runner and on the channel.
+- runs a warm interpreter (``zygote.py``) that forks one child per notebook;
+  before any learner code runs, the child gets its own empty ``/tmp``, its
+  limits (address space ``--memory``, file size, open files; not raisable
+  from inside), no capabilities and the seccomp filter that refuses new
+  processes (``seccomp.py``); output is capped by the runner and on the channel.
 
-``run`` starts the runner with the job on stdin, reads its messages, enforces
-the per-cell and total wall-clock limits by killing the sandbox, and returns
-what came back.
+``WarmSandbox.run`` sends a job to the warm interpreter, reads the child's
+messages, enforces the per-cell and total wall-clock limits by killing the
+sandbox, and returns what came back; ``WarmPool`` keeps one warm sandbox per
+worker thread and set of libraries; ``run`` is a one-off sandbox for one job.
 """
 from __future__ import annotations
 
