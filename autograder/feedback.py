@@ -13,6 +13,7 @@ the same list.
 """
 from __future__ import annotations
 
+import functools
 import html
 import re
 
@@ -112,6 +113,7 @@ _DISPLAY = re.compile(r"\$\$(.+?)\$\$", re.S)
 _INLINE = re.compile(r"(?<![\\$])\$([^$<>]+?)\$")
 
 
+@functools.lru_cache(maxsize=4096)  # the exercise's own formulas come back in every learner's page
 def _mathml(tex: str, display: bool) -> str | None:
     try:
         from latex2mathml.converter import convert

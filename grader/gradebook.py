@@ -363,7 +363,7 @@ class CourseBook:
                 "extra_template_basedirs", [str(base / "templates")]))
             config.HTMLExporter.extra_template_paths = [
                 str(base / "static" / "node_modules" / "bootstrap" / "dist" / "css")]
-            self._exporter = HTMLExporter(config=config)
+            self._exporter = _feedback_exporter(HTMLExporter)(config=config)
             names = self.config.GenerateFeedback.get("preprocessors", [
                 "nbgrader.preprocessors.GetGrades", "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"])
             self._feedback_steps = [import_item(n) if isinstance(n, str) else n for n in names]
@@ -378,6 +378,37 @@ class CourseBook:
             nb, resources = step.preprocess(nb, resources)
         body, _ = self._exporter.from_notebook_node(nb, resources=resources)
         return body
+
+
+def _feedback_exporter(base):
+    """nbconvert's HTMLExporter without its last step, a BeautifulSoup pass over the whole page.
+
+    That pass (nbconvert 7) adds ``tabindex`` to JupyterLab's cell classes, which nbgrader's
+    classic-based feedback template does not have, and a default ``alt`` text to images that lack one;
+    parsing and writing the page again took more than half of a feedback page's CPU. The alt text is
+    added here with a regular expression; everything else is nbconvert's.
+    """
+    import re
+
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+    missing_alt = re.compile(r"<img(?![^>]*\salt=)", re.I)
+
+    class FeedbackExporter(base):
+        def from_notebook_node(self, nb, resources=None, **kw):
+            language = nb.metadata.get("language_info", {})
+            lexer = language.get("pygments_lexer", language.get("name", None))
+            self.register_filter("highlight_code", self.filters.get(
+                "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+            resources = self._init_resources(resources)
+            self.register_filter("filter_data_type", WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+            body, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+            return missing_alt.sub('<img alt="No description has been provided for this image"', body), resources
+
+    return FeedbackExporter
 
 
 def restore_cell_metadata(nb: nbformat.NotebookNode, release: nbformat.NotebookNode) -> list[str]:
