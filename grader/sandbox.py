@@ -128,6 +128,13 @@ def library_dirs(names) -> dict[str, Path]:
     return found
 
 
+def bound_paths() -> list[Path]:
+    """What every sandbox sees of this machine besides the system: Python, the environment, the course's packages."""
+    binds = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
+    binds |= {REPO / package for package in PACKAGES if (REPO / package).is_dir()}
+    return sorted(binds, key=lambda p: len(p.parts))
+
+
 def bwrap_command(limits: Limits, hidden: list[Path], absent: dict[str, int] | None = None) -> list[str]:
     """The bwrap command line that runs the warm interpreter (``python -m grader.zygote``).
 
@@ -152,9 +159,7 @@ def bwrap_command(limits: Limits, hidden: list[Path], absent: dict[str, int] | N
             continue
         covered.append(top)
         args += ["--size", str(limits.tmp_size if top == Path("/tmp") else 1024 * 1024), "--tmpfs", str(top)]
-    binds = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
-    binds |= {REPO / package for package in PACKAGES if (REPO / package).is_dir()}
-    for path in sorted(binds, key=lambda p: len(p.parts)):
+    for path in bound_paths():
         if any(path == c or c in path.parents for c in covered):
             args += ["--ro-bind", str(path), str(path)]
     for name, fd in sorted((absent or {}).items()):
@@ -256,7 +261,8 @@ class WarmSandbox:
         preimport = list(PREIMPORT_ALWAYS) + [name for name in names if name != "numpy"]
         command = bwrap_command(self.limits, self.hidden, absent)
         settings = {"preimport": preimport, "tmp_size": self.limits.tmp_size,
-                    "limits": [self.limits.memory, self.limits.file_size, self.limits.open_files]}
+                    "limits": [self.limits.memory, self.limits.file_size, self.limits.open_files],
+                    "keep": [str(path) for path in bound_paths() if Path("/tmp") in path.parents]}
         extra = ["--setenv", "AUTOGRADER_CHANNEL_FD", str(channel_w), "--setenv", "AUTOGRADER_CONTROL_FD",
                  str(control_w), "--setenv", "AUTOGRADER_WARM", json.dumps(settings)]
         at = command.index("--clearenv") + 1

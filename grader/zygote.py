@@ -43,7 +43,8 @@ import sys
 import time
 
 CLONE_NEWNS, CLONE_NEWIPC = 0x00020000, 0x08000000
-MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 2, 4, 16384, 1 << 18
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_MOVE = 1, 2, 4, 32, 4096, 8192
+MS_REC, MS_PRIVATE = 16384, 1 << 18
 PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_SECCOMP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT = 4, 24, 22, 38, 47
 PR_CAP_AMBIENT_CLEAR_ALL, SECCOMP_MODE_FILTER = 4, 2
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
@@ -63,12 +64,30 @@ def _prctl(option: int, arg: int = 0) -> int:
     return _libc.prctl(option, arg, 0, 0, 0)
 
 
-def private_tmp(size: int) -> None:
-    """A mount namespace of the child's own, with an empty ``/tmp`` of ``size`` bytes."""
+def private_tmp(size: int, keep: list[str]) -> None:
+    """A mount namespace of the child's own, with an empty ``/tmp`` of ``size`` bytes.
+
+    ``keep``: folders under ``/tmp`` that the sandbox binds read-only (the Python installation, the
+    virtual environment and the course's packages, when the course itself lives under ``/tmp``, as a
+    CI checkout may): they are bound again, read-only, into the new ``/tmp`` before it replaces the old.
+    """
     _ok(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC), "unshare")
     _ok(_libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
-    _ok(_libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=1777".encode()),
+    staging = "/tmp/.job-tmp"
+    os.makedirs(staging, exist_ok=True)
+    _ok(_libc.mount(b"tmpfs", staging.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=1777".encode()),
         "mount /tmp")
+    kept: list[str] = []
+    for path in sorted(keep, key=len):
+        if any(path.startswith(outer + "/") for outer in kept):
+            continue  # inside a folder bound already (the bind is recursive)
+        kept.append(path)
+        target = staging + path[len("/tmp"):]
+        os.makedirs(target, exist_ok=True)
+        _ok(_libc.mount(path.encode(), target.encode(), None, MS_BIND | MS_REC, None), f"bind {path}")
+        _ok(_libc.mount(None, target.encode(), None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, None),
+            f"read-only {path}")
+    _ok(_libc.mount(staging.encode(), b"/tmp", None, MS_MOVE, None), "move the new /tmp into place")
 
 
 class _SockFprog(ctypes.Structure):
@@ -156,7 +175,7 @@ def child(payload: bytes, control_fd: int, channel_fd: int, settings: dict, shel
         null = os.open("/dev/null", os.O_RDONLY)
         os.dup2(null, 0)  # the job pipe: the next jobs are not this child's to read
         os.close(null)
-        private_tmp(settings["tmp_size"])
+        private_tmp(settings["tmp_size"], settings.get("keep", []))
         job = json.loads(payload)
         runner.prepare(job)
         fresh_randomness()
