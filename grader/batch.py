@@ -136,7 +136,6 @@ class DaskWorkers:
 
     def close(self, now: bool = False) -> None:
         try:
-            self.client.cancel([])
             self.client.run(work.close_all)
         except Exception:  # noqa: BLE001 - a cluster that went away leaves nothing to close
             pass
@@ -260,7 +259,7 @@ def grade(submissions_dir: Path, out: Path, options: Options) -> dict:
                     record(submission, key, None)
                     continue
                 task = work.Task(submission.student, submission.assignment,
-                                 {k: v for k, v in submission.files.items()}, submission.files.get("timestamp.txt"))
+                                 dict(submission.files), submission.files.get("timestamp.txt"))
                 in_flight[workers.submit(task)] = (submission, key)
             if not in_flight:
                 continue

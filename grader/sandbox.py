@@ -324,7 +324,7 @@ class WarmSandbox:
 
     # ------------------------------------------------------------------ reading
 
-    def _read_stderr(self) -> None:
+    def _read_stderr(self) -> bytes:
         try:
             chunk = os.read(self.process.stderr.fileno(), 1 << 16)
         except (OSError, ValueError):
