@@ -36,11 +36,13 @@ by ``forbidden.py`` (the probe records the operators the learner's code ran).
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
 from autograder.compare import CheckFailed, assert_close, assert_unchanged, call_learner, to_array
-from autograder.probe import TensorData, check, type_name
+from autograder.probe import TensorData, capture, check, type_name
 from autograder.mistakes import recognised
 
 ALPHA = 1e-6  # probability that a statistical check fails a correct answer
@@ -69,6 +71,16 @@ def _tolerance(dtype) -> tuple[float, float]:
     return TOLERANCE.get(np.dtype(dtype), (1e-7, 1e-9))
 
 
+def _seed_torch(seed: int) -> None:
+    """Seed torch's global CPU generator, as ``torch.manual_seed`` does for the CPU (all the course uses).
+
+    ``torch.manual_seed`` also queues the seed for CUDA, XPU and MTIA, formatting a stack trace for
+    each (about 2.5 ms a call): the checks seed dozens of times per notebook.
+    """
+    torch.default_generator.manual_seed(int(seed))
+
+
+@functools.lru_cache(maxsize=64)
 def torch_keep_scale(p: float) -> float:
     """The factor ``torch.nn.functional.dropout`` multiplies kept units by in training (measured, not assumed)."""
     import torch.nn.functional as F
@@ -76,7 +88,7 @@ def torch_keep_scale(p: float) -> float:
     if p >= 1:
         return 0.0
     generator_state = torch.get_rng_state()
-    torch.manual_seed(0)
+    _seed_torch(0)
     out = F.dropout(torch.ones(4096, dtype=torch.float64), p, training=True)
     torch.set_rng_state(generator_state)
     kept = out[out != 0]
@@ -88,7 +100,7 @@ def torch_dropped_count(shape, p: float, seed: int) -> int:
     import torch.nn.functional as F
 
     generator_state = torch.get_rng_state()
-    torch.manual_seed(seed)
+    _seed_torch(seed)
     out = F.dropout(torch.ones(tuple(shape), dtype=torch.float64), p, training=True)
     torch.set_rng_state(generator_state)
     return int((out == 0).sum())
@@ -141,16 +153,7 @@ def _call_forward(record, key: str, fn, name: str, x: np.ndarray, p: float, trai
     record[key + "_x"] = given
 
 
-def _usable(record, key: str, shape) -> bool:
-    """Probe: whether the recorded result is an (out, mask) pair with ``out`` of ``shape`` (else stop calling)."""
-    result = dict.get(record, key)
-    return (type(result) in (tuple, list) and len(result) == 2 and isinstance(result[0], np.ndarray)
-            and result[0].shape == tuple(shape))
-
-
 # ---------------------------------------------------------------- shared pieces: verdict side
-
-
 
 def _read(record, key: str, p: float):
     """Verdict: a recorded value; if the learner's code raised before it, that error (with the p = 1 hint)."""
@@ -336,13 +339,59 @@ def _expectation_inputs(*, seed: int = 0, shape=(4, 5), p: float = 0.5, calls: i
 
 
 def _expectation_probe(record, forward, inputs) -> None:
-    """Call the function ``calls`` times with one generator; record every result (stops at one that is not (out, mask))."""
+    """Call the function ``calls`` times with one generator.
+
+    What comes back is stacked, so that thousands of calls cross the sandbox as two arrays
+    rather than thousands of small ones: ``outs`` (calls x shape, every output) and ``xs`` (the
+    copy of ``x`` each call was given, as it was after the call). The first result is recorded
+    whole (``first``); a result that is not an ``(out, mask)`` pair with a real-valued ``out``
+    of the input's shape is recorded whole too (``bad``, with ``bad_index``) and ends the calls.
+    """
     x, p, name = inputs["x"], inputs["p"], inputs["name"]
     rng = np.random.default_rng(inputs["seed"] + 1)
-    for i in range(inputs["calls"]):
-        _call_forward(record, f"call_{i}", forward, name, x, p, True, rng)
-        if not _usable(record, f"call_{i}", x.shape):
-            return
+    outs, xs = [], []
+    with np.errstate(all="ignore"):
+        for i in range(inputs["calls"]):
+            given = x.copy()
+            result = call_learner(forward, given, p, name=name, train=True, rng=rng)
+            if i == 0:
+                record["first"] = result
+            # only the output is needed: of a true pair, capture it alone (the mask costs as much again)
+            pair = type(result) in (tuple, list) and len(result) == 2
+            out = _real_output((capture(result[0]), None) if pair else capture(result), x.shape)
+            if out is None:
+                record["bad"], record["bad_x"], record["bad_index"] = result, given, i
+                break
+            outs.append(out)
+            xs.append(given)
+    record["outs"] = np.stack(outs) if outs else np.zeros((0, *x.shape))
+    record["xs"] = np.stack(xs) if xs else np.zeros((0, *x.shape))
+
+
+def _real_output(plain, shape) -> np.ndarray | None:
+    """``out`` of a captured ``(out, mask)`` result as a real-valued array of ``shape``, or None if it is not one."""
+    if type(plain) not in (tuple, list) or len(plain) != 2:
+        return None
+    out = plain[0]
+    if type(out) in (list, tuple):  # plain numbers by now (captured): as ``to_array`` reads them
+        try:
+            out = np.array(out, dtype=np.float64)
+        except (TypeError, ValueError):
+            return None
+    if not isinstance(out, np.ndarray) or out.shape != tuple(shape) or out.dtype.kind not in "biuf":
+        return None
+    return out
+
+
+def _stacked(record, key: str, calls: int, shape) -> np.ndarray:
+    """Verdict: a stacked array of the probe's as float64, (k, *shape) with k <= calls, or CheckFailed."""
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    value = record[key]
+    if (not isinstance(value, np.ndarray) or value.ndim != len(shape) + 1 or value.shape[1:] != tuple(shape)
+            or value.shape[0] > calls or value.dtype.kind not in "biuf"):
+        raise CheckFailed(f"the grader could not read the outputs your code returned ({key!r} is not a stack of "
+                          f"arrays of shape {tuple(shape)})")
+    return value.astype(np.float64)
 
 
 @check(inputs=_expectation_inputs, probe=_expectation_probe)
@@ -360,13 +409,21 @@ def check_dropout_expectation(record, inputs) -> None:
 
     x, shape, p, calls, vanilla, name = (inputs["x"], inputs["shape"], inputs["p"], inputs["calls"], inputs["vanilla"],
                                          inputs["name"])
-    total = np.zeros_like(x)
-    kept_count = np.zeros(x.shape)
-    for i in range(calls):
-        out, _mask = _forward_result(_forward_call(record, f"call_{i}", name, x, p), name, x.shape)
-        total += out
-        kept_count += out != 0
-    average = total / calls
+    _forward_result(_read(record, "first", p), name, x.shape)  # a first result that is not (out, mask) says why
+    outs, xs = _stacked(record, "outs", calls, x.shape), _stacked(record, "xs", calls, x.shape)
+    same = (xs == x) | (np.isnan(xs) & np.isnan(x))
+    changed = np.flatnonzero(~same.reshape(len(xs), -1).all(axis=1))
+    if len(changed):
+        assert_unchanged(x, xs[changed[0]], name)
+    if len(outs) < calls:
+        if dict.get(record, "bad_index") != len(outs):
+            raise CheckFailed(f"the grader received {len(outs)} of the {calls} outputs of {name} and no reason why")
+        _forward_result(_forward_call(record, "bad", name, x, p), name, x.shape)
+        out = record["bad"][0]
+        raise CheckFailed(f"call {len(outs) + 1} of {calls} of {name}(x, p={p:g}, train=True, rng=rng) returned an "
+                          f"output of dtype {getattr(out, 'dtype', type_name(out))}: return an array of real numbers")
+    average = outs.sum(axis=0) / calls
+    kept_count = (outs != 0).sum(axis=0).astype(np.float64)
     test_time = (1 - p) * x if vanilla else x
     n = x.size
     lo, hi = binom.interval(1 - ALPHA / n, calls, 1 - p)
@@ -479,7 +536,7 @@ def _torch_dropout_of_ones(shape, p: float, seed: int, dout: np.ndarray | None =
 
     generator_state = torch.get_rng_state()
     try:
-        torch.manual_seed(seed)
+        _seed_torch(seed)
         ones = torch.ones(tuple(shape), dtype=torch.float64, requires_grad=True)
         y = F.dropout(ones, p, training=True)
         grad = None
@@ -701,7 +758,7 @@ def _module_probe(record, Dropout, inputs) -> None:
     module = _make_module(record, "", Dropout, inputs["p"])
     if module is None:
         return
-    torch.manual_seed(inputs["seed"])
+    _seed_torch(inputs["seed"])
     if not _forward_backward(record, "train", module, x, dout, inputs["train_what"]):
         return
     if inputs["fresh"]:
@@ -786,7 +843,7 @@ def _module_edge_probe(record, Dropout, inputs) -> None:
         module = _make_module(record, prefix, Dropout, p)
         if module is None:
             return
-        torch.manual_seed(inputs["seed"])
+        _seed_torch(inputs["seed"])
         what = f"Dropout(p={p:g}) in training mode for x of shape {inputs['shape']}"
         if not _forward_backward(record, prefix + "out", module, inputs["x"], inputs["dout"], what):
             return

@@ -149,6 +149,15 @@ def _cache_schema_validation() -> None:
         common.jsonschema = _CachedSchemaValidation()
 
 
+_SCRATCH = "autograder-worker-"   # the folders of the workers' own copies of the gradebook
+
+
+def _scratch_pragmas(connection, _record) -> None:
+    """A worker's copy of the gradebook is thrown away after the run: no journal file, no fsync."""
+    connection.execute("PRAGMA synchronous = OFF")
+    connection.execute("PRAGMA journal_mode = MEMORY")
+
+
 def _reuse_gradebook_engines() -> None:
     """One SQLAlchemy engine per gradebook file in this process, instead of one per ``Gradebook()``.
 
@@ -170,6 +179,10 @@ def _reuse_gradebook_engines() -> None:
         with lock:
             if key not in engines:
                 engines[key] = made(url, *args, **kwargs)
+                if _SCRATCH in str(url):
+                    from sqlalchemy import event
+
+                    event.listen(engines[key], "connect", _scratch_pragmas)
             return engines[key]
 
     create_engine.reuses_engines = True
@@ -183,7 +196,7 @@ class Worker:
         _cache_schema_validation()
         _reuse_gradebook_engines()
         self.setup = setup
-        self.folder = Path(tempfile.mkdtemp(prefix="autograder-worker-"))
+        self.folder = Path(tempfile.mkdtemp(prefix=_SCRATCH))
         (self.folder / "course").mkdir()
         (self.folder / "course" / "gradebook.db").write_bytes(setup.gradebook)
         self.book = CourseBook(self.folder)

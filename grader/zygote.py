@@ -3,9 +3,9 @@
 Starting Python and importing NumPy, IPython and torch costs a grading
 sandbox far more than the learner's code does. This process pays for that
 once: started inside bubblewrap (``sandbox.WarmSandbox``) with the exercise's
-libraries, it imports them, the checks and an IPython shell, runs one forward
-and backward pass through torch (whose first ``backward`` imports more), and
-then waits for jobs. For each job it forks a child, and only the child ever
+libraries, it imports them, the checks and an IPython shell, runs forward and
+backward passes through torch (whose first ``backward`` imports more, sympy
+included), and then waits for jobs. For each job it forks a child, and only the child ever
 sees the job; before any of the learner's code runs, the child
 
 - closes the job pipe and the control pipe (so it can neither read the next
@@ -128,10 +128,17 @@ def warm_up(libraries: list[str]) -> tuple:
     from grader import runner
 
     runner.warm_up(libraries)
-    if "torch" in sys.modules:  # the first backward() imports more (sympy, autograd's engine): pay it here
+    if "torch" in sys.modules:  # the first backward() imports more (autograd's engine): pay it here
         torch = sys.modules["torch"]
         layer = torch.nn.Linear(3, 2)
         torch.nn.functional.cross_entropy(layer(torch.ones(4, 3)), torch.zeros(4, dtype=torch.long)).backward()
+        # backward(gradient) imports sympy (through torch.fx's symbolic shapes: ~0.9 s) the first time, and the
+        # checks drive it under the mode that notes torch functions (probe.learner_code)
+        from autograder.probe import _noting_mode
+
+        with _noting_mode()(set()):
+            out = layer(torch.ones(4, 3, requires_grad=True))
+            out.backward(torch.ones_like(out))
     from autograder.forbidden import RULES
 
     for rules in RULES.values():  # every chapter's checks whose libraries this sandbox holds

@@ -180,3 +180,64 @@ def test_probe_does_not_touch_torch_global_generator_in_inputs():
     state = torch.get_rng_state()
     dropout.check_dropout_backward.inputs(seed=5, shape=(4, 4), p=0.5)
     assert torch.equal(state, torch.get_rng_state())
+
+
+# ---------------------------------------------------------------- the expectation check's stacked record
+
+def _nth_call_does(n: int, action):
+    """The solution's dropout_forward, except that its call number ``n`` (from 0) does ``action(x, out, mask)``."""
+    calls = [0]
+
+    def dropout_forward(x, p, train=True, rng=None):
+        out, mask = SOLUTION["dropout_forward"](x, p, train=train, rng=rng)
+        calls[0] += 1
+        return action(x, out, mask) if calls[0] - 1 == n else (out, mask)
+    return dropout_forward
+
+
+def test_expectation_record_crosses_as_two_stacked_arrays():
+    record = dropout.check_dropout_expectation.run_probe([SOLUTION["dropout_forward"]], {"calls": 300})
+    assert record["outs"].shape == record["xs"].shape == (300, 4, 5)
+    assert len(encode(record)["$record"]) < 10  # a handful of entries, not one per call
+
+
+def test_expectation_finds_an_input_changed_by_a_late_call():
+    def scale_in_place(x, out, mask):
+        x *= 2
+        return out, mask
+    with pytest.raises(CheckFailed, match="changed its input array in place") as failure:
+        dropout.check_dropout_expectation(_nth_call_does(137, scale_in_place), calls=300)
+    assert "changed-input-in-place" in failure.value.mistakes
+
+
+@pytest.mark.parametrize("returned, message", [
+    (lambda x, out, mask: None, "should return a tuple"),
+    (lambda x, out, mask: (out[:1], mask), "has shape"),
+    (lambda x, out, mask: (out.astype(complex), mask), "output of dtype complex128"),
+    (lambda x, out, mask: (torch.from_numpy(out), mask), "torch.Tensor"),
+])
+def test_expectation_reports_a_late_call_that_returns_something_else(returned, message):
+    with pytest.raises(CheckFailed, match=message):
+        dropout.check_dropout_expectation(_nth_call_does(200, returned), calls=300)
+
+
+def test_expectation_reads_plain_lists_as_to_array_does():
+    def as_lists(x, p, train=True, rng=None):
+        out, mask = SOLUTION["dropout_forward"](x, p, train=train, rng=rng)
+        return out.tolist(), mask.tolist()
+    dropout.check_dropout_expectation(as_lists, calls=300)
+
+
+@pytest.mark.parametrize("forge", [
+    lambda record: record.update(outs=record["outs"][:, :2]),                       # wrong shape
+    lambda record: record.update(outs=np.zeros((301, 4, 5))),                       # more calls than made
+    lambda record: record.update(xs="not an array"),
+    lambda record: record.update(outs=record["outs"][:100], xs=record["xs"][:100]),  # calls missing, no reason
+])
+def test_expectation_verdict_refuses_a_forged_stack(forge):
+    params = {"calls": 300}
+    record = dropout.check_dropout_expectation.run_probe([SOLUTION["dropout_forward"]], params)
+    record = decode(encode(record))
+    forge(record)
+    with pytest.raises(CheckFailed, match="could not read|no reason why"):
+        dropout.check_dropout_expectation.run_verdict(decode(encode(record)), params)
