@@ -130,23 +130,28 @@ def assert_close(
     what: str,
     rtol: float = 1e-7,
     atol: float = 1e-9,
-    mistakes: Mapping[str, np.ndarray] | None = None,
+    mistakes: Mapping[str, np.ndarray] | Callable[[], Mapping[str, np.ndarray]] | None = None,
     hint_for_nonfinite: str | None = None,
 ) -> None:
     """Raise CheckFailed unless ``actual`` equals ``expected`` within ``atol + rtol*|expected|``.
 
     ``what`` names the result in the message (e.g. "min_max_scale(x)").
     ``mistakes`` maps a description of a known mistake to the wrong answer it
-    produces; when ``actual`` matches one, the message names it.
+    produces; when ``actual`` matches one, the message names it. It may be a
+    function that returns that mapping, called only when the check fails (for
+    wrong answers that cost something to compute, such as autograd passes).
     """
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     actual = to_array(actual, what)
     expected = _asarray(expected, dtype=np.float64)
-    mistake = likely_mistake(actual, mistakes, rtol, atol)
-    hint = f"\n  Likely mistake: {mistake}" if mistake else ""
+
+    def hint() -> str:
+        known = mistakes() if callable(mistakes) else mistakes
+        mistake = likely_mistake(actual, known, rtol, atol)
+        return f"\n  Likely mistake: {mistake}" if mistake else ""
 
     if actual.shape != expected.shape:
-        raise CheckFailed(f"{what} has shape {actual.shape}, expected {expected.shape}{hint}")
+        raise CheckFailed(f"{what} has shape {actual.shape}, expected {expected.shape}{hint()}")
 
     bad_values = ~_isfinite(actual) & _isfinite(expected)
     if bad_values.any():
@@ -155,7 +160,7 @@ def assert_close(
         detail = f" in features {columns}" if columns is not None else ""
         extra = f"\n  {hint_for_nonfinite}" if hint_for_nonfinite else ""
         raise CheckFailed(
-            f"{what} contains NaN or inf{detail} ({int(bad_values.sum())} entries) where the reference is finite{extra}{hint}"
+            f"{what} contains NaN or inf{detail} ({int(bad_values.sum())} entries) where the reference is finite{extra}{hint()}"
         )
 
     error = _abs(actual - expected)
@@ -176,7 +181,7 @@ def assert_close(
             columns = np.flatnonzero(wrong.any(axis=0))
             shown = ", ".join(str(int(c)) for c in columns[:10]) + (", ..." if len(columns) > 10 else "")
             message += f"\n  Features that differ: {shown} (of {actual.shape[1]})"
-        raise CheckFailed(message + hint)
+        raise CheckFailed(message + hint())
 
 
 def assert_unchanged(before: np.ndarray, after: np.ndarray, name: str) -> None:
