@@ -22,6 +22,7 @@ import json
 import multiprocessing
 import os
 import secrets
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -62,6 +63,7 @@ def _install(setup: work.Setup) -> None:
     """A local worker process's start: remember the run; end its sandboxes with it."""
     global _SETUP
     _SETUP = setup
+    work.single_threaded_torch()
     multiprocessing.util.Finalize(None, work.close_all, exitpriority=10)
 
 
@@ -156,8 +158,8 @@ def grade(submissions_dir: Path, out: Path, options: Options) -> dict:
         raise SystemExit(f"unknown assignment(s): {', '.join(unknown)} (known: {', '.join(known_assignments())})")
     hidden = [Path(submissions_dir), out, sandbox.REPO, Path.cwd()]
     head_cpu = time.process_time()
-    if not options.scheduler:
-        preflight(hidden)
+    # the sandbox's start is checked while the head finds, generates and imports: joined before any grading
+    checking = Preflight(hidden) if not options.scheduler else None
     book = CourseBook(out)
     journal = journal_module.Journal(out)
     secret = journal_module.secret(out)
@@ -250,6 +252,10 @@ def grade(submissions_dir: Path, out: Path, options: Options) -> dict:
     workers = None
     in_flight: dict = {}
     try:
+        if queue and not options.scheduler:  # imported once here, shared by the forked workers
+            work.preload(sorted({submission.assignment for submission, _ in queue}), options.feedback)
+        if checking is not None:
+            checking.wait()  # the workers are forked from a head without other threads
         workers = (DaskWorkers(setup, options.scheduler) if options.scheduler
                    else LocalWorkers(setup, max(1, options.workers))) if queue else None
         while queue or in_flight:
@@ -305,6 +311,29 @@ def grade(submissions_dir: Path, out: Path, options: Options) -> dict:
     return {"summary": text, "graded": graded_now, "skipped": skipped, "wall": wall + report_wall,
             "notebooks_run": notebooks_run, "records": records, "report_wall": report_wall,
             "head_cpu": head_cpu, "worker_cpu": counts["cpu"], "sandbox_cpu": counts["sandbox_cpu"]}
+
+
+class Preflight(threading.Thread):
+    """``preflight`` on a thread of its own, started at once (a missing bubblewrap stops the run at once)."""
+
+    def __init__(self, hidden: list[Path]):
+        super().__init__(name="preflight", daemon=True)
+        problem = sandbox.check_bwrap()
+        if problem:
+            raise SystemExit(f"cannot grade: {problem}")
+        self.hidden, self.error = hidden, None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            preflight(self.hidden)
+        except SystemExit as error:
+            self.error = error
+
+    def wait(self) -> None:
+        self.join()
+        if self.error is not None:
+            raise self.error
 
 
 def preflight(hidden: list[Path]) -> None:

@@ -273,6 +273,61 @@ class Worker:
                 outcome.notes.append(f"feedback page failed: {type(error).__name__}")
 
 
+def preload(assignments, feedback: bool) -> list[str]:
+    """Import now what grading these assignments will import; return the modules' names.
+
+    The head calls it before it forks its local workers, which then share every module
+    it imported: otherwise each worker imports torch, SciPy and scikit-learn for itself on
+    its first verdict (2-3 s of CPU each, paid again by every worker of every run). What is
+    imported: each assignment's checks, the modules the checks import inside their functions
+    (found in their source, so a new lazy import is never missed), the part of torch that
+    its first ``backward(gradient)`` imports (SymPy), and with ``feedback`` the page's
+    converters. Nothing runs: no thread pool is started before the fork.
+    """
+    import ast
+    import importlib
+    import inspect
+    import sys
+
+    wanted = ["autograder.compare", "autograder.probe", "autograder.mistakes", "autograder.forbidden"]
+    wanted += [RULES[a].checks for a in assignments if a in RULES]
+    if feedback:
+        wanted += ["autograder.feedback", "nbconvert.exporters", "latex2mathml.converter",
+                   "nbgrader.preprocessors", "nbconvert.preprocessors"]
+    imported, seen = [], set()
+    while wanted:
+        name = wanted.pop(0)
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        imported.append(name)
+        if name.startswith("autograder."):
+            tree = ast.parse(inspect.getsource(module))
+            for function in (n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))):
+                for node in ast.walk(function):
+                    if isinstance(node, ast.Import):
+                        wanted += [alias.name for alias in node.names]
+                    elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                        wanted.append(node.module)
+    if "torch" in sys.modules:
+        wanted_by_backward = "torch.fx.experimental.symbolic_shapes"
+        importlib.import_module(wanted_by_backward)
+        imported.append(wanted_by_backward)
+    return imported
+
+
+def single_threaded_torch() -> None:
+    """In a worker: torch computes on one thread (the workers are as many as the cores already)."""
+    import sys
+
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+
+
 _WORKERS = threading.local()
 
 
