@@ -22,7 +22,9 @@ other on the same machine:
 CPU is measured from outside: the CPU time of the command and of every process
 under it (a control group: the kernels, the workers, the sandboxes; see
 ``CpuMeter``), per submission. The head's own CPU per submission is what the
-command reports. Ratios: nbgrader's wall time over ours, and our CPU per
+command reports: finding and recording, per submission; apart from it, "+ once",
+what the head spent once importing for the workers it forks (counted in the CPU
+per submission, which is everything). Ratios: nbgrader's wall time over ours, and our CPU per
 submission over the floor's. Scores are compared with nbgrader's for every
 row that graded. Nothing in the repository is written.
 """
@@ -201,8 +203,9 @@ def measure_floor(assignment: str, scratch: Path, repeats: int = 3) -> tuple[flo
     return statistics.median(walls), statistics.median(cpus)
 
 
-def ours(submissions: Path, out: Path, assignment: str, args, *extra: str) -> tuple[float, float, float, dict]:
-    """(wall, CPU, head CPU in seconds, grades.csv rows) of one run of our command."""
+def ours(submissions: Path, out: Path, assignment: str, args, *extra: str) -> tuple[float, float, float, dict, float]:
+    """(wall, CPU, head CPU in seconds, grades.csv rows, the head's CPU importing once for its workers) of one run
+    of our command (its CPU, ``cpu``, counts everything)."""
     command = [sys.executable, "-m", "autograder", "grade", str(submissions), "--out", str(out),
                "--assignment", assignment, "--quiet", "--force", *extra]
     command += ["--scheduler", args.scheduler] if args.scheduler else ["--workers", str(args.workers)]
@@ -210,10 +213,11 @@ def ours(submissions: Path, out: Path, assignment: str, args, *extra: str) -> tu
     if result.returncode != 0:
         raise SystemExit(f"python -m autograder grade failed:\n{result.stderr[-3000:]}")
     head = re.search(r"CPU per submission: head (\d+) ms", result.stdout)
+    once = re.search(r"once, the head's imports for its workers: ([\d.]+) s", result.stdout)
     with open(out / "grades.csv") as handle:
         rows = {row["student_id"]: row for row in csv.DictReader(handle)}
     n = len(rows)
-    return wall, cpu, (int(head.group(1)) / 1000 * n if head else float("nan")), rows
+    return wall, cpu, (int(head.group(1)) / 1000 * n if head else float("nan")), rows, (float(once.group(1)) if once else 0.0)
 
 
 def main() -> int:
@@ -261,10 +265,10 @@ def main() -> int:
             for label, extra in (("ours, feedback pages", ()), ("ours, --no-feedback", ("--no-feedback",))):
                 out = scratch / assignment / ("out" + "-".join(extra))
                 ours(first, out, assignment, args, *extra)  # generates the course folder, as nbgrader's run did
-                wall, cpu, head, rows = ours(submissions, out, assignment, args, *extra)
+                wall, cpu, head, rows, once = ours(submissions, out, assignment, args, *extra)
                 differ = [s for s, row in rows.items() if s in graded and row["status"] == "graded"
                           and abs(sum(x for x, _ in graded[s].values()) - float(row["score"])) > 1e-9]
-                table.append((assignment, label, wall, cpu, head, floor_cpu, nbgrader_wall))
+                table.append((assignment, label, wall, cpu, (head, once), floor_cpu, nbgrader_wall))
                 print(f"  {label}: {wall:.1f} s; {len(rows)} rows; scores that differ from nbgrader's: "
                       f"{len(differ)} {differ[:3]}", flush=True)
     finally:
@@ -279,12 +283,12 @@ def main() -> int:
           + ("a control group around each command" if METER.kind == "cgroup"
              else "the machine's busy time (no control group could be made: run as root for exact figures)") + "\n")
     print("| Chapter | Grader | Wall | Notebooks/min | vs nbgrader | CPU/submission | head CPU/submission "
-          "| floor CPU | CPU / floor |")
+          "(+ once per run) | floor CPU | CPU / floor |")
     print("|---|---|---|---|---|---|---|---|---|")
     for assignment, label, wall, cpu, head, floor_cpu, nbgrader_wall in table:
         speed = f"{nbgrader_wall / wall:.1f}x" if nbgrader_wall else "-"
         print(f"| {assignment} | {label} | {wall:.1f} s | {n / wall * 60:.0f} | {speed} | {cpu / n * 1000:.0f} ms | "
-              + (f"{head / n * 1000:.0f} ms" if head is not None else "-")
+              + (f"{head[0] / n * 1000:.0f} ms (+ {head[1]:.1f} s)" if head is not None else "-")
               + f" | {floor_cpu * 1000:.0f} ms | {cpu / n / floor_cpu:.2f} |")
     return 0
 

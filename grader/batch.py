@@ -183,7 +183,7 @@ def grade(submissions_dir: Path, out: Path, options: Options) -> dict:
 
     progress = Progress(len(todo), enabled=options.progress)
     progress.show(force=True)
-    counts = {"notebooks_run": 0, "graded_now": 0, "cpu": 0.0, "sandbox_cpu": 0.0, "starts": 0}
+    counts = {"notebooks_run": 0, "graded_now": 0, "cpu": 0.0, "sandbox_cpu": 0.0, "starts": 0, "preload": 0.0}
     last_csv = 0.0
 
     def record(submission: Submission, key: str, outcome: work.Outcome | None, problem: str | None = None):
@@ -253,7 +253,9 @@ def grade(submissions_dir: Path, out: Path, options: Options) -> dict:
     in_flight: dict = {}
     try:
         if queue and not options.scheduler:  # imported once here, shared by the forked workers
+            preload_started = time.process_time()
             work.preload(sorted({submission.assignment for submission, _ in queue}), options.feedback)
+            counts["preload"] = time.process_time() - preload_started
         if checking is not None:
             checking.wait()  # the workers are forked from a head without other threads
         workers = (DaskWorkers(setup, options.scheduler) if options.scheduler
@@ -290,7 +292,8 @@ def grade(submissions_dir: Path, out: Path, options: Options) -> dict:
         journal_module.write_results(out, journal.records())
         progress.finish()
     graded_now, notebooks_run = counts["graded_now"], counts["notebooks_run"]
-    head_cpu = time.process_time() - head_cpu  # the head's own CPU: finding, recording (not the report)
+    # the head's own CPU: finding, recording; not the report, nor the imports it made once for its workers
+    head_cpu = time.process_time() - head_cpu - counts["preload"]
     wall = time.monotonic() - started
     records = journal.records()
     report_started = time.monotonic()
@@ -306,11 +309,12 @@ def grade(submissions_dir: Path, out: Path, options: Options) -> dict:
     report_wall = time.monotonic() - report_started
     text = summary(records, graded_now, skipped, wall, notebooks_run, warnings + journal.problems, out,
                    cpu={"head": head_cpu, "workers": counts["cpu"], "sandbox": counts["sandbox_cpu"],
-                        "starts": counts["starts"]})
+                        "starts": counts["starts"], "preload": counts["preload"]})
     text += f"\nreport: {out}/report.html ({report_wall:.1f} s)" + "".join(f"\nexport: {path}" for path in written)
     return {"summary": text, "graded": graded_now, "skipped": skipped, "wall": wall + report_wall,
             "notebooks_run": notebooks_run, "records": records, "report_wall": report_wall,
-            "head_cpu": head_cpu, "worker_cpu": counts["cpu"], "sandbox_cpu": counts["sandbox_cpu"]}
+            "head_cpu": head_cpu, "worker_cpu": counts["cpu"], "sandbox_cpu": counts["sandbox_cpu"],
+            "preload_cpu": counts["preload"]}
 
 
 class Preflight(threading.Thread):

@@ -49,7 +49,8 @@ def summary(records: list[dict], graded_now: int, skipped: int, wall: float, not
     if cpu and graded_now:
         lines.append(f"CPU per submission: head {cpu['head'] / graded_now * 1000:.0f} ms, workers "
                      f"{cpu['workers'] / graded_now * 1000:.0f} ms (of which the learner's code in the sandbox "
-                     f"{cpu['sandbox'] / graded_now * 1000:.0f} ms); warm sandboxes started: {cpu['starts']}")
+                     f"{cpu['sandbox'] / graded_now * 1000:.0f} ms); warm sandboxes started: {cpu['starts']}"
+                     + (f"; once, the head's imports for its workers: {cpu['preload']:.1f} s" if cpu.get("preload") else ""))
     for warning in warnings:
         lines.append(f"warning: {warning}")
     return "\n".join(lines)

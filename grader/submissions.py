@@ -117,7 +117,7 @@ def extract_zip(archive: Path, destination: Path) -> str | None:
                     continue
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with bundle.open(info) as source, open(target, "wb") as sink:
-                    copied = shutil.copyfileobj(source, sink, 1 << 20)  # noqa: F841
+                    shutil.copyfileobj(source, sink, 1 << 20)
                 if target.stat().st_size > MAX_FILE_BYTES:
                     return "unsafe zip (a file too large when unpacked)"
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as error:

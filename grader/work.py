@@ -289,11 +289,12 @@ def preload(assignments, feedback: bool) -> list[str]:
     import inspect
     import sys
 
-    wanted = ["autograder.compare", "autograder.probe", "autograder.mistakes", "autograder.forbidden"]
-    wanted += [RULES[a].checks for a in assignments if a in RULES]
+    # read for lazy imports: the checks, and the feedback page's code (not the shared modules such as
+    # probe.py, whose imports of torch only serve exercises that have it)
+    scanned = {RULES[a].checks for a in assignments if a in RULES} | ({"autograder.feedback"} if feedback else set())
+    wanted = ["autograder.compare", "autograder.probe", "autograder.mistakes", "autograder.forbidden", *sorted(scanned)]
     if feedback:
-        wanted += ["autograder.feedback", "nbconvert.exporters", "latex2mathml.converter",
-                   "nbgrader.preprocessors", "nbconvert.preprocessors"]
+        wanted += ["nbconvert.exporters", "nbgrader.preprocessors", "nbconvert.preprocessors"]
     imported, seen = [], set()
     while wanted:
         name = wanted.pop(0)
@@ -305,7 +306,7 @@ def preload(assignments, feedback: bool) -> list[str]:
         except ImportError:
             continue
         imported.append(name)
-        if name.startswith("autograder."):
+        if name in scanned:
             tree = ast.parse(inspect.getsource(module))
             for function in (n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))):
                 for node in ast.walk(function):

@@ -226,3 +226,33 @@ def test_learner_markdown_carries_no_script_into_feedback():
     text = SanitizeMarkdown().preprocess_cell(cell, {}, 0)[0].source
     assert "<script" not in text and "onerror" not in text and "javascript:" not in text.lower()
     assert "**kept**" in text and "[ok](https://x.org)" in text
+
+
+def test_preload_imports_what_the_verdicts_import_inside_their_functions():
+    """The head imports, before forking its workers, every module the checks import lazily (read from their source)."""
+    from grader import work
+
+    imported = work.preload(["06_dropout", "01_normalization"], feedback=True)
+    for name in ("autograder.dropout", "scipy.stats", "torch.nn.functional", "autograder.normalization",
+                 "sklearn.preprocessing", "latex2mathml.converter", "torch.fx.experimental.symbolic_shapes"):
+        assert name in imported, name
+    assert "sklearn.preprocessing" not in work.preload(["06_dropout"], feedback=False)
+
+
+def test_a_sandbox_that_fails_its_preflight_stops_the_run_before_any_grade(tmp_path, monkeypatch):
+    """The preflight runs on a thread while the head prepares: its failure still stops the run, and nothing is graded."""
+    from grader import batch
+    from autograder.course import SOLUTIONS
+
+    folder = tmp_path / "sub" / "s" / "01_normalization"
+    folder.mkdir(parents=True)
+    (folder / "01_normalization.ipynb").write_text((SOLUTIONS / "01_normalization" / "01_normalization.ipynb").read_text())
+
+    def broken(hidden):
+        raise SystemExit("cannot grade: the sandbox cannot run the course's code (test)")
+
+    monkeypatch.setattr(batch, "preflight", broken)
+    with pytest.raises(SystemExit, match="cannot run the course's code"):
+        batch.grade(tmp_path / "sub", tmp_path / "out", batch.Options(workers=1, progress=False))
+    grades = tmp_path / "out" / "grades.csv"
+    assert not grades.exists() or len(grades.read_text().splitlines()) == 1  # the header alone

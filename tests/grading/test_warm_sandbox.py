@@ -175,3 +175,14 @@ def test_warm_jobs_are_much_faster_than_starting_python(warm):
     per_job = (time.monotonic() - started) / 5
     assert per_job < 0.5, per_job  # a cold sandbox importing torch takes 2 s and more on this machine
     assert run.cpu is not None and run.cpu < 0.5
+
+
+def test_a_backward_with_a_gradient_imports_nothing_in_the_job(warm):
+    """torch's first ``backward(gradient)`` imports SymPy (~0.9 s): the warm interpreter has paid it for every job."""
+    source = ("import sys, torch\nbefore = 'sympy' in sys.modules\n"
+              "x = torch.ones(3, requires_grad=True)\n(x * 2).backward(torch.ones(3))\n"
+              "print(before, 'sympy' in sys.modules, x.grad.tolist())")
+    run = warm.run(_job(source), 1)
+    assert run.done and not run.failure, run.detail
+    assert run.cells[0]["outputs"][0]["text"] == "True True [2.0, 2.0, 2.0]\n"
+    assert run.cpu is not None and run.cpu < 0.5, run.cpu
