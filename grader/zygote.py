@@ -4,9 +4,9 @@ Starting Python and importing NumPy, IPython and torch costs a grading
 sandbox far more than the learner's code does. This process pays for that
 once: started inside bubblewrap (``sandbox.WarmSandbox``) with the exercise's
 libraries, it imports them, the checks and an IPython shell, runs forward and
-backward passes through torch (whose first ``backward`` imports more, sympy
-included), and then waits for jobs. For each job it forks a child, and only the child ever
-sees the job; before any of the learner's code runs, the child
+backward passes through torch (whose first ``backward`` imports more, SymPy
+included), and then waits for jobs. For each job it forks a child, and only
+the child ever sees the job; before any of the learner's code runs, the child
 
 - closes the job pipe and the control pipe (so it can neither read the next
   job nor speak in this process's name);
