@@ -412,7 +412,7 @@ def check_dropout_expectation(record, inputs) -> None:
     _forward_result(_read(record, "first", p), name, x.shape)  # a first result that is not (out, mask) says why
     outs, xs = _stacked(record, "outs", calls, x.shape), _stacked(record, "xs", calls, x.shape)
     same = (xs == x) | (np.isnan(xs) & np.isnan(x))
-    changed = np.flatnonzero(~same.reshape(len(xs), -1).all(axis=1))
+    changed = np.flatnonzero(~same.all(axis=tuple(range(1, xs.ndim))))
     if len(changed):
         assert_unchanged(x, xs[changed[0]], name)
     if len(outs) < calls:

@@ -63,7 +63,6 @@ def _install(setup: work.Setup) -> None:
     """A local worker process's start: remember the run; end its sandboxes with it."""
     global _SETUP
     _SETUP = setup
-    work.single_threaded_torch()
     multiprocessing.util.Finalize(None, work.close_all, exitpriority=10)
 
 

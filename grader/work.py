@@ -254,6 +254,7 @@ class Worker:
             time.sleep(0.5 * attempt)  # the grader's own failure (e.g. a loaded machine): again
         outcome.notebooks_run += 1
         outcome.sandbox_cpu += run.cpu or 0.0
+        single_threaded_torch()  # local or Dask: the verdicts share the cores with the other workers
         executed, status, notes = merge(job, run, info, self.setup.book_url)
         outcome.notes += notes
         outcome.statuses[notebook] = status
@@ -325,8 +326,9 @@ def single_threaded_torch() -> None:
     """In a worker: torch computes on one thread (the workers are as many as the cores already)."""
     import sys
 
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(1)
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
 
 
 _WORKERS = threading.local()

@@ -216,9 +216,10 @@ def test_expectation_finds_an_input_changed_by_a_late_call():
     (lambda x, out, mask: (out.astype(complex), mask), "output of dtype complex128"),
     (lambda x, out, mask: (torch.from_numpy(out), mask), "torch.Tensor"),
 ])
-def test_expectation_reports_a_late_call_that_returns_something_else(returned, message):
+@pytest.mark.parametrize("call", [0, 200])
+def test_expectation_reports_a_call_that_returns_something_else(returned, message, call):
     with pytest.raises(CheckFailed, match=message):
-        dropout.check_dropout_expectation(_nth_call_does(200, returned), calls=300)
+        dropout.check_dropout_expectation(_nth_call_does(call, returned), calls=300)
 
 
 def test_expectation_reads_plain_lists_as_to_array_does():
