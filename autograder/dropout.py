@@ -36,6 +36,7 @@ by ``forbidden.py`` (the probe records the operators the learner's code ran).
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 
 import numpy as np
@@ -80,6 +81,14 @@ def _seed_torch(seed: int) -> None:
     torch.default_generator.manual_seed(int(seed))
 
 
+@contextlib.contextmanager
+def _torch_seeded(seed: int):
+    """Inside: torch's global CPU generator seeded with ``seed``; after: as it was (``torch.random.fork_rng``)."""
+    with torch.random.fork_rng(devices=[]):
+        _seed_torch(seed)
+        yield
+
+
 @functools.lru_cache(maxsize=64)
 def torch_keep_scale(p: float) -> float:
     """The factor ``torch.nn.functional.dropout`` multiplies kept units by in training (measured, not assumed)."""
@@ -87,10 +96,8 @@ def torch_keep_scale(p: float) -> float:
 
     if p >= 1:
         return 0.0
-    generator_state = torch.get_rng_state()
-    _seed_torch(0)
-    out = F.dropout(torch.ones(4096, dtype=torch.float64), p, training=True)
-    torch.set_rng_state(generator_state)
+    with _torch_seeded(0):
+        out = F.dropout(torch.ones(4096, dtype=torch.float64), p, training=True)
     kept = out[out != 0]
     return float(kept[0]) if len(kept) else 1.0 / (1.0 - p)
 
@@ -99,10 +106,8 @@ def torch_dropped_count(shape, p: float, seed: int) -> int:
     """How many of ``prod(shape)`` units ``torch.nn.functional.dropout`` drops with this seed (for messages)."""
     import torch.nn.functional as F
 
-    generator_state = torch.get_rng_state()
-    _seed_torch(seed)
-    out = F.dropout(torch.ones(tuple(shape), dtype=torch.float64), p, training=True)
-    torch.set_rng_state(generator_state)
+    with _torch_seeded(seed):
+        out = F.dropout(torch.ones(tuple(shape), dtype=torch.float64), p, training=True)
     return int((out == 0).sum())
 
 
@@ -534,9 +539,7 @@ def _torch_dropout_of_ones(shape, p: float, seed: int, dout: np.ndarray | None =
     """
     import torch.nn.functional as F
 
-    generator_state = torch.get_rng_state()
-    try:
-        _seed_torch(seed)
+    with _torch_seeded(seed):
         ones = torch.ones(tuple(shape), dtype=torch.float64, requires_grad=True)
         y = F.dropout(ones, p, training=True)
         grad = None
@@ -544,8 +547,6 @@ def _torch_dropout_of_ones(shape, p: float, seed: int, dout: np.ndarray | None =
             y.backward(torch.from_numpy(dout.astype(np.float64)))
             grad = ones.grad.numpy().copy()
         return (y != 0).detach().numpy(), grad
-    finally:
-        torch.set_rng_state(generator_state)
 
 
 def _backward_inputs(*, seed: int = 0, shape=(60, 30), p: float = 0.2, dtype=np.float64) -> dict:
