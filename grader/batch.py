@@ -144,176 +144,214 @@ class DaskWorkers:
 
 
 def grade(submissions_dir: Path, out: Path, options: Options) -> dict:
-    """Grade everything under ``submissions_dir`` into ``out``; return the summary numbers."""
+    """Grade everything under ``submissions_dir`` into ``out``; return the summary numbers.
+
+    The steps, in order (each a method of ``Run``): ``plan`` finds the submissions and what is left to
+    grade; ``dispatch`` sends each to a worker and ``record``s every result as it comes back; ``finish``
+    writes the class report, the exports and the summary.
+    """
     import warnings as _warnings
 
     _warnings.filterwarnings("ignore", message=".*not in session.*")  # nbgrader's own SQLAlchemy chatter
-    started = time.monotonic()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    names = options.assignments or known_assignments()
-    unknown = [a for a in names if a not in known_assignments()]
-    if unknown:
-        raise SystemExit(f"unknown assignment(s): {', '.join(unknown)} (known: {', '.join(known_assignments())})")
-    hidden = [Path(submissions_dir), out, sandbox.REPO, Path.cwd()]
-    head_cpu = time.process_time()
-    # the sandbox's start is checked while the head finds, generates and imports: joined before any grading
-    checking = Preflight(hidden) if not options.scheduler else None
-    book = CourseBook(out)
-    journal = journal_module.Journal(out)
-    secret = journal_module.secret(out)
-    releases = {assignment: {p.stem for p in source_notebooks(assignment)} for assignment in names}
-    staging = out / ".grading" / "unpacked"
-    submissions, warnings = discover(Path(submissions_dir), releases, staging, options.assignments)
-    infos = {a: book.prepare(a) for a in sorted({s.assignment for s in submissions if not s.rejected})}
-    settings = json.dumps([options.cell_timeout, options.memory, options.all_cells, options.feedback,
-                           journal_module.grader_hash()])
+    run = Run(Path(submissions_dir), Path(out), options)
+    run.plan()
+    run.dispatch()
+    return run.finish()
 
-    todo: list[tuple[Submission, str]] = []
-    skipped = 0
-    for submission in submissions:
-        source_hash = infos[submission.assignment].source_hash if submission.assignment in infos else ""
-        key = journal_module.key(submission.digest, source_hash, settings)
-        previous = journal.get(submission.student, submission.assignment)
-        if previous and previous.get("key") == key and not options.force:
-            skipped += 1
-            continue
-        todo.append((submission, key))
 
-    progress = Progress(len(todo), enabled=options.progress)
-    progress.show(force=True)
-    counts = {"notebooks_run": 0, "graded_now": 0, "cpu": 0.0, "sandbox_cpu": 0.0, "starts": 0, "preload": 0.0}
-    last_csv = 0.0
+class Run:
+    """One run of the class command, from finding the submissions to the summary; see ``grade``."""
 
-    def record(submission: Submission, key: str, outcome: work.Outcome | None, problem: str | None = None):
+    def __init__(self, submissions_dir: Path, out: Path, options: Options):
+        self.started = time.monotonic()
+        self.submissions_dir, self.out, self.options = submissions_dir, out, options
+        out.mkdir(parents=True, exist_ok=True)
+        names = options.assignments or known_assignments()
+        unknown = [a for a in names if a not in known_assignments()]
+        if unknown:
+            raise SystemExit(f"unknown assignment(s): {', '.join(unknown)} (known: {', '.join(known_assignments())})")
+        self.names = names
+        self.hidden = [submissions_dir, out, sandbox.REPO, Path.cwd()]
+        self.head_cpu = time.process_time()
+        # the sandbox's start is checked while the head finds, generates and imports: joined before any grading
+        self.checking = Preflight(self.hidden) if not options.scheduler else None
+        self.book = CourseBook(out)
+        self.journal = journal_module.Journal(out)
+        self.secret = journal_module.secret(out)
+        self.counts = {"notebooks_run": 0, "graded_now": 0, "cpu": 0.0, "sandbox_cpu": 0.0, "starts": 0,
+                       "preload": 0.0}
+        self.last_csv = 0.0
+
+    # ------------------------------------------------------------ 1. what to grade
+
+    def plan(self) -> None:
+        """Find the submissions, prepare each assignment once, and keep those whose grading is not current."""
+        options = self.options
+        releases = {assignment: {p.stem for p in source_notebooks(assignment)} for assignment in self.names}
+        staging = self.out / ".grading" / "unpacked"
+        submissions, self.warnings = discover(self.submissions_dir, releases, staging, options.assignments)
+        self.infos = {a: self.book.prepare(a) for a in sorted({s.assignment for s in submissions if not s.rejected})}
+        settings = json.dumps([options.cell_timeout, options.memory, options.all_cells, options.feedback,
+                               journal_module.grader_hash()])
+        self.todo: list[tuple[Submission, str]] = []
+        self.skipped = 0
+        for submission in submissions:
+            info = self.infos.get(submission.assignment)
+            key = journal_module.key(submission.digest, info.source_hash if info else "", settings)
+            previous = self.journal.get(submission.student, submission.assignment)
+            if previous and previous.get("key") == key and not options.force:
+                self.skipped += 1
+                continue
+            self.todo.append((submission, key))
+        self.progress = Progress(len(self.todo), enabled=options.progress)
+        self.progress.show(force=True)
+
+    # ------------------------------------------------------------ 2. grade on the workers, record each result
+
+    def dispatch(self) -> None:
+        """Send every submission to a worker, at most two per worker in flight, and record each result."""
+        options = self.options
+        # one library set after the other: a worker's warm sandboxes are reused instead of replaced
+        queue = sorted(self.todo, key=lambda item: RULES[item[0].assignment].libraries
+                       if item[0].assignment in RULES else ())
+        queue.reverse()
+        setup = work.Setup(run_id=secrets.token_hex(8), gradebook=self.book.snapshot(), infos=self.infos,
+                           secret=self.secret, hidden=[str(p) for p in self.hidden],
+                           cell_timeout=options.cell_timeout, memory=options.memory, all_cells=options.all_cells,
+                           book_url=options.book_url, feedback=options.feedback)
+        workers = None
+        in_flight: dict = {}
+        try:
+            if queue and not options.scheduler:  # imported once here, shared by the forked workers
+                preload_started = time.process_time()
+                work.preload(sorted({submission.assignment for submission, _ in queue}), options.feedback)
+                self.counts["preload"] = time.process_time() - preload_started
+            if self.checking is not None:
+                self.checking.wait()  # the workers are forked from a head without other threads
+            workers = (DaskWorkers(setup, options.scheduler) if options.scheduler
+                       else LocalWorkers(setup, max(1, options.workers))) if queue else None
+            while queue or in_flight:
+                while queue and len(in_flight) < 2 * workers.capacity:
+                    submission, key = queue.pop()
+                    if submission.rejected or submission.problem:
+                        self.record(submission, key, None)
+                        continue
+                    task = work.Task(submission.student, submission.assignment,
+                                     dict(submission.files), submission.files.get("timestamp.txt"))
+                    in_flight[workers.submit(task)] = (submission, key)
+                if not in_flight:
+                    continue
+                done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+                for future in done:
+                    submission, key = in_flight.pop(future)
+                    try:
+                        outcome, problem = future.result(), None
+                    except Exception as error:  # noqa: BLE001 - a lost worker or a grader bug: no score, regraded next run
+                        outcome, problem = None, f"grader failure ({type(error).__name__}: {str(error)[:200]})"
+                    self.record(submission, key, outcome, problem)
+        except BaseException:  # Ctrl-C: stop the workers and their sandboxes now; what was recorded stays recorded
+            if workers is not None:
+                workers.close(now=True)
+            workers = None
+            raise
+        finally:
+            if workers is not None:
+                workers.close()
+            self.book.close()
+            self.journal.write_csv()
+            journal_module.write_results(self.out, self.journal.records())
+            self.progress.finish()
+
+    def record(self, submission: Submission, key: str, outcome: work.Outcome | None, problem: str | None = None):
         """Everything about one submission, written at once: gradebook (one transaction), files, journal."""
-        nonlocal last_csv
-        counts["graded_now"] += 1
+        self.counts["graded_now"] += 1
         if submission.rejected:
-            journal.put({"student_id": submission.student, "assignment": submission.assignment, "score": 0.0,
-                         "max_score": 0.0, "status": submission.problem, "notes": submission.notes,
-                         "key": key, "notebooks": {}})
-            progress.advance(ok=False)
+            self.journal.put({"student_id": submission.student, "assignment": submission.assignment, "score": 0.0,
+                              "max_score": 0.0, "status": submission.problem, "notes": submission.notes,
+                              "key": key, "notebooks": {}})
+            self.progress.advance(ok=False)
             return
-        info = infos[submission.assignment]
+        info = self.infos[submission.assignment]
         outcome = outcome or work.Outcome(submission.student, submission.assignment)
         notes = list(submission.notes) + outcome.notes
         if problem:
             notes.append(problem)
         score, max_score = 0.0, info.max_score
         try:
-            score, max_score = book.record(submission.student, submission.assignment,
-                                           work.parse_timestamp(submission.files.get("timestamp.txt")),
-                                           {} if submission.problem else outcome.grades)
+            score, max_score = self.book.record(submission.student, submission.assignment,
+                                                work.parse_timestamp(submission.files.get("timestamp.txt")),
+                                                {} if submission.problem else outcome.grades)
         except Exception as error:  # noqa: BLE001
             notes.append(f"score unavailable: {type(error).__name__}: {str(error)[:200]}")
             problem = problem or f"grader failure ({type(error).__name__})"
         problems = [s for s in outcome.statuses.values() if s != "graded"]
         status = submission.problem or problem or (problems[0] if problems else "graded")
         grader_failed = status.startswith("grader failure")
+        self._write_files(submission, info, outcome, status, grader_failed, score, max_score)
+        tests = outcome.tests or work._all_tests(info, outcome)
+        if submission.problem or grader_failed:
+            for test in tests:
+                test.update(checked=False, passed=False, points=0.0, message=status)
+        self.journal.put({"student_id": submission.student, "assignment": submission.assignment,
+                          "score": None if grader_failed else round(score, 6), "max_score": max_score,
+                          "status": status, "notes": notes, "key": "" if grader_failed else key,
+                          "notebooks": outcome.statuses, "tests": tests,
+                          "seconds": outcome.seconds, "timeouts": outcome.timeouts})
+        for name, value in (("notebooks_run", outcome.notebooks_run), ("cpu", outcome.cpu),
+                            ("sandbox_cpu", outcome.sandbox_cpu), ("starts", outcome.sandbox_starts)):
+            self.counts[name] += value
+        now = time.monotonic()
+        if now - self.last_csv > 1.0:
+            self.journal.write_csv()
+            self.last_csv = now
+        self.progress.advance(ok=status == "graded")
+
+    def _write_files(self, submission, info, outcome, status, grader_failed, score, max_score) -> None:
+        """The autograded notebooks and, with feedback, one page per notebook (a status page where none came)."""
         for notebook in info.release:
             if notebook in outcome.autograded and not grader_failed:
-                book.write_autograded(submission.student, submission.assignment, notebook, outcome.autograded[notebook])
-            if not options.feedback:
+                self.book.write_autograded(submission.student, submission.assignment, notebook,
+                                           outcome.autograded[notebook])
+            if not self.options.feedback:
                 continue
-            folder = out / "feedback" / submission.student / submission.assignment
+            folder = self.out / "feedback" / submission.student / submission.assignment
             folder.mkdir(parents=True, exist_ok=True)
             page = outcome.feedback.get(notebook) if not grader_failed else None
             if page is None:
                 page = status_page(submission.student, submission.assignment, notebook,
                                    outcome.statuses.get(notebook, status), score, max_score)
             journal_module._atomic_write(folder / f"{notebook}.html", page)
-        tests = outcome.tests or work._all_tests(info, outcome)
-        if submission.problem or grader_failed:
-            for test in tests:
-                test.update(checked=False, passed=False, points=0.0, message=status)
-        journal.put({"student_id": submission.student, "assignment": submission.assignment,
-                     "score": None if grader_failed else round(score, 6), "max_score": max_score, "status": status,
-                     "notes": notes, "key": "" if grader_failed else key,
-                     "notebooks": outcome.statuses, "tests": tests,
-                     "seconds": outcome.seconds, "timeouts": outcome.timeouts})
-        counts["notebooks_run"] += outcome.notebooks_run
-        counts["cpu"] += outcome.cpu
-        counts["sandbox_cpu"] += outcome.sandbox_cpu
-        counts["starts"] += outcome.sandbox_starts
-        now = time.monotonic()
-        if now - last_csv > 1.0:
-            journal.write_csv()
-            last_csv = now
-        progress.advance(ok=status == "graded")
 
-    # one library set after the other: a worker's warm sandboxes are reused instead of replaced
-    queue = sorted(todo, key=lambda item: RULES[item[0].assignment].libraries if item[0].assignment in RULES else ())
-    queue.reverse()
-    setup = work.Setup(run_id=secrets.token_hex(8), gradebook=book.snapshot(), infos=infos, secret=secret,
-                       hidden=[str(p) for p in hidden], cell_timeout=options.cell_timeout, memory=options.memory,
-                       all_cells=options.all_cells, book_url=options.book_url, feedback=options.feedback)
-    workers = None
-    in_flight: dict = {}
-    try:
-        if queue and not options.scheduler:  # imported once here, shared by the forked workers
-            preload_started = time.process_time()
-            work.preload(sorted({submission.assignment for submission, _ in queue}), options.feedback)
-            counts["preload"] = time.process_time() - preload_started
-        if checking is not None:
-            checking.wait()  # the workers are forked from a head without other threads
-        workers = (DaskWorkers(setup, options.scheduler) if options.scheduler
-                   else LocalWorkers(setup, max(1, options.workers))) if queue else None
-        while queue or in_flight:
-            while queue and len(in_flight) < 2 * workers.capacity:
-                submission, key = queue.pop()
-                if submission.rejected or submission.problem:
-                    record(submission, key, None)
-                    continue
-                task = work.Task(submission.student, submission.assignment,
-                                 dict(submission.files), submission.files.get("timestamp.txt"))
-                in_flight[workers.submit(task)] = (submission, key)
-            if not in_flight:
-                continue
-            done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
-            for future in done:
-                submission, key = in_flight.pop(future)
-                try:
-                    outcome, problem = future.result(), None
-                except Exception as error:  # noqa: BLE001 - a lost worker or a grader bug: no score, regraded next run
-                    outcome, problem = None, f"grader failure ({type(error).__name__}: {str(error)[:200]})"
-                record(submission, key, outcome, problem)
-    except BaseException:  # Ctrl-C: stop the workers and their sandboxes now; what was recorded stays recorded
-        if workers is not None:
-            workers.close(now=True)
-        workers = None
-        raise
-    finally:
-        if workers is not None:
-            workers.close()
-        book.close()
-        journal.write_csv()
-        journal_module.write_results(out, journal.records())
-        progress.finish()
-    graded_now, notebooks_run = counts["graded_now"], counts["notebooks_run"]
-    # the head's own CPU: finding, recording; not the report, nor the imports it made once for its workers
-    head_cpu = time.process_time() - head_cpu - counts["preload"]
-    wall = time.monotonic() - started
-    records = journal.records()
-    report_started = time.monotonic()
-    from grader import class_report, exports
+    # ------------------------------------------------------------ 3. report, exports, summary
 
-    written = []
-    try:  # the grades are recorded already: a report that fails is reported, never a lost run
-        class_report.write(out, records, book_url=options.book_url)
-        written = [exports.write(out, records, kind) for kind in options.exports]
-    except Exception as error:  # noqa: BLE001
-        warnings.append(f"the report or an export could not be written ({type(error).__name__}: {str(error)[:300]}); "
-                        f"`python -m autograder report {out}` tries again")
-    report_wall = time.monotonic() - report_started
-    text = summary(records, graded_now, skipped, wall, notebooks_run, warnings + journal.problems, out,
-                   cpu={"head": head_cpu, "workers": counts["cpu"], "sandbox": counts["sandbox_cpu"],
-                        "starts": counts["starts"], "preload": counts["preload"]})
-    text += f"\nreport: {out}/report.html ({report_wall:.1f} s)" + "".join(f"\nexport: {path}" for path in written)
-    return {"summary": text, "graded": graded_now, "skipped": skipped, "wall": wall + report_wall,
-            "notebooks_run": notebooks_run, "records": records, "report_wall": report_wall,
-            "head_cpu": head_cpu, "worker_cpu": counts["cpu"], "sandbox_cpu": counts["sandbox_cpu"],
-            "preload_cpu": counts["preload"]}
+    def finish(self) -> dict:
+        """The class report and exports (a failure there is a warning: the grades are recorded) and the summary."""
+        counts, out = self.counts, self.out
+        graded_now, notebooks_run = counts["graded_now"], counts["notebooks_run"]
+        # the head's own CPU: finding, recording; not the report, nor the imports it made once for its workers
+        head_cpu = time.process_time() - self.head_cpu - counts["preload"]
+        wall = time.monotonic() - self.started
+        records = self.journal.records()
+        report_started = time.monotonic()
+        from grader import class_report, exports
+
+        written = []
+        warnings = list(self.warnings)
+        try:  # the grades are recorded already: a report that fails is reported, never a lost run
+            class_report.write(out, records, book_url=self.options.book_url)
+            written = [exports.write(out, records, kind) for kind in self.options.exports]
+        except Exception as error:  # noqa: BLE001
+            warnings.append(f"the report or an export could not be written ({type(error).__name__}: "
+                            f"{str(error)[:300]}); `python -m autograder report {out}` tries again")
+        report_wall = time.monotonic() - report_started
+        text = summary(records, graded_now, self.skipped, wall, notebooks_run, warnings + self.journal.problems, out,
+                       cpu={"head": head_cpu, "workers": counts["cpu"], "sandbox": counts["sandbox_cpu"],
+                            "starts": counts["starts"], "preload": counts["preload"]})
+        text += f"\nreport: {out}/report.html ({report_wall:.1f} s)" + "".join(f"\nexport: {path}" for path in written)
+        return {"summary": text, "graded": graded_now, "skipped": self.skipped, "wall": wall + report_wall,
+                "notebooks_run": notebooks_run, "records": records, "report_wall": report_wall,
+                "head_cpu": head_cpu, "worker_cpu": counts["cpu"], "sandbox_cpu": counts["sandbox_cpu"],
+                "preload_cpu": counts["preload"]}
 
 
 class Preflight(threading.Thread):
