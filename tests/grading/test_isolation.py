@@ -1,0 +1,290 @@
+"""One submission, one trust domain: what a job tries against the warm sandbox, and what it gets.
+
+Each test runs a job that attacks the boundary drawn in ``grader/sandbox.py``
+(other processes, descriptors, files and keys of other jobs, the channel's
+protocol, time, memory, threads, CPU) and checks both sides: the attack fails
+or ends its own job, and the next job in the same worker grades as if nothing
+had happened.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import os
+import resource
+import secrets
+
+import pytest
+
+from grader import sandbox
+from tests.grading.grade_helpers import require_bwrap
+
+pytestmark = pytest.mark.slow  # starts bubblewrap sandboxes
+
+HIDDEN = [sandbox.REPO]
+
+
+def _job(*sources: str, nonce: str | None = None) -> dict:
+    return {"nonce": nonce or secrets.token_hex(8), "files": {},
+            "cells": [{"i": i, "source": s} for i, s in enumerate(sources)]}
+
+
+def _printed(run: sandbox.RunResult, cell: int = 0):
+    assert run.done and not run.failure, (run.failure, run.detail)
+    return ast.literal_eval(run.cells[cell]["outputs"][0]["text"])
+
+
+def _still_grades(warm: sandbox.WarmSandbox) -> None:
+    """The next job in the same worker runs and reports right."""
+    run = warm.run(_job("import numpy as np\nprint(int(np.arange(4).sum()))"), 1)
+    assert run.done and not run.failure, (run.failure, run.detail)
+    assert run.cells[0]["outputs"][0]["text"] == "6\n"
+
+
+@pytest.fixture(scope="module")
+def warm():
+    require_bwrap()
+    with sandbox.WarmSandbox(sandbox.Limits(cell_timeout=20), HIDDEN, ("numpy",)) as warm:
+        yield warm
+
+
+# A job that finds its channel the way a notebook would: the one descriptor besides 0, 1 and 2.
+FIND_CHANNEL = "import os\nchannel = max(int(fd) for fd in os.listdir('/proc/self/fd') if int(fd) > 2 and os.path.exists(f'/proc/self/fd/{fd}'))\n"
+
+
+def test_a_job_sees_no_other_process(warm):
+    source = r'''
+import os, signal
+seen = {"pid": os.getpid(), "ppid": os.getppid(), "proc": sorted(n for n in os.listdir("/proc") if n.isdigit())}
+for name, path in (("fd1", "/proc/1/fd"), ("root1", "/proc/1/root/tmp"), ("fd2", "/proc/2/fd")):
+    try:
+        seen[name] = os.listdir(path)
+    except OSError as error:
+        seen[name] = error.errno
+for pid in (2, 3, 10):
+    try:
+        os.kill(pid, 0)
+        seen[f"kill{pid}"] = "alive"
+    except OSError as error:
+        seen[f"kill{pid}"] = error.errno
+print(seen)
+'''
+    seen = _printed(warm.run(_job(source), 1))
+    assert seen["pid"] == 1 and seen["ppid"] == 0  # pid 1 of its own namespace; its parent is outside
+    assert seen["proc"] == []  # its /proc shows no process by number (only "self")
+    assert seen["fd1"] == 2 and seen["root1"] == 2 and seen["fd2"] == 2  # ENOENT: no bwrap, no zygote
+    assert seen["kill2"] == seen["kill3"] == seen["kill10"] == 3  # ESRCH: nobody else to signal
+    _still_grades(warm)
+
+
+def test_a_job_holds_no_descriptor_but_its_channel(warm):
+    source = r'''
+import os
+fds = {}
+for fd in os.listdir("/proc/self/fd"):
+    try:
+        fds[int(fd)] = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        pass
+print(fds)
+'''
+    fds = _printed(warm.run(_job(source), 1))
+    assert all(fds[fd] == "/dev/null" for fd in (0, 1, 2))
+    others = {fd: target for fd, target in fds.items() if fd > 2}
+    pipes = [target for target in others.values() if target.startswith("pipe:")]
+    assert len(pipes) == 1, others  # the channel alone (the rest: the listing's own folder)
+    assert not [t for t in others.values() if t.startswith("socket:")]  # no job socket
+
+
+def test_files_and_keys_of_one_job_are_not_the_next_jobs(warm):
+    leave = r'''
+import ctypes, os
+open("/tmp/mark", "w").write("x")
+libc = ctypes.CDLL(None, use_errno=True)
+key = libc.syscall(248, b"user", b"mark", b"secret", 6, -3)  # add_key to the session keyring
+print({"add_key": (key, ctypes.get_errno()), "keyctl": (libc.syscall(250, 0, -3, 0), ctypes.get_errno())})
+'''
+    left = _printed(warm.run(_job(leave), 1))
+    assert left == {"add_key": (-1, 1), "keyctl": (-1, 1)}  # EPERM: the seccomp filter
+    look = r'''
+import os
+places = ["/tmp/mark", "/proc/1/root/tmp/mark", "/tmp/home/mark", "/dev/shm/mark"]
+print({place: os.path.exists(place) for place in places})
+'''
+    assert not any(_printed(warm.run(_job(look), 1)).values())
+
+
+def test_shared_and_anonymous_file_memory_is_refused(warm):
+    source = r'''
+import ctypes, os
+result = {}
+try:
+    fd = os.memfd_create("big")
+    os.ftruncate(fd, 3 * 1024 ** 3)
+    result["memfd"] = "made"
+except OSError as error:
+    result["memfd"] = error.errno
+try:
+    open("/dev/shm/big", "wb").write(b"x")
+    result["shm"] = "written"
+except OSError as error:
+    result["shm"] = error.errno
+libc = ctypes.CDLL(None, use_errno=True)
+result["shmget"] = (libc.shmget(0, 1 << 30, 0o1600), ctypes.get_errno())
+print(result)
+'''
+    result = _printed(warm.run(_job(source), 1))
+    assert result["memfd"] == 1 and result["shmget"] == (-1, 1)  # EPERM
+    assert result["shm"] == 30  # EROFS: /dev/shm is an empty read-only tmpfs
+    _still_grades(warm)
+
+
+def test_threads_are_bounded(warm):
+    source = r'''
+import threading, time
+stop = threading.Event()
+started = 0
+try:
+    for _ in range(3000):
+        threading.Thread(target=stop.wait, daemon=True).start()
+        started += 1
+except (RuntimeError, MemoryError):
+    pass
+stop.set()
+print({"started": started})
+'''
+    started = _printed(warm.run(_job(source), 1))["started"]
+    # RLIMIT_NPROC (where the grader is not root) or the address space (8 MiB of stack per thread) stops it
+    assert started < 500, started
+    _still_grades(warm)
+
+
+def test_a_job_has_a_cpu_time_cap(warm):
+    source = "import resource\nprint(resource.getrlimit(resource.RLIMIT_CPU))"
+    soft, hard = _printed(warm.run(_job(source, "x = 1"), 2))
+    assert soft == hard == int(sandbox.READY_SECONDS + 20 * 2) + 1
+
+
+def test_cpu_past_the_cap_ends_the_job(monkeypatch):
+    require_bwrap()
+    monkeypatch.setattr(sandbox, "READY_SECONDS", 1.0)
+    # threads hashing in C (no GIL) spend CPU faster than the wall clock: the CPU cap ends it first
+    source = r'''
+import hashlib, threading
+data = b"x" * (64 << 20)
+def burn():
+    while True:
+        hashlib.sha256(data).digest()
+for _ in range(6):
+    threading.Thread(target=burn, daemon=True).start()
+burn()
+'''
+    with sandbox.WarmSandbox(sandbox.Limits(cell_timeout=8), HIDDEN, ("numpy",)) as quick:
+        run = quick.run(_job(source), 1)
+        # the CPU cap (10 s) or, on a machine whose cores are busy, the wall clock (9 s) ends it first
+        assert run.failure == "timeout" and not run.done and run.wall < 20
+        _still_grades(quick)
+
+
+def test_forged_cell_done_does_not_extend_a_cell():
+    require_bwrap()
+    nonce = secrets.token_hex(8)
+    forge = FIND_CHANNEL + (
+        "import json, time\n"
+        f"os.write(channel, (json.dumps({{'t': 'cell', 'i': 0, 'n': {nonce!r}, 'outputs': []}}) + '\\n').encode())\n"
+        "time.sleep(30)\n")
+    with sandbox.WarmSandbox(sandbox.Limits(cell_timeout=3), HIDDEN, ("numpy",)) as quick:
+        run = quick.run(_job(forge, "x = 1", nonce=nonce), 2)
+        assert run.failure in ("timeout", "tampering") and not run.done
+        assert run.wall < 15, run.wall  # the cell's own limit held, the forged message bought nothing
+        _still_grades(quick)
+
+
+@pytest.mark.parametrize("what, line, failure", [
+    ("deep", "'[' * 200_000 + ']' * 200_000", "tampering"),
+    ("invalid UTF-8", "b'\\xff\\xfe{}'", "tampering"),
+    ("forged exit", "json.dumps({'t': 'exit', 'job': 1, 'status': 0})", "tampering"),
+    ("no newline, 100 MB", "b'[' * 100_000_000", "output"),
+])
+def test_a_broken_channel_ends_its_job_and_the_next_grades(warm, what, line, failure):
+    source = FIND_CHANNEL + (
+        f"import json\nline = {line}\nline = line if isinstance(line, bytes) else line.encode()\n"
+        "view = memoryview(line + (b'\\n' if len(line) < 1_000_000 else b''))\n"
+        "while view:\n    view = view[os.write(channel, view):]\n")
+    run = warm.run(_job(source, "x = 1"), 2)
+    assert run.failure == failure, (what, run.failure, run.detail)
+    assert not run.probes and not run.done
+    _still_grades(warm)
+
+
+def test_forged_probe_out_of_order_is_tampering(warm):
+    nonce = secrets.token_hex(8)
+    forge = FIND_CHANNEL + (
+        "import json\n"
+        f"os.write(channel, (json.dumps({{'t': 'probe', 'i': 1, 'k': 0, 'n': {nonce!r}, 'record': 1}}) + '\\n').encode())\n")
+    job = _job(forge, nonce=nonce)
+    job["cells"].append({"i": 1, "probes": []})
+    run = warm.run(job, 2)
+    assert run.failure == "tampering" and not run.probes
+    _still_grades(warm)
+
+
+def test_nesting_depth_counts_brackets_outside_strings_only():
+    assert sandbox.nesting_depth(b"[" * 100 + b"]" * 100) == 100
+    assert sandbox.nesting_depth(json.dumps({"a": "[" * 500}).encode()) <= 1
+    assert sandbox.nesting_depth(json.dumps(["\\", [[[["x"]]]]]).encode()) <= 5
+    escaped = json.dumps(["\\\"" + "[" * 80, [[1]]]).encode()
+    assert sandbox.nesting_depth(escaped) == 3
+    assert sandbox.parse_message(b"[" * 200_000 + b"]" * 200_000) is None
+    assert sandbox.parse_message(b'{"t": "ready"}') == {"t": "ready"}
+
+
+def test_the_zygote_and_its_jobs_die_with_the_worker():
+    """bwrap --die-with-parent, the zygote's and the job's PDEATHSIG: nothing of a sandbox outlives its worker."""
+    require_bwrap()
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "from grader import sandbox\nimport secrets, time\n"
+        "warm = sandbox.WarmSandbox(sandbox.Limits(cell_timeout=60), [sandbox.REPO], ('numpy',))\n"
+        "job = {'nonce': secrets.token_hex(8), 'files': {}, 'cells': [{'i': 0, 'source': 'import time; time.sleep(120)'}]}\n"
+        "print(warm.run(job, 1))\n")
+    worker = subprocess.Popen([sys.executable, "-c", script], cwd=sandbox.REPO)
+    deadline = time.monotonic() + 60
+    found: list[int] = []
+    while time.monotonic() < deadline and len(found) < 2:
+        time.sleep(0.5)
+        found = _descendants(worker.pid)
+    assert len(found) >= 2, found  # bwrap and the zygote (and its job) are running
+    os.kill(worker.pid, 9)
+    worker.wait()
+    time.sleep(3)
+    alive = [pid for pid in found if os.path.exists(f"/proc/{pid}") and _state(pid) != "Z"]
+    assert not alive, alive
+
+
+def _descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        here = todo.pop()
+        try:
+            children = open(f"/proc/{here}/task/{here}/children").read().split()
+        except OSError:
+            continue
+        out += [int(c) for c in children]
+        todo += [int(c) for c in children]
+    return out
+
+
+def _state(pid: int) -> str:
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
+
+
+def test_resource_limits_of_the_worker_are_untouched():
+    """The job's limits are set in the job's process only (the worker's own stay as they were)."""
+    assert resource.getrlimit(resource.RLIMIT_CPU)[0] == resource.RLIM_INFINITY
