@@ -17,12 +17,50 @@ The sandbox (``bwrap``, Debian package ``bubblewrap``):
 - has its own user, pid, network (no interfaces but loopback, down), IPC, UTS
   and cgroup namespaces, no further user namespaces, a new session, and dies
   with the grader (``--die-with-parent``); killing ``bwrap`` ends its pid
-  namespace, so every process the submission started ends with it;
+  namespace, so every process in it ends with it;
 - runs a warm interpreter (``zygote.py``) that forks one child per notebook;
-  before any learner code runs, the child gets its own empty ``/tmp``, its
-  limits (address space ``--memory``, file size, open files; not raisable
-  from inside), no capabilities and the seccomp filter that refuses new
-  processes (``seccomp.py``); output is capped by the runner and on the channel.
+  before any learner code runs, the child gets its own pid namespace and
+  ``/proc``, its own empty ``/tmp``, only its own channel, its limits (not
+  raisable from inside), no capabilities and the seccomp filter
+  (``seccomp.py``); output is capped by the runner and on the channel.
+
+The boundary, job by job (one submission's notebook is one job, one trust domain):
+
+- a job CAN reach: its own process (pid 1 of its own pid namespace) and its
+  threads; its own ``/tmp`` (an empty tmpfs of ``--tmp`` size, made for it,
+  gone with it), holding its submission's files; the system, Python, the
+  environment and the course's two packages, read-only; the one pipe the
+  worker made for this job (its channel), write-only; a ``/proc`` that shows
+  itself alone (``self``, ``cpuinfo``, ``meminfo``);
+- a job CANNOT reach: any other process (bubblewrap's pid 1, the warm
+  interpreter, earlier or later jobs: not in its pid namespace, so neither
+  seen, signalled, traced nor read through ``/proc/N/fd`` or ``/proc/N/root``);
+  the job socket and the control pipe (closed before any learner code runs);
+  another job's channel, files or ``/tmp``; the kernel's keyrings,
+  ``memfd_create`` and System V shared memory (refused by seccomp); new
+  processes, ``ptrace``, capabilities, mounts, new namespaces; the network;
+  the repository, the submissions, the gradebook and the output folder (not
+  in its mount namespace);
+- bounded: address space ``--memory`` (threads' stacks included), each file
+  64 MiB, ``/tmp`` 256 MiB (a tmpfs counted apart from ``--memory``), open
+  files, CPU seconds of the whole job (``RLIMIT_CPU``: ``READY_SECONDS`` plus
+  ``--timeout`` per cell), threads (``RLIMIT_NPROC``, where the grader is not
+  root; as root, the address space bounds them), what it sends (64 MiB);
+- believed of what it says: nothing but data. The worker keeps the time
+  itself (a fixed deadline for the whole job, at most ``--timeout`` from a
+  cell's start or the previous cell's end, whatever the child writes), reads
+  the channel by the runner's protocol in order (a line that is not JSON, not
+  UTF-8, nested deeper than ``MAX_DEPTH``, without the job's nonce or out of
+  order ends the job as tampering: no points, sandbox closed, the next job
+  gets a fresh one), and decides every verdict outside the sandbox on the
+  validated records (``autograder.probe.decode``). The warm interpreter's own
+  messages (``exit``) come on the control pipe, which no job holds, and name
+  the job they are about;
+- lifetime: bubblewrap dies with the worker thread that started it
+  (``--die-with-parent``), the warm interpreter and every job with bubblewrap
+  (``PDEATHSIG`` and the pid namespace), a local worker with the head
+  (``PDEATHSIG``, ``batch._install``): a ``kill -9`` of the head leaves
+  nothing running; a Dask worker's sandboxes end with the Dask worker.
 
 ``WarmSandbox.run`` sends a job to the warm interpreter, reads the child's
 messages, enforces the per-cell and total wall-clock limits by killing the
@@ -193,6 +231,68 @@ def bwrap_command(limits: Limits, hidden: list[Path], absent: dict[str, int] | N
     return args
 
 
+PIDS_HIERARCHIES = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))  # cgroup v1, then v2
+MAX_TASKS = 512   # processes and threads of one sandbox (bwrap, the warm interpreter and the job's threads)
+
+
+def pids_cgroup(name: str, limit: int = MAX_TASKS) -> Path | None:
+    """A new cgroup that holds at most ``limit`` tasks, where this machine lets the grader make one; else None.
+
+    The kernel's ``RLIMIT_NPROC`` does not apply to processes that are root outside the sandbox (how the
+    course's CI runs bubblewrap); a ``pids`` cgroup applies to everyone.
+    """
+    for hierarchy in PIDS_HIERARCHIES:
+        if not (hierarchy / "cgroup.procs").exists():
+            continue
+        _sweep(hierarchy)
+        if hierarchy == Path("/sys/fs/cgroup") and "pids" not in _read(hierarchy / "cgroup.subtree_control"):
+            continue
+        folder = hierarchy / name
+        try:
+            folder.mkdir()
+            (folder / "pids.max").write_text(str(limit))
+            return folder
+        except OSError:
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+    return None
+
+
+def _sweep(hierarchy: Path) -> None:
+    """Remove the (empty) cgroups left by sandboxes of workers that are gone (killed before they could)."""
+    try:
+        names = [n for n in os.listdir(hierarchy) if n.startswith("autograder-")]
+    except OSError:
+        return
+    for name in names:
+        owner = name.split("-")[1]
+        if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+            try:
+                (hierarchy / name).rmdir()
+            except OSError:
+                pass
+
+
+def _remove_cgroup(folder: Path) -> None:
+    for _ in range(40):  # the sandbox's last processes may take a moment to leave it
+        try:
+            folder.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.025)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
 def _absent_library_fds(names) -> dict[str, int]:
     """A pipe per library to hide, holding the ``__init__.py`` that takes its place in the sandbox."""
     fds = {}
@@ -284,6 +384,7 @@ class WarmSandbox:
         self.startup_cpu = 0.0  # CPU seconds the warm interpreters spent importing
         self._jobs: socket.socket | None = None   # the job socket (the warm interpreter holds the other end)
         self._control = -1                        # the warm interpreter's control pipe (no job holds it)
+        self._cgroup: Path | None = None          # the pids cgroup of the sandbox, where one could be made
         self._stderr_tail = b""
         self._control_buffer = b""
         self._children_cpu = 0.0
@@ -307,6 +408,9 @@ class WarmSandbox:
                  str(jobs_there.fileno()), "--setenv", "AUTOGRADER_WARM", json.dumps(settings)]
         at = command.index("--clearenv") + 1
         command = command[:at] + extra + command[at:]
+        self._cgroup = pids_cgroup(f"autograder-{os.getpid()}-{id(self):x}-{self.starts}")
+        if self._cgroup is not None:  # bwrap enters it before it starts anything: all it starts is counted
+            command = ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', str(self._cgroup / "cgroup.procs"), *command]
         try:
             self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                             stderr=subprocess.PIPE,
@@ -349,6 +453,9 @@ class WarmSandbox:
                 pass
             RUNNING.discard(self.process)
             self.process = None
+        if self._cgroup is not None:
+            _remove_cgroup(self._cgroup)  # empty once every process of the sandbox is gone
+            self._cgroup = None
         if self._jobs is not None:
             self._jobs.close()
             self._jobs = None
@@ -614,6 +721,8 @@ class WarmSandbox:
                         last, allowance, deadline = time.monotonic(), 5.0, max(deadline, time.monotonic() + 5.0)
         finally:
             os.close(channel)
+        if not result.failure and not result.done:
+            result.failed_cell = state["cell"]  # it died there
         status = (exited or {}).get("status")
         if not result.failure and isinstance(status, int) and os.WIFSIGNALED(status) \
                 and os.WTERMSIG(status) == signal.SIGKILL and (result.cpu or 0.0) >= cpu_seconds - 1:

@@ -9,12 +9,14 @@ included), and then waits for jobs. For each job it forks a child, and only
 the child ever sees the job. Each child is its own trust domain (see
 ``sandbox.py`` for the whole boundary); before any of the learner's code runs, it
 
-- is pid 1 of a pid namespace of its own (made by an intermediate child that
-  only waits for it), with a ``/proc`` of its own that shows itself alone
-  (``own_proc``): it can neither see nor signal any other process (not
-  bubblewrap's pid 1, not this process, no earlier or later job), so there is
-  no ``/proc/N/fd`` or ``/proc/N/root`` of anyone; it dies if its parent dies
-  (``PDEATHSIG``), and every process of the sandbox dies with bubblewrap;
+- runs in a pid namespace where nothing else lives but a placeholder init
+  that holds nothing (``jobs_pid_namespace``: jobs run one after the other,
+  and a job can start no process and its threads end with it), with a
+  ``/proc`` of its own that shows itself alone (``own_proc``): it can neither
+  see nor signal any other process (not bubblewrap's pid 1, not this process,
+  no earlier or later job), so there is no ``/proc/N/fd`` or ``/proc/N/root``
+  of anyone; it dies if this process dies (``PDEATHSIG``), and every process
+  of the sandbox dies with bubblewrap;
 - keeps only its own channel (a pipe the worker made for this job alone and
   passed with the job) and ``/dev/null``: every other descriptor (the job
   socket, the control pipe, anything inherited) is closed, so it can neither
@@ -232,41 +234,38 @@ def only_fds(keep: set[int]) -> None:
                 pass  # the folder's own descriptor, closed already
 
 
-def middle(payload: bytes, channel_fd: int, cpu_seconds: int, settings: dict, shell_and_sink) -> None:
-    """The warm interpreter's child: makes the job's pid namespace, forks the job into it, waits; never returns.
+def jobs_pid_namespace() -> int:
+    """Make the pid namespace every job of this sandbox is forked into; returns the pid of its placeholder init.
 
-    (The warm interpreter cannot make the namespace itself for each job: going back to its own after a
-    fork needs ``setns``, refused in a sandbox that bubblewrap started as root.)
+    Called before the imports (the init is a fork of a small interpreter). The namespace's pid 1 is a
+    process that holds nothing (no descriptor, not dumpable) and only waits; each job then gets the next
+    pid in it and, as a job runs only after the previous one has ended (no new processes, threads end
+    with their process), it is alone there with that init. The job is not the namespace's init itself,
+    so that it dies of the signals it sends itself, as in Jupyter (a pid 1 ignores them). If the init
+    dies, no job can be forked and the worker starts a fresh sandbox.
     """
-    try:
-        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        only_fds({2, channel_fd})  # stderr until the job's sandbox is set up: its failures are the grader's
-        _ok(_libc.unshare(CLONE_NEWPID), "unshare pid")
-        pid = os.fork()
-        if pid == 0:
-            child(payload, channel_fd, cpu_seconds, settings, shell_and_sink)
-        os.close(channel_fd)
-        _, status = os.waitpid(pid, 0)
-    except BaseException as error:  # noqa: BLE001
-        os.write(2, f"sandbox setup failed: {type(error).__name__}: {error}\n".encode())
-        os._exit(70)
-    if os.WIFSIGNALED(status):  # the warm interpreter reads the job's own status
-        number = os.WTERMSIG(status)
+    _ok(_libc.unshare(CLONE_NEWPID), "unshare pid")
+    pid = os.fork()
+    if pid == 0:
         try:
-            signal.signal(number, signal.SIG_DFL)
-        except (OSError, ValueError):
-            pass
-        os.kill(os.getpid(), number)
-    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 70)
+            _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            _prctl(PR_SET_DUMPABLE, 0)
+            os.closerange(0, 1 << 16)
+            while True:
+                signal.pause()
+        finally:
+            os._exit(0)
+    return pid
 
 
 def child(payload: bytes, channel_fd: int, cpu_seconds: int, settings: dict, shell_and_sink) -> None:
-    """Runs in the job's process, pid 1 of its own pid namespace: enter its own sandbox, then run it; never returns."""
+    """Runs in the job's process, in the jobs' pid namespace: enter its own sandbox, then run it; never returns."""
     from grader import runner
 
     started = time.perf_counter()
     try:
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # (its parent is outside its pid namespace: no getppid check)
+        only_fds({2, channel_fd})  # stderr until the sandbox is set up: its failures are the grader's to read
         private_tmp(settings["tmp_size"], settings.get("keep", []))
         own_proc()
         job = json.loads(payload)
@@ -318,6 +317,7 @@ def main() -> int:
     def tell(message: dict) -> None:
         control.write(("\n" + json.dumps(message) + "\n").encode())
 
+    jobs_pid_namespace()  # (before the imports: its init is a small fork)
     shell_and_sink = warm_up(settings["preimport"])
     _ok(_prctl(PR_SET_DUMPABLE, 0), "not dumpable")
     tell({"t": "warm", "setup_s": round(time.perf_counter() - started, 3), "cpu_s": round(time.process_time(), 3)})
@@ -328,7 +328,7 @@ def main() -> int:
         payload, job_id, cpu_seconds, channel_fd = job
         pid = os.fork()
         if pid == 0:
-            middle(payload, channel_fd, cpu_seconds, settings, shell_and_sink)
+            child(payload, channel_fd, cpu_seconds, settings, shell_and_sink)
         os.close(channel_fd)  # the child holds the only writer: its end of input is the job's end
         _, status = os.waitpid(pid, 0)
         usage = os.times()
