@@ -560,8 +560,8 @@ class WarmSandbox:
         self.jobs += 1
         if result.failure or exited is None or exited.get("status") is None or not result.done:
             self.close()  # whatever the child left running, or a sandbox that may be harmed: a fresh one next time
-        if not result.failure and not result.done:
-            result.failure = "died" if result.setup is not None or result.cells else "start"
+        if result.failure in (None, "died", "start") and not result.done and not result.detail:
+            result.failure = result.failure or "start"
             status = (exited or {}).get("status")
             if isinstance(status, int) and os.WIFSIGNALED(status):
                 number = os.WTERMSIG(status)
@@ -627,7 +627,9 @@ class WarmSandbox:
                 return refuse("a line on the channel that is not the grader's runner's message")
             kind, index, cell = message.get("t"), message.get("i"), state["cell"]
             if kind == "ready" and not state["ready"]:
-                state["ready"], result.setup = True, message.get("setup_s")
+                setup = message.get("setup_s")
+                state["ready"] = True
+                result.setup = float(setup) if isinstance(setup, (int, float)) and not isinstance(setup, bool) else None
             elif kind == "start" and state["ready"] and cell is None and state["next"] < len(order) \
                     and index == order[state["next"]]:
                 state["cell"], state["k"] = index, 0
@@ -721,13 +723,14 @@ class WarmSandbox:
                         last, allowance, deadline = time.monotonic(), 5.0, max(deadline, time.monotonic() + 5.0)
         finally:
             os.close(channel)
-        if not result.failure and not result.done:
-            result.failed_cell = state["cell"]  # it died there
         status = (exited or {}).get("status")
         if not result.failure and isinstance(status, int) and os.WIFSIGNALED(status) \
                 and os.WTERMSIG(status) == signal.SIGKILL and (result.cpu or 0.0) >= cpu_seconds - 1:
             result.failure, result.detail = "timeout", f"the job's CPU time ({cpu_seconds} s) ran out"
             result.failed_cell = state["cell"]
+        if not result.failure and not result.done:
+            result.failure = "died" if state["ready"] else "start"
+            result.failed_cell = state["cell"]  # it died there
         return exited
 
 

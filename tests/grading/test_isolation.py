@@ -304,3 +304,49 @@ def _state(pid: int) -> str:
 def test_resource_limits_of_the_worker_are_untouched():
     """The job's limits are set in the job's process only (the worker's own stay as they were)."""
     assert resource.getrlimit(resource.RLIMIT_CPU)[0] == resource.RLIM_INFINITY
+
+
+def test_nothing_outlives_a_killed_head(tmp_path):
+    """``kill -9`` of ``python -m autograder grade`` mid-run: no worker, bubblewrap or warm interpreter is left."""
+    require_bwrap()
+    import time
+
+    from tests.grading.grade_helpers import grade
+    from tests.grading.submissions.common import folder_case, solution
+    from tests.grading.submissions.normalization import A
+
+    nb = solution(A)
+    for cell in nb["cells"]:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "min_max_scale":
+            text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            cell["source"] = "import time\ntime.sleep(60)\n" + text
+    submissions = tmp_path / "submitted"
+    for student in ("slow-a", "slow-b", "slow-c"):
+        folder_case(A, student, nb).write(submissions)
+    head = grade(submissions, tmp_path / "out", "--workers", "2", "--timeout", "100", wait=False)
+    try:
+        deadline = time.monotonic() + 120
+        found: list[int] = []
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            found = _descendants(head.pid)
+            names = [_name(pid) for pid in found]
+            if "bwrap" in names and names.count("python") + names.count("python3") >= 3:
+                break  # the workers, and a sandbox's warm interpreter
+        assert "bwrap" in [_name(pid) for pid in found], [_name(pid) for pid in found]
+        found = _descendants(head.pid)
+        os.kill(head.pid, 9)
+        head.wait()
+        time.sleep(5)
+        alive = [(pid, _name(pid)) for pid in found if os.path.exists(f"/proc/{pid}") and _state(pid) not in ("Z", "gone")]
+        assert not alive, alive
+    finally:
+        if head.poll() is None:
+            head.kill()
+
+
+def _name(pid: int) -> str:
+    try:
+        return open(f"/proc/{pid}/comm").read().strip()
+    except OSError:
+        return "gone"

@@ -55,7 +55,7 @@ READ_AS_HIDDEN = {
     "ctypes-quietly": "hidden code: .sys", "reload-and-import": "hidden code: .sys",
     "loosen-tolerance": "hidden code: .sys", "read-expected-by-frames": "hidden code: .inspect",
     "frames-through-helpers": "hidden code: .sys", "forge-probes-by-stack": "hidden code: .sys",
-    "forge-guessed-nonce": "hidden code: .sys", "bn-training-torch-quietly": "hidden code: .sys",
+    "forge-guessed-nonce": "tampering", "bn-training-torch-quietly": "hidden code: .sys",
     "bn-training-gc-checks": "hidden code: .sys", "bn-training-gc-referrers": "hidden code: .sys",
     "bn-training-closure-visible": "hidden code: .sys", "bn-vf-alias": "hidden code: ._VF",
     "bn-reloaded-library-module": "hidden code: .sys", "bn-function-mode-disabled": "hidden code: ._C",
