@@ -144,10 +144,12 @@ except OSError as error:
     result["shm"] = error.errno
 libc = ctypes.CDLL(None, use_errno=True)
 result["shmget"] = (libc.shmget(0, 1 << 30, 0o1600), ctypes.get_errno())
+result["msgget"] = (libc.msgget(0, 0o1600), ctypes.get_errno())
+result["io_uring"] = (libc.syscall(425, 8, ctypes.create_string_buffer(120)), ctypes.get_errno())
 print(result)
 '''
     result = _printed(warm.run(_job(source), 1))
-    assert result["memfd"] == 1 and result["shmget"] == (-1, 1)  # EPERM
+    assert result["memfd"] == 1 and result["shmget"] == result["msgget"] == result["io_uring"] == (-1, 1)  # EPERM
     assert result["shm"] == 30  # EROFS: /dev/shm is an empty read-only tmpfs
     _still_grades(warm)
 
