@@ -44,8 +44,9 @@ The boundary, job by job (one submission's notebook is one job, one trust domain
 - bounded: address space ``--memory`` (threads' stacks included), each file
   64 MiB, ``/tmp`` 256 MiB (a tmpfs counted apart from ``--memory``), open
   files, CPU seconds of the whole job (``RLIMIT_CPU``: ``READY_SECONDS`` plus
-  ``--timeout`` per cell), threads (``RLIMIT_NPROC``, where the grader is not
-  root; as root, the address space bounds them), what it sends (64 MiB);
+  ``--timeout`` per cell), threads (a ``pids`` cgroup of ``MAX_TASKS`` per
+  sandbox where the grader can make one; else ``RLIMIT_NPROC`` where the
+  grader is not root; else only the address space), what it sends (64 MiB);
 - believed of what it says: nothing but data. The worker keeps the time
   itself (a fixed deadline for the whole job, at most ``--timeout`` from a
   cell's start or the previous cell's end, whatever the child writes), reads

@@ -26,8 +26,9 @@ the child ever sees the job. Each child is its own trust domain (see
 - sets its resource limits (address space ``--memory``, file size, open files,
   no core, CPU seconds for the whole job, at most ``MAX_TASKS`` threads by
   ``RLIMIT_NPROC``: the kernel applies that limit only where the grader does
-  not run as root; as root, threads are bounded by the address space, each
-  thread's stack counting against ``--memory``);
+  not run as root; the sandbox's ``pids`` cgroup, where the worker could make
+  one, bounds them for everyone; else each thread's stack counts against
+  ``--memory``);
 - drops every capability (bounding, ambient, effective, permitted), sets
   ``no_new_privs`` and loads the seccomp filter (``seccomp.py``: no new
   processes, no ``ptrace``, no keyrings, no ``memfd_create``, no System V
