@@ -59,9 +59,20 @@ class Options:
 _SETUP: work.Setup | None = None  # in a local worker process: the run it works for
 
 
-def _install(setup: work.Setup) -> None:
-    """A local worker process's start: remember the run; end its sandboxes with it."""
+def _install(setup: work.Setup, head: int) -> None:
+    """A local worker process's start: die with the head, remember the run; end its sandboxes with it.
+
+    ``PR_SET_PDEATHSIG``: a ``kill -9`` of the head kills this worker, and bubblewrap (``--die-with-parent``)
+    and every process of its sandboxes with it; the check of ``getppid`` after it covers a head that died
+    before the signal was asked for.
+    """
     global _SETUP
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+    if os.getppid() != head:
+        os._exit(1)
     _SETUP = setup
     multiprocessing.util.Finalize(None, work.close_all, exitpriority=10)
 
@@ -80,7 +91,7 @@ class LocalWorkers:
     def __init__(self, setup: work.Setup, n: int):
         self.capacity = n
         self.pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("fork"),
-                                        initializer=_install, initargs=(setup,))
+                                        initializer=_install, initargs=(setup, os.getpid()))
         for future in [self.pool.submit(os.getpid) for _ in range(n)]:  # start them all now, from this thread
             future.result()
 

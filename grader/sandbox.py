@@ -17,12 +17,51 @@ The sandbox (``bwrap``, Debian package ``bubblewrap``):
 - has its own user, pid, network (no interfaces but loopback, down), IPC, UTS
   and cgroup namespaces, no further user namespaces, a new session, and dies
   with the grader (``--die-with-parent``); killing ``bwrap`` ends its pid
-  namespace, so every process the submission started ends with it;
+  namespace, so every process in it ends with it;
 - runs a warm interpreter (``zygote.py``) that forks one child per notebook;
-  before any learner code runs, the child gets its own empty ``/tmp``, its
-  limits (address space ``--memory``, file size, open files; not raisable
-  from inside), no capabilities and the seccomp filter that refuses new
-  processes (``seccomp.py``); output is capped by the runner and on the channel.
+  before any learner code runs, the child gets its own pid namespace and
+  ``/proc``, its own empty ``/tmp``, only its own channel, its limits (not
+  raisable from inside), no capabilities and the seccomp filter
+  (``seccomp.py``); output is capped by the runner and on the channel.
+
+The boundary, job by job (one submission's notebook is one job, one trust domain):
+
+- a job CAN reach: its own process (pid 1 of its own pid namespace) and its
+  threads; its own ``/tmp`` (an empty tmpfs of ``--tmp`` size, made for it,
+  gone with it), holding its submission's files; the system, Python, the
+  environment and the course's two packages, read-only; the one pipe the
+  worker made for this job (its channel), write-only; a ``/proc`` that shows
+  itself alone (``self``, ``cpuinfo``, ``meminfo``);
+- a job CANNOT reach: any other process (bubblewrap's pid 1, the warm
+  interpreter, earlier or later jobs: not in its pid namespace, so neither
+  seen, signalled, traced nor read through ``/proc/N/fd`` or ``/proc/N/root``);
+  the job socket and the control pipe (closed before any learner code runs);
+  another job's channel, files or ``/tmp``; the kernel's keyrings,
+  ``memfd_create`` and System V shared memory (refused by seccomp); new
+  processes, ``ptrace``, capabilities, mounts, new namespaces; the network;
+  the repository, the submissions, the gradebook and the output folder (not
+  in its mount namespace);
+- bounded: address space ``--memory`` (threads' stacks included), each file
+  64 MiB, ``/tmp`` 256 MiB (a tmpfs counted apart from ``--memory``), open
+  files, CPU seconds of the whole job (``RLIMIT_CPU``: ``READY_SECONDS`` plus
+  ``--timeout`` per cell), threads (a ``pids`` cgroup of ``MAX_TASKS`` per
+  sandbox where the grader can make one; else ``RLIMIT_NPROC`` where the
+  grader is not root; else only the address space), what it sends (64 MiB);
+- believed of what it says: nothing but data. The worker keeps the time
+  itself (a fixed deadline for the whole job, at most ``--timeout`` from a
+  cell's start or the previous cell's end, whatever the child writes), reads
+  the channel by the runner's protocol in order (a line that is not JSON, not
+  UTF-8, nested deeper than ``MAX_DEPTH``, without the job's nonce or out of
+  order ends the job as tampering: no points, sandbox closed, the next job
+  gets a fresh one), and decides every verdict outside the sandbox on the
+  validated records (``autograder.probe.decode``). The warm interpreter's own
+  messages (``exit``) come on the control pipe, which no job holds, and name
+  the job they are about;
+- lifetime: bubblewrap dies with the worker thread that started it
+  (``--die-with-parent``), the warm interpreter and every job with bubblewrap
+  (``PDEATHSIG`` and the pid namespace), a local worker with the head
+  (``PDEATHSIG``, ``batch._install``): a ``kill -9`` of the head leaves
+  nothing running; a Dask worker's sandboxes end with the Dask worker.
 
 ``WarmSandbox.run`` sends a job to the warm interpreter, reads the child's
 messages, enforces the per-cell and total wall-clock limits by killing the
@@ -33,10 +72,11 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import select
 import shutil
 import signal
-import struct
+import socket
 import subprocess
 import sys
 import threading
@@ -50,7 +90,11 @@ PACKAGES = ("autograder", "grader")  # the checks (probes) and this runner; norm
 PREIMPORT_ALWAYS = ("numpy", "IPython.core.interactiveshell")  # what every warm interpreter imports
 HIDEABLE = ("torch", "sklearn", "scipy", "torchvision", "pandas")  # libraries an exercise may do without
 SYSTEM_DIRS = {"usr", "lib", "lib32", "lib64", "libx32", "bin", "sbin", "etc", "proc", "dev", "sys", "opt", "var"}
-MAX_CHANNEL_BYTES = 64 * 1024 * 1024
+MAX_CHANNEL_BYTES = 64 * 1024 * 1024   # everything one job may send
+MAX_LINE_BYTES = 16 * 1024 * 1024      # one message (a record's arrays are capped at 128 MiB before base64... in sum)
+MAX_DEPTH = 64                         # nesting of one message (a record nests 12 deep at most, probe.MAX_DEPTH)
+READY_SECONDS = 30.0                   # from the job sent to the child's "ready" (files written, checks imported)
+DONE_SECONDS = 10.0                    # from "done" to the child's end
 RUNNING: set = set()  # sandboxes running now (bwrap processes), for kill_all on Ctrl-C
 STARTUP_SECONDS = 120.0
 
@@ -76,7 +120,7 @@ class RunResult:
     probes: dict[tuple[int, int], object] = field(default_factory=dict)  # (cell, k) -> encoded record
     duplicates: int = 0                 # probe messages sent twice (only a forger does that)
     done: bool = False
-    failure: str | None = None          # None, "timeout", "died", "output", "start"
+    failure: str | None = None          # None, "timeout", "died", "output", "start", "tampering"
     failed_cell: int | None = None      # the cell that was running when the sandbox was killed or died
     detail: str = ""
     wall: float = 0.0
@@ -131,6 +175,9 @@ def library_dirs(names) -> dict[str, Path]:
 def bound_paths() -> list[Path]:
     """What every sandbox sees of this machine besides the system: Python, the environment, the course's packages."""
     binds = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
+    # site folders outside the environment (a ``.pth`` file of a virtual environment made for a worktree)
+    binds |= {Path(entry).resolve() for entry in sys.path
+              if entry.endswith(("site-packages", "dist-packages")) and Path(entry).is_dir()}
     binds |= {REPO / package for package in PACKAGES if (REPO / package).is_dir()}
     return sorted(binds, key=lambda p: len(p.parts))
 
@@ -185,6 +232,68 @@ def bwrap_command(limits: Limits, hidden: list[Path], absent: dict[str, int] | N
     return args
 
 
+PIDS_HIERARCHIES = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))  # cgroup v1, then v2
+MAX_TASKS = 512   # processes and threads of one sandbox (bwrap, the warm interpreter and the job's threads)
+
+
+def pids_cgroup(name: str, limit: int = MAX_TASKS) -> Path | None:
+    """A new cgroup that holds at most ``limit`` tasks, where this machine lets the grader make one; else None.
+
+    The kernel's ``RLIMIT_NPROC`` does not apply to processes that are root outside the sandbox (how the
+    course's CI runs bubblewrap); a ``pids`` cgroup applies to everyone.
+    """
+    for hierarchy in PIDS_HIERARCHIES:
+        if not (hierarchy / "cgroup.procs").exists():
+            continue
+        _sweep(hierarchy)
+        if hierarchy == Path("/sys/fs/cgroup") and "pids" not in _read(hierarchy / "cgroup.subtree_control"):
+            continue
+        folder = hierarchy / name
+        try:
+            folder.mkdir()
+            (folder / "pids.max").write_text(str(limit))
+            return folder
+        except OSError:
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+    return None
+
+
+def _sweep(hierarchy: Path) -> None:
+    """Remove the (empty) cgroups left by sandboxes of workers that are gone (killed before they could)."""
+    try:
+        names = [n for n in os.listdir(hierarchy) if n.startswith("autograder-")]
+    except OSError:
+        return
+    for name in names:
+        owner = name.split("-")[1]
+        if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+            try:
+                (hierarchy / name).rmdir()
+            except OSError:
+                pass
+
+
+def _remove_cgroup(folder: Path) -> None:
+    for _ in range(40):  # the sandbox's last processes may take a moment to leave it
+        try:
+            folder.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.025)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
 def _absent_library_fds(names) -> dict[str, int]:
     """A pipe per library to hide, holding the ``__init__.py`` that takes its place in the sandbox."""
     fds = {}
@@ -224,6 +333,37 @@ def run(job: dict, limits: Limits, hidden: list[Path], n_code_cells: int, librar
         warm.close()
 
 
+_OPENING, _CLOSING = (ord("["), ord("{")), (ord("]"), ord("}"))
+
+
+def nesting_depth(line: bytes) -> int:
+    """How deep the JSON text ``line`` nests (brackets inside strings do not count); linear time, no recursion."""
+    import numpy as np
+
+    if line.count(b"[") + line.count(b"{") <= MAX_DEPTH:
+        return 0 if not line.strip() else 1  # cannot be deeper than the limit: not worth counting
+    data = np.frombuffer(line, dtype=np.uint8)
+    backslash = data == ord("\\")
+    position = np.arange(data.size)
+    # a quote is escaped when an odd number of backslashes runs right before it
+    last_other = np.maximum.accumulate(np.where(backslash, -1, position))
+    run_before = np.concatenate(([0], position[:-1] - last_other[:-1]))
+    quote = (data == ord('"')) & (run_before % 2 == 0)
+    outside = np.cumsum(quote) % 2 == 0  # (a quote itself counts as inside or out: not a bracket either way)
+    step = (np.isin(data, _OPENING).astype(np.int64) - np.isin(data, _CLOSING)) * outside
+    return int(np.cumsum(step).max(initial=0))
+
+
+def parse_message(line: bytes):
+    """The JSON value of one line from a job, or None for anything that is not a reasonable message."""
+    try:
+        if len(line) > MAX_LINE_BYTES or nesting_depth(line) > MAX_DEPTH:
+            return None
+        return json.loads(line)  # bytes: must be UTF-8
+    except Exception:  # noqa: BLE001 - RecursionError, MemoryError, UnicodeDecodeError, ValueError: all refused
+        return None
+
+
 class WarmSandbox:
     """A warm interpreter (``grader.zygote``) in its bubblewrap sandbox, running one job after another.
 
@@ -243,7 +383,9 @@ class WarmSandbox:
         self.starts = 0        # sandboxes started
         self.setup: float | None = None
         self.startup_cpu = 0.0  # CPU seconds the warm interpreters spent importing
-        self._channel = self._control = -1
+        self._jobs: socket.socket | None = None   # the job socket (the warm interpreter holds the other end)
+        self._control = -1                        # the warm interpreter's control pipe (no job holds it)
+        self._cgroup: Path | None = None          # the pids cgroup of the sandbox, where one could be made
         self._stderr_tail = b""
         self._control_buffer = b""
         self._children_cpu = 0.0
@@ -253,7 +395,7 @@ class WarmSandbox:
     def start(self) -> str | None:
         """Start the sandbox (not waiting for it to be warm); returns why it could not start, or None."""
         self.close()
-        channel_r, channel_w = os.pipe()
+        jobs_here, jobs_there = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         control_r, control_w = os.pipe()
         absent = {} if self.libraries is None else _absent_library_fds(
             [name for name in library_dirs(HIDEABLE) if name not in self.libraries])
@@ -263,22 +405,28 @@ class WarmSandbox:
         settings = {"preimport": preimport, "tmp_size": self.limits.tmp_size,
                     "limits": [self.limits.memory, self.limits.file_size, self.limits.open_files],
                     "keep": [str(path) for path in bound_paths() if Path("/tmp") in path.parents]}
-        extra = ["--setenv", "AUTOGRADER_CHANNEL_FD", str(channel_w), "--setenv", "AUTOGRADER_CONTROL_FD",
-                 str(control_w), "--setenv", "AUTOGRADER_WARM", json.dumps(settings)]
+        extra = ["--setenv", "AUTOGRADER_CONTROL_FD", str(control_w), "--setenv", "AUTOGRADER_JOBS_FD",
+                 str(jobs_there.fileno()), "--setenv", "AUTOGRADER_WARM", json.dumps(settings)]
         at = command.index("--clearenv") + 1
         command = command[:at] + extra + command[at:]
+        self._cgroup = pids_cgroup(f"autograder-{os.getpid()}-{id(self):x}-{self.starts}")
+        if self._cgroup is not None:  # bwrap enters it before it starts anything: all it starts is counted
+            command = ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', str(self._cgroup / "cgroup.procs"), *command]
         try:
-            self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                            stderr=subprocess.PIPE, pass_fds=(channel_w, control_w, *absent.values()),
+            self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.PIPE,
+                                            pass_fds=(control_w, jobs_there.fileno(), *absent.values()),
                                             start_new_session=True)
         except OSError as error:
-            for fd in (channel_r, channel_w, control_r, control_w, *absent.values()):
+            for fd in (control_r, control_w, *absent.values()):
                 os.close(fd)
+            jobs_here.close()
+            jobs_there.close()
             return str(error)
-        for fd in (channel_w, control_w, *absent.values()):
+        for fd in (control_w, *absent.values()):
             os.close(fd)
-        os.set_blocking(channel_r, False)
-        self._channel, self._control = channel_r, control_r
+        jobs_there.close()
+        self._jobs, self._control = jobs_here, control_r
         self._control_buffer, self._stderr_tail = b"", b""
         self.warm, self.jobs, self.setup, self._children_cpu = False, 0, None, 0.0
         self.starts += 1
@@ -290,9 +438,9 @@ class WarmSandbox:
         (so that its CPU time is accounted to this process's children, for the benchmark)."""
         if self.process is not None and gently and self.warm and self.process.poll() is None:
             try:
-                self.process.stdin.close()  # end of input: the warm interpreter returns
+                self._jobs.shutdown(socket.SHUT_WR)  # end of input: the warm interpreter returns
                 self.process.wait(timeout=5)
-            except (OSError, ValueError, subprocess.TimeoutExpired):
+            except (OSError, ValueError, AttributeError, subprocess.TimeoutExpired):
                 pass
         if self.process is not None:
             _kill(self.process)
@@ -300,20 +448,24 @@ class WarmSandbox:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 pass
-            for stream in (self.process.stdin, self.process.stderr):
-                try:
-                    stream.close()
-                except (OSError, AttributeError, ValueError):
-                    pass
+            try:
+                self.process.stderr.close()
+            except (OSError, AttributeError, ValueError):
+                pass
             RUNNING.discard(self.process)
             self.process = None
-        for fd in (self._channel, self._control):
-            if fd >= 0:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-        self._channel = self._control = -1
+        if self._cgroup is not None:
+            _remove_cgroup(self._cgroup)  # empty once every process of the sandbox is gone
+            self._cgroup = None
+        if self._jobs is not None:
+            self._jobs.close()
+            self._jobs = None
+        if self._control >= 0:
+            try:
+                os.close(self._control)
+            except OSError:
+                pass
+        self._control = -1
         self.warm = False
 
     def __enter__(self):
@@ -342,8 +494,8 @@ class WarmSandbox:
         messages = []
         for line in lines:
             try:
-                message = json.loads(line)
-            except ValueError:
+                message = json.loads(line) if line.strip() else None
+            except Exception:  # noqa: BLE001 - never from a job (no job holds this pipe): skip, never raise
                 continue
             if isinstance(message, dict):
                 messages.append(message)
@@ -375,7 +527,18 @@ class WarmSandbox:
     # ------------------------------------------------------------------ one job
 
     def run(self, job: dict, n_code_cells: int) -> RunResult:
-        """Run one job in a child of the warm interpreter; always returns (never raises for what it does)."""
+        """Run one job in a child of the warm interpreter; always returns (never raises for what it does).
+
+        Time is the worker's own: the whole job has a fixed deadline computed before it starts
+        (``READY_SECONDS``, then ``--timeout`` per cell), and at most ``--timeout`` may pass between
+        the start of a cell (or the end of the previous one) and its end, whatever the child writes;
+        the CPU seconds of the whole job are capped in the child (``RLIMIT_CPU``). The child's messages
+        must follow the runner's protocol in order (``ready``; for each cell of the job in turn
+        ``start``, its probes, ``cell``; ``done``), so a forged message can neither start a cell again
+        nor end one early. A line that is not such a message (not JSON, not UTF-8, nested deeper than
+        ``MAX_DEPTH``, without the job's nonce, out of order) ends the job as tampering. A job that
+        failed in any way takes its sandbox with it: the next job gets a fresh one.
+        """
         result = RunResult()
         started = time.monotonic()
         if self.process is None or self.process.poll() is not None:
@@ -389,120 +552,17 @@ class WarmSandbox:
             result.failure, result.detail = "start", problem
             result.wall = time.monotonic() - started
             return result
-        payload = json.dumps(job).encode()
-        nonce = job["nonce"]
-
-        def feed():
-            try:
-                self.process.stdin.write(struct.pack("<Q", len(payload)) + payload)
-                self.process.stdin.flush()
-            except (BrokenPipeError, OSError, ValueError, AttributeError):
-                pass
-
-        writer = threading.Thread(target=feed, daemon=True)
-        writer.start()
-        buffer = b""
-        received = 0
-        running_cell: int | None = None
-        job_started = time.monotonic()
-        cell_started = job_started
-        ready = False
         exited: dict | None = None
-        deadline = job_started + STARTUP_SECONDS + self.limits.cell_timeout * max(1, n_code_cells)
-        stderr_fd = self.process.stderr.fileno()
-
-        def take(chunk: bytes) -> bool:
-            """Read the child's messages in ``chunk``; True when the job must stop (too much output)."""
-            nonlocal buffer, received, running_cell, cell_started, ready
-            received += len(chunk)
-            if received > MAX_CHANNEL_BYTES:
-                result.failure, result.failed_cell = "output", running_cell
-                return True
-            buffer += chunk
-            *lines, buffer = buffer.split(b"\n")
-            for line in lines:
-                try:
-                    message = json.loads(line)
-                except ValueError:
-                    continue
-                if not isinstance(message, dict) or message.get("n") != nonce:
-                    continue  # not from the runner: student code writing to the channel
-                kind = message.get("t")
-                if kind == "ready":
-                    ready = True
-                    result.setup = message.get("setup_s")
-                elif kind == "start" and isinstance(message.get("i"), int):
-                    running_cell, cell_started = message["i"], time.monotonic()
-                elif kind == "cell" and isinstance(message.get("i"), int):
-                    result.cells[message["i"]] = message
-                    running_cell = None
-                elif kind == "probe" and isinstance(message.get("i"), int) and isinstance(message.get("k"), int):
-                    where = (message["i"], message["k"])
-                    if where in result.probes:
-                        result.duplicates += 1
-                    else:
-                        result.probes[where] = message.get("record")
-                elif kind == "done" and not result.done:
-                    result.done = True
-                    cpu = message.get("cpu_s")
-                    result.cpu = float(cpu) if isinstance(cpu, (int, float)) else None
-            if len(buffer) > MAX_CHANNEL_BYTES:
-                result.failure, result.failed_cell = "output", running_cell
-                return True
-            return False
-
-        def drain() -> bool:
-            while True:
-                try:
-                    chunk = os.read(self._channel, 1 << 16)
-                except BlockingIOError:
-                    return False
-                if not chunk:
-                    return False
-                if take(chunk):
-                    return True
-
-        done_at = None
-        while exited is None:
-            now = time.monotonic()
-            if result.done:
-                done_at = done_at or now
-                if now - done_at > 10:  # finished, but its process lingers: the sandbox goes, the result stays
-                    break
-            elif running_cell is not None and now - cell_started > self.limits.cell_timeout:
-                result.failure, result.failed_cell = "timeout", running_cell
-                break
-            elif now > deadline:
-                result.failure, result.failed_cell = "timeout", running_cell
-                break
-            readable, _, _ = select.select([self._channel, self._control, stderr_fd], [], [], 0.2)
-            if stderr_fd in readable:
-                self._read_stderr()
-            if self._channel in readable and drain():
-                break
-            if self._control in readable:
-                messages = self._control_messages()
-                if messages is None:  # the warm interpreter itself died (or was killed from inside)
-                    drain()
-                    exited = {"status": None}
-                    break
-                for message in messages:
-                    if message.get("t") == "exit":
-                        if drain():
-                            break
-                        exited = message
-                        cpu = message.get("children_cpu_s")
-                        if isinstance(cpu, (int, float)):
-                            result.cpu = max(0.0, float(cpu) - self._children_cpu)
-                            self._children_cpu = float(cpu)
-                if result.failure:
-                    break
+        try:
+            exited = self._run_job(job, n_code_cells, result)
+        except Exception as error:  # noqa: BLE001 - a bug of this reader must cost this job only, never the worker
+            result.failure = result.failure or "died"
+            result.detail = result.detail or f"the grader's reader failed: {type(error).__name__}"
         self.jobs += 1
         if result.failure or exited is None or exited.get("status") is None or not result.done:
             self.close()  # whatever the child left running, or a sandbox that may be harmed: a fresh one next time
-        if not result.failure and not result.done:
-            result.failure = "died" if ready else "start"
-            result.failed_cell = running_cell
+        if result.failure in (None, "died", "start") and not result.done and not result.detail:
+            result.failure = result.failure or "start"
             status = (exited or {}).get("status")
             if isinstance(status, int) and os.WIFSIGNALED(status):
                 number = os.WTERMSIG(status)
@@ -512,10 +572,167 @@ class WarmSandbox:
                 result.detail = f"exit status {os.WEXITSTATUS(status)}"
             else:
                 result.detail = "the sandbox ended"
-            if not ready:
+            if result.failure == "start":
                 result.detail += ": " + self._stderr_tail.decode(errors="replace")[-2000:]
         result.wall = time.monotonic() - started
         return result
+
+    def _run_job(self, job: dict, n_code_cells: int, result: RunResult) -> dict | None:
+        """Send ``job`` with a channel of its own, read what comes back into ``result``; the zygote's exit message."""
+        from grader.zygote import HEADER
+
+        nonce = job["nonce"]
+        order = [cell["i"] for cell in job["cells"]]
+        n_probes = {cell["i"]: len(cell.get("probes", ())) for cell in job["cells"]}
+        payload = json.dumps(job).encode()
+        job_id = secrets.randbits(63)
+        cells_budget = self.limits.cell_timeout * max(1, n_code_cells)
+        cpu_seconds = int(READY_SECONDS + cells_budget) + 1
+        channel, writer = os.pipe()  # this job's alone: no other job ever holds its writing end
+        os.set_blocking(channel, False)
+
+        def feed():
+            try:
+                socket.send_fds(self._jobs, [HEADER.pack(len(payload), job_id, cpu_seconds)], [writer])
+            except OSError:
+                return
+            finally:
+                os.close(writer)  # the child holds the only writer from now on: its end is the channel's end
+            try:
+                self._jobs.sendall(payload)
+            except OSError:
+                pass
+
+        threading.Thread(target=feed, daemon=True).start()
+        job_started = time.monotonic()
+        deadline = job_started + READY_SECONDS + cells_budget   # the whole job's: no message moves it
+        last, allowance = job_started, READY_SECONDS             # the current step's start, as seen here
+        state = {"ready": False, "next": 0, "cell": None, "k": 0}
+        buffer = b""
+        received = 0
+        ended = False       # the channel's end: the child and everything in its pid namespace are gone
+        exited: dict | None = None
+        stderr_fd = self.process.stderr.fileno()
+
+        def refuse(why: str) -> bool:
+            result.failure, result.detail = "tampering", why
+            result.failed_cell = state["cell"]
+            result.probes.clear()  # nothing this channel said can be believed any more
+            return True
+
+        def handle(line: bytes) -> bool:
+            """One line from the child; True when the job must stop."""
+            nonlocal last, allowance
+            message = parse_message(line)
+            if not isinstance(message, dict) or message.get("n") != nonce:
+                return refuse("a line on the channel that is not the grader's runner's message")
+            kind, index, cell = message.get("t"), message.get("i"), state["cell"]
+            if kind == "ready" and not state["ready"]:
+                setup = message.get("setup_s")
+                state["ready"] = True
+                result.setup = float(setup) if isinstance(setup, (int, float)) and not isinstance(setup, bool) else None
+            elif kind == "start" and state["ready"] and cell is None and state["next"] < len(order) \
+                    and index == order[state["next"]]:
+                state["cell"], state["k"] = index, 0
+                state["next"] += 1
+            elif kind == "probe" and cell is not None and index == cell and message.get("k") == state["k"] \
+                    and state["k"] < n_probes[cell]:
+                result.probes[(cell, state["k"])] = message.get("record")
+                state["k"] += 1
+                return False  # a probe is part of its cell's time
+            elif kind == "cell" and cell is not None and index == cell and state["k"] == n_probes[cell]:
+                result.cells[cell] = message
+                state["cell"] = None
+            elif kind == "done" and state["ready"] and cell is None and state["next"] == len(order) \
+                    and not result.done:
+                result.done = True
+                cpu = message.get("cpu_s")
+                result.cpu = float(cpu) if isinstance(cpu, (int, float)) else None
+                last, allowance = time.monotonic(), DONE_SECONDS
+                return False
+            else:
+                return refuse(f"a message out of the runner's order ({str(kind)[:20]!r})")
+            last, allowance = time.monotonic(), self.limits.cell_timeout
+            return False
+
+        def drain() -> bool:
+            """Read what the channel holds; True when the job must stop."""
+            nonlocal buffer, received, ended
+            while not ended:
+                try:
+                    chunk = os.read(channel, 1 << 16)
+                except BlockingIOError:
+                    return False
+                if not chunk:
+                    ended = True
+                    if buffer:
+                        return refuse("an unfinished message at the channel's end")
+                    return False
+                received += len(chunk)
+                if received > MAX_CHANNEL_BYTES:
+                    result.failure, result.failed_cell = "output", state["cell"]
+                    return True
+                buffer += chunk
+                if b"\n" not in chunk:
+                    if len(buffer) > MAX_LINE_BYTES:
+                        result.failure, result.failed_cell = "output", state["cell"]
+                        return True
+                    continue
+                *lines, buffer = buffer.split(b"\n")
+                for line in lines:
+                    if handle(line):
+                        return True
+            return False
+
+        try:
+            while exited is None or not ended:
+                now = time.monotonic()
+                limit = min(deadline, last + allowance)
+                if now > limit:
+                    if not result.done:
+                        result.failure, result.failed_cell = "timeout", state["cell"]
+                        if state["cell"] is None and state["next"] < len(order) and state["ready"]:
+                            result.failed_cell = order[state["next"]]  # between cells: the next one's time
+                    break  # (done, but its process lingers: the sandbox goes, the result stays)
+                streams = ([] if ended else [channel]) + ([] if exited else [self._control]) + [stderr_fd]
+                readable, _, _ = select.select(streams, [], [], max(0.0, min(limit - now, 1.0)))
+                if stderr_fd in readable:
+                    self._read_stderr()
+                if channel in readable and drain():
+                    break
+                if self._control in readable:
+                    messages = self._control_messages()
+                    if messages is None:  # the warm interpreter itself died
+                        if not drain():
+                            exited = {"status": None}
+                        break
+                    for message in messages:
+                        if message.get("t") != "exit":
+                            continue
+                        if message.get("job") != job_id:  # not this job's: the sandbox cannot be trusted
+                            exited = {"status": None}
+                            break
+                        exited = message
+                        cpu = message.get("children_cpu_s")
+                        if isinstance(cpu, (int, float)):
+                            result.cpu = max(0.0, float(cpu) - self._children_cpu)
+                            self._children_cpu = float(cpu)
+                    if exited is not None and (exited.get("status") is None or drain()):
+                        break
+                    if exited is not None:
+                        # the child is reaped: its messages are all in the channel, and its end follows
+                        last, allowance, deadline = time.monotonic(), 5.0, max(deadline, time.monotonic() + 5.0)
+        finally:
+            os.close(channel)
+        status = (exited or {}).get("status")
+        if not result.failure and isinstance(status, int) and os.WIFSIGNALED(status) \
+                and os.WTERMSIG(status) == signal.SIGKILL and (result.cpu or 0.0) >= cpu_seconds - 1:
+            result.failure, result.detail = "timeout", f"the job's CPU time ({cpu_seconds} s) ran out"
+            result.failed_cell = state["cell"]
+        if not result.failure and not result.done:
+            result.failure = "died" if state["ready"] else "start"
+            result.failed_cell = state["cell"]  # it died there
+        return exited
 
 
 class WarmPool:

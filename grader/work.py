@@ -496,6 +496,9 @@ def merge(job: NotebookJob, run: sandbox.RunResult, info, book_url: str | None =
                 notes.append(f"kernel died: {run.detail}")
         elif run.failure == "output":
             status = "output too large" + (f" in cell {where}" if where else "")
+        elif run.failure == "tampering":  # the channel broke the runner's protocol: nothing it said counts
+            status = "tampering: the notebook wrote on the grader's channel" + (f" in cell {where}" if where else "")
+            notes.append(f"tampering: {run.detail}")
         else:
             status = "grader failure: the sandbox did not start"
             notes.append(run.detail[:300])

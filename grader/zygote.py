@@ -6,43 +6,67 @@ once: started inside bubblewrap (``sandbox.WarmSandbox``) with the exercise's
 libraries, it imports them, the checks and an IPython shell, runs forward and
 backward passes through torch (whose first ``backward`` imports more, SymPy
 included), and then waits for jobs. For each job it forks a child, and only
-the child ever sees the job; before any of the learner's code runs, the child
+the child ever sees the job. Each child is its own trust domain (see
+``sandbox.py`` for the whole boundary); before any of the learner's code runs, it
 
-- closes the job pipe and the control pipe (so it can neither read the next
-  job nor speak in this process's name);
+- runs in a pid namespace where nothing else lives but a placeholder init
+  that holds nothing (``jobs_pid_namespace``: jobs run one after the other,
+  and a job can start no process and its threads end with it), with a
+  ``/proc`` of its own that shows itself alone (``own_proc``): it can neither
+  see nor signal any other process (not bubblewrap's pid 1, not this process,
+  no earlier or later job), so there is no ``/proc/N/fd`` or ``/proc/N/root``
+  of anyone; it dies if this process dies (``PDEATHSIG``), and every process
+  of the sandbox dies with bubblewrap;
+- keeps only its own channel (a pipe the worker made for this job alone and
+  passed with the job) and ``/dev/null``: every other descriptor (the job
+  socket, the control pipe, anything inherited) is closed, so it can neither
+  read the next job nor speak in this process's name;
 - enters its own mount and IPC namespaces and mounts a fresh, size-capped
   ``/tmp`` (its only writable place: the files it leaves die with it);
-- sets its resource limits (address space, file size, open files, no core);
+- sets its resource limits (address space ``--memory``, file size, open files,
+  no core, CPU seconds for the whole job, at most ``MAX_TASKS`` threads by
+  ``RLIMIT_NPROC``: the kernel applies that limit only where the grader does
+  not run as root; the sandbox's ``pids`` cgroup, where the worker could make
+  one, bounds them for everyone; else each thread's stack counts against
+  ``--memory``);
 - drops every capability (bounding, ambient, effective, permitted), sets
   ``no_new_privs`` and loads the seccomp filter (``seccomp.py``: no new
-  processes, no ``ptrace``);
+  processes, no ``ptrace``, no keyrings, no ``memfd_create``, no System V
+  shared memory);
 - reseeds Python's, NumPy's and torch's random generators from the system,
   as a new interpreter would (a fork inherits the warm one's state);
 
 then runs the job exactly as a cold sandbox does (``runner.run_job``) and
 leaves with ``os._exit``. Nothing the child does reaches this process: the
 fork gives it a copy of this memory (a monkeypatched NumPy, a changed global
-or a replaced check is the child's alone), this process is not dumpable (a
-child cannot read or write its memory through ``/proc``), and the next job
-gets a fresh copy of the pristine state.
+or a replaced check is the child's alone), this process is not dumpable and
+outside the child's pid namespace, and the next job gets a fresh copy of the
+pristine state.
 
-Messages: the child writes the runner's messages on the channel (fd
-``AUTOGRADER_CHANNEL_FD``); this process writes its own on the control pipe
-(fd ``AUTOGRADER_CONTROL_FD``): ``{"t": "warm"}`` once imported, then
-``{"t": "exit", "status": ...}`` after each child has been reaped, when every
-message of that child is already in the channel. Jobs arrive on stdin, each an
-8-byte length and that many bytes of JSON; end of input ends this process.
+Messages: the child writes the runner's messages on its own channel; this
+process writes its own on the control pipe (fd ``AUTOGRADER_CONTROL_FD``),
+which no child holds: ``{"t": "warm"}`` once imported, then ``{"t": "exit",
+"job": ID, "status": ...}`` after each child has been reaped, ``ID`` being the
+number the worker gave the job. Jobs arrive on the job socket (fd ``AUTOGRADER_JOBS_FD``): a header
+(``struct "<QQQ"``: payload length, job id, CPU seconds allowed) that carries
+the job's channel as ``SCM_RIGHTS``, then that many bytes of JSON; end of
+input ends this process.
 """
 from __future__ import annotations
 
 import ctypes
 import json
 import os
+import signal
+import socket
 import struct
 import sys
 import time
 
-CLONE_NEWNS, CLONE_NEWIPC = 0x00020000, 0x08000000
+CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWPID = 0x00020000, 0x08000000, 0x20000000
+PR_SET_PDEATHSIG = 1
+HEADER = struct.Struct("<QQQ")  # payload length, job id, CPU seconds
+MAX_TASKS = 400                 # threads (and the process itself) per job (RLIMIT_NPROC)
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_MOVE = 1, 2, 4, 32, 4096, 8192
 MS_REC, MS_PRIVATE = 16384, 1 << 18
 PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_SECCOMP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT = 4, 24, 22, 38, 47
@@ -161,33 +185,97 @@ def fresh_randomness() -> None:
         sys.modules["torch"].seed()
 
 
-def _read_exactly(fd: int, size: int) -> bytes | None:
-    chunks, left = [], size
-    while left:
-        chunk = os.read(fd, min(left, 1 << 20))
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
+def own_proc() -> None:
+    """A ``/proc`` that shows this process alone: ``self`` (bound from the sandbox's ``/proc``), ``cpuinfo``, ``meminfo``.
+
+    A fresh ``proc`` mount for the job's own pid namespace would be the usual way, but the kernel refuses
+    it here (bubblewrap started as root makes its ``/proc`` in the first user namespace, and the
+    sandbox's binds over ``/proc/sys`` make it not "fully visible"); so the job's ``/proc`` is a small
+    read-only tmpfs holding only what concerns it: no ``/proc/1`` (bubblewrap), no warm interpreter.
+    """
+    outer = os.readlink("/proc/self")  # this process's pid in the sandbox's namespace
+    staging = "/tmp/.job-proc"
+    os.makedirs(staging, exist_ok=True)
+    _ok(_libc.mount(b"tmpfs", staging.encode(), b"tmpfs", MS_NOSUID | MS_NODEV | 8, b"size=65536,mode=555"),
+        "mount the job's /proc")
+    os.makedirs(f"{staging}/self")
+    _ok(_libc.mount(f"/proc/{outer}".encode(), f"{staging}/self".encode(), None, MS_BIND | MS_REC, None), "bind self")
+    for name in ("cpuinfo", "meminfo"):
+        open(f"{staging}/{name}", "w").close()
+        _ok(_libc.mount(f"/proc/{name}".encode(), f"{staging}/{name}".encode(), None, MS_BIND, None), f"bind {name}")
+    os.symlink("self", f"{staging}/thread-self")
+    _ok(_libc.mount(None, staging.encode(), None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | 8, None),
+        "read-only /proc")
+    _ok(_libc.mount(staging.encode(), b"/proc", None, MS_MOVE, None), "move the job's /proc into place")
+    os.rmdir(staging)
 
 
-def child(payload: bytes, control_fd: int, channel_fd: int, settings: dict, shell_and_sink) -> None:
-    """Runs in the forked child: enter this job's own sandbox, then run it; never returns."""
+def job_limits(cpu_seconds: int) -> None:
+    """The limits ``runner.apply_limits`` does not set: CPU seconds for the whole job, threads."""
+    import resource
+
+    # soft = hard: at the limit the kernel sends SIGKILL, which reaches even a pid 1
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
+    resource.setrlimit(resource.RLIMIT_NPROC, (MAX_TASKS, MAX_TASKS))
+
+
+def only_fds(keep: set[int]) -> None:
+    """Close every descriptor but ``keep`` (0, 1 and 2 become ``/dev/null`` unless kept)."""
+    null = os.open("/dev/null", os.O_RDWR)
+    for fd in (0, 1, 2):
+        if fd not in keep:
+            os.dup2(null, fd)
+    keep = keep | {0, 1, 2}
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass  # the folder's own descriptor, closed already
+
+
+def jobs_pid_namespace() -> int:
+    """Make the pid namespace every job of this sandbox is forked into; returns the pid of its placeholder init.
+
+    Called before the imports (the init is a fork of a small interpreter). The namespace's pid 1 is a
+    process that holds nothing (no descriptor, not dumpable) and only waits; each job then gets the next
+    pid in it and, as a job runs only after the previous one has ended (no new processes, threads end
+    with their process), it is alone there with that init. The job is not the namespace's init itself,
+    so that it dies of the signals it sends itself, as in Jupyter (a pid 1 ignores them). If the init
+    dies, no job can be forked and the worker starts a fresh sandbox.
+    """
+    _ok(_libc.unshare(CLONE_NEWPID), "unshare pid")
+    pid = os.fork()
+    if pid == 0:
+        try:
+            _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            _prctl(PR_SET_DUMPABLE, 0)
+            os.closerange(0, 1 << 16)
+            while True:
+                signal.pause()
+        finally:
+            os._exit(0)
+    return pid
+
+
+def child(payload: bytes, channel_fd: int, cpu_seconds: int, settings: dict, shell_and_sink) -> None:
+    """Runs in the job's process, in the jobs' pid namespace: enter its own sandbox, then run it; never returns."""
     from grader import runner
 
     started = time.perf_counter()
     try:
-        os.close(control_fd)
-        null = os.open("/dev/null", os.O_RDONLY)
-        os.dup2(null, 0)  # the job pipe: the next jobs are not this child's to read
-        os.close(null)
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # (its parent is outside its pid namespace: no getppid check)
+        only_fds({2, channel_fd})  # stderr until the sandbox is set up: its failures are the grader's to read
         private_tmp(settings["tmp_size"], settings.get("keep", []))
+        own_proc()
         job = json.loads(payload)
         runner.prepare(job)
         fresh_randomness()
         runner.apply_limits(settings["limits"])
+        job_limits(cpu_seconds)
         drop_privileges()
+        only_fds({channel_fd})
     except BaseException as error:  # noqa: BLE001 - no job runs outside its sandbox
         os.write(2, f"sandbox setup failed: {type(error).__name__}: {error}\n".encode())
         os._exit(70)
@@ -195,32 +283,58 @@ def child(payload: bytes, control_fd: int, channel_fd: int, settings: dict, shel
     os._exit(0)
 
 
+def receive(jobs: socket.socket) -> tuple[bytes, int, int, int] | None:
+    """The next job: (payload, job id, CPU seconds, its channel's descriptor); None at the end of input."""
+    header, fds, _, _ = socket.recv_fds(jobs, HEADER.size, 4)
+    while header and len(header) < HEADER.size:
+        more = jobs.recv(HEADER.size - len(header))
+        if not more:
+            break
+        header += more
+    if len(header) < HEADER.size or len(fds) != 1:
+        for fd in fds:
+            os.close(fd)
+        return None
+    size, job_id, cpu_seconds = HEADER.unpack(header)
+    chunks, left = [], size
+    while left:
+        chunk = jobs.recv(min(left, 1 << 20))
+        if not chunk:
+            os.close(fds[0])
+            return None
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks), job_id, cpu_seconds, fds[0]
+
+
 def main() -> int:
     started = time.perf_counter()
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # ends with bubblewrap's own process
     settings = json.loads(os.environ.pop("AUTOGRADER_WARM"))
-    channel_fd = int(os.environ.pop("AUTOGRADER_CHANNEL_FD"))
     control_fd = int(os.environ.pop("AUTOGRADER_CONTROL_FD"))
     control = os.fdopen(control_fd, "wb", buffering=0, closefd=False)
+    jobs = socket.socket(fileno=int(os.environ.pop("AUTOGRADER_JOBS_FD")))
 
     def tell(message: dict) -> None:
         control.write(("\n" + json.dumps(message) + "\n").encode())
 
+    jobs_pid_namespace()  # (before the imports: its init is a small fork)
     shell_and_sink = warm_up(settings["preimport"])
     _ok(_prctl(PR_SET_DUMPABLE, 0), "not dumpable")
     tell({"t": "warm", "setup_s": round(time.perf_counter() - started, 3), "cpu_s": round(time.process_time(), 3)})
     while True:
-        header = _read_exactly(0, 8)
-        if header is None:
+        job = receive(jobs)
+        if job is None:
             return 0
-        payload = _read_exactly(0, struct.unpack("<Q", header)[0])
-        if payload is None:
-            return 0
+        payload, job_id, cpu_seconds, channel_fd = job
         pid = os.fork()
         if pid == 0:
-            child(payload, control_fd, channel_fd, settings, shell_and_sink)
+            child(payload, channel_fd, cpu_seconds, settings, shell_and_sink)
+        os.close(channel_fd)  # the child holds the only writer: its end of input is the job's end
         _, status = os.waitpid(pid, 0)
         usage = os.times()
-        tell({"t": "exit", "status": status, "children_cpu_s": round(usage.children_user + usage.children_system, 3)})
+        tell({"t": "exit", "job": job_id, "status": status,
+              "children_cpu_s": round(usage.children_user + usage.children_system, 3)})
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ READ_AS_HIDDEN = {
     "ctypes-quietly": "hidden code: .sys", "reload-and-import": "hidden code: .sys",
     "loosen-tolerance": "hidden code: .sys", "read-expected-by-frames": "hidden code: .inspect",
     "frames-through-helpers": "hidden code: .sys", "forge-probes-by-stack": "hidden code: .sys",
-    "forge-guessed-nonce": "hidden code: .sys", "bn-training-torch-quietly": "hidden code: .sys",
+    "forge-guessed-nonce": "tampering", "bn-training-torch-quietly": "hidden code: .sys",
     "bn-training-gc-checks": "hidden code: .sys", "bn-training-gc-referrers": "hidden code: .sys",
     "bn-training-closure-visible": "hidden code: .sys", "bn-vf-alias": "hidden code: ._VF",
     "bn-reloaded-library-module": "hidden code: .sys", "bn-function-mode-disabled": "hidden code: ._C",
@@ -69,9 +69,10 @@ READ_AS_HIDDEN = {
 def cases() -> list[Case]:
     import dataclasses
 
-    from tests.grading.submissions import batchnorm_inference, batchnorm_training, dropout, normalization
+    from tests.grading.submissions import batchnorm_inference, batchnorm_training, dropout, isolation, normalization
 
     found = normalization.cases() + batchnorm_training.cases() + batchnorm_inference.cases() + dropout.cases()
+    found += isolation.cases()
     found = [dataclasses.replace(c, status=READ_AS_HIDDEN[c.student]) if c.student in READ_AS_HIDDEN else c
              for c in found]
     students = [c.student for c in found]
