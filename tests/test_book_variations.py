@@ -39,7 +39,7 @@ def narrowed_environment() -> dict[str, str]:
 
     env = dict(os.environ, ATEN_CPU_CAPABILITY="default",
                OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
-    # Only targets this CPU has: NumPy refuses to disable one it could not have used.
+    # The dispatch targets this CPU has (the others are not used anyway): NumPy falls back to its baseline.
     dispatched = [name for name in __cpu_dispatch__ if __cpu_features__.get(name)]
     if dispatched:
         env["NPY_DISABLE_CPU_FEATURES"] = " ".join(dispatched)
