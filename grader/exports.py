@@ -36,7 +36,10 @@ student id is the folder or zip name a learner chose: ``=HYPERLINK(...)`` or
 CSV cell changes: the gradebook, the journal, the feedback folders and
 ``results.jsonl`` keep the true id. A neutralised id (``'-2``) no longer
 matches the LMS's own id on import, so that row is shown as unmatched (the
-instructor types it in) rather than imported under a formula.
+instructor types it in) rather than imported under a formula. Lines end in
+``\r\n`` (RFC 4180): Python's ``csv`` quotes a cell only for the characters of
+its line ending, so a cell holding a lone ``\r`` (a file name in a note) would
+otherwise start a new row.
 """
 from __future__ import annotations
 
@@ -87,7 +90,7 @@ def canvas(records: list[dict]) -> str:
 def moodle(records: list[dict]) -> str:
     assignments, students, by = _table(records)
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\r\n")  # (a cell holding \r or \n is quoted only with this ending)
     writer.writerow(["ID number", "Email address", *map(inert, assignments)])
     for student in students:
         writer.writerow([inert(student), "", *[_number(by[student].get(a, {}).get("score")) for a in assignments]])

@@ -82,7 +82,7 @@ class Journal:
         from grader.exports import inert
 
         buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
+        writer = csv.writer(buffer, lineterminator="\r\n")  # a cell holding \r or \n is quoted (exports.py)
         writer.writerow(COLUMNS)
         for record in self.records():
             writer.writerow([inert(record["student_id"]), inert(record["assignment"]),
