@@ -270,7 +270,9 @@ def test_csv_cells_are_inert_and_the_report_shows_no_sandbox_text(batch):
     assert not [cell for cell in cells if cell.startswith(FORMULA_STARTS)]
     assert "'=1+1" in cells and "'@SUM(A1)" in cells
     assert (batch.out / "feedback" / "=1+1").is_dir()   # the true id everywhere else
-    assert SANDBOX_TEXT not in (batch.out / "report.html").read_text()
+    report = (batch.out / "report.html").read_text()
+    assert SANDBOX_TEXT not in report
+    assert not ACTIVE_MARKUP.search(report)   # a student id that is markup is shown escaped
 
 
 # ---------------------------------------------------------------- the sandbox

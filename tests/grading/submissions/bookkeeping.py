@@ -22,8 +22,8 @@ import json
 import zipfile
 from pathlib import Path
 
-from tests.grading.submissions.common import (Case, append, dumps, exercise, folder_case, max_score, notebook_name,
-                                              points, replace, solution)
+from tests.grading.submissions.common import (Case, append, dumps, exercise, folder_case, insert_after, max_score,
+                                              notebook_name, points, replace, solution)
 
 N = "01_normalization"
 D = "06_dropout"
@@ -126,6 +126,22 @@ def min_max_scale(x, feature_range=(0.0, 1.0)):
 '''
 
 
+MARKUP_IN_OUTPUTS = """
+print("<script>alert('XSS-PRINT')</script>")
+raise ValueError("<img src=x onerror=\\"alert('XSS-ERROR')\\"><script>alert('XSS-ERROR')</script>")
+"""
+
+MARKUP_ID = "<img src=x onerror=alert('XSS-ID')>"   # no slash: a usable id (a folder name), shown escaped
+
+
+def _markup_in_metadata(assignment: str) -> dict:
+    nb = solution(assignment)
+    nb["metadata"]["title"] = "</title><script>alert('XSS-TITLE')</script>"
+    nb["metadata"]["authors"] = [{"name": "<img src=x onerror=alert('XSS-AUTHOR')>"}]
+    nb["metadata"].setdefault("language_info", {})["name"] = "<script>alert('XSS-LANG')</script>"
+    return nb
+
+
 def cases() -> list[Case]:
     min_max = points(N, "test_min_max_scale", "test_min_max_scale_hidden")
     backward = points(D, "test_dropout_backward", "test_dropout_backward_hidden")
@@ -167,6 +183,12 @@ def cases() -> list[Case]:
         # output while probed (visible and hidden probes): dropped, full marks
         folder_case(N, "prints-while-probed", append(solution(N), "min_max_scale", PRINTS_WHILE_PROBED_PLAIN),
                     full_marks=True, note="prints its inputs each time it is called"),
+        # markup where the learner controls text: printed, in an error, in the notebook's metadata, in the id
+        folder_case(N, "markup-in-outputs", insert_after(solution(N), "z_score_transform", MARKUP_IN_OUTPUTS),
+                    full_marks=True, note="prints a script and raises an error whose message is markup"),
+        folder_case(D, "markup-in-metadata", _markup_in_metadata(D), full_marks=True,
+                    note="script in the notebook's title, authors and language name"),
+        folder_case(N, MARKUP_ID, exercise(N), note="the id itself is markup: escaped in feedback and report"),
     ]
 
 
