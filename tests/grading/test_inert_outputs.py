@@ -335,3 +335,15 @@ def test_refused_rows_are_listed_for_a_look():
     record = {"student_id": "copycat", "assignment": "01_normalization", "score": 0.0, "max_score": 2.0,
               "status": "refused: symbolic link (the student folder is a link; not followed)", "notes": [], "tests": []}
     assert [r["student_id"] for r in class_report.summarise([record])["look"]] == ["copycat"]
+
+
+# ---------------------------------------------------------------- the summary on the terminal
+
+def test_the_summary_shows_control_characters_escaped():
+    from grader.report import summary
+
+    records = [{"student_id": "s", "assignment": "a", "score": 0.0, "max_score": 1.0,
+                "status": "refused: symbolic link (the notebook \x1b]0;owned\x07x.ipynb is a link; not followed)"}]
+    text = summary(records, 1, 0, 1.0, 0, ["ignored \x1b[2Jclear (neither a student folder nor a .zip)"], "OUT")
+    assert "\x1b" not in text and "\x07" not in text
+    assert "\\x1b]0;owned\\x07x.ipynb" in text and "\\x1b[2Jclear" in text
