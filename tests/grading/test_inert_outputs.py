@@ -347,3 +347,29 @@ def test_the_summary_shows_control_characters_escaped():
     text = summary(records, 1, 0, 1.0, 0, ["ignored \x1b[2Jclear (neither a student folder nor a .zip)"], "OUT")
     assert "\x1b" not in text and "\x07" not in text
     assert "\\x1b]0;owned\\x07x.ipynb" in text and "\\x1b[2Jclear" in text
+
+
+DTYPE_TEXTS = sorted({np.dtype(t).str for t in np.sctypeDict.values() if t is not np.void}
+                     | {"f8,f8", "(2,)f8", "V8", "O", "M8[D]", "m8[s]", "U3", "S3", ">f8", "<c16", "b1"})
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.sampled_from(DTYPE_TEXTS), st.lists(st.integers(0, 3), max_size=2), st.binary(max_size=64))
+def test_a_forged_array_is_real_numbers_a_complex_type_or_refused(dtype_text, shape, payload):
+    import base64
+
+    try:
+        itemsize = np.dtype(dtype_text).itemsize
+    except TypeError:
+        itemsize = 1
+    size = int(np.prod(shape)) * itemsize
+    data = {"$nd": dtype_text, "shape": shape, "data": base64.b64encode((payload * (size + 1))[:size]).decode()}
+    try:
+        value = decode(data)
+    except BadRecord:
+        return
+    if isinstance(value, ObjectData):
+        assert value.type_name.startswith("complex") and np.dtype(dtype_text).kind == "c"
+    else:
+        assert isinstance(value, np.ndarray) and value.dtype.kind in "biuf" and value.dtype.fields is None
+        assert to_array(value, "x").dtype == np.float64
