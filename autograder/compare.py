@@ -76,22 +76,46 @@ def to_array(value, what: str) -> np.ndarray:
         raise CheckFailed(f"{what} is None: did you forget to `return` it?", mistake="forgot-return")
     type_name = getattr(value, "type_name", None)  # probe.ObjectData: not data, only its type travelled
     if isinstance(type_name, str):
+        if type_name.startswith("complex"):  # probe.decode: complex values arrive as their type only
+            raise CheckFailed(f"{what} holds complex numbers ({type_name}); expected real numbers")
         raise CheckFailed(f"{what} should be a NumPy array, but it is a {type_name}")
     if type(value).__name__ == "TensorData":
         raise CheckFailed(f"{what} should be a NumPy array, but it is a torch.Tensor (of dtype {value.dtype})")
-    if isinstance(value, np.ndarray):
+    if isinstance(value, (np.ndarray, np.generic)):
         # A plain ndarray from here on: a subclass could override arithmetic or ufuncs
         # (e.g. make ``actual - expected`` zero) and pass any comparison.
         value = _asarray(value)
-        if not (np.issubdtype(value.dtype, np.number) or value.dtype == bool):
-            raise CheckFailed(f"{what} has dtype {value.dtype}; expected numbers")
+        _real_dtype(value.dtype, what)
         return value.astype(np.float64)
-    if type(value) in (int, float, list, tuple) or isinstance(value, np.generic):
+    if type(value) in (int, float, list, tuple):
+        if type(value) in (list, tuple):
+            # nested lists of complex numbers or other objects: refused by what NumPy makes of them,
+            # never cast (a cast to float drops an imaginary part with a mere warning)
+            try:
+                _real_dtype(_asarray(value).dtype, what)
+            except (TypeError, ValueError) as error:  # ragged lists
+                raise CheckFailed(f"{what} cannot be read as an array of numbers: {error}") from None
         try:
             return _asarray(value, dtype=np.float64)
         except (TypeError, ValueError) as error:
             raise CheckFailed(f"{what} cannot be read as an array of numbers: {error}") from None
+    if type(value) is complex:
+        raise CheckFailed(f"{what} is a complex number; expected a real number")
     raise CheckFailed(f"{what} should be a NumPy array, but it is a {type(value).__name__}")
+
+
+def _real_dtype(dtype: np.dtype, what: str) -> None:
+    """Refuse every dtype that is not real numbers (bool counts as 0 and 1), with a message that says which."""
+    __tracebackhide__ = True
+    kind = dtype.kind
+    if kind in "biuf" and dtype.fields is None and dtype.subdtype is None:
+        return
+    if kind == "c":
+        raise CheckFailed(f"{what} has the complex dtype {dtype}; expected real numbers (a complex result "
+                          f"is never compared by its real part alone)")
+    names = {"O": "Python objects", "U": "strings", "S": "bytes", "V": "structured or raw records",
+             "M": "dates (datetime64)", "m": "time spans (timedelta64)"}
+    raise CheckFailed(f"{what} has dtype {dtype} ({names.get(kind, 'not numbers')}); expected real numbers")
 
 
 def _matches(actual: np.ndarray, candidate: np.ndarray, rtol: float, atol: float) -> bool:

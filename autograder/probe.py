@@ -40,6 +40,7 @@ import functools
 import inspect
 import itertools
 import math
+import re
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -55,10 +56,21 @@ MAX_TEXT = 20_000                    # characters of one string
 MAX_DEPTH = 12
 NUMERIC_KINDS = "biufc"              # bool, int, uint, float, complex
 OPS_KEY = "$ops"
+_DTYPE_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+_TYPE_NAME = re.compile(r"[A-Za-z_][\w .,<>()\[\]-]{0,199}")
 
 
 class ForbiddenReference(CheckFailed):
     """The learner's code ran the library implementation the exercise asks them to write."""
+
+
+class RecordFailure(CheckFailed):
+    """A record's own failure text, raised where a verdict needs a value that was never stored.
+
+    Under the class grader the text was written in the sandbox (where the learner's code runs):
+    the learner may read it in their feedback, but it is never taken as the verdict's own words
+    (the class report's example of a mistake comes only from the verdict's messages).
+    """
 
 
 class GraderError(Exception):
@@ -160,7 +172,7 @@ class Record(dict):
     def __missing__(self, key):
         __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
         if self.failure is not None:
-            raise CheckFailed(self.failure, mistake=self.failure_mistakes)
+            raise RecordFailure(self.failure, mistake=self.failure_mistakes)
         raise CheckFailed(f"the grader received no value for {key!r} from your code")
 
     def fail(self, message: str, mistakes=()) -> None:
@@ -229,6 +241,8 @@ def decode(data: Any, budget: list[int] | None = None, depth: int = 0) -> Any:
         return _decode_array(data, budget)
     if "$scalar" in data:
         array = decode(data["$scalar"], budget, depth + 1)
+        if isinstance(array, ObjectData) and array.type_name.startswith("complex"):
+            return ObjectData(array.type_name.replace(" array", " number"))
         if not isinstance(array, np.ndarray) or array.shape != (1,):
             raise BadRecord("bad scalar")
         return array[0]
@@ -239,13 +253,20 @@ def decode(data: Any, budget: list[int] | None = None, depth: int = 0) -> Any:
     if "$tensor" in data:
         array = decode(data["$tensor"], budget, depth + 1)
         dtype, grad = data.get("dtype"), data.get("requires_grad")
-        if not isinstance(array, np.ndarray) or type(dtype) is not str or len(dtype) > 40 or type(grad) is not bool:
+        # a dtype is a short name (``float32``): it appears in the verdicts' messages, so no other text
+        if type(dtype) is not str or not _DTYPE_NAME.fullmatch(dtype) or type(grad) is not bool:
+            raise BadRecord("bad tensor")
+        if isinstance(array, ObjectData) and array.type_name.startswith("complex"):
+            return ObjectData(f"complex Tensor ({dtype})")
+        if not isinstance(array, np.ndarray):
             raise BadRecord("bad tensor")
         return TensorData(array, dtype, grad)
     if "$object" in data:
         if type(data["$object"]) is not str:
             raise BadRecord("bad object")
-        return ObjectData(data["$object"][:200])
+        # a type name appears in the verdicts' messages: only the characters of a type's name pass
+        name = data["$object"][:200]
+        return ObjectData(name if _TYPE_NAME.fullmatch(name) else "object")
     if "$tuple" in data:
         items = decode(data["$tuple"], budget, depth + 1)
         if type(items) is not list:
@@ -299,6 +320,11 @@ def _decode_array(data: dict, budget: list[int]) -> np.ndarray:
     if len(raw) != size:
         raise BadRecord("array data does not match its shape")
     budget[0] -= size
+    if dtype.kind == "c":
+        # No check compares complex numbers: a complex result is not data a verdict can use (cast to
+        # float it would lose its imaginary part), so it arrives as what it is, and every verdict
+        # that reads it fails with a message (``compare.to_array``: "holds complex numbers").
+        return ObjectData(f"{dtype.name} array")
     return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
 
 

@@ -36,7 +36,8 @@ from typing import Callable
 import numpy as np
 
 from autograder.compare import CheckFailed
-from autograder.probe import Check, ForbiddenReference, GraderError, Record, grading_mode
+from autograder.probe import (Check, ForbiddenReference, GraderError, ObjectData, Record, RecordFailure, TensorData,
+                              grading_mode)
 
 
 class LearnerRef:
@@ -72,6 +73,9 @@ class CellOutcome:
     forbidden: bool = False                  # failed because the learner's code ran a forbidden reference
     grader_error: str | None = None          # a failure on the grader's side (not the learner's)
     mistakes: tuple[str, ...] = ()           # ids of the recognised mistakes (autograder/mistakes.py)
+    # the failure message is the verdict's own words: no text that came from the sandbox is in it
+    # (only such a message may stand as the class report's example of a mistake)
+    own_message: bool = True
 
 
 @dataclass
@@ -162,8 +166,11 @@ def verdicts(cell: GradeCell, requests: list[Request], records: dict[int, Record
     except ForbiddenReference as error:
         return CellOutcome(False, stdout.getvalue(), (type(error).__name__, str(error)), forbidden=True)
     except CheckFailed as error:
-        return CellOutcome(False, stdout.getvalue(), ("CheckFailed", str(error)),
-                           mistakes=tuple(getattr(error, "mistakes", ())))
+        message = str(error)
+        own = not isinstance(error, RecordFailure) and not any(
+            text in message for text in sandbox_texts(records.values()))
+        return CellOutcome(False, stdout.getvalue(), ("CheckFailed", message),
+                           mistakes=tuple(getattr(error, "mistakes", ())), own_message=own)
     except Exception as error:  # noqa: BLE001 - a verdict that broke on this record: the grader's failure
         detail = f"{type(error).__name__}: {error}"[:500]
         return CellOutcome(False, stdout.getvalue(),
@@ -172,8 +179,50 @@ def verdicts(cell: GradeCell, requests: list[Request], records: dict[int, Record
     return CellOutcome(True, stdout.getvalue())
 
 
+SANDBOX_TEXT_MIN = 8   # shorter strings of a record (``list``, ``float32``) say nothing by themselves
+
+
+def sandbox_texts(records) -> set[str]:
+    """Every string in ``records`` (values, keys, type names, failure texts) long enough to carry a message.
+
+    They were written where the learner's code runs: a verdict's message that quotes one of them
+    (a failure text wrapped in a hint, a type name) is not the verdict's own words.
+    """
+    found: set[str] = set()
+
+    def walk(value, depth=0):
+        if depth > 40:
+            return
+        if isinstance(value, str):
+            if len(value) >= SANDBOX_TEXT_MIN:
+                found.add(value)
+        elif isinstance(value, dict):
+            for key, item in dict.items(value):
+                walk(key, depth + 1)
+                walk(item, depth + 1)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                walk(item, depth + 1)
+        elif isinstance(value, ObjectData):
+            walk(value.type_name, depth + 1)
+        elif isinstance(value, TensorData):
+            walk(value.dtype, depth + 1)
+        if isinstance(value, Record) and value.failure:
+            walk(value.failure, depth + 1)
+
+    for record in records:
+        walk(record)
+    return found
+
+
 def seed_maker(secret: bytes, *parts: str) -> Callable[[int], int]:
-    """Fresh seeds for one grade cell of one submission: the same on a regrade, unknowable without ``secret``."""
+    """Fresh seeds for one grade cell of one submission, unknowable without ``secret``.
+
+    ``parts`` name the grade cell (student, assignment, notebook, test) and the submission's content
+    (``work.content_digest``): a resubmission whose files changed in any byte gets new inputs, so a
+    table of the outputs seen in an earlier feedback answers nothing; an unchanged submission
+    regraded (``--force``, a new grader version) gets the same inputs, and so the same grade.
+    """
     prefix = "\0".join(parts).encode()
 
     def fresh(k: int) -> int:

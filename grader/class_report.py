@@ -11,7 +11,8 @@ disk, an e-mail or the LMS. Its sections:
   failed: the code fits the visible inputs only);
 - the recognised mistakes (``autograder/mistakes.py``), ranked by how many
   learners made them, each linked to the book section that explains it, with
-  an example message in which no student id appears;
+  an example message in which no student id appears (the verdict's own
+  words only: a message that quotes text from the sandbox is never shown);
 - the slowest notebooks and the cells that timed out;
 - the students whose work needs a look (forbidden references, hidden code,
   tampering, limits hit), with the reason.
@@ -32,7 +33,7 @@ from autograder.mistakes import MISTAKES, mistake_link
 STATUS_KINDS = ("graded", "timeout", "kernel died", "missing", "unreadable", "forbidden reference", "hidden code",
                 "other")
 LOOK_AT = ("forbidden reference", "hidden code", "tampering", "memory limit", "output too large", "unsafe zip",
-           "not a usable student id", "grader error")
+           "not a usable student id", "grader error", "refused", "unreadable notebook (too deeply nested)")
 GAP = 0.1   # visible pass rate this much above the hidden one: the code fits the visible inputs
 SLOWEST = 10
 e = html.escape
@@ -84,7 +85,9 @@ def summarise(records: list[dict]) -> dict:
                 continue
             learners[mistake].add(record["student_id"])
             where[mistake][f"{record['assignment']}: {test.get('test')}"] += 1
-            message = str(test.get("message") or "")
+            # the example is the verdict's own message: never one that holds text written in the sandbox
+            # (a record's failure text, a string the learner's code returned), which a notebook controls
+            message = str(test.get("message") or "") if test.get("own_message") is True else ""
             if message and (mistake not in examples or len(message) < len(examples[mistake])):
                 examples[mistake] = message
     ranked = sorted(learners, key=lambda m: (-len(learners[m]), m))

@@ -25,6 +25,21 @@ assignment graded is a column), the layouts their gradebook imports document:
   address`` (empty: map by ID number), then one grade column per assignment,
   in points. A submission with no score (the grader's failure) is left empty,
   so that an import does not turn it into a zero.
+
+Every text cell the grader writes into a CSV file (these exports and
+``grades.csv``) goes through ``inert``: a cell that begins with ``=``, ``+``,
+``-``, ``@``, a tab, a carriage return or a line feed (or their full-width
+forms) gets a single quote in front, as OWASP's "CSV Injection" page recommends,
+so that a spreadsheet shows it as text instead of running it as a formula. A
+student id is the folder or zip name a learner chose: ``=HYPERLINK(...)`` or
+``@SUM(A1)`` would otherwise run when the instructor opens the file. Only the
+CSV cell changes: the gradebook, the journal, the feedback folders and
+``results.jsonl`` keep the true id. A neutralised id (``'-2``) no longer
+matches the LMS's own id on import, so that row is shown as unmatched (the
+instructor types it in) rather than imported under a formula. Lines end in
+``\r\n`` (RFC 4180): Python's ``csv`` quotes a cell only for the characters of
+its line ending, so a cell holding a lone ``\r`` (a file name in a note) would
+otherwise start a new row.
 """
 from __future__ import annotations
 
@@ -33,6 +48,14 @@ import io
 from pathlib import Path
 
 KINDS = ("canvas", "moodle")
+# what a spreadsheet reads as the start of a formula (OWASP "CSV Injection"); full-width forms too
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def inert(text) -> str:
+    """``text`` as a CSV cell a spreadsheet shows and never evaluates: a quote before a formula's first character."""
+    text = "" if text is None else str(text)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _table(records: list[dict]) -> tuple[list[str], list[str], dict[str, dict[str, dict]]]:
@@ -56,10 +79,10 @@ def canvas(records: list[dict]) -> str:
     assignments, students, by = _table(records)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180 line ends
-    writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *assignments])
+    writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *map(inert, assignments)])
     writer.writerow(["    Points Possible", "", "", "", "", *[_number(_maximum(records, a)) for a in assignments]])
     for student in students:
-        writer.writerow([student, "", student, "", "",
+        writer.writerow([inert(student), "", inert(student), "", "",
                          *[_number(by[student].get(a, {}).get("score")) for a in assignments]])
     return buffer.getvalue()
 
@@ -67,10 +90,10 @@ def canvas(records: list[dict]) -> str:
 def moodle(records: list[dict]) -> str:
     assignments, students, by = _table(records)
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["ID number", "Email address", *assignments])
+    writer = csv.writer(buffer, lineterminator="\r\n")  # (a cell holding \r or \n is quoted only with this ending)
+    writer.writerow(["ID number", "Email address", *map(inert, assignments)])
     for student in students:
-        writer.writerow([student, "", *[_number(by[student].get(a, {}).get("score")) for a in assignments]])
+        writer.writerow([inert(student), "", *[_number(by[student].get(a, {}).get("score")) for a in assignments]])
     return buffer.getvalue()
 
 

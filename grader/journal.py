@@ -78,14 +78,17 @@ class Journal:
         return [found[k] for k in sorted(found)]
 
     def write_csv(self) -> Path:
-        """``OUT/grades.csv`` from every result recorded so far."""
+        """``OUT/grades.csv`` from every result recorded so far (text cells inert: ``exports.inert``)."""
+        from grader.exports import inert
+
         buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
+        writer = csv.writer(buffer, lineterminator="\r\n")  # a cell holding \r or \n is quoted (exports.py)
         writer.writerow(COLUMNS)
         for record in self.records():
-            writer.writerow([record["student_id"], record["assignment"],
+            writer.writerow([inert(record["student_id"]), inert(record["assignment"]),
                              "" if record.get("score") is None else _number(record["score"]),
-                             _number(record["max_score"]), record["status"], "; ".join(record.get("notes", []))])
+                             _number(record["max_score"]), inert(record["status"]),
+                             inert("; ".join(str(n) for n in record.get("notes", [])))])
         path = self.out / "grades.csv"
         _atomic_write(path, buffer.getvalue())
         return path

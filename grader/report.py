@@ -31,6 +31,11 @@ class Progress:
         self.bar.close()
 
 
+def printable(text) -> str:
+    """``text`` for a terminal: control characters (escape sequences in a file or folder name) shown escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
 def summary(records: list[dict], graded_now: int, skipped: int, wall: float, notebooks_run: int,
             warnings: list[str], out, cpu: dict | None = None) -> str:
     statuses = Counter(r["status"] for r in records)
@@ -39,7 +44,7 @@ def summary(records: list[dict], graded_now: int, skipped: int, wall: float, not
              + (f"; {skipped} unchanged since the last run (use --force to regrade)" if skipped else ""),
              f"{len(records)} row(s) in {out}/grades.csv:"]
     for status, count in sorted(statuses.items(), key=lambda item: (-item[1], item[0])):
-        lines.append(f"  {count:4d}  {status}")
+        lines.append(f"  {count:4d}  {printable(status)}")
     graded = [r for r in records if r["max_score"] and r.get("score") is not None]
     if graded:
         mean = sum(r["score"] / r["max_score"] for r in graded) / len(graded)
@@ -52,5 +57,5 @@ def summary(records: list[dict], graded_now: int, skipped: int, wall: float, not
                      f"{cpu['sandbox'] / graded_now * 1000:.0f} ms); warm sandboxes started: {cpu['starts']}"
                      + (f"; once, the head's imports for its workers: {cpu['preload']:.1f} s" if cpu.get("preload") else ""))
     for warning in warnings:
-        lines.append(f"warning: {warning}")
+        lines.append(f"warning: {printable(warning)}")
     return "\n".join(lines)

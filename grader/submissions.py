@@ -7,8 +7,13 @@ inside its folder (no absolute paths, no ``..``, no links) and it is not
 absurdly large, and the assignment folder is then found inside it (at its top,
 under one wrapping folder, or the notebooks themselves).
 
-Nothing here follows symbolic links: a submitted link to another student's
-file or to the gradebook is skipped, not read.
+Nothing here follows symbolic links. A student folder (or zip) that is a link,
+an assignment folder that is a link and a notebook that is a link are refused:
+the row gets the assignment's maximum, no points and a status that begins with
+``refused: symbolic link`` (the class report lists it under "work that needs a
+look"), never a grade of the work the link points to (another student's, say).
+A zip that holds a link is refused as an unsafe zip. Any other linked file is
+skipped, not read, with a note.
 """
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ MAX_FILE_BYTES = 50 * 1024 ** 2
 MAX_TOTAL_BYTES = 100 * 1024 ** 2
 MAX_ZIP_MEMBERS = 5000
 SKIP_PARTS = {".ipynb_checkpoints", "__pycache__", "__MACOSX", ".DS_Store"}
+LINK_REFUSED = "refused: symbolic link"
 MAX_ID_BYTES = 200  # a student id is a folder name in the feedback and the gradebook's course folder
 
 
@@ -88,7 +94,7 @@ def unsafe_member(info: zipfile.ZipInfo) -> str | None:
         return f"path outside the folder: {name[:80]}"
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
-        return f"link: {name[:80]}"
+        return f"symbolic link: {name[:80]}"
     return None
 
 
@@ -157,7 +163,14 @@ def discover(root: Path, releases: dict[str, set[str]], staging: Path,
         if entry.name.startswith("."):
             continue
         if entry.is_symlink():
-            refused[entry.name] = "not graded: the student folder is a symbolic link"
+            student = entry.stem if entry.suffix.lower() == ".zip" else entry.name
+            problem = id_problem(student)
+            if problem:
+                refused[student] = problem
+                warnings.append(f"{student!r}: {problem}")
+            elif student not in students:
+                # a usable id: a row per assignment with the maximum and a clear refusal (not 0/0, never the target's work)
+                students[student] = ("link", entry)
             continue
         if entry.is_dir():
             kind, student = "dir", entry.name
@@ -172,6 +185,8 @@ def discover(root: Path, releases: dict[str, set[str]], staging: Path,
             warnings.append(f"{student!r}: {problem}")
             continue
         if student in students:
+            if students[student][0] == "link":
+                continue  # a link and a real folder or zip of one id: the link stays refused
             warnings.append(f"{student}: both a folder and a zip; the folder is graded")
             if kind == "zip":
                 continue
@@ -189,6 +204,8 @@ def discover(root: Path, releases: dict[str, set[str]], staging: Path,
     else:
         seen = set()
         for student, (kind, path) in students.items():
+            if kind == "link":
+                continue  # never looked into
             base = path if kind == "dir" else unpacked[student][0]
             if base is None:
                 continue
@@ -215,12 +232,19 @@ def discover(root: Path, releases: dict[str, set[str]], staging: Path,
         for assignment in assignments:
             submission = Submission(student, assignment)
             result.append(submission)
+            if kind == "link":
+                submission.problem = f"{LINK_REFUSED} (the student {'zip' if path.suffix.lower() == '.zip' else 'folder'} " \
+                                     f"is a link; not followed)"
+                continue
             if kind == "dir":
                 folder = path / assignment
+                if folder.is_symlink():
+                    submission.problem = f"{LINK_REFUSED} (the assignment folder is a link; not followed)"
+                    continue
                 if not folder.exists():
                     submission.problem = "no submission"
                     continue
-                if folder.is_symlink() or not folder.is_dir():
+                if not folder.is_dir():
                     submission.problem = "unreadable submission (not a folder)"
                     continue
             else:
@@ -234,6 +258,11 @@ def discover(root: Path, releases: dict[str, set[str]], staging: Path,
                     submission.problem = "no submission"
                     continue
             submission.files, submission.notes = read_folder(folder)
+            linked = sorted(name for name in os.listdir(folder) if name.endswith(".ipynb")
+                            and os.path.islink(os.path.join(folder, name)))
+            if linked:  # a notebook that is a link: refused, not "missing" (and never the target read)
+                submission.problem = f"{LINK_REFUSED} (the notebook {linked[0][:80]} is a link; not followed)"
+                continue
             if not submission.files:
                 submission.problem = "empty submission"
     return result, warnings

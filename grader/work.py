@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
 import json
 import secrets
 import shutil
@@ -379,16 +380,49 @@ def parse_timestamp(raw: bytes | None):
         return None
 
 
+MAX_NOTEBOOK_DEPTH = 100   # nesting of a notebook's JSON; nbformat's own needs about 10 (widget state a few more)
+
+
+def json_depth(raw: bytes) -> int:
+    """How deeply the JSON text ``raw`` nests (``[`` and ``{``), read without parsing it (and so without recursion)."""
+    import re
+
+    import numpy as np
+
+    # the strings first (brackets inside them do not nest); what is left is counted as +1/-1 per bracket
+    bare = re.sub(rb'"[^"\\]*(?:\\.[^"\\]*)*"', b"", raw)  # (the unrolled pattern: linear and fast)
+    codes = np.frombuffer(bare, dtype=np.uint8)
+    steps = ((codes == ord("[")) | (codes == ord("{"))).astype(np.int32)
+    steps -= (codes == ord("]")) | (codes == ord("}"))
+    return int(np.cumsum(steps).max(initial=0))
+
+
 def _read_notebook(raw: bytes) -> tuple[nbformat.NotebookNode | None, str]:
+    """The submitted notebook, or None and the status of its row; never raises, whatever the bytes."""
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        return _parse_notebook(raw)
+    except Exception as error:  # noqa: BLE001 - RecursionError, MemoryError...: this row's status, not the batch's
+        return None, f"unreadable notebook ({type(error).__name__})"
+
+
+def _parse_notebook(raw: bytes) -> tuple[nbformat.NotebookNode | None, str]:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
         return None, "unreadable notebook"
-    if not isinstance(data, dict) or not isinstance(data.get("cells", None), list):
-        return None, "unreadable notebook" if data.get("nbformat") == 4 or not isinstance(data, dict) else \
-            f"unreadable notebook (nbformat {data.get('nbformat')})"
+    # bounded before parsing: a file nested 200,000 deep would exhaust json's (and nbformat's) recursion
+    if json_depth(raw) > MAX_NOTEBOOK_DEPTH:
+        return None, "unreadable notebook (too deeply nested)"
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None, "unreadable notebook"
+    if not isinstance(data, dict):
+        return None, "unreadable notebook"
     if data.get("nbformat") != 4:
-        return None, f"unreadable notebook (nbformat {data.get('nbformat')})"
+        return None, f"unreadable notebook (nbformat {str(data.get('nbformat'))[:20]})"
+    if not isinstance(data.get("cells", None), list):
+        return None, "unreadable notebook"
     try:
         nb = nbformat.reads(json.dumps(data), as_version=4)
         for cell in nb.cells:
@@ -403,6 +437,14 @@ def _read_notebook(raw: bytes) -> tuple[nbformat.NotebookNode | None, str]:
     return nb, "graded"
 
 
+def content_digest(files: dict[str, bytes]) -> str:
+    """The submission's content: every file's name and bytes (SHA-256), the notebooks included."""
+    h = hashlib.sha256()
+    for name in sorted(files):
+        h.update(name.encode("utf-8", "surrogateescape") + b"\0" + hashlib.sha256(files[name]).digest())
+    return h.hexdigest()
+
+
 def make_job(submission, info, notebook: str, nb: nbformat.NotebookNode, secret: bytes,
              all_cells: bool = False) -> NotebookJob:
     """What the sandbox runs: the learner's cells, and at each grade cell's place the probes it asks for."""
@@ -413,6 +455,7 @@ def make_job(submission, info, notebook: str, nb: nbformat.NotebookNode, secret:
                       and (cell.metadata.get("nbgrader", {}).get("locked")
                            or cell.metadata.get("nbgrader", {}).get("grade"))]
     cells, learner_cells = [], []
+    content = content_digest(submission.files)   # a changed resubmission: new seeds (cells.seed_maker)
     result = NotebookJob(notebook, nb, {}, 0)
     result.points = info.points.get(notebook, {})
     for index, cell in enumerate(nb.cells):
@@ -423,7 +466,7 @@ def make_job(submission, info, notebook: str, nb: nbformat.NotebookNode, secret:
             grade_cell = cells_module.GradeCell(index, meta.get("grade_id", f"#{index + 1}"), cell.source,
                                                 cells_module.cell_namespace(course_sources, cell.source))
             seeds = cells_module.seed_maker(secret, submission.student, submission.assignment, notebook,
-                                            grade_cell.grade_id)
+                                            grade_cell.grade_id, content)
             requests = cells_module.collect(grade_cell, seeds)
             result.grade_cells[index], result.requests[index] = grade_cell, requests
             cells.append({"i": index, "probes": [{"check": r.check, "learners": r.learners,
@@ -581,6 +624,8 @@ def _grade_cell_outputs(cell, job: NotebookJob, index: int, run: sandbox.RunResu
                       "checked": checked, "passed": bool(outcome.passed),
                       "points": maximum if outcome.passed else 0.0, "max_points": maximum,
                       "mistakes": list(outcome.mistakes), "message": (outcome.error or ("", ""))[1][:2000],
+                      # the class report's example of a mistake is only ever the verdict's own words
+                      "own_message": bool(outcome.own_message and outcome.error),
                       "seconds": (run.cells.get(index) or {}).get("s") if isinstance(
                           (run.cells.get(index) or {}).get("s"), (int, float)) else None})
     outputs = []

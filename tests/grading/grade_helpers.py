@@ -38,12 +38,19 @@ def grade(submissions: Path, out: Path, *extra: str, timeout: float = 500, wait:
     return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
 
 
+def true_id(cell: str) -> str:
+    """The student id of a grades.csv cell: ``grader.exports.inert`` put a quote before one that began a formula."""
+    from grader.exports import FORMULA_STARTS
+
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS) else cell
+
+
 def rows(out: Path) -> dict[str, dict]:
     with open(out / "grades.csv", newline="") as handle:
-        return {row["student_id"]: row for row in csv.DictReader(handle)}
+        return {true_id(row["student_id"]): row for row in csv.DictReader(handle)}
 
 
 def rows_by_assignment(out: Path) -> dict[tuple[str, str], dict]:
     """grades.csv as (student_id, assignment) -> row (a student has a row for every assignment graded)."""
     with open(out / "grades.csv", newline="") as handle:
-        return {(row["student_id"], row["assignment"]): row for row in csv.DictReader(handle)}
+        return {(true_id(row["student_id"]), row["assignment"]): row for row in csv.DictReader(handle)}

@@ -257,6 +257,24 @@ def test_probed_inputs_never_reach_the_feedback(batch):
     assert not _input_leaks(batch)
 
 
+def test_csv_cells_are_inert_and_the_report_shows_no_sandbox_text(batch):
+    """Ids such as ``=1+1`` or ``@SUM(A1)``: no cell of grades.csv begins a formula (the gradebook keeps the id);
+    the class report's examples are the verdicts' own words, never a notebook's (``bookkeeping.SANDBOX_TEXT``)."""
+    import csv
+
+    from grader.exports import FORMULA_STARTS
+    from tests.grading.submissions.bookkeeping import SANDBOX_TEXT
+
+    with open(batch.out / "grades.csv", newline="") as handle:
+        cells = [cell for row in csv.reader(handle) for cell in row]
+    assert not [cell for cell in cells if cell.startswith(FORMULA_STARTS)]
+    assert "'=1+1" in cells and "'@SUM(A1)" in cells
+    assert (batch.out / "feedback" / "=1+1").is_dir()   # the true id everywhere else
+    report = (batch.out / "report.html").read_text()
+    assert SANDBOX_TEXT not in report
+    assert not ACTIVE_MARKUP.search(report)   # a student id that is markup is shown escaped
+
+
 # ---------------------------------------------------------------- the sandbox
 
 def _escapes(batch) -> list[str]:

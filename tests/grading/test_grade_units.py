@@ -173,7 +173,9 @@ def test_unusable_ids_and_symlinked_folders_get_a_row(tmp_path):
     found, _ = submissions.discover(root, {"01_normalization": {"01_normalization"}}, tmp_path / "staging")
     by_student = {s.student: s for s in found}
     assert set(by_student) == {"real", "linked", "é" * 110}
-    assert by_student["linked"].rejected and "symbolic link" in by_student["linked"].problem
+    # a usable id: a row with the assignment's maximum and a clear refusal (never 0/0, never the target's work)
+    assert not by_student["linked"].rejected and by_student["linked"].problem.startswith("refused: symbolic link")
+    assert not by_student["linked"].files
     assert by_student["é" * 110].rejected and "student id" in by_student["é" * 110].problem
     assert not by_student["real"].rejected
 

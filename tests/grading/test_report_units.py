@@ -11,10 +11,10 @@ from grader import class_report, exports
 from grader.journal import results_lines
 
 
-def _test(name, passed, mistakes=(), message="", hidden=None, checked=True, points=1.0):
+def _test(name, passed, mistakes=(), message="", hidden=None, checked=True, points=1.0, own_message=True):
     return {"notebook": "01_normalization", "test": name, "hidden": name.endswith("_hidden") if hidden is None else hidden,
             "checked": checked, "passed": passed, "points": points if passed else 0.0, "max_points": points,
-            "mistakes": list(mistakes), "message": message}
+            "mistakes": list(mistakes), "message": message, "own_message": own_message and bool(message)}
 
 
 RECORDS = [

@@ -69,10 +69,11 @@ READ_AS_HIDDEN = {
 def cases() -> list[Case]:
     import dataclasses
 
-    from tests.grading.submissions import batchnorm_inference, batchnorm_training, dropout, isolation, normalization
+    from tests.grading.submissions import (batchnorm_inference, batchnorm_training, bookkeeping, dropout, isolation,
+                                           normalization)
 
     found = normalization.cases() + batchnorm_training.cases() + batchnorm_inference.cases() + dropout.cases()
-    found += isolation.cases()
+    found += isolation.cases() + bookkeeping.cases()
     found = [dataclasses.replace(c, status=READ_AS_HIDDEN[c.student]) if c.student in READ_AS_HIDDEN else c
              for c in found]
     students = [c.student for c in found]
