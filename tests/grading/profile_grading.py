@@ -1,0 +1,52 @@
+"""CPU seconds (user+sys of every child process) of each step of test_grading.py's fixture, per chapter.
+
+    python -m tests.grading.profile_grading [ASSIGNMENT ...]
+
+Measures CPU rather than wall time, so figures hold on a busy machine. The steps are the ones
+``tests/grading/conftest.py`` runs: generate the exercise, nbgrader autograde of the solution, the blank
+and every mutant, the class command over the same submissions, and the feedback pages.
+"""
+from __future__ import annotations
+
+import resource
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from autograder.course import assignments
+from tests.grading import conftest
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+@contextmanager
+def _step(figures: dict, name: str):
+    cpu, wall = _cpu(), time.perf_counter()
+    yield
+    figures[name] = (_cpu() - cpu, time.perf_counter() - wall)
+
+
+def profile(assignment: str) -> dict:
+    figures: dict = {}
+    root = Path(tempfile.mkdtemp(prefix=f"profile-{assignment}-"))
+    graded = conftest.grade_assignment(assignment, root, steps=figures)
+    assert graded.command_run.returncode == 0, graded.command_run.stderr[-3000:]
+    with _step(figures, "generate_feedback"):
+        graded.course.feedback(assignment)
+    return figures
+
+
+def main(names: list[str]) -> None:
+    for assignment in names or assignments():
+        figures = profile(assignment)
+        print(assignment, "  ".join(f"{name}: {cpu:.1f} s CPU ({wall:.0f} s wall)"
+                                    for name, (cpu, wall) in figures.items()), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
