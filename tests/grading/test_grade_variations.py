@@ -20,7 +20,7 @@ import sys
 import pytest
 
 from autograder.course import EXERCISES, REPO, assignments, notebooks, total
-from tests.grading.notebook_code import nbgrader_meta
+from tests.grading.notebook_code import nbgrader_meta, solution_notebook
 
 pytestmark = pytest.mark.slow  # every chapter's grade cells, twice
 
@@ -31,12 +31,15 @@ VARIATION = {"ATEN_CPU_CAPABILITY": "default", "OMP_NUM_THREADS": "1", "MKL_NUM_
 def grade_in_process(assignment: str, path: str) -> dict[str, tuple[float, str | None]]:
     """{grade_id: (points, None if the cell passed else its error)} of one notebook, run in this process.
 
-    Learner cells that fail as they are defined (a blank's stub at the top level) are passed over, as a
-    kernel goes on after a failed cell; the grade cells then fail on what is missing.
+    The grade cells run as nbgrader restores them, from the solution (an exercise's hidden tests are
+    stripped). Learner cells that fail as they are defined (a blank's stub at the top level) are passed
+    over, as a kernel goes on after a failed cell; the grade cells then fail on what is missing.
     """
     import nbformat
     import numpy as np
 
+    tests = {nbgrader_meta(cell)["grade_id"]: cell.source for cell in solution_notebook(assignment).cells
+             if nbgrader_meta(cell).get("grade")}
     notebook = nbformat.read(path, as_version=4)
     namespace: dict = {}
     results = {}
@@ -44,9 +47,10 @@ def grade_in_process(assignment: str, path: str) -> dict[str, tuple[float, str |
         meta = nbgrader_meta(cell)
         if cell.cell_type != "code" or not meta:
             continue
+        source = tests[meta["grade_id"]] if meta.get("grade") else cell.source
         try:
             with np.errstate(all="ignore"):
-                exec(compile(cell.source, meta.get("grade_id", "cell"), "exec"), namespace)
+                exec(compile(source, meta.get("grade_id", "cell"), "exec"), namespace)
             error = None
         except Exception as exc:  # noqa: BLE001 - a failed cell, whatever it raised
             error = f"{type(exc).__name__}: {str(exc)[:2000]}"
