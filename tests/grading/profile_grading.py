@@ -1,6 +1,6 @@
 """CPU seconds (user+sys of every child process) of each step of test_grading.py's fixture, per chapter.
 
-    python -m tests.grading.profile_grading [ASSIGNMENT ...]
+    python -m tests.grading.profile_grading [--nbgrader-only] [ASSIGNMENT ...]
 
 Measures CPU rather than wall time, so figures hold on a busy machine. The steps are the ones
 ``tests/grading/conftest.py`` runs: generate the exercise, nbgrader autograde of the solution, the blank
@@ -31,19 +31,21 @@ def _step(figures: dict, name: str):
     figures[name] = (_cpu() - cpu, time.perf_counter() - wall)
 
 
-def profile(assignment: str) -> dict:
+def profile(assignment: str, command: bool = True) -> dict:
     figures: dict = {}
     root = Path(tempfile.mkdtemp(prefix=f"profile-{assignment}-"))
-    graded = conftest.grade_assignment(assignment, root, steps=figures)
-    assert graded.command_run.returncode == 0, graded.command_run.stderr[-3000:]
+    graded = conftest.grade_assignment(assignment, root, command=command, steps=figures)
+    assert not command or graded.command_run.returncode == 0, graded.command_run.stderr[-3000:]
     with _step(figures, "generate_feedback"):
         graded.course.feedback(assignment)
     return figures
 
 
 def main(names: list[str]) -> None:
+    command = "--nbgrader-only" not in names
+    names = [name for name in names if name != "--nbgrader-only"]
     for assignment in names or assignments():
-        figures = profile(assignment)
+        figures = profile(assignment, command)
         print(assignment, "  ".join(f"{name}: {cpu:.1f} s CPU ({wall:.0f} s wall)"
                                     for name, (cpu, wall) in figures.items()), flush=True)
 
