@@ -127,12 +127,13 @@ def test_sandbox_passes_the_kernel_choice_on():
     assert {("ATEN_CPU_CAPABILITY", "default"), ("NPY_DISABLE_CPU_FEATURES", "AVX512F")} <= pairs
 
 
-@pytest.mark.parametrize("seed", [5988, 8293])
+@pytest.mark.parametrize("seed", [5988, 9364, 13646])
 def test_solution_passes_the_float32_hidden_call_for_the_seeds_it_failed(seed, one_torch_thread):
     """Chapter 4's hidden ``check_batchnorm_training(..., shape=(16, 8), dtype=torch.float32)``, with two of the
-    fresh seeds the command may draw: at atol 1e-5 the solution's gradient of x was 1.7e-5 off (float32
-    round-off of a sum over the batch, on every CPU kernel), and the solution scored 0/3 in
-    test_BatchNorm1d_hidden (seen once in CI). Found by sweeping 12,000 seeds; see autograder/batchnorm_inference.py."""
+    fresh seeds the command may draw: at atol 1e-5 the solution's gradient of x (5988, 9364) or of the weight
+    (13646) was 1.7e-5 to 4.5e-5 off (float32 round-off of a sum over the batch, on every CPU kernel), and the
+    solution scored 0/3 in test_BatchNorm1d_hidden (seen once in CI). Found by sweeping 12,000 seeds
+    (6 failed); see autograder/batchnorm_inference.py."""
     import torch
 
     from autograder.batchnorm_inference import check_batchnorm_training
