@@ -40,12 +40,14 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def grade_assignment(assignment: str, root, command: bool = True, steps: dict | None = None) -> GradedAssignment:
+def grade_assignment(assignment: str, root, command: bool = True, steps: dict | None = None,
+                     mutant_demo: bool = False) -> GradedAssignment:
     """Generate the exercise in a scratch course and autograde, in one nbgrader run:
     the solution (student ``solution``), the untouched exercise (``blank``) and
     every known-wrong answer (``mutant-<name>``); then grade the same submissions
     with ``python -m autograder grade`` (one worker: pytest runs assignments in parallel).
-    ``steps``: filled with {step: (CPU s of child processes, wall s)} (tests/grading/profile_grading.py)."""
+    ``steps``: filled with {step: (CPU s of child processes, wall s)}; ``mutant_demo``: the mutants keep the demo
+    after the last test, as before (both for tests/grading/profile_grading.py)."""
     steps = {} if steps is None else steps
     clock = [_children_cpu(), time.perf_counter()]
 
@@ -63,7 +65,7 @@ def grade_assignment(assignment: str, root, command: bool = True, steps: dict | 
     # The mutants leave out the demo after the last test cell (the solution and the blank keep it): a cell that
     # runs after every test cannot change a score, and it was a third of nbgrader's CPU here (chapter 4: 6 s of
     # 11 s a notebook; chapter 8: 16 s of 39 s). The command skips such cells too unless --all-cells.
-    source = without_demo_after_tests(solution_notebook(assignment))
+    source = solution_notebook(assignment) if mutant_demo else without_demo_after_tests(solution_notebook(assignment))
     for mutant in mutants.for_assignment(assignment):
         course.submit(f"mutant-{mutant.name}", assignment,
                       with_replaced_cells(source, mutant.cells), name=solution_path.name)
