@@ -95,8 +95,7 @@ def one_torch_thread():
     torch.set_num_threads(threads)
 
 
-# Measured CPU seconds of the slowest scopes (CI at bbb1877, 2 cores; the grading classes after the mutants
-# left their demo out). pytest-xdist's loadscope hands whole scopes (a class, else a module) to its
+# Seconds the slowest scopes took in CI at bbb1877 (2 cores; only their order is used). pytest-xdist's loadscope hands whole scopes (a class, else a module) to its
 # workers in collection order, and by default reorders them by their number of tests, which put the browser
 # test (1 test, 127 s) last and chapter 8's grading (17 tests, 312 s) 16th of 34: one worker then finished
 # alone. So the run says --no-loadscope-reorder (pyproject.toml) and this puts the longest scopes first
