@@ -35,9 +35,13 @@ from autograder.mistakes import recognised
 
 _DEFAULT = object()  # "call without this argument", to check the learner's defaults
 
-TOLERANCE = {  # (rtol, atol) by the dtype the modules run in
+# (rtol, atol) by the dtype the modules run in. float32's atol is for entries near 0 of a sum over the batch
+# (a gradient, a mean): their round-off follows the terms summed (up to ~20 here), not the entry, about
+# N * 6e-8 * 20 = 2e-5 for N = 16. At 1e-5 the solution failed the hidden float32 call for 6 seeds in 12,000
+# (e.g. 9364: x's gradient 4.5e-5 off; the same on every CPU kernel); graded seeds are drawn fresh, so it happened.
+TOLERANCE = {
     torch.float64: (1e-6, 1e-8),
-    torch.float32: (1e-4, 1e-5),
+    torch.float32: (1e-4, 1e-4),
 }
 
 BATCH_OF_ONE_MESSAGE = "Expected more than 1 value per channel when training"

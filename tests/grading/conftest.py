@@ -1,6 +1,8 @@
 """Grading an assignment once for all the tests that read its results."""
 from __future__ import annotations
 
+import copy
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -8,7 +10,7 @@ import pytest
 
 from autograder.course import Course, notebooks
 from tests.grading import mutants
-from tests.grading.notebook_code import solution_notebook, with_replaced_cells
+from tests.grading.notebook_code import nbgrader_meta, solution_notebook, with_replaced_cells
 
 
 @dataclass
@@ -21,22 +23,54 @@ class GradedAssignment:
     command_run: object = None          # its CompletedProcess
 
 
-def grade_assignment(assignment: str, root, command: bool = True) -> GradedAssignment:
+def without_demo_after_tests(notebook):
+    """A copy whose code cells after the last grade cell are empty (as a learner may clear a demo cell)."""
+    result = copy.deepcopy(notebook)
+    last_test = max(i for i, cell in enumerate(result.cells) if cell.cell_type == "code" and nbgrader_meta(cell).get("grade"))
+    for cell in result.cells[last_test + 1:]:
+        if cell.cell_type == "code" and not nbgrader_meta(cell):
+            cell.source = "# (the demo after the last test: not run for this wrong answer)"
+    return result
+
+
+def _children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def grade_assignment(assignment: str, root, command: bool = True, steps: dict | None = None,
+                     mutant_demo: bool = False) -> GradedAssignment:
     """Generate the exercise in a scratch course and autograde, in one nbgrader run:
     the solution (student ``solution``), the untouched exercise (``blank``) and
     every known-wrong answer (``mutant-<name>``); then grade the same submissions
-    with ``python -m autograder grade`` (one worker: pytest runs assignments in parallel)."""
+    with ``python -m autograder grade`` (one worker: pytest runs assignments in parallel).
+    ``steps``: filled with {step: (CPU s of child processes, wall s)}; ``mutant_demo``: the mutants keep the demo
+    after the last test, as before (both for tests/grading/profile_grading.py)."""
+    steps = {} if steps is None else steps
+    clock = [_children_cpu(), time.perf_counter()]
+
+    def done(step):
+        steps[step] = (_children_cpu() - clock[0], time.perf_counter() - clock[1])
+        clock[:] = [_children_cpu(), time.perf_counter()]
+
     course = Course.create(root)
     exercise_dir = course.generate(assignment)
+    done("generate_assignment")
     (solution_path,) = notebooks(assignment)
     course.submit("solution", assignment, solution_path)
     (exercise_path,) = sorted(exercise_dir.glob("*.ipynb"))
     course.submit("blank", assignment, exercise_path)
-    source = solution_notebook(assignment)
+    # The mutants leave out the demo after the last test cell (the solution and the blank keep it): a cell that
+    # runs after every test cannot change a score, and it was a third of nbgrader's CPU here (chapter 4: 6 s of
+    # 11 s a notebook; chapter 8: 16 s of 39 s). The command skips such cells too unless --all-cells.
+    source = solution_notebook(assignment) if mutant_demo else without_demo_after_tests(solution_notebook(assignment))
     for mutant in mutants.for_assignment(assignment):
         course.submit(f"mutant-{mutant.name}", assignment,
                       with_replaced_cells(source, mutant.cells), name=solution_path.name)
     course.autograde(assignment)
+    done("nbgrader autograde")
     graded = GradedAssignment(assignment, course, course.scores(assignment))
     if command:
         from tests.grading.grade_helpers import grade
@@ -46,6 +80,7 @@ def grade_assignment(assignment: str, root, command: bool = True) -> GradedAssig
                                    timeout=1200)
         graded.command = Course(out / "course")
         graded.command_scores = graded.command.scores(assignment)
+        done("class command")
     return graded
 
 
@@ -58,3 +93,37 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+# Seconds the slowest scopes took in CI at bbb1877 (2 cores; only their order is used). pytest-xdist's loadscope hands whole scopes (a class, else a module) to its
+# workers in collection order, and by default reorders them by their number of tests, which put the browser
+# test (1 test, 127 s) last and chapter 8's grading (17 tests, 312 s) 16th of 34: one worker then finished
+# alone. So the run says --no-loadscope-reorder (pyproject.toml) and this puts the longest scopes first
+# (longest-processing-time-first packing), then the other slow ones, then the rest as collected.
+SLOWEST_SCOPES = {
+    "tests/grading/test_grading.py::TestAssignment_04_batchnorm_inference": 370,
+    "tests/grading/test_grading.py::TestAssignment_08_reproducing_batch_norm": 312,
+    "tests/grading/test_grading.py::TestAssignment_06_dropout": 271,
+    "tests/grading/test_grading.py::TestAssignment_07_hyperparameter_search": 271,
+    "tests/grading/test_grading.py::TestAssignment_02_covariate_shift": 263,
+    "tests/grading/test_grading.py::TestAssignment_05_weight_decay": 174,
+    "tests/grading/test_grading.py::TestAssignment_03_batchnorm_training": 159,
+    "tests/test_book_in_browser.py": 127,
+    "tests/grading/test_grading.py::TestAssignment_01_normalization": 125,
+    "tests/grading/test_grade_dask.py": 87,
+    "tests/grading/test_grade_batch.py": 82,
+}
+
+
+def _scope(item) -> str:
+    """The scope pytest-xdist's loadscope gives an item: its class if it has one, else its module."""
+    parts = item.nodeid.split("::")
+    return "::".join(parts[:2]) if len(parts) > 2 else parts[0]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Longest scopes first (a session-wide hook: pytest calls it with every collected item)."""
+    def cost(item):
+        return SLOWEST_SCOPES.get(_scope(item), 60 if item.get_closest_marker("slow") else 0)
+
+    items[:] = sorted(items, key=lambda item: -cost(item))  # stable: scopes stay whole, in their own order
