@@ -41,8 +41,10 @@ The boundary, job by job (one submission's notebook is one job, one trust domain
   processes, ``ptrace``, capabilities, mounts, new namespaces; the network;
   the repository, the submissions, the gradebook and the output folder (not
   in its mount namespace);
-- bounded: address space ``--memory`` (threads' stacks included), each file
-  64 MiB, ``/tmp`` 256 MiB (a tmpfs counted apart from ``--memory``), open
+- bounded: memory ``--memory`` in all: the address space (threads' stacks
+  included) and ``/tmp`` (a tmpfs, 256 MiB or a quarter of ``--memory``)
+  together, the address space getting what ``/tmp`` does not; each file
+  64 MiB, open
   files, CPU seconds of the whole job (``RLIMIT_CPU``: ``READY_SECONDS`` plus
   ``--timeout`` per cell), threads (a ``pids`` cgroup of ``MAX_TASKS`` per
   sandbox where the grader can make one; else ``RLIMIT_NPROC`` where the
@@ -108,8 +110,19 @@ class Limits:
     cell_timeout: float = DEFAULT_TIMEOUT   # seconds per cell, wall clock
     memory: int = DEFAULT_MEMORY            # bytes of address space (RLIMIT_AS)
     file_size: int = 64 * 1024 ** 2         # bytes per file written (RLIMIT_FSIZE)
-    tmp_size: int = 256 * 1024 ** 2         # bytes of the sandbox's /tmp, its only writable place
+    tmp_size: int = 256 * 1024 ** 2         # at most this many bytes in the sandbox's /tmp, its only writable place
     open_files: int = 256
+
+    @property
+    def tmp_bytes(self) -> int:
+        """The size of a job's ``/tmp``: ``tmp_size``, or a quarter of ``--memory`` where that is less."""
+        return min(self.tmp_size, self.memory // 4)
+
+    @property
+    def address_space(self) -> int:
+        """A job's RLIMIT_AS: ``--memory`` less its ``/tmp``. The ``/tmp`` is a tmpfs, held in memory, so what the
+        job writes there counts against ``--memory`` too: address space and files together stay under it."""
+        return self.memory - self.tmp_bytes
 
 
 @dataclass
@@ -205,7 +218,7 @@ def bwrap_command(limits: Limits, hidden: list[Path], absent: dict[str, int] | N
         if top in covered or (not top.exists() and top != Path("/dev/shm")):
             continue
         covered.append(top)
-        args += ["--size", str(limits.tmp_size if top == Path("/tmp") else 1024 * 1024), "--tmpfs", str(top)]
+        args += ["--size", str(limits.tmp_bytes if top == Path("/tmp") else 1024 * 1024), "--tmpfs", str(top)]
     for path in bound_paths():
         if any(path == c or c in path.parents for c in covered):
             args += ["--ro-bind", str(path), str(path)]
@@ -222,7 +235,7 @@ def bwrap_command(limits: Limits, hidden: list[Path], absent: dict[str, int] | N
         "IPYTHONDIR": "/tmp/home/.ipython", "MPLCONFIGDIR": "/tmp/home/.matplotlib", "MPLBACKEND": "Agg",
         "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
         "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1", "NBGRADER_EXECUTION": "autograde",
-        "AUTOGRADER_LIMITS": json.dumps([limits.memory, limits.file_size, limits.open_files]),
+        "AUTOGRADER_LIMITS": json.dumps([limits.address_space, limits.file_size, limits.open_files]),
         # which CPU kernels PyTorch and NumPy run, where the instructor chose (tests/grading/test_grade_variations.py)
         **{key: os.environ[key] for key in ("ATEN_CPU_CAPABILITY", "NPY_DISABLE_CPU_FEATURES") if key in os.environ},
     }
@@ -404,8 +417,8 @@ class WarmSandbox:
         names = self.libraries if self.libraries is not None else tuple(library_dirs(HIDEABLE))
         preimport = list(PREIMPORT_ALWAYS) + [name for name in names if name != "numpy"]
         command = bwrap_command(self.limits, self.hidden, absent)
-        settings = {"preimport": preimport, "tmp_size": self.limits.tmp_size,
-                    "limits": [self.limits.memory, self.limits.file_size, self.limits.open_files],
+        settings = {"preimport": preimport, "tmp_size": self.limits.tmp_bytes,
+                    "limits": [self.limits.address_space, self.limits.file_size, self.limits.open_files],
                     "keep": [str(path) for path in bound_paths() if Path("/tmp") in path.parents]}
         extra = ["--setenv", "AUTOGRADER_CONTROL_FD", str(control_w), "--setenv", "AUTOGRADER_JOBS_FD",
                  str(jobs_there.fileno()), "--setenv", "AUTOGRADER_WARM", json.dumps(settings)]

@@ -352,3 +352,17 @@ def _name(pid: int) -> str:
         return open(f"/proc/{pid}/comm").read().strip()
     except OSError:
         return "gone"
+
+
+@pytest.mark.parametrize("memory", [512 * 1024 ** 2, 2 * 1024 ** 3, 3 * 1024 ** 3, 16 * 1024 ** 3])
+def test_tmp_counts_against_memory(memory):
+    """A job's /tmp is a tmpfs (memory): its size and the job's address space together stay within --memory."""
+    limits = sandbox.Limits(memory=memory)
+    assert limits.tmp_bytes + limits.address_space == memory
+    assert 0 < limits.tmp_bytes <= min(limits.tmp_size, memory // 4)
+    command = sandbox.bwrap_command(limits, [])
+    sizes = [int(command[i + 1]) for i, part in enumerate(command) if part == "--size"
+             and command[i + 3] == "/tmp"]
+    assert sizes == [limits.tmp_bytes]
+    env = dict(zip(command[command.index("--clearenv") + 2::3], command[command.index("--clearenv") + 3::3]))
+    assert json.loads(env["AUTOGRADER_LIMITS"])[0] == limits.address_space
