@@ -40,14 +40,26 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+# Appended to the scratch course's nbgrader_config.py: its nbgrader runs start their kernels as forks of one
+# warm interpreter (tests/grading/forking_kernels.py), the same kernels without ~2.5 s of start-up CPU each.
+FORKING_KERNELS = f"""
+import sys as _sys
+_sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
+import tests.grading.forking_kernels as _forking_kernels
+_sys.path.pop(0)
+_forking_kernels.install()
+"""
+
+
 def grade_assignment(assignment: str, root, command: bool = True, steps: dict | None = None,
-                     mutant_demo: bool = False) -> GradedAssignment:
+                     mutant_demo: bool = False, cold_kernels: bool = False) -> GradedAssignment:
     """Generate the exercise in a scratch course and autograde, in one nbgrader run:
     the solution (student ``solution``), the untouched exercise (``blank``) and
     every known-wrong answer (``mutant-<name>``); then grade the same submissions
     with ``python -m autograder grade`` (one worker: pytest runs assignments in parallel).
     ``steps``: filled with {step: (CPU s of child processes, wall s)}; ``mutant_demo``: the mutants keep the demo
-    after the last test, as before (both for tests/grading/profile_grading.py)."""
+    after the last test, as before (both for tests/grading/profile_grading.py). nbgrader's kernels are forked from
+    one warm interpreter (``forking_kernels``) unless ``cold_kernels``."""
     steps = {} if steps is None else steps
     clock = [_children_cpu(), time.perf_counter()]
 
@@ -56,6 +68,9 @@ def grade_assignment(assignment: str, root, command: bool = True, steps: dict | 
         clock[:] = [_children_cpu(), time.perf_counter()]
 
     course = Course.create(root)
+    if not cold_kernels:
+        with open(course.root / "nbgrader_config.py", "a") as config:
+            config.write(FORKING_KERNELS)
     exercise_dir = course.generate(assignment)
     done("generate_assignment")
     (solution_path,) = notebooks(assignment)
