@@ -25,6 +25,7 @@ nbgrader, the class grader) refuses ``ops`` and ``code`` (``probe.Check``).
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 
@@ -140,3 +141,117 @@ def forbidden_ops(check_module: str, ops: list[str]) -> list[str]:
     # "python:..." entries are only ever noted for the ``code`` rule's files (see probe.learner_code)
     return [op for op in ops if op.startswith("python:")
             or (op.startswith("torch:") and any(word in op.split(":", 1)[-1] for word in rules.ops))]
+
+
+# ---------------------------------------------------------------- the forbidden kernels, refusing (class grader)
+
+class KernelRefused(RuntimeError):
+    """Raised by a forbidden torch kernel, or a forbidden library helper, inside the class grader's sandbox."""
+
+
+_REFUSED: dict = {"library": None, "impls": []}  # the registration that refuses, and what it registers
+
+
+class grader_code:
+    """While the grader's own code builds a test's inputs in the sandbox (the dropout checks' masks are
+    ``F.dropout``'s own), the refused kernels are put back; learner code never runs inside it.
+
+    Costs a few milliseconds where kernels are refused (nothing elsewhere): used only where needed.
+    """
+
+    def __enter__(self):
+        library = _REFUSED["library"]
+        if library is not None:
+            _REFUSED["library"] = None
+            library._destroy()  # the kernels it replaced are the dispatcher's again
+
+    def __exit__(self, *error):
+        if _REFUSED["impls"] and _REFUSED["library"] is None:
+            _register()
+        return False
+
+
+def _register() -> None:
+    import warnings
+
+    import torch
+
+    library = torch.library.Library("aten", "IMPL")
+    with warnings.catch_warnings():  # "overriding a previously registered kernel": that is the point
+        warnings.simplefilter("ignore")
+        for name, kernel, key in _REFUSED["impls"]:
+            library.impl(name, kernel, key)
+    _REFUSED["library"] = library  # kept alive: destroying it would put the kernels back
+
+
+def refuse_kernels(check_modules) -> list[str]:
+    """Make the torch operators and library helpers the exercises of ``check_modules`` forbid refuse to run.
+
+    Called in the sandbox's job, before any learner code runs. Every aten operator whose name holds
+    an ``ops`` word (``dropout``, ``batch_norm``) gets a kernel that raises ``KernelRefused`` for
+    every dispatch key it has a kernel for (CompositeImplicitAutograd, CompositeExplicitAutograd,
+    CPU, CUDA, Meta), so every route to it refuses: ``F.dropout``, ``torch.dropout``,
+    ``torch._VF.dropout``, ``torch.ops.aten.native_dropout``, ``nn.Dropout``, ``F.batch_norm``,
+    ``nn.BatchNorm1d``, ``torch.ops.aten._native_batch_norm_legit``... whatever thread, torch
+    function mode or ``DisableTorchFunction`` the learner's code runs them under. The Python
+    functions of the ``code`` rule's modules that are loaded (``torch.nn.utils.fusion``) are
+    replaced by functions that raise, in that module and where ``torch.nn.utils`` re-exports them.
+    Returns the operators refused (for tests). Nothing to do where torch is absent.
+    """
+    rules = [_BY_MODULE[m] for m in check_modules if m in _BY_MODULE]
+    words = tuple(word for rule in rules for word in rule.ops)
+    code = tuple(name for rule in rules for name in rule.code)
+    if "torch" not in sys.modules and not _torch_available():
+        return []
+    if not words and not code:
+        return []
+    import importlib
+
+    import torch
+
+    refused: list[str] = []
+    if words and _REFUSED["library"] is None:
+        for qualified in torch._C._dispatch_get_all_op_names():
+            if not qualified.startswith("aten::") or not any(word in qualified for word in words):
+                continue
+            kernel = _refusing_kernel(qualified)
+            for key in ("CompositeImplicitAutograd", "CompositeExplicitAutograd", "CPU", "CUDA", "Meta"):
+                if torch._C._dispatch_has_kernel_for_dispatch_key(qualified, key):
+                    _REFUSED["impls"].append((qualified[len("aten::"):], kernel, key))
+                    refused.append(qualified)
+        _register()
+    for module_name in code:
+        if not module_name.startswith("torch.nn.utils."):  # the course's helpers are absent from the sandbox
+            continue
+        module = importlib.import_module(module_name)
+        for attribute, value in list(vars(module).items()):
+            if getattr(value, "__module__", None) == module_name and getattr(value, "__code__", None) is not None:
+                refusing = _refusing_function(f"{module_name}.{attribute}", value)
+                setattr(module, attribute, refusing)
+                for other in (torch.nn.utils,):
+                    if getattr(other, attribute, None) is value:
+                        setattr(other, attribute, refusing)
+                refused.append(f"{module_name}.{attribute}")
+    return sorted(set(refused))
+
+
+def _torch_available() -> bool:
+    import importlib.util
+    return importlib.util.find_spec("torch") is not None
+
+
+def _refusing_kernel(qualified: str):
+    short = qualified.split("::", 1)[1].split(".", 1)[0]
+
+    def refuse(*args, **kwargs):
+        raise KernelRefused(f"torch's {short} is not available while this exercise is graded: "
+                            "this exercise asks you to write it yourself")
+    return refuse
+
+
+def _refusing_function(qualified: str, original):
+    def refuse(*args, **kwargs):
+        raise KernelRefused(f"{qualified} is not available while this exercise is graded: "
+                            "this exercise asks you to write it yourself")
+    refuse.__name__ = refuse.__qualname__ = original.__name__
+    return refuse

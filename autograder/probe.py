@@ -477,8 +477,12 @@ class Check:
     def run_verdict(self, record: Record, params) -> None:
         """Verdict: decide from the record alone; raises CheckFailed (or ForbiddenReference)."""
         __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-        from autograder.forbidden import forbidden_ops
+        from autograder.forbidden import forbidden_ops, watches_torch
 
+        if OPS_KEY not in record and len(record) and watches_torch(self.module):
+            # every probe sends its operator list, empty or not: values without it were not stored by a probe
+            raise ForbiddenReference("tampering: the record of your code's run lacks the list of operators it ran, "
+                                     "which every probe sends")
         used = forbidden_ops(self.module, record.ops())
         if used:
             if PROFILER_RUNNING in used:

@@ -252,6 +252,15 @@ def _load_checks(job) -> dict:
     return checks
 
 
+def refuse_forbidden(checks: dict) -> None:
+    """The torch kernels and library helpers the exercise forbids refuse to run from here on (``forbidden.py``):
+    absent in effect, by every route and on every thread, before any learner code runs. Not a watch the
+    notebook could switch off; the probes' operator list stays as a second, independent record."""
+    from autograder.forbidden import refuse_kernels
+
+    refuse_kernels(sorted({name.split(":")[0] for name in checks}))
+
+
 def _run_probes(cell, checks, namespace, send, sink) -> None:
     from autograder.probe import Record, encode
 
@@ -319,6 +328,7 @@ def run_job(job: dict, channel_fd: int, shell_and_sink=None, started: float | No
         write((dumps(message) + "\n").encode())
 
     checks = _load_checks(job)
+    refuse_forbidden(checks)
     shell, sink = shell_and_sink or _new_shell()
     sys.stdout, sys.stderr = CapturedStream(sink, "stdout"), CapturedStream(sink, "stderr")
     send({"t": "ready", "setup_s": round(time.perf_counter() - started, 3),
