@@ -149,7 +149,8 @@ class KernelRefused(RuntimeError):
     """Raised by a forbidden torch kernel, or a forbidden library helper, inside the class grader's sandbox."""
 
 
-_REFUSED: dict = {"library": None, "impls": []}  # the registration that refuses, and what it registers
+_REFUSED: dict = {"library": None, "impls": []}
+TRIED: set = set()  # the refused kernels and helpers called since the probe began (``probe.Check.run_probe``)  # the registration that refuses, and what it registers
 
 
 class grader_code:
@@ -244,6 +245,7 @@ def _refusing_kernel(qualified: str):
     short = qualified.split("::", 1)[1].split(".", 1)[0]
 
     def refuse(*args, **kwargs):
+        TRIED.add(f"torch:{short}")
         raise KernelRefused(f"torch's {short} is not available while this exercise is graded: "
                             "this exercise asks you to write it yourself")
     return refuse
@@ -251,7 +253,136 @@ def _refusing_kernel(qualified: str):
 
 def _refusing_function(qualified: str, original):
     def refuse(*args, **kwargs):
+        TRIED.add(f"python:{qualified}")
         raise KernelRefused(f"{qualified} is not available while this exercise is graded: "
                             "this exercise asks you to write it yourself")
     refuse.__name__ = refuse.__qualname__ = original.__name__
     return refuse
+
+
+# ---------------------------------------------------------------- libraries an exercise's grading does not provide
+
+HIDEABLE = ("torch", "sklearn", "scipy", "torchvision", "pandas")  # as grader/sandbox.py hides them
+_SPELLED = {"numpy": "NumPy", "torch": "PyTorch", "sklearn": "scikit-learn", "scipy": "SciPy",
+            "torchvision": "torchvision", "pandas": "pandas"}
+
+
+def absent_libraries(check_module: str) -> tuple[str, ...]:
+    """The libraries (of ``HIDEABLE``) that this check's exercise is graded without."""
+    rules = _BY_MODULE.get(check_module)
+    return () if rules is None else tuple(name for name in HIDEABLE if name not in rules.libraries)
+
+
+def imports_of_absent(check_module: str, namespace) -> str | None:
+    """The message for a notebook whose namespace holds a module of a library its grading does not provide.
+
+    The same rule on every path: in the learner's Jupyter and under plain nbgrader the module is the
+    library itself, in the class grader's sandbox a stand-in (``AbsentLibrary``), so a notebook with
+    ``import torch`` in exercise 01 gets the same message and the same score everywhere.
+    """
+    import types
+
+    absent = absent_libraries(check_module)
+    if not absent or not isinstance(namespace, dict):
+        return None
+    found = sorted({name for name, value in list(namespace.items())
+                    if isinstance(value, types.ModuleType) and not name.startswith("_")
+                    and str(getattr(value, "__name__", "")).split(".")[0] in absent})
+    if not found:
+        return None
+    rules = _BY_MODULE[check_module]
+    exercise = next(key for key, value in RULES.items() if value is rules)
+    provided = " and ".join(_SPELLED.get(name, name) for name in rules.libraries)
+    modules = ", ".join(f"`{namespace[name].__name__}`" + (f" (as `{name}`)" if name != namespace[name].__name__
+                                                           else "") for name in found[:3])
+    return (f"exercise {exercise.split('_')[0]}'s grading provides only {provided}: remove the import of {modules} "
+            "(and any use of it), then run the notebook again")
+
+
+class AbsentLibrary(__import__("types").ModuleType):
+    """Stands in for a library the sandbox does not hold, so ``import torch`` does not stop the cell there
+    (it does not in the learner's Jupyter either); using it raises, and the tests say why
+    (``imports_of_absent``)."""
+
+    __grader_absent__ = True
+    __path__: list = []
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        qualified = f"{self.__name__}.{name}"
+        value = AbsentLibrary(qualified) if _is_submodule(qualified) else AbsentName(qualified)
+        setattr(self, name, value)
+        return value
+
+
+class AbsentName:
+    """A name of a library the sandbox does not hold (``from torch import tensor``): raises when used."""
+
+    def __init__(self, qualified: str):
+        self._qualified = qualified
+
+    def __call__(self, *args, **kwargs):
+        library = self._qualified.split(".")[0]
+        raise ImportError(f"{library} is not available while this exercise is graded "
+                          f"({self._qualified} was called)")
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return AbsentName(f"{self._qualified}.{name}")
+
+    def __repr__(self) -> str:
+        return f"<{self._qualified}: not available while this exercise is graded>"
+
+
+def _is_submodule(qualified: str) -> bool:
+    """Whether ``a.b`` is a module of the installed package (its folder is still there in the sandbox)."""
+    import importlib.util
+    import os
+
+    parts = qualified.split(".")
+    try:
+        spec = importlib.util.find_spec(parts[0]) if parts[0] not in sys.modules else None
+    except (ImportError, ValueError):
+        spec = None
+    folders = list(spec.submodule_search_locations or ()) if spec is not None else []
+    if not folders:
+        return False
+    base = os.path.join(folders[0], *parts[1:])
+    return os.path.isdir(base) or os.path.isfile(base + ".py")
+
+
+class _AbsentFinder:
+    """Finds the stand-in for the absent libraries and everything under them."""
+
+    def __init__(self, names):
+        self.names = tuple(names)
+
+    def find_spec(self, fullname, path=None, target=None):
+        import importlib.machinery
+        if fullname.split(".")[0] not in self.names:
+            return None
+        return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
+
+    def create_module(self, spec):
+        return AbsentLibrary(spec.name)
+
+    def exec_module(self, module):
+        pass
+
+
+def stand_in_for_absent(check_modules) -> tuple[str, ...]:
+    """In the sandbox, before learner code: the libraries the exercise is graded without import as stand-ins."""
+    names = sorted({name for module in check_modules for name in absent_libraries(module)})
+    if names:
+        for name in names:
+            sys.modules.pop(name, None)
+        sys.meta_path.insert(0, _AbsentFinder(names))
+    return tuple(names)
+
+
+def real_module(name: str):
+    """``sys.modules[name]`` unless it is absent or a stand-in (the grader's own code uses this)."""
+    module = sys.modules.get(name)
+    return None if module is None or getattr(type(module), "__grader_absent__", False) else module

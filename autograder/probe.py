@@ -115,7 +115,7 @@ def capture(value: Any, depth: int = 0) -> Any:
         if value.dtype.kind not in NUMERIC_KINDS:
             return ObjectData(f"numpy {type(value).__name__}")
         return np.array(value, copy=True).reshape(())[()]
-    torch = sys.modules.get("torch")
+    torch = _real_torch()
     if torch is not None and isinstance(value, torch.Tensor):
         return _tensor_data(torch, value)
     if kind in (tuple, list):
@@ -127,6 +127,12 @@ def capture(value: Any, depth: int = 0) -> Any:
     if isinstance(value, (bool, int, float)):  # subclasses: keep only the number
         return (bool if isinstance(value, bool) else int if isinstance(value, int) else float)(value)
     return ObjectData(type(value).__name__[:200])
+
+
+def _real_torch():
+    """torch where it is imported, and not the stand-in of a sandbox that holds no torch (``forbidden.AbsentLibrary``)."""
+    torch = sys.modules.get("torch")
+    return None if torch is None or getattr(type(torch), "__grader_absent__", False) else torch
 
 
 def _tensor_data(torch, tensor) -> TensorData:
@@ -339,7 +345,7 @@ class learner_code:
         if not _RUNNING:
             return
         watch = _RUNNING[-1]
-        if watch.torch and sys.modules.get("torch") is not None:
+        if watch.torch and _real_torch() is not None:
             mode = _noting_mode()(watch.seen)
             mode.__enter__()
             entered.append(mode)
@@ -450,9 +456,19 @@ class Check:
         """Probe: run the learner's code on fresh inputs; always returns a Record (never raises)."""
         from autograder.forbidden import watched_code, watches_torch
 
+        from autograder import forbidden
+        from autograder.forbidden import imports_of_absent
+
         record = Record()
         seen: set[str] = set()
+        absent = imports_of_absent(self.module, _namespace_of(learners))
+        if absent:  # the same on every path: see forbidden.imports_of_absent
+            record.fail(absent)
+            dict.__setitem__(record, OPS_KEY, [])
+            return record
         inputs = self.inputs(**params)  # the course's own code: an error here is the grader's, not the learner's
+        tried = forbidden.TRIED
+        tried.clear()
         files, folders = watched_code(self.module)
         watch = Watch(seen, watches_torch(self.module), files, folders)
         watching = watch.torch or bool(files or folders)
@@ -471,6 +487,10 @@ class Check:
         finally:
             if watching:
                 _RUNNING.pop()
+        # a refused kernel (class grader's sandbox) the learner's code called counts as running it, even if the
+        # code caught the error: the status then says which, and the score is nothing either way
+        seen |= tried
+        tried.clear()
         dict.__setitem__(record, OPS_KEY, sorted(seen))
         return record
 
@@ -502,6 +522,17 @@ class Check:
                 f"your code ran {whose} implementation ({shown}): this exercise asks you "
                 f"to write it yourself")
         self.verdict(record, self.inputs(**params))
+
+
+def _namespace_of(learners) -> dict | None:
+    """The notebook's namespace, as the learner's functions (or a class's methods) see it."""
+    for learner in learners:
+        candidates = [learner] + (list(vars(learner).values()) if isinstance(learner, type) else [])
+        for candidate in candidates:
+            namespace = getattr(candidate, "__globals__", None)
+            if isinstance(namespace, dict):
+                return namespace
+    return None
 
 
 def _text(error: BaseException) -> str:

@@ -256,9 +256,11 @@ def refuse_forbidden(checks: dict) -> None:
     """The torch kernels and library helpers the exercise forbids refuse to run from here on (``forbidden.py``):
     absent in effect, by every route and on every thread, before any learner code runs. Not a watch the
     notebook could switch off; the probes' operator list stays as a second, independent record."""
-    from autograder.forbidden import refuse_kernels
+    from autograder.forbidden import refuse_kernels, stand_in_for_absent
 
-    refuse_kernels(sorted({name.split(":")[0] for name in checks}))
+    modules = sorted({name.split(":")[0] for name in checks})
+    refuse_kernels(modules)
+    stand_in_for_absent(modules)  # `import torch` in a NumPy exercise: as in the learner's Jupyter, not an abort
 
 
 def _run_probes(cell, checks, namespace, send, sink) -> None:
