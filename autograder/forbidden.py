@@ -280,23 +280,41 @@ def imports_of_absent(check_module: str, namespace) -> str | None:
     library itself, in the class grader's sandbox a stand-in (``AbsentLibrary``), so a notebook with
     ``import torch`` in exercise 01 gets the same message and the same score everywhere.
     """
-    import types
-
     absent = absent_libraries(check_module)
     if not absent or not isinstance(namespace, dict):
         return None
-    found = sorted({name for name, value in list(namespace.items())
-                    if isinstance(value, types.ModuleType) and not name.startswith("_")
-                    and str(getattr(value, "__name__", "")).split(".")[0] in absent})
+    found: dict[str, str] = {}
+    for name, value in list(namespace.items()):
+        if name.startswith("_"):
+            continue
+        origin = _origin(value)
+        if origin and origin.split(".")[0] in absent:
+            found[name] = origin
     if not found:
         return None
     rules = _BY_MODULE[check_module]
     exercise = next(key for key, value in RULES.items() if value is rules)
     provided = " and ".join(_SPELLED.get(name, name) for name in rules.libraries)
-    modules = ", ".join(f"`{namespace[name].__name__}`" + (f" (as `{name}`)" if name != namespace[name].__name__
-                                                           else "") for name in found[:3])
-    return (f"exercise {exercise.split('_')[0]}'s grading provides only {provided}: remove the import of {modules} "
-            "(and any use of it), then run the notebook again")
+    libraries = ", ".join(f"`import {library}`" for library in sorted({o.split(".")[0] for o in found.values()}))
+    names = ", ".join(f"`{name}`" for name in sorted(found)[:4])
+    return (f"exercise {exercise.split('_')[0]}'s grading provides only {provided}: remove {libraries} "
+            f"(the notebook's {names}) and any use of it, then run the notebook again")
+
+
+def _origin(value) -> str | None:
+    """The library a value of the notebook's namespace comes from: a module's name, a stand-in's, or the
+    ``__module__`` of a class, function or object (``from torch import tensor``)."""
+    import types
+
+    if isinstance(value, (AbsentLibrary, AbsentName)):
+        return value.__name__ if isinstance(value, AbsentLibrary) else value._qualified
+    if isinstance(value, types.ModuleType):
+        return str(getattr(value, "__name__", ""))
+    try:
+        origin = getattr(value, "__module__", None)
+    except Exception:  # noqa: BLE001 - a learner's object with a strange __getattr__
+        return None
+    return origin if isinstance(origin, str) else None
 
 
 class AbsentLibrary(__import__("types").ModuleType):

@@ -131,6 +131,8 @@ def library_dirs(names) -> dict[str, Path]:
 def bound_paths() -> list[Path]:
     """What every sandbox sees of this machine besides the system: Python, the environment, the course's packages."""
     binds = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
+    # an environment that lends its packages from another one (a .pth naming its site-packages)
+    binds |= {Path(p).resolve() for p in sys.path if p.endswith("site-packages") and Path(p).is_dir()}
     binds |= {REPO / package for package in PACKAGES if (REPO / package).is_dir()}
     return sorted(binds, key=lambda p: len(p.parts))
 

@@ -1,0 +1,138 @@
+"""Forbidden kernels refuse inside a sandbox job, by every route; the learner's other torch code runs.
+
+The class grader's runner makes every aten operator that an exercise's ``ops`` rule names refuse
+(``forbidden.refuse_kernels``) before any learner code runs, so no name, thread, torch function mode
+or ``DisableTorchFunction`` reaches them; and a library the exercise's grading lacks imports as a
+stand-in, as it imports in the learner's Jupyter (``forbidden.stand_in_for_absent``).
+"""
+from __future__ import annotations
+
+import json
+import secrets
+
+import pytest
+
+from autograder import forbidden
+from grader import sandbox
+from tests.grading.grade_helpers import require_bwrap
+
+ROUTES = {
+    "F.dropout": "F.dropout(x, 0.5, True)",
+    "F.dropout eval": "F.dropout(x, 0.5, False)",
+    "torch.dropout": "torch.dropout(x, 0.5, True)",
+    "torch._VF.dropout": "torch._VF.dropout(x, 0.5, True)",
+    "aten.dropout": "torch.ops.aten.dropout(x, 0.5, True)",
+    "aten.native_dropout": "torch.ops.aten.native_dropout(x, 0.5, True)",
+    "nn.Dropout": "torch.nn.Dropout()(x)",
+    "F.alpha_dropout": "F.alpha_dropout(x, 0.5, True)",
+    "F.dropout2d": "F.dropout2d(torch.ones(2, 3, 4, 4), 0.5, True)",
+    "F.batch_norm": "F.batch_norm(x, None, None, training=True)",
+    "torch.batch_norm": "torch.batch_norm(x, None, None, None, None, True, 0.1, 1e-5, False)",
+    "aten.native_batch_norm": "torch.ops.aten.native_batch_norm(x, None, None, None, None, True, 0.1, 1e-5)",
+    "aten._native_batch_norm_legit": "torch.ops.aten._native_batch_norm_legit.no_stats(x, None, None, True, 0.1, 1e-5)",
+    "aten._native_batch_norm_legit_no_training": (
+        "torch.ops.aten._native_batch_norm_legit_no_training(x, None, None, torch.zeros(3), torch.ones(3), 0.1, 1e-5)"),
+    "nn.BatchNorm1d": "torch.nn.BatchNorm1d(3)(x)",
+    "nn.BatchNorm1d eval": "torch.nn.BatchNorm1d(3).eval()(x)",
+    "F.instance_norm": "F.instance_norm(torch.ones(2, 3, 4))",
+    "fuse_linear_bn_eval": "torch.nn.utils.fuse_linear_bn_eval(torch.nn.Linear(3, 3).eval(), torch.nn.BatchNorm1d(3).eval())",
+    "fusion module": "torch.nn.utils.fusion.fuse_linear_bn_weights",
+    "with grad": "F.batch_norm(x.clone().requires_grad_(), None, None, training=True)",
+    "inference_mode": "(lambda: [torch.inference_mode().__enter__(), F.dropout(x, 0.5, True)])()",
+    "DisableTorchFunction": "(lambda: [torch._C.DisableTorchFunction().__enter__(), torch.nn.BatchNorm1d(3)(x)])()",
+    "thread": "_thread_run(lambda: F.dropout(x, 0.5, True))",
+}
+ALLOWED = {"linear": "torch.nn.Linear(3, 2)(x).sum().backward()", "mul": "x * 2",
+           "bernoulli": "torch.bernoulli(torch.full((3,), 0.5))", "layer_norm": "F.layer_norm(x, (3,))",
+           "rsqrt": "torch.rsqrt(x.abs() + 1)", "mean/var": "(x - x.mean(0)) / (x.var(0, unbiased=False) + 1e-5).sqrt()"}
+
+TRY = r'''
+import json, threading
+import torch
+import torch.nn.functional as F
+x = torch.randn(4, 3)
+def _thread_run(f):
+    box = []
+    def run():
+        try:
+            box.append(f())
+        except BaseException as error:
+            box.append(error)
+    t = threading.Thread(target=run); t.start(); t.join()
+    if isinstance(box[0], BaseException):
+        raise box[0]
+    return box[0]
+results = {}
+for name, code in ROUTES.items():
+    try:
+        value = eval(code)
+        if callable(value):
+            value(torch.ones(3, 3), torch.ones(3), torch.zeros(3), torch.ones(3), torch.zeros(3))
+        results[name] = "ran"
+    except Exception as error:
+        results[name] = type(error).__name__ + ": " + str(error)[:80]
+print(json.dumps(results))
+'''
+
+
+def _job(check: str, *sources: str) -> dict:
+    cells = [{"i": i, "source": s} for i, s in enumerate(sources)]
+    # a probe cell names the exercise's checks: the runner refuses their kernels before the first cell
+    cells.insert(0, {"i": 99, "probes": [{"check": check, "learners": ["nothing_here"], "params": {}}]})
+    return {"nonce": secrets.token_hex(8), "files": {}, "cells": cells}
+
+
+def _run(warm, job) -> dict:
+    run = warm.run(job, len(job["cells"]))
+    assert run.done and not run.failure, (run.failure, run.detail)
+    outputs = run.cells[max(c["i"] for c in job["cells"] if "source" in c)]["outputs"]
+    text = "".join(o.get("text", "") for o in outputs if o["output_type"] == "stream")
+    assert text, outputs
+    return json.loads(text.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("check, refused", [
+    ("autograder.dropout:check_dropout_module", [r for r in ROUTES if "dropout" in r.lower() or r == "thread"
+                                                 or r == "inference_mode"]),
+    ("autograder.batchnorm_inference:check_batchnorm_init", [r for r in ROUTES if "norm" in r.lower()
+                                                               or "fus" in r or r in ("with grad",
+                                                                                      "DisableTorchFunction")]),
+])
+def test_forbidden_kernels_refuse_in_a_job_by_every_route(check, refused):
+    require_bwrap()
+    with sandbox.WarmSandbox(sandbox.Limits(cell_timeout=60), [sandbox.REPO], ("numpy", "torch")) as warm:
+        results = _run(warm, _job(check, f"ROUTES = {json.dumps({**ROUTES, **ALLOWED})}", TRY))
+    for name in refused:
+        assert results[name].startswith("KernelRefused"), (name, results[name])
+    for name in ALLOWED:
+        assert results[name] == "ran", (name, results[name])
+
+
+def test_refusal_is_per_exercise_and_the_grader_can_build_its_inputs():
+    """In this process (no sandbox): refusing, then the grader's own code put back and refused again."""
+    import torch
+    import torch.nn.functional as F
+
+    from autograder.dropout import _backward_inputs
+
+    x = torch.ones(4, 3)
+    saved = dict(forbidden._REFUSED), set(forbidden._REFUSED["impls"] and [])
+    try:
+        refused = forbidden.refuse_kernels(["autograder.dropout"])
+        assert "aten::dropout" in refused and not any("batch_norm" in r for r in refused)
+        with pytest.raises(forbidden.KernelRefused):
+            F.dropout(x, 0.5, True)
+        F.batch_norm(x, None, None, training=True)  # not this exercise's kernel
+        inputs = _backward_inputs(seed=3, shape=(5, 4), p=0.3)  # F.dropout's own mask, inside grader_code
+        assert inputs["mask"].shape == (5, 4)
+        with pytest.raises(forbidden.KernelRefused):
+            torch.nn.Dropout()(x)
+        assert "torch:dropout" in forbidden.TRIED
+    finally:
+        library = forbidden._REFUSED["library"]
+        if library is not None:
+            library._destroy()
+        forbidden._REFUSED.update(library=None, impls=[])
+        forbidden.TRIED.clear()
+    assert F.dropout(x, 0.0, True).equal(x)  # the kernels are torch's again
