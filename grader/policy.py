@@ -154,10 +154,14 @@ def review(cells: list[tuple[int, str]], course_sources: list[str], rules: Rules
             continue
         _collect_aliases(tree, aliases)
         parsed.append((index, tree))
+    # names the learner binds (``for _i in ...``) are theirs, not IPython's history of the same spelling
+    bound = {n.id for _, tree in parsed for n in ast.walk(tree) if isinstance(n, ast.Name)
+             and not isinstance(n.ctx, ast.Load)} | {a.arg for _, tree in parsed for a in ast.walk(tree)
+                                                      if isinstance(a, ast.arg)}
     for index, tree in parsed:
         for node in tree.body:
             statement = _Statement(index, _defines(node), _uses(node))
-            for finding_kind, finding in _inspect(node, index, aliases, rules):
+            for finding_kind, finding in _inspect(node, index, aliases, rules, bound):
                 if finding_kind == "hidden":
                     result.hidden.append(finding)
                 elif finding_kind == "forbidden":
@@ -293,7 +297,7 @@ def _type_only(tree: ast.AST) -> set[int]:
     return exempt
 
 
-def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules):
+def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules, bound: frozenset | set = frozenset()):
     exempt = _type_only(tree)
 
     def hidden(node, what):
@@ -359,7 +363,8 @@ def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules):
             yield hidden(node.value, f"{node.arg}={ast.unparse(node.value)[:40]} (loads code with the data)")
         elif isinstance(node, ast.Name) and node.id in HIDDEN_NAMES:
             yield hidden(node, node.id)
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and _is_shell_name(node.id):
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and _is_shell_name(node.id) \
+                and (node.id not in bound or node.id in ("get_ipython", "exit", "quit")):
             yield hidden(node, f"{node.id} (IPython's shell or its history)")
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in NOT_VALUES \
                 and not _is_called(node, tree):

@@ -274,3 +274,10 @@ HONEST = [
 def test_ordinary_code_is_not_refused(code):
     result = review([(1, code)], TORCH, RULES["04_batchnorm_inference"])
     assert [str(f) for f in result.hidden] == []
+
+
+def test_a_name_the_learner_binds_is_theirs_not_ipythons_history():
+    assert not review([(1, "for _i in range(3):\n    print(_i)\nIn = 3\nprint(In)")], TORCH,
+                      RULES["04_batchnorm_inference"]).hidden
+    # but get_ipython stays the shell's, whatever the notebook binds
+    assert review([(1, "get_ipython = 1\nget_ipython")], TORCH, RULES["04_batchnorm_inference"]).hidden
