@@ -136,3 +136,55 @@ def test_refusal_is_per_exercise_and_the_grader_can_build_its_inputs():
         forbidden._REFUSED.update(library=None, impls=[])
         forbidden.TRIED.clear()
     assert F.dropout(x, 0.0, True).equal(x)  # the kernels are torch's again
+
+
+ONE_RULE = r'''
+import numpy as np
+import torch
+import torch.nn as nn
+print(type(torch).__name__, type(nn).__name__)
+def min_max_scale(x, feature_range=(0.0, 1.0)):
+    low, high = feature_range
+    x = np.asarray(x, dtype=float)
+    r = x.max(0) - x.min(0)
+    r = np.where(r == 0, 1, r)
+    return low + (x - x.min(0)) / r * (high - low)
+'''
+
+
+@pytest.mark.slow
+def test_a_library_the_grading_lacks_imports_as_a_stand_in_and_the_test_says_so():
+    """Exercise 01's sandbox holds NumPy only: ``import torch`` no longer stops the cell (as in the learner's
+    Jupyter), and the probe's record carries the message every path gives."""
+    from autograder.probe import decode
+
+    require_bwrap()
+    job = {"nonce": secrets.token_hex(8), "files": {}, "cells": [
+        {"i": 0, "source": ONE_RULE},
+        {"i": 1, "probes": [{"check": "autograder.normalization:check_min_max_scale", "learners": ["min_max_scale"],
+                             "params": {}}]},
+        {"i": 2, "source": "print(callable(min_max_scale))"}]}
+    with sandbox.WarmSandbox(sandbox.Limits(cell_timeout=60), [sandbox.REPO], ("numpy",)) as warm:
+        run = warm.run(job, 3)
+    assert run.done and not run.failure, (run.failure, run.detail)
+    assert "AbsentLibrary AbsentLibrary" in run.cells[0]["outputs"][0]["text"], run.cells[0]["outputs"]
+    assert run.cells[2]["outputs"][0]["text"].strip() == "True"  # the cell ran past the import
+    record = decode(run.probes[(1, 0)])
+    assert "grading provides only NumPy: remove `import torch`" in record.failure, record.failure
+
+
+def test_the_same_message_in_the_learners_jupyter():
+    """Where torch is installed (the learner's Jupyter, plain nbgrader), the check gives the same message."""
+    import numpy as np
+    import torch
+
+    from autograder.compare import CheckFailed
+    from autograder.normalization import check_min_max_scale
+
+    namespace = {"np": np, "torch": torch}
+    exec(compile(ONE_RULE.replace("import torch\nimport torch.nn as nn\nprint(type(torch).__name__, "
+                                  "type(nn).__name__)\n", ""), "<cell>", "exec"), namespace)
+    with pytest.raises(CheckFailed, match="grading provides only NumPy: remove `import torch`"):
+        check_min_max_scale(namespace["min_max_scale"])
+    del namespace["torch"]
+    check_min_max_scale(namespace["min_max_scale"])  # without it, the same function passes
