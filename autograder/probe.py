@@ -356,12 +356,32 @@ class learner_code:
 
     def __exit__(self, *error) -> bool:
         while self._entered:  # innermost first, each told of the error (none of them swallows it)
-            self._entered.pop().__exit__(*error)
+            entered = self._entered.pop()
+            if hasattr(entered, "seen") and not _mode_still_on(entered):
+                entered.seen.add(WATCH_OFF)  # the code left the watch off (a mode popped, torch functions disabled)
+                try:
+                    entered.__exit__(*error)
+                except Exception:  # noqa: BLE001 - the stack the code left behind: the note is what counts
+                    pass
+                continue
+            entered.__exit__(*error)
         return False
 
 
 SWITCHED_OFF = "python:sys.setprofile"  # noted when the learner's code replaced the watching profiler
 PROFILER_RUNNING = "python:cProfile"     # noted when a profiler in C was running already (nothing was watched)
+WATCH_OFF = "python:torch function mode"  # noted when the code returned with the torch watch switched off
+
+
+def _mode_still_on(mode) -> bool:
+    """The noting mode is still on torch's function mode stack, and torch functions are not disabled."""
+    try:
+        from torch.overrides import _get_current_function_mode_stack
+
+        torch = sys.modules["torch"]
+        return mode in _get_current_function_mode_stack() and torch._C._is_torch_function_enabled()
+    except Exception:  # noqa: BLE001 - what cannot be checked counts as switched off
+        return False
 
 
 @contextlib.contextmanager
@@ -510,6 +530,10 @@ class Check:
                     "a profiler (cProfile or similar, through sys.setprofile) was running while your code was checked: "
                     "the grader needs sys.setprofile to watch which functions your code runs; stop the profiler and run "
                     "the test again")
+            if WATCH_OFF in used:
+                raise ForbiddenReference(
+                    "tampering: your code switched off the grader's watch of the torch functions it runs "
+                    "(a function mode popped, or torch functions disabled) while it was checked")
             if SWITCHED_OFF in used:
                 raise ForbiddenReference(
                     "your code replaced the profiler (sys.setprofile) while it was checked: the grader watches which "

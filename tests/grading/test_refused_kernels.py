@@ -188,3 +188,38 @@ def test_the_same_message_in_the_learners_jupyter():
         check_min_max_scale(namespace["min_max_scale"])
     del namespace["torch"]
     check_min_max_scale(namespace["min_max_scale"])  # without it, the same function passes
+
+
+def test_a_watch_left_off_or_a_record_without_its_operators_is_tampering():
+    """The second line, on every path: the probe's torch watch found off when the code returns, and a
+    record with values but no operator list, are refused with a message that says so."""
+    import numpy as np
+    import torch
+
+    from autograder.compare import CheckFailed
+    from autograder.dropout import check_dropout_backward
+    from autograder.probe import OPS_KEY, decode, encode
+
+    left = []
+
+    def leaves_the_watch_off(dout, mask, p):
+        left.append(torch._C.DisableTorchFunction())
+        left[-1].__enter__()  # not exited before returning
+        return np.asarray(dout) * mask / (1 - p)
+
+    try:
+        with pytest.raises(CheckFailed, match="tampering: your code switched off"):
+            check_dropout_backward(leaves_the_watch_off)
+    finally:
+        while left:
+            left.pop().__exit__(None, None, None)
+    assert torch._C._is_torch_function_enabled()
+
+    def honest(dout, mask, p):
+        return np.asarray(dout) * mask / (1 - p)
+
+    record = check_dropout_backward.run_probe([honest], {})
+    check_dropout_backward.run_verdict(decode(encode(record)), {})
+    dict.pop(record, OPS_KEY)
+    with pytest.raises(CheckFailed, match="tampering: the record"):
+        check_dropout_backward.run_verdict(decode(encode(record)), {})
