@@ -281,3 +281,34 @@ def test_a_name_the_learner_binds_is_theirs_not_ipythons_history():
                       RULES["04_batchnorm_inference"]).hidden
     # but get_ipython stays the shell's, whatever the notebook binds
     assert review([(1, "get_ipython = 1\nget_ipython")], TORCH, RULES["04_batchnorm_inference"]).hidden
+
+
+# ---------------------------------------------------------------- Hypothesis: a dangerous builtin, wrapped any way
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from grader.policy import NOT_VALUES  # noqa: E402
+
+WRAPPERS = ["[{}]", "({},)", "{{'k': {}}}", "print({})", "(lambda: {})", "({} if flag else None)", "list(map({}, []))",
+            "sorted([], key={})", "functools.partial({})", "{}.__call__", "(yield_ := {})", "[x for x in [{}]]",
+            "dict(run={})", "setattr(obj, 'f', {})", "(*[{}],)"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(sorted(NOT_VALUES)), st.lists(st.sampled_from(WRAPPERS), min_size=1, max_size=4),
+       st.sampled_from(["x = {}", "def f():\n    return {}", "class A:\n    run = {}", "f({})"]))
+def test_a_dangerous_builtin_as_a_value_is_found_however_wrapped(name, wrappers, statement):
+    expression = name
+    for wrapper in wrappers:
+        expression = wrapper.format(expression)
+    code = "import functools\n" + statement.format(expression)
+    result = review([(2, code)], TORCH, RULES["06_dropout"])
+    assert result.hidden, code
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(HONEST), min_size=1, max_size=4))
+def test_honest_cells_together_read_clean(sources):
+    result = review(list(enumerate(sources)), TORCH, RULES["04_batchnorm_inference"])
+    assert [str(f) for f in result.hidden] == []
