@@ -128,8 +128,13 @@ class CapturedStream:
         return True
 
     def fileno(self):
-        import io
-        raise io.UnsupportedOperation("fileno")
+        """A descriptor of /dev/null: what asks for one (``faulthandler.enable()``, as in ipykernel, whose
+        streams have one) works, and whatever is written to it reaches nobody. Text goes through ``write``."""
+        if CapturedStream._null is None:
+            CapturedStream._null = os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
+        return CapturedStream._null
+
+    _null = None
 
 
 def make_shell(sink: OutputSink):

@@ -25,7 +25,7 @@ READ_NOW = {
     "sys-exit": "hidden code: sys.exit", "process-flood": "hidden code: import of subprocess",
     "write-outside": "hidden code: open() for writing a computed path", "peek-at-solutions": "hidden code: import of glob",
     "excepthook": "hidden code: replacing sys.excepthook", "patch-during-check": "hidden code: sys.modules",
-    "frame-walk": "hidden code: ._getframe",
+    "frame-walk": "hidden code: ._getframe", "ndarray-subclass": "hidden code: .__array_ufunc__",
 }
 
 
