@@ -1,15 +1,34 @@
 """Reading the learner's cells before they run: hidden code, and forbidden references.
 
 The class grader reads the syntax tree of every cell the learner wrote (the
-solution cells, cells they added, course cells they changed) and finds:
+solution cells, cells they added, course cells they changed). The reading
+**fails closed**: what it cannot read, it cannot clear. It finds
 
-- **hidden code**, anywhere: code that hides what it calls or reaches into the
-  interpreter (``exec``, ``eval``, ``compile``, ``__import__``, ``globals``,
-  ``vars``, ``open``, ``getattr``/``setattr`` with a computed name, ``__dict__``,
-  ``__globals__``, frames, private library attributes such as ``torch._C``,
-  imports of modules outside ``ALLOWED_IMPORTS`` such as ``importlib``,
-  ``ctypes``, ``gc``, ``inspect``, ``sys``, ``os``). Every test of the notebook
-  then scores zero, with the reason as its message.
+- **hidden code**, anywhere, and then every test of the notebook scores zero
+  with the reason as its message and a ``hidden code: ...`` status (the class
+  report lists the row under "work that needs a look"):
+
+  - a cell that does not parse as Python (IPython's ``x?`` and ``y = !ls``
+    included), and any magic but ``%matplotlib``, ``%%capture`` and
+    ``%time``/``%timeit`` (line or cell), whose code is read like any other;
+  - ``exec``, ``eval``, ``compile``, ``__import__``, ``globals``, ``vars``,
+    ``breakpoint``... called, and those and ``getattr``/``setattr``/``open``
+    taken **as a value** anywhere (``e = exec``, ``map(exec, ...)``,
+    ``f = getattr``, ``partial(open)``); ``getattr`` with a computed or
+    private name; ``open`` for writing a computed or outside path;
+    ``allow_pickle=True`` / ``weights_only=False``;
+  - IPython's shell and history (``get_ipython``, ``In``, ``Out``, ``_ih``,
+    ``_i3``, ``_3``...) unless the learner bound that name themselves;
+  - interpreter internals: any ``__dunder__`` attribute but ``ALLOWED_DUNDERS``
+    (``__init__``, ``__name__``, ``__len__``...), frames and code objects,
+    private library attributes (``torch._C``), modules reached as attributes
+    (``warnings.sys``), imports outside ``ALLOWED_IMPORTS`` (``inspect``,
+    ``gc``, ``ctypes``, ``importlib``, ``builtins``, ``threading``,
+    ``multiprocessing``, ``subprocess``, ``signal``...), and of ``os`` and
+    ``sys`` every name but the short lists of ``GUARDED_MODULES``
+    (``os.path``, ``os.environ``, ``sys.stdout``...), nor the module itself
+    passed around as a value.
+
 - **forbidden references** (``forbidden.RULES[assignment]``): the library
   implementation the exercise asks the learner to write. A test scores zero
   when the code it calls (the learner's functions it is given, and every
@@ -17,8 +36,15 @@ solution cells, cells they added, course cells they changed) and finds:
   cell the tests do not reach (comparing with the library in a scratch cell)
   costs nothing.
 
-The probes also record the torch operators that ran (``probe.learner_code``),
-which catches a library kernel reached in a way this reading missed.
+Ordinary code reads clean: ``os.path``/``os.environ``/``os.makedirs``,
+``logging``, ``json.load(open(path))``, ``faulthandler``, ``math``,
+``itertools``, ``functools``, ``collections``, ``time``, ``typing``,
+``dataclasses``, ``random``, ``statistics``, ``copy``, ``warnings`` and all of
+NumPy's API (``np.memmap``, ``np.load``, ``np.save``).
+
+What the reading cannot see is not left to it: inside the sandbox the
+forbidden torch kernels refuse by every route (``forbidden.refuse_kernels``),
+and the probes still record the torch operators that ran (``probe.learner_code``).
 """
 from __future__ import annotations
 
