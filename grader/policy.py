@@ -377,7 +377,10 @@ def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules, bo
                     yield hidden(node, f"{name}(..., {attribute.value!r})")
                 elif node.args:
                     root, attributes = _chain(node.args[0])
-                    if root in aliases:
+                    if root in aliases and name in ("setattr", "delattr"):
+                        qualified = ".".join([aliases[root]] + attributes + [attribute.value])
+                        yield hidden(node, f"replacing {qualified} (changing a library)")
+                    elif root in aliases:
                         yield from _judge_chain(node, aliases[root], attributes + [attribute.value], hidden,
                                                 forbidden, rules)
             elif name == "open":

@@ -235,6 +235,8 @@ def test_the_learners_own_private_attributes_and_methods_are_fine():
     ("open('../../x', 'w')", "outside path"),
     ("open(p, mode)", "computed mode"),
     ("open(*args)", "unpacked arguments"),
+    ("setattr(np, 'allclose', lambda *a, **k: True)", "replacing numpy.allclose"),
+    ("delattr(torch.nn.functional, 'relu')", "replacing torch.nn.functional.relu"),
 ])
 def test_what_the_reading_cannot_see_is_refused(code, what):
     result = review([(3, code)], TORCH, RULES["04_batchnorm_inference"])
