@@ -279,7 +279,9 @@ def imports_of_absent(check_module: str, namespace) -> str | None:
     ``import torch`` in exercise 01 gets the same message and the same score everywhere.
     """
     absent = absent_libraries(check_module)
-    if not absent or not isinstance(namespace, dict):
+    # a notebook's namespace (IPython's, in Jupyter, nbgrader and the sandbox alike), not a module's that
+    # defines functions and is imported (a test suite, a helper file)
+    if not absent or not isinstance(namespace, dict) or namespace.get("__name__") != "__main__":
         return None
     found: dict[str, str] = {}
     for name, value in list(namespace.items()):

@@ -181,7 +181,7 @@ def test_the_same_message_in_the_learners_jupyter():
     from autograder.compare import CheckFailed
     from autograder.normalization import check_min_max_scale
 
-    namespace = {"np": np, "torch": torch}
+    namespace = {"np": np, "torch": torch, "__name__": "__main__"}  # a notebook's namespace, as IPython's
     exec(compile(ONE_RULE.replace("import torch\nimport torch.nn as nn\nprint(type(torch).__name__, "
                                   "type(nn).__name__)\n", ""), "<cell>", "exec"), namespace)
     with pytest.raises(CheckFailed, match="grading provides only NumPy: remove `import torch`"):
