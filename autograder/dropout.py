@@ -551,7 +551,10 @@ def _torch_dropout_of_ones(shape, p: float, seed: int, dout: np.ndarray | None =
 
 def _backward_inputs(*, seed: int = 0, shape=(60, 30), p: float = 0.2, dtype=np.float64) -> dict:
     shape = tuple(shape)
-    mask, _ = _torch_dropout_of_ones(shape, p, seed)
+    from autograder.forbidden import grader_code
+
+    with grader_code():  # in the sandbox, F.dropout refuses the learner's code, not the grader's own
+        mask, _ = _torch_dropout_of_ones(shape, p, seed)
     return {"dout": np.random.default_rng(seed).standard_normal(shape).astype(dtype), "mask": mask, "seed": seed,
             "shape": shape, "p": p, "dtype": np.dtype(dtype)}
 

@@ -25,6 +25,7 @@ nbgrader, the class grader) refuses ``ops`` and ``code`` (``probe.Check``).
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 
@@ -140,3 +141,266 @@ def forbidden_ops(check_module: str, ops: list[str]) -> list[str]:
     # "python:..." entries are only ever noted for the ``code`` rule's files (see probe.learner_code)
     return [op for op in ops if op.startswith("python:")
             or (op.startswith("torch:") and any(word in op.split(":", 1)[-1] for word in rules.ops))]
+
+
+# ---------------------------------------------------------------- the forbidden kernels, refusing (class grader)
+
+class KernelRefused(RuntimeError):
+    """Raised by a forbidden torch kernel, or a forbidden library helper, inside the class grader's sandbox."""
+
+
+_REFUSED: dict = {"library": None, "impls": []}
+TRIED: set = set()  # the refused kernels and helpers called since the probe began (``probe.Check.run_probe``)  # the registration that refuses, and what it registers
+
+
+class grader_code:
+    """While the grader's own code builds a test's inputs in the sandbox (the dropout checks' masks are
+    ``F.dropout``'s own), the refused kernels are put back; learner code never runs inside it.
+
+    Costs a few milliseconds where kernels are refused (nothing elsewhere): used only where needed.
+    """
+
+    def __enter__(self):
+        library = _REFUSED["library"]
+        if library is not None:
+            _REFUSED["library"] = None
+            library._destroy()  # the kernels it replaced are the dispatcher's again
+
+    def __exit__(self, *error):
+        if _REFUSED["impls"] and _REFUSED["library"] is None:
+            _register()
+        return False
+
+
+def _register() -> None:
+    import warnings
+
+    import torch
+
+    library = torch.library.Library("aten", "IMPL")
+    with warnings.catch_warnings():  # "overriding a previously registered kernel": that is the point
+        warnings.simplefilter("ignore")
+        for name, kernel, key in _REFUSED["impls"]:
+            library.impl(name, kernel, key)
+    _REFUSED["library"] = library  # kept alive: destroying it would put the kernels back
+
+
+def refuse_kernels(check_modules) -> list[str]:
+    """Make the torch operators and library helpers the exercises of ``check_modules`` forbid refuse to run.
+
+    Called in the sandbox's job, before any learner code runs. Every aten operator whose name holds
+    an ``ops`` word (``dropout``, ``batch_norm``) gets a kernel that raises ``KernelRefused`` for
+    every dispatch key it has a kernel for (CompositeImplicitAutograd, CompositeExplicitAutograd,
+    CPU, CUDA, Meta), so every route to it refuses: ``F.dropout``, ``torch.dropout``,
+    ``torch._VF.dropout``, ``torch.ops.aten.native_dropout``, ``nn.Dropout``, ``F.batch_norm``,
+    ``nn.BatchNorm1d``, ``torch.ops.aten._native_batch_norm_legit``... whatever thread, torch
+    function mode or ``DisableTorchFunction`` the learner's code runs them under. The Python
+    functions of the ``code`` rule's modules that are loaded (``torch.nn.utils.fusion``) are
+    replaced by functions that raise, in that module and where ``torch.nn.utils`` re-exports them.
+    Returns the operators refused (for tests). Nothing to do where torch is absent.
+    """
+    rules = [_BY_MODULE[m] for m in check_modules if m in _BY_MODULE]
+    words = tuple(word for rule in rules for word in rule.ops)
+    code = tuple(name for rule in rules for name in rule.code)
+    if not words and not code:
+        return []
+    import importlib
+
+    try:
+        import torch
+    except ImportError:  # a sandbox without torch (03): nothing to refuse, nothing can run it
+        return []
+    if getattr(type(torch), "__grader_absent__", False):
+        return []
+
+    refused: list[str] = []
+    if words and _REFUSED["library"] is None:
+        for qualified in torch._C._dispatch_get_all_op_names():
+            if not qualified.startswith("aten::") or not any(word in qualified for word in words):
+                continue
+            kernel = _refusing_kernel(qualified)
+            for key in ("CompositeImplicitAutograd", "CompositeExplicitAutograd", "CPU", "CUDA", "Meta"):
+                if torch._C._dispatch_has_kernel_for_dispatch_key(qualified, key):
+                    _REFUSED["impls"].append((qualified[len("aten::"):], kernel, key))
+                    refused.append(qualified)
+        _register()
+    for module_name in code:
+        if not module_name.startswith("torch.nn.utils."):  # the course's helpers are absent from the sandbox
+            continue
+        module = importlib.import_module(module_name)
+        for attribute, value in list(vars(module).items()):
+            if getattr(value, "__module__", None) == module_name and getattr(value, "__code__", None) is not None:
+                refusing = _refusing_function(f"{module_name}.{attribute}", value)
+                setattr(module, attribute, refusing)
+                for other in (torch.nn.utils,):
+                    if getattr(other, attribute, None) is value:
+                        setattr(other, attribute, refusing)
+                refused.append(f"{module_name}.{attribute}")
+    return sorted(set(refused))
+
+
+def _refusing_kernel(qualified: str):
+    short = qualified.split("::", 1)[1].split(".", 1)[0]
+
+    def refuse(*args, **kwargs):
+        TRIED.add(f"torch:{short}")
+        raise KernelRefused(f"torch's {short} is not available while this exercise is graded: "
+                            "this exercise asks you to write it yourself")
+    return refuse
+
+
+def _refusing_function(qualified: str, original):
+    def refuse(*args, **kwargs):
+        TRIED.add(f"python:{qualified}")
+        raise KernelRefused(f"{qualified} is not available while this exercise is graded: "
+                            "this exercise asks you to write it yourself")
+    refuse.__name__ = refuse.__qualname__ = original.__name__
+    return refuse
+
+
+# ---------------------------------------------------------------- libraries an exercise's grading does not provide
+
+HIDEABLE = ("torch", "sklearn", "scipy", "torchvision", "pandas")  # as grader/sandbox.py hides them
+_SPELLED = {"numpy": "NumPy", "torch": "PyTorch", "sklearn": "scikit-learn", "scipy": "SciPy",
+            "torchvision": "torchvision", "pandas": "pandas"}
+
+
+def absent_libraries(check_module: str) -> tuple[str, ...]:
+    """The libraries (of ``HIDEABLE``) that this check's exercise is graded without."""
+    rules = _BY_MODULE.get(check_module)
+    return () if rules is None else tuple(name for name in HIDEABLE if name not in rules.libraries)
+
+
+def imports_of_absent(check_module: str, namespace) -> str | None:
+    """The message for a notebook whose namespace holds a module of a library its grading does not provide.
+
+    The same rule on every path: in the learner's Jupyter and under plain nbgrader the module is the
+    library itself, in the class grader's sandbox a stand-in (``AbsentLibrary``), so a notebook with
+    ``import torch`` in exercise 01 gets the same message and the same score everywhere.
+    """
+    absent = absent_libraries(check_module)
+    # a notebook's namespace (IPython's, in Jupyter, nbgrader and the sandbox alike), not a module's that
+    # defines functions and is imported (a test suite, a helper file)
+    if not absent or not isinstance(namespace, dict) or namespace.get("__name__") != "__main__":
+        return None
+    found: dict[str, str] = {}
+    for name, value in list(namespace.items()):
+        if name.startswith("_"):
+            continue
+        origin = _origin(value)
+        if origin and origin.split(".")[0] in absent:
+            found[name] = origin
+    if not found:
+        return None
+    rules = _BY_MODULE[check_module]
+    exercise = next(key for key, value in RULES.items() if value is rules)
+    provided = " and ".join(_SPELLED.get(name, name) for name in rules.libraries)
+    libraries = ", ".join(f"`import {library}`" for library in sorted({o.split(".")[0] for o in found.values()}))
+    names = ", ".join(f"`{name}`" for name in sorted(found)[:4])
+    return (f"exercise {exercise.split('_')[0]}'s grading provides only {provided}: remove {libraries} "
+            f"(the notebook's {names}) and any use of it, then run the notebook again")
+
+
+def _origin(value) -> str | None:
+    """The library a value of the notebook's namespace comes from: a module's name, a stand-in's, or the
+    ``__module__`` of a class, function or object (``from torch import tensor``)."""
+    import types
+
+    if isinstance(value, (AbsentLibrary, AbsentName)):
+        return value.__name__ if isinstance(value, AbsentLibrary) else value._qualified
+    if isinstance(value, types.ModuleType):
+        return str(getattr(value, "__name__", ""))
+    try:
+        origin = getattr(value, "__module__", None)
+    except Exception:  # noqa: BLE001 - a learner's object with a strange __getattr__
+        return None
+    return origin if isinstance(origin, str) else None
+
+
+class AbsentLibrary(__import__("types").ModuleType):
+    """Stands in for a library the sandbox does not hold, so ``import torch`` does not stop the cell there
+    (it does not in the learner's Jupyter either); using it raises, and the tests say why
+    (``imports_of_absent``)."""
+
+    __grader_absent__ = True
+    __path__: list = []
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        qualified = f"{self.__name__}.{name}"
+        value = AbsentLibrary(qualified) if _is_submodule(qualified) else AbsentName(qualified)
+        setattr(self, name, value)
+        return value
+
+
+class AbsentName:
+    """A name of a library the sandbox does not hold (``from torch import tensor``): raises when used."""
+
+    def __init__(self, qualified: str):
+        self._qualified = qualified
+
+    def __call__(self, *args, **kwargs):
+        library = self._qualified.split(".")[0]
+        raise ImportError(f"{library} is not available while this exercise is graded "
+                          f"({self._qualified} was called)")
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return AbsentName(f"{self._qualified}.{name}")
+
+    def __repr__(self) -> str:
+        return f"<{self._qualified}: not available while this exercise is graded>"
+
+
+def _is_submodule(qualified: str) -> bool:
+    """Whether ``a.b`` is a module of the installed package (its folder is still there in the sandbox)."""
+    import importlib.util
+    import os
+
+    parts = qualified.split(".")
+    try:
+        spec = importlib.util.find_spec(parts[0]) if parts[0] not in sys.modules else None
+    except (ImportError, ValueError):
+        spec = None
+    folders = list(spec.submodule_search_locations or ()) if spec is not None else []
+    if not folders:
+        return False
+    base = os.path.join(folders[0], *parts[1:])
+    return os.path.isdir(base) or os.path.isfile(base + ".py")
+
+
+class _AbsentFinder:
+    """Finds the stand-in for the absent libraries and everything under them."""
+
+    def __init__(self, names):
+        self.names = tuple(names)
+
+    def find_spec(self, fullname, path=None, target=None):
+        import importlib.machinery
+        if fullname.split(".")[0] not in self.names:
+            return None
+        return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
+
+    def create_module(self, spec):
+        return AbsentLibrary(spec.name)
+
+    def exec_module(self, module):
+        pass
+
+
+def stand_in_for_absent(check_modules) -> tuple[str, ...]:
+    """In the sandbox, before learner code: the libraries the exercise is graded without import as stand-ins."""
+    names = sorted({name for module in check_modules for name in absent_libraries(module)})
+    if names:
+        for name in names:
+            sys.modules.pop(name, None)
+        sys.meta_path.insert(0, _AbsentFinder(names))
+    return tuple(names)
+
+
+def real_module(name: str):
+    """``sys.modules[name]`` unless it is absent or a stand-in (the grader's own code uses this)."""
+    module = sys.modules.get(name)
+    return None if module is None or getattr(type(module), "__grader_absent__", False) else module

@@ -127,7 +127,7 @@ def capture(value: Any, depth: int = 0) -> Any:
         if value.dtype.kind not in NUMERIC_KINDS:
             return ObjectData(f"numpy {type(value).__name__}")
         return np.array(value, copy=True).reshape(())[()]
-    torch = sys.modules.get("torch")
+    torch = _real_torch()
     if torch is not None and isinstance(value, torch.Tensor):
         return _tensor_data(torch, value)
     if kind in (tuple, list):
@@ -139,6 +139,12 @@ def capture(value: Any, depth: int = 0) -> Any:
     if isinstance(value, (bool, int, float)):  # subclasses: keep only the number
         return (bool if isinstance(value, bool) else int if isinstance(value, int) else float)(value)
     return ObjectData(type(value).__name__[:200])
+
+
+def _real_torch():
+    """torch where it is imported, and not the stand-in of a sandbox that holds no torch (``forbidden.AbsentLibrary``)."""
+    torch = sys.modules.get("torch")
+    return None if torch is None or getattr(type(torch), "__grader_absent__", False) else torch
 
 
 def _tensor_data(torch, tensor) -> TensorData:
@@ -365,7 +371,7 @@ class learner_code:
         if not _RUNNING:
             return
         watch = _RUNNING[-1]
-        if watch.torch and sys.modules.get("torch") is not None:
+        if watch.torch and _real_torch() is not None:
             mode = _noting_mode()(watch.seen)
             mode.__enter__()
             entered.append(mode)
@@ -376,12 +382,32 @@ class learner_code:
 
     def __exit__(self, *error) -> bool:
         while self._entered:  # innermost first, each told of the error (none of them swallows it)
-            self._entered.pop().__exit__(*error)
+            entered = self._entered.pop()
+            if hasattr(entered, "seen") and not _mode_still_on(entered):
+                entered.seen.add(WATCH_OFF)  # the code left the watch off (a mode popped, torch functions disabled)
+                try:
+                    entered.__exit__(*error)
+                except Exception:  # noqa: BLE001 - the stack the code left behind: the note is what counts
+                    pass
+                continue
+            entered.__exit__(*error)
         return False
 
 
 SWITCHED_OFF = "python:sys.setprofile"  # noted when the learner's code replaced the watching profiler
 PROFILER_RUNNING = "python:cProfile"     # noted when a profiler in C was running already (nothing was watched)
+WATCH_OFF = "python:torch function mode"  # noted when the code returned with the torch watch switched off
+
+
+def _mode_still_on(mode) -> bool:
+    """The noting mode is still on torch's function mode stack, and torch functions are not disabled."""
+    try:
+        from torch.overrides import _get_current_function_mode_stack
+
+        torch = sys.modules["torch"]
+        return mode in _get_current_function_mode_stack() and torch._C._is_torch_function_enabled()
+    except Exception:  # noqa: BLE001 - what cannot be checked counts as switched off
+        return False
 
 
 @contextlib.contextmanager
@@ -476,9 +502,19 @@ class Check:
         """Probe: run the learner's code on fresh inputs; always returns a Record (never raises)."""
         from autograder.forbidden import watched_code, watches_torch
 
+        from autograder import forbidden
+        from autograder.forbidden import imports_of_absent
+
         record = Record()
         seen: set[str] = set()
+        absent = imports_of_absent(self.module, _namespace_of(learners))
+        if absent:  # the same on every path: see forbidden.imports_of_absent
+            record.fail(absent)
+            dict.__setitem__(record, OPS_KEY, [])
+            return record
         inputs = self.inputs(**params)  # the course's own code: an error here is the grader's, not the learner's
+        tried = forbidden.TRIED
+        tried.clear()
         files, folders = watched_code(self.module)
         watch = Watch(seen, watches_torch(self.module), files, folders)
         watching = watch.torch or bool(files or folders)
@@ -497,14 +533,22 @@ class Check:
         finally:
             if watching:
                 _RUNNING.pop()
+        # a refused kernel (class grader's sandbox) the learner's code called counts as running it, even if the
+        # code caught the error: the status then says which, and the score is nothing either way
+        seen |= tried
+        tried.clear()
         dict.__setitem__(record, OPS_KEY, sorted(seen))
         return record
 
     def run_verdict(self, record: Record, params) -> None:
         """Verdict: decide from the record alone; raises CheckFailed (or ForbiddenReference)."""
         __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-        from autograder.forbidden import forbidden_ops
+        from autograder.forbidden import forbidden_ops, watches_torch
 
+        if OPS_KEY not in record and len(record) and watches_torch(self.module):
+            # every probe sends its operator list, empty or not: values without it were not stored by a probe
+            raise ForbiddenReference("tampering: the record of your code's run lacks the list of operators it ran, "
+                                     "which every probe sends")
         used = forbidden_ops(self.module, record.ops())
         if used:
             if PROFILER_RUNNING in used:
@@ -512,6 +556,10 @@ class Check:
                     "a profiler (cProfile or similar, through sys.setprofile) was running while your code was checked: "
                     "the grader needs sys.setprofile to watch which functions your code runs; stop the profiler and run "
                     "the test again")
+            if WATCH_OFF in used:
+                raise ForbiddenReference(
+                    "tampering: your code switched off the grader's watch of the torch functions it runs "
+                    "(a function mode popped, or torch functions disabled) while it was checked")
             if SWITCHED_OFF in used:
                 raise ForbiddenReference(
                     "your code replaced the profiler (sys.setprofile) while it was checked: the grader watches which "
@@ -524,6 +572,17 @@ class Check:
                 f"your code ran {whose} implementation ({shown}): this exercise asks you "
                 f"to write it yourself")
         self.verdict(record, self.inputs(**params))
+
+
+def _namespace_of(learners) -> dict | None:
+    """The notebook's namespace, as the learner's functions (or a class's methods) see it."""
+    for learner in learners:
+        candidates = [learner] + (list(vars(learner).values()) if isinstance(learner, type) else [])
+        for candidate in candidates:
+            namespace = getattr(candidate, "__globals__", None)
+            if isinstance(namespace, dict):
+                return namespace
+    return None
 
 
 def _text(error: BaseException) -> str:

@@ -1,15 +1,34 @@
 """Reading the learner's cells before they run: hidden code, and forbidden references.
 
 The class grader reads the syntax tree of every cell the learner wrote (the
-solution cells, cells they added, course cells they changed) and finds:
+solution cells, cells they added, course cells they changed). The reading
+**fails closed**: what it cannot read, it cannot clear. It finds
 
-- **hidden code**, anywhere: code that hides what it calls or reaches into the
-  interpreter (``exec``, ``eval``, ``compile``, ``__import__``, ``globals``,
-  ``vars``, ``open``, ``getattr``/``setattr`` with a computed name, ``__dict__``,
-  ``__globals__``, frames, private library attributes such as ``torch._C``,
-  imports of modules outside ``ALLOWED_IMPORTS`` such as ``importlib``,
-  ``ctypes``, ``gc``, ``inspect``, ``sys``, ``os``). Every test of the notebook
-  then scores zero, with the reason as its message.
+- **hidden code**, anywhere, and then every test of the notebook scores zero
+  with the reason as its message and a ``hidden code: ...`` status (the class
+  report lists the row under "work that needs a look"):
+
+  - a cell that does not parse as Python (IPython's ``x?`` and ``y = !ls``
+    included), and any magic but ``%matplotlib``, ``%%capture`` and
+    ``%time``/``%timeit`` (line or cell), whose code is read like any other;
+  - ``exec``, ``eval``, ``compile``, ``__import__``, ``globals``, ``vars``,
+    ``breakpoint``... called, and those and ``getattr``/``setattr``/``open``
+    taken **as a value** anywhere (``e = exec``, ``map(exec, ...)``,
+    ``f = getattr``, ``partial(open)``); ``getattr`` with a computed or
+    private name; ``open`` for writing a computed or outside path;
+    ``allow_pickle=True`` / ``weights_only=False``;
+  - IPython's shell and history (``get_ipython``, ``In``, ``Out``, ``_ih``,
+    ``_i3``, ``_3``...) unless the learner bound that name themselves;
+  - interpreter internals: any ``__dunder__`` attribute but ``ALLOWED_DUNDERS``
+    (``__init__``, ``__name__``, ``__len__``...), frames and code objects,
+    private library attributes (``torch._C``), modules reached as attributes
+    (``warnings.sys``), imports outside ``ALLOWED_IMPORTS`` (``inspect``,
+    ``gc``, ``ctypes``, ``importlib``, ``builtins``, ``threading``,
+    ``multiprocessing``, ``subprocess``, ``signal``...), and of ``os`` and
+    ``sys`` every name but the short lists of ``GUARDED_MODULES``
+    (``os.path``, ``os.environ``, ``sys.stdout``...), nor the module itself
+    passed around as a value.
+
 - **forbidden references** (``forbidden.RULES[assignment]``): the library
   implementation the exercise asks the learner to write. A test scores zero
   when the code it calls (the learner's functions it is given, and every
@@ -17,12 +36,20 @@ solution cells, cells they added, course cells they changed) and finds:
   cell the tests do not reach (comparing with the library in a scratch cell)
   costs nothing.
 
-The probes also record the torch operators that ran (``probe.learner_code``),
-which catches a library kernel reached in a way this reading missed.
+Ordinary code reads clean: ``os.path``/``os.environ``/``os.makedirs``,
+``logging``, ``json.load(open(path))``, ``faulthandler``, ``math``,
+``itertools``, ``functools``, ``collections``, ``time``, ``typing``,
+``dataclasses``, ``random``, ``statistics``, ``copy``, ``warnings`` and all of
+NumPy's API (``np.memmap``, ``np.load``, ``np.save``).
+
+What the reading cannot see is not left to it: inside the sandbox the
+forbidden torch kernels refuse by every route (``forbidden.refuse_kernels``),
+and the probes still record the torch operators that ran (``probe.learner_code``).
 """
 from __future__ import annotations
 
 import ast
+import re
 import symtable
 from dataclasses import dataclass, field
 
@@ -32,14 +59,43 @@ ALLOWED_IMPORTS = frozenset({
     "numpy", "torch", "math", "cmath", "random", "itertools", "functools", "collections", "dataclasses",
     "typing", "statistics", "time", "warnings", "copy", "numbers", "enum", "abc", "fractions", "decimal",
     "heapq", "bisect", "string", "re", "textwrap", "pprint", "json", "matplotlib", "tqdm", "IPython",
-    "scipy", "sklearn", "normreg", "contextlib", "atexit",
+    "scipy", "sklearn", "normreg", "contextlib", "atexit", "os", "sys", "logging", "faulthandler",
 })
+# Standard modules that honest code uses through a few names, and that otherwise reach files, processes
+# or the interpreter: only the names listed may follow them (``os.path.join``, ``sys.stdout``), and the
+# module itself may not be passed around as a value (``o = os; o.system(...)``).
+GUARDED_MODULES = {
+    "os": frozenset({"path", "environ", "getenv", "getcwd", "listdir", "makedirs", "mkdir", "cpu_count", "sep",
+                     "linesep", "curdir", "pardir", "extsep", "devnull", "getpid", "scandir", "walk", "remove",
+                     "unlink", "rename", "replace", "fspath", "name", "stat", "PathLike", "rmdir"}),
+    "sys": frozenset({"stdout", "stderr", "version", "version_info", "float_info", "int_info", "maxsize",
+                      "platform", "byteorder", "getrecursionlimit", "setrecursionlimit", "float_repr_style"}),
+}
+# Attribute names of the form __name__ that honest code writes; any other (``__class__``, ``__globals__``,
+# ``__subclasses__``, ``__dict__``, ``__code__``...) reaches the interpreter's machinery and is refused.
+ALLOWED_DUNDERS = frozenset({
+    "__init__", "__name__", "__qualname__", "__doc__", "__module__", "__version__", "__file__", "__len__",
+    "__call__", "__repr__", "__str__", "__iter__", "__next__", "__getitem__", "__setitem__", "__contains__",
+    "__enter__", "__exit__", "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__hash__", "__bool__",
+    "__add__", "__sub__", "__mul__", "__truediv__", "__floordiv__", "__mod__", "__pow__", "__matmul__", "__neg__",
+    "__pos__", "__abs__", "__radd__", "__rsub__", "__rmul__", "__rtruediv__", "__array__", "__post_init__",
+    "__annotations__", "__float__", "__int__", "__index__", "__format__", "__copy__", "__deepcopy__",
+})
+# IPython's shell and its history: code reached through them is code the reading cannot see.
+SHELL_NAMES = frozenset({"get_ipython", "In", "Out", "_ih", "_oh", "_dh", "_i", "_ii", "_iii", "__", "___",
+                         "exit", "quit"})
+# Magics that run the code they are given as it is (judged as code) or only set a backend.
 ALLOWED_MAGICS = frozenset({"matplotlib", "time", "timeit", "capture"})
+CODE_MAGICS = frozenset({"time", "timeit"})
 DENIED_SUBMODULES = ("torch.overrides", "torch.library", "torch.utils.cpp_extension", "torch.multiprocessing",
                      "torch.jit", "torch.compiler", "torch.package", "torch.hub", "torch.ops", "torch.fx",
-                     "numpy.ctypeslib", "IPython.core", "IPython.utils", "IPython.kernel")
+                     "numpy.ctypeslib", "IPython.core", "IPython.utils", "IPython.kernel", "logging.config",
+                     "os.path.os", "IPython.get_ipython")
 HIDDEN_CALLS = frozenset({"exec", "eval", "compile", "__import__", "globals", "locals", "vars", "breakpoint",
-                          "open", "input", "help", "exit", "quit", "memoryview"})
+                          "input", "help", "exit", "quit", "memoryview"})
+# Builtins that may be called (``open(path)``, ``getattr(obj, "name")``, judged by their arguments) but never
+# taken as a value: ``e = exec``, ``map(exec, ...)``, ``f = getattr``, ``partial(open, ...)``.
+NOT_VALUES = HIDDEN_CALLS | frozenset({"getattr", "setattr", "delattr", "hasattr", "open"})
 NAMED_ACCESS = frozenset({"getattr", "setattr", "delattr", "hasattr"})
 HIDDEN_NAMES = frozenset({"__builtins__", "__loader__", "__spec__", "__import__", "get_ipython"})
 HIDDEN_ATTRIBUTES = frozenset({
@@ -56,11 +112,11 @@ INTERPRETER_MODULES = frozenset({
     "sys", "os", "inspect", "gc", "ctypes", "importlib", "builtins", "types", "traceback", "threading", "_thread",
     "subprocess", "socket", "io", "pathlib", "shutil", "pickle", "marshal", "code", "codeop", "dis", "signal",
     "mmap", "multiprocessing", "concurrent", "tempfile", "glob", "posix", "resource", "fcntl", "pty", "select",
-    "asyncio", "runpy", "pkgutil", "zipimport", "linecache", "weakref", "operator", "copyreg", "faulthandler",
+    "asyncio", "runpy", "pkgutil", "zipimport", "linecache", "weakref", "operator", "copyreg",
 })
 SELF_NAMES = frozenset({"self", "cls"})
-MODULE_FILE_ACCESS = frozenset({"fromfile", "memmap", "load", "loadtxt", "genfromtxt", "fromregex", "from_file",
-                                "tofile", "save", "savez", "savetxt", "DataSource"})
+# Keyword arguments that turn a file reader into a code runner (pickle): refused wherever they are written.
+UNSAFE_KEYWORDS = {"allow_pickle": True, "weights_only": False}
 
 
 @dataclass
@@ -115,15 +171,23 @@ def review(cells: list[tuple[int, str]], course_sources: list[str], rules: Rules
     for index, source in cells:
         try:
             tree = ast.parse(_python(source, index, result.hidden))
-        except SyntaxError:
+        except (SyntaxError, ValueError) as error:  # ValueError: a null byte
+            # fail closed: what the grader cannot read, it cannot clear (IPython's own syntax included: ``x?``)
             result.unreadable.append(index)
+            line = getattr(error, "lineno", None) or 1
+            result.hidden.append(Finding(index, line, "a cell the grader cannot read as Python "
+                                                      f"({type(error).__name__}: {getattr(error, 'msg', error)})"))
             continue
         _collect_aliases(tree, aliases)
         parsed.append((index, tree))
+    # names the learner binds (``for _i in ...``) are theirs, not IPython's history of the same spelling
+    bound = {n.id for _, tree in parsed for n in ast.walk(tree) if isinstance(n, ast.Name)
+             and not isinstance(n.ctx, ast.Load)} | {a.arg for _, tree in parsed for a in ast.walk(tree)
+                                                      if isinstance(a, ast.arg)}
     for index, tree in parsed:
         for node in tree.body:
             statement = _Statement(index, _defines(node), _uses(node))
-            for finding_kind, finding in _inspect(node, index, aliases, rules):
+            for finding_kind, finding in _inspect(node, index, aliases, rules, bound):
                 if finding_kind == "hidden":
                     result.hidden.append(finding)
                 elif finding_kind == "forbidden":
@@ -133,24 +197,40 @@ def review(cells: list[tuple[int, str]], course_sources: list[str], rules: Rules
 
 
 def _python(source: str, cell: int, hidden: list[Finding]) -> str:
-    """The cell as plain Python: allowed magics (``%matplotlib``, ``%time``...) dropped, others found as hidden code."""
+    """The cell as plain Python, as IPython would run it: ``%time``/``%timeit`` (line or cell) give their code,
+    which is read like any other; ``%matplotlib`` and ``%%capture`` are dropped; any other magic, ``!`` shell
+    escape or IPython syntax is found as hidden code (``%run``, ``%%bash``, ``%load``, ``x = !ls``...)."""
     lines = source.splitlines()
     if lines and lines[0].lstrip().startswith("%%"):
-        magic = lines[0].lstrip()[2:].split(" ")[0]
+        magic, _, rest = lines[0].lstrip()[2:].partition(" ")
         if magic not in ALLOWED_MAGICS:
-            hidden.append(Finding(cell, 1, f"the cell magic %%{magic}"))
+            hidden.append(Finding(cell, 1, f"the cell magic %%{magic[:40]}"))
             return ""
-        lines = lines[1:]
+        # ``%%timeit -n 3 setup`` runs its first line's statement too
+        lines = [_magic_code(rest) if magic in CODE_MAGICS else "pass"] + lines[1:]
     kept = []
     for number, line in enumerate(lines, start=1):
         stripped = line.lstrip()
+        indent = line[: len(line) - len(stripped)]
         if stripped.startswith(("%", "!")):
-            magic = stripped.lstrip("%").split(" ")[0]
-            if stripped.startswith("!") or magic not in ALLOWED_MAGICS:
+            magic, _, rest = stripped.lstrip("%").partition(" ")
+            if stripped.startswith("!") or stripped.startswith("%%") or magic not in ALLOWED_MAGICS:
                 hidden.append(Finding(cell, number, f"the magic {stripped.split(' ')[0][:40]}"))
-            line = line[: len(line) - len(stripped)] + "pass"
+                line = indent + "pass"
+            else:
+                line = indent + (_magic_code(rest) if magic in CODE_MAGICS else "pass")
         kept.append(line)
     return "\n".join(kept)
+
+
+def _magic_code(rest: str) -> str:
+    """The statement of ``%time STATEMENT`` / ``%timeit -n 10 -r 3 STATEMENT`` (its options dropped)."""
+    words = rest.split(" ")
+    while words and words[0].startswith("-"):
+        option = words.pop(0)
+        if option in ("-n", "-r", "-p") and words:  # options with a value
+            words.pop(0)
+    return " ".join(words).strip() or "pass"
 
 
 def _collect_aliases(tree: ast.AST, aliases: dict[str, str]) -> None:
@@ -243,7 +323,7 @@ def _type_only(tree: ast.AST) -> set[int]:
     return exempt
 
 
-def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules):
+def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules, bound: frozenset | set = frozenset()):
     exempt = _type_only(tree)
 
     def hidden(node, what):
@@ -268,6 +348,8 @@ def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules):
                     yield hidden(node, f"import of {module}")
                 elif any(p.startswith("_") for p in parts) or _matches(module, DENIED_SUBMODULES):
                     yield hidden(node, f"import of {module}")
+                elif parts[0] in GUARDED_MODULES and len(parts) > 1 and parts[1] not in GUARDED_MODULES[parts[0]]:
+                    yield hidden(node, f"import of {module}")
                 elif _matches(module, rules.names):
                     yield forbidden(node, module)
             if isinstance(node, ast.ImportFrom):
@@ -275,6 +357,10 @@ def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules):
                     if alias.name == "*":
                         yield hidden(node, f"from {node.module} import *")
                     elif alias.name.startswith("_"):
+                        yield hidden(node, f"import of {node.module}.{alias.name}")
+                    elif node.module in GUARDED_MODULES and alias.name not in GUARDED_MODULES[node.module]:
+                        yield hidden(node, f"import of {node.module}.{alias.name}")
+                    elif _matches(f"{node.module}.{alias.name}", DENIED_SUBMODULES):
                         yield hidden(node, f"import of {node.module}.{alias.name}")
                     elif _matches(f"{node.module}.{alias.name}", rules.names) \
                             or any(w in alias.name for w in rules.words):
@@ -291,16 +377,31 @@ def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules):
                     yield hidden(node, f"{name}(..., {attribute.value!r})")
                 elif node.args:
                     root, attributes = _chain(node.args[0])
-                    if root in aliases:
+                    if root in aliases and name in ("setattr", "delattr"):
+                        qualified = ".".join([aliases[root]] + attributes + [attribute.value])
+                        yield hidden(node, f"replacing {qualified} (changing a library)")
+                    elif root in aliases:
                         yield from _judge_chain(node, aliases[root], attributes + [attribute.value], hidden,
                                                 forbidden, rules)
+            elif name == "open":
+                yield from _judge_open(node, hidden)
             elif name == "type" and len(node.args) == 3:
                 yield hidden(node, "type() with three arguments")
+        elif isinstance(node, ast.keyword) and node.arg in UNSAFE_KEYWORDS and not (
+                isinstance(node.value, ast.Constant) and node.value.value is not UNSAFE_KEYWORDS[node.arg]):
+            yield hidden(node.value, f"{node.arg}={ast.unparse(node.value)[:40]} (loads code with the data)")
         elif isinstance(node, ast.Name) and node.id in HIDDEN_NAMES:
             yield hidden(node, node.id)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and _is_shell_name(node.id) \
+                and (node.id not in bound or node.id in ("get_ipython", "exit", "quit")):
+            yield hidden(node, f"{node.id} (IPython's shell or its history)")
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in NOT_VALUES \
+                and not _is_called(node, tree):
+            yield hidden(node, f"{node.id} used as a value (only a direct call {node.id}(...) is read)")
         elif isinstance(node, ast.Attribute):
             root, attributes = _chain(node)
-            if node.attr in HIDDEN_ATTRIBUTES:
+            if node.attr in HIDDEN_ATTRIBUTES or (node.attr.startswith("__") and node.attr.endswith("__")
+                                                  and node.attr not in ALLOWED_DUNDERS):
                 yield hidden(node, f".{node.attr}")
                 continue
             if node.attr in INTERPRETER_MODULES:
@@ -321,6 +422,9 @@ def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules):
                 yield hidden(node, f"replacing {'.'.join([aliases[root]] + attributes)} (changing a library)")
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in aliases:
             qualified = aliases[node.id]
+            if qualified in GUARDED_MODULES and _is_bare(node, tree):
+                yield hidden(node, f"the module {qualified} used as a value (only {qualified}.NAME is read)")
+                continue
             if _matches(qualified, rules.names) or any(w in qualified.rsplit(".", 1)[-1] for w in rules.words):
                 if _is_bare(node, tree):
                     yield forbidden(node, qualified)
@@ -329,14 +433,50 @@ def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules):
 def _judge_chain(node, module: str, attributes: list[str], hidden, forbidden, rules: Rules):
     """A chain of attributes that starts at an imported module: private, file access, denied or forbidden."""
     qualified = ".".join([module] + attributes)
+    parts = qualified.split(".")
     if any(a.startswith("_") and not (a.startswith("__") and a.endswith("__")) for a in attributes):
         yield hidden(node, f"{qualified} (a private part of a library)")
-    elif any(a in MODULE_FILE_ACCESS for a in attributes):
-        yield hidden(node, f"{qualified} (reads or writes files)")
+    elif parts[0] in GUARDED_MODULES and (len(parts) < 2 or parts[1] not in GUARDED_MODULES[parts[0]]):
+        yield hidden(node, f"{qualified} (not among the names of {parts[0]} that graded code may use)")
     elif _matches(qualified, DENIED_SUBMODULES):
         yield hidden(node, qualified)
     elif _matches(qualified, rules.names) or (attributes and any(w in attributes[-1] for w in rules.words)):
         yield forbidden(node, qualified)
+
+
+def _judge_open(node: ast.Call, hidden):
+    """``open(path)`` reads a file of the learner's working folder: harmless. Writing (a mode with w, a, x or +)
+    is read only with a constant relative path: a computed or absolute one may be the process's own memory."""
+    mode = node.args[1] if len(node.args) > 1 else next((k.value for k in node.keywords if k.arg == "mode"), None)
+    if any(k.arg is None for k in node.keywords) or any(isinstance(a, ast.Starred) for a in node.args):
+        yield hidden(node, "open() with unpacked arguments")
+        return
+    if mode is None:
+        return
+    if not (isinstance(mode, ast.Constant) and isinstance(mode.value, str)):
+        yield hidden(node, "open() with a computed mode")
+        return
+    if not set(mode.value) & set("wax+"):
+        return
+    path = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "file"), None)
+    if not (isinstance(path, ast.Constant) and isinstance(path.value, str) and not path.value.startswith(("/", "~"))
+            and ".." not in path.value.split("/")):
+        yield hidden(node, f"open() for writing {'a computed' if not isinstance(path, ast.Constant) else 'an outside'} "
+                           "path (write to a file named in the cell, in the working folder)")
+
+
+_SHELL_PATTERN = re.compile(r"_i?\d+")
+
+
+def _is_shell_name(name: str) -> bool:
+    """IPython's shell and history names: get_ipython, In, Out, _ih, _oh, _i, _ii, _i3, _3, __, ___..."""
+    return name in SHELL_NAMES or bool(_SHELL_PATTERN.fullmatch(name))
+
+
+def _is_called(node: ast.Name, tree: ast.AST) -> bool:
+    """The name is what a call calls (``open(path)``), not a value passed or bound (``map(exec, ...)``)."""
+    parent = _parents(tree).get(id(node))
+    return isinstance(parent, ast.Call) and parent.func is node
 
 
 def _parents(tree: ast.AST) -> dict[int, ast.AST]:

@@ -128,8 +128,13 @@ class CapturedStream:
         return True
 
     def fileno(self):
-        import io
-        raise io.UnsupportedOperation("fileno")
+        """A descriptor of /dev/null: what asks for one (``faulthandler.enable()``, as in ipykernel, whose
+        streams have one) works, and whatever is written to it reaches nobody. Text goes through ``write``."""
+        if CapturedStream._null is None:
+            CapturedStream._null = os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
+        return CapturedStream._null
+
+    _null = None
 
 
 def make_shell(sink: OutputSink):
@@ -252,6 +257,17 @@ def _load_checks(job) -> dict:
     return checks
 
 
+def refuse_forbidden(checks: dict) -> None:
+    """The torch kernels and library helpers the exercise forbids refuse to run from here on (``forbidden.py``):
+    absent in effect, by every route and on every thread, before any learner code runs. Not a watch the
+    notebook could switch off; the probes' operator list stays as a second, independent record."""
+    from autograder.forbidden import refuse_kernels, stand_in_for_absent
+
+    modules = sorted({name.split(":")[0] for name in checks})
+    refuse_kernels(modules)
+    stand_in_for_absent(modules)  # `import torch` in a NumPy exercise: as in the learner's Jupyter, not an abort
+
+
 def _run_probes(cell, checks, namespace, send, sink) -> None:
     from autograder.probe import Record, encode
 
@@ -319,6 +335,7 @@ def run_job(job: dict, channel_fd: int, shell_and_sink=None, started: float | No
         write((dumps(message) + "\n").encode())
 
     checks = _load_checks(job)
+    refuse_forbidden(checks)
     shell, sink = shell_and_sink or _new_shell()
     sys.stdout, sys.stderr = CapturedStream(sink, "stdout"), CapturedStream(sink, "stderr")
     send({"t": "ready", "setup_s": round(time.perf_counter() - started, 3),

@@ -26,13 +26,12 @@ def test_every_solution_reads_clean(assignment):
     ("f = compile('1', 'a', 'eval')", "compile()"),
     ("m = __import__('os')", "__import__"),
     ("import importlib\nimportlib.reload(np)", "import of importlib"),
-    ("import sys\nf = sys._getframe(1)", "import of sys"),
+    ("import sys\nf = sys._getframe(1)", "private"),
     ("import gc\ngc.get_objects()", "import of gc"),
     ("import ctypes", "import of ctypes"),
-    ("import os\nos.write(3, b'{}')", "import of os"),
-    ("from os import write", "import of os"),
+    ("import os\nos.write(3, b'{}')", "os.write (not among the names of os"),
+    ("from os import write", "import of os.write"),
     ("import inspect", "import of inspect"),
-    ("import logging", "import of logging"),
     ("def f(x):\n    return getattr(np, 'me' + 'an')(x)", "computed name"),
     ("setattr(np, name, None)", "computed name"),
     ("def f(g):\n    return g.__closure__[0].cell_contents", ".__closure__"),
@@ -45,8 +44,7 @@ def test_every_solution_reads_clean(assignment):
     ("k = torch.ops.aten.add", "torch.ops"),
     ("from torch.overrides import TorchFunctionMode", "torch.overrides"),
     ("np.allclose = lambda *a, **k: True", "replacing numpy.allclose"),
-    ("data = np.fromfile('/proc/self/mem')", "reads or writes files"),
-    ("with open('/proc/self/mem', 'rb') as f:\n    pass", "open()"),
+    ("with open('/proc/self/mem', 'r+b') as f:\n    pass", "open() for writing an outside path"),
     ("from autograder.normalization import check_min_max_scale", "the grader's checks"),
     ("from numpy import *", "import *"),
     ("!ls /", "magic !ls"),
@@ -151,3 +149,168 @@ def test_the_learners_own_private_attributes_and_methods_are_fine():
             "def f(model):\n    return [m for m in model.modules()] + list(model.named_modules())")
     result = review([(1, code)], TORCH, RULES["04_batchnorm_inference"])
     assert not result.hidden and not result.forbidden_for(["BatchNorm1d", "f"])
+
+
+# ---------------------------------------------------------------- fail closed: what the reading cannot see is refused
+
+@pytest.mark.parametrize("code, what", [
+    # a cell that does not parse is not skipped: the grader cannot clear what it cannot read
+    ("def f(x):\n    return x +", "cannot read as Python"),
+    ("np.mean?", "cannot read as Python"),
+    ("files = !ls", "cannot read as Python"),
+    ("x = 1\x00", "cannot read as Python"),
+    # magics: %time / %timeit run their code, which is read like any other
+    ("%time exec('x = 1')", "exec()"),
+    ("%timeit -n 1 -r 1 exec(code)", "exec()"),
+    ("%%time\nexec('x = 1')", "exec()"),
+    ("%%timeit -n 1 e = eval\nx = 1", "eval used as a value"),
+    ("%%capture\nexec('x = 1')", "exec()"),
+    ("%load other.py", "magic %load"),
+    ("    %run -i other.py", "magic %run"),
+    ("%%script python\nprint(1)", "cell magic %%script"),
+    # dangerous builtins taken as values, in any position
+    ("e = exec\ne('x = 1')", "exec used as a value"),
+    ("list(map(exec, ['x = 1']))", "exec used as a value"),
+    ("f = getattr\nf(np, 'mean')", "getattr used as a value"),
+    ("import functools\nrun = functools.partial(eval, '1')", "eval used as a value"),
+    ("table = {'run': compile}", "compile used as a value"),
+    ("o = open", "open used as a value"),
+    ("def f(g=setattr):\n    return g", "setattr used as a value"),
+    ("x = [vars, globals][0]()", "used as a value"),
+    ("b = __builtins__", "__builtins__"),
+    ("import builtins", "import of builtins"),
+    ("getattr(np, '__dict__')", "'__dict__'"),
+    ("getattr(np, name)", "computed name"),
+    # IPython's shell API and history
+    ("ip = get_ipython()", "get_ipython"),
+    ("code = In[3]", "In (IPython"),
+    ("last = Out[2]", "Out (IPython"),
+    ("src = _ih[-1]", "_ih"),
+    ("old = _i3", "_i3"),
+    ("value = _12", "_12"),
+    ("r = _oh", "_oh"),
+    # interpreter internals: any dunder attribute but a short list, frames, modules reached by attribute
+    ("k = np.ones.__class__", ".__class__"),
+    ("def f(x):\n    return f.__globals__", ".__globals__"),
+    ("c = (lambda: 0).__code__", ".__code__"),
+    ("s = object.__subclasses__()", ".__subclasses__"),
+    ("d = np.__dict__", ".__dict__"),
+    ("t = np.__spec__", ".__spec__"),
+    ("x = f.__wrapped__", ".__wrapped__"),
+    ("x = type(np).__getattribute__", ".__getattribute__"),
+    ("x = object.__reduce_ex__", ".__reduce_ex__"),
+    ("x = int.__init_subclass__", ".__init_subclass__"),
+    ("def f(e):\n    return e.__traceback__.tb_frame.f_globals", ".__traceback__"),
+    ("def f(t):\n    return t.tb_frame", ".tb_frame"),
+    ("import sys\nm = sys.modules", "sys.modules (not among the names of sys"),
+    ("import sys\nsys.settrace(None)", "sys.settrace"),
+    ("from sys import modules", "import of sys.modules"),
+    ("import inspect", "import of inspect"),
+    ("import gc", "import of gc"),
+    ("import ctypes", "import of ctypes"),
+    ("import warnings\nm = warnings.sys", ".sys (the sys module"),
+    # threads and processes
+    ("import threading", "import of threading"),
+    ("from concurrent.futures import ThreadPoolExecutor", "import of concurrent.futures"),
+    ("import multiprocessing", "import of multiprocessing"),
+    ("import _thread", "import of _thread"),
+    ("import os\npid = os.fork()", "os.fork"),
+    ("import os\nos.system('ls')", "os.system"),
+    ("import os\nos.kill(1, 9)", "os.kill"),
+    ("import os as o\no.execv('/bin/sh', [])", "os.execv"),
+    ("import os\nmod = os\nmod.system('ls')", "module os used as a value"),
+    ("import os\nrun = [os][0]", "module os used as a value"),
+    ("import subprocess", "import of subprocess"),
+    ("import signal", "import of signal"),
+    ("from torch import multiprocessing", "torch.multiprocessing"),
+    ("import logging.config", "logging.config"),
+    ("import logging\nlogging.config.listen(9999)", "logging.config"),
+    # reading code with the data
+    ("d = np.load('x.npy', allow_pickle=True)", "allow_pickle=True"),
+    ("d = np.load('x.npy', allow_pickle=flag)", "allow_pickle=flag"),
+    ("m = torch.load('m.pt', weights_only=False)", "weights_only=False"),
+    # writing a computed or outside path
+    ("with open(path, 'wb') as f:\n    f.write(b'x')", "open() for writing a computed path"),
+    ("open('/proc/self/mem', 'r+b')", "outside path"),
+    ("open('../../x', 'w')", "outside path"),
+    ("open(p, mode)", "computed mode"),
+    ("open(*args)", "unpacked arguments"),
+    ("setattr(np, 'allclose', lambda *a, **k: True)", "replacing numpy.allclose"),
+    ("delattr(torch.nn.functional, 'relu')", "replacing torch.nn.functional.relu"),
+])
+def test_what_the_reading_cannot_see_is_refused(code, what):
+    result = review([(3, code)], TORCH, RULES["04_batchnorm_inference"])
+    assert any(what in str(f) for f in result.hidden), [str(f) for f in result.hidden]
+
+
+HONEST = [
+    "import os\npath = os.path.join(os.getcwd(), 'data.json')\nhome = os.environ.get('HOME', '')\nn = os.cpu_count()",
+    "import os\nos.makedirs('out', exist_ok=True)\nfiles = sorted(os.listdir('.'))",
+    "from os import path\nfrom os.path import join, exists\nok = exists(join('a', 'b'))",
+    "import logging\nlogging.basicConfig(level=logging.INFO)\nlog = logging.getLogger(__name__)\nlog.info('start')",
+    "import json\nwith open('params.json', 'w') as f:\n    json.dump({'a': 1}, f)\nparams = json.load(open('params.json'))",
+    "import json\ncfg = json.loads('{}')\nwith open(name) as handle:\n    text = handle.read()",
+    "import math, itertools, functools, collections, time, typing, dataclasses, random, statistics, copy, warnings",
+    "import faulthandler\nfaulthandler.enable()",
+    "t0 = time.perf_counter()\ntime.sleep(0)\nelapsed = time.time() - t0",
+    "from functools import reduce, partial, lru_cache\nfrom itertools import product\nfrom collections import defaultdict",
+    "from dataclasses import dataclass, field\nfrom typing import Optional, List\nimport copy\nb = copy.deepcopy([1])",
+    "import random, statistics\nrandom.seed(0)\nm = statistics.mean([1, 2])",
+    "import warnings\nwarnings.filterwarnings('ignore')\nwith warnings.catch_warnings():\n    pass",
+    "m = np.memmap('data.bin', dtype=np.float32, mode='w+', shape=(4,))\nx = np.load('a.npy')\nnp.save('b.npy', x)",
+    "np.savetxt('c.txt', np.ones(3))\ny = np.loadtxt('c.txt')\nz = np.fromfile('data.bin', dtype=np.float32)",
+    "import sys\nprint('note', file=sys.stderr)\nsys.stdout.flush()\nbig = sys.maxsize",
+    "class A:\n    def __init__(self):\n        super().__init__()\n        self.name = type(self).__name__\n"
+    "    def __repr__(self):\n        return f'{type(self).__name__}()'",
+    "%time y = np.ones(3)\n%timeit -n 1 -r 1 np.zeros(2)",
+    "%%time\nz = np.arange(4)",
+    "%matplotlib inline",
+    "for _ in range(3):\n    pass\nx, _ = 1, 2",
+    "s = getattr(np, 'float64')\nok = hasattr(x, 'shape')\nsetattr(self_like, 'weight', 1)",
+    "def evaluate(model):\n    return model.eval()\nr = re.compile('a')",
+    "print(np.__version__, __name__)\ndef f():\n    '''doc'''\nd = f.__doc__",
+]
+
+
+@pytest.mark.parametrize("code", HONEST)
+def test_ordinary_code_is_not_refused(code):
+    result = review([(1, code)], TORCH, RULES["04_batchnorm_inference"])
+    assert [str(f) for f in result.hidden] == []
+
+
+def test_a_name_the_learner_binds_is_theirs_not_ipythons_history():
+    assert not review([(1, "for _i in range(3):\n    print(_i)\nIn = 3\nprint(In)")], TORCH,
+                      RULES["04_batchnorm_inference"]).hidden
+    # but get_ipython stays the shell's, whatever the notebook binds
+    assert review([(1, "get_ipython = 1\nget_ipython")], TORCH, RULES["04_batchnorm_inference"]).hidden
+
+
+# ---------------------------------------------------------------- Hypothesis: a dangerous builtin, wrapped any way
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from grader.policy import NOT_VALUES  # noqa: E402
+
+WRAPPERS = ["[{}]", "({},)", "{{'k': {}}}", "print({})", "(lambda: {})", "({} if flag else None)", "list(map({}, []))",
+            "sorted([], key={})", "functools.partial({})", "{}.__call__", "(yield_ := {})", "[x for x in [{}]]",
+            "dict(run={})", "setattr(obj, 'f', {})", "(*[{}],)"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(sorted(NOT_VALUES)), st.lists(st.sampled_from(WRAPPERS), min_size=1, max_size=4),
+       st.sampled_from(["x = {}", "def f():\n    return {}", "class A:\n    run = {}", "f({})"]))
+def test_a_dangerous_builtin_as_a_value_is_found_however_wrapped(name, wrappers, statement):
+    expression = name
+    for wrapper in wrappers:
+        expression = wrapper.format(expression)
+    code = "import functools\n" + statement.format(expression)
+    result = review([(2, code)], TORCH, RULES["06_dropout"])
+    assert result.hidden, code
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(HONEST), min_size=1, max_size=4))
+def test_honest_cells_together_read_clean(sources):
+    result = review(list(enumerate(sources)), TORCH, RULES["04_batchnorm_inference"])
+    assert [str(f) for f in result.hidden] == []

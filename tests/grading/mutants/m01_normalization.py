@@ -64,4 +64,13 @@ MUTANTS = [
            {"z_score_fit": FIT_HEADER + "    return x.mean(axis=0), x.std(axis=0)\n",
             "z_score_transform": TRANSFORM_HEADER + "    return (x - mean) / std\n"},
            ("test_z_score_transform",), "constant in x_train"),
+    # One rule for every path: torch is absent from this exercise's grading sandbox; in the learner's Jupyter, under
+    # plain nbgrader and under the command alike, every test says so (and the scores agree), instead of the
+    # command alone stopping the cell at the import. The functions themselves are right.
+    Mutant("imports_torch", "01_normalization",
+           {"min_max_scale": "import torch\n" + MIN_MAX_HEADER
+                             + "    r = x.max(0) - x.min(0)\n    r = np.where(r == 0, 1, r)\n"
+                               "    return low + (x - x.min(0)) / r * (high - low)\n"},
+           ("test_min_max_scale", "test_z_score_fit", "test_z_score_transform"),
+           "grading provides only NumPy: remove `import torch`"),
 ]
