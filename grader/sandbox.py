@@ -26,9 +26,11 @@ The sandbox (``bwrap``, Debian package ``bubblewrap``):
 
 The boundary, job by job (one submission's notebook is one job, one trust domain):
 
-- a job CAN reach: its own process (pid 1 of its own pid namespace) and its
-  threads; its own ``/tmp`` (an empty tmpfs of ``--tmp`` size, made for it,
-  gone with it), holding its submission's files; the system, Python, the
+- a job CAN reach: its own process and its threads, in a pid namespace that
+  holds nothing else but a placeholder init (pid 1, which ignores signals: jobs
+  run one after the other, so no two jobs ever share it); its own ``/tmp``
+  (an empty tmpfs, ``Limits.tmp_bytes``, made for it, gone with it), holding
+  its submission's files; the system, Python, the
   environment and the course's two packages, read-only; the one pipe the
   worker made for this job (its channel), write-only; a ``/proc`` that shows
   itself alone (``self``, ``cpuinfo``, ``meminfo``);
