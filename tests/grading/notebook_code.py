@@ -41,7 +41,7 @@ def learner_namespace(notebook: nbformat.NotebookNode) -> dict:
     Gives the functions a learner defined, to call checks on them directly,
     much faster than a kernel.
     """
-    namespace: dict = {}
+    namespace: dict = {"__name__": "__main__"}  # as a kernel's: the absent-library rule reads notebooks' namespaces
     for cell in notebook.cells:
         meta = nbgrader_meta(cell)
         if cell.cell_type != "code" or not meta or meta.get("grade"):

@@ -24,9 +24,10 @@ def test_solution_passes_every_grade_cell(assignment):
 
 # Hints that name no misconception: a hidden test's values differ (no mistake recognised), a numerical
 # gradient check failed, or the library's own implementation ran (a `forbidden reference` status, which
-# the class report lists among the students to look at).
+# the class report lists among the students to look at), or the notebook imports a library its exercise's grading
+# does not provide (a rule of the grading, the same on every path: autograder.forbidden.imports_of_absent).
 GENERIC_HINTS = ("differs from the reference", "gradient check failed", "library's own implementation",
-                 "course's own implementation")
+                 "course's own implementation", "grading provides only")
 
 
 @pytest.mark.parametrize("mutant", mutants.ALL, ids=lambda m: m.name)
