@@ -62,8 +62,9 @@ PERCENTILES_EVAL_HINT = ("the percentiles were measured in eval mode, with the r
                          "statistics; pass X_test through a copy of the model in train mode "
                          "(copy.deepcopy(model).train()) for the percentiles")
 TEST_STATISTICS_HINT = ("test data entered the running statistics: {how}; the running statistics must come from "
-                        "training batches only, and the test set must be passed in eval mode, which neither "
-                        "updates them nor normalizes with the test set's own statistics")
+                        "training batches only: measure the accuracy in eval mode, which neither updates them nor "
+                        "normalizes with the test set's own statistics, and the percentiles on a copy of the model "
+                        "in train mode")
 
 
 # ---------------------------------------------------------------- data and the reference recipe
