@@ -546,7 +546,8 @@ def check_experiment_outcome(record, inputs) -> None:
     reaches the baseline's final test accuracy, less ``OUTCOME_TOLERANCE`` (0.02), at an earlier recorded step
     than the baseline does; (2) the percentile band of the last sigmoid's input drifts less with BN (max - min
     over the records, averaged over units and percentiles). The reference recipe showed both in every one of
-    the seeds 0 to 299 (tests/grading/test_reproducing_batch_norm_checks.py reruns a sample of them)."""
+    the seeds 0 to 299, with the percentiles measured in the training network (rechecked after that protocol
+    change; tests/grading/test_reproducing_batch_norm_checks.py reruns a sample of them)."""
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     runs = record["runs"]
     if type(runs) is not list:
