@@ -147,6 +147,17 @@ def _position(index: tuple[int, ...], ndim: int) -> str:
     return f"index {tuple(int(i) for i in index)}"
 
 
+def distinct_digits(got: float, expected: float, digits: int = 6) -> tuple[str, str]:
+    """``got`` and ``expected`` printed with ``digits`` significant digits, or with as many more as it takes for
+    the two to read differently (up to 17, which tells any two different floats apart): a message must not say
+    "got -0.282482, expected -0.282482" for a difference of 1e-8."""
+    for n in range(digits, 18):
+        a, b = f"{got:.{n}g}", f"{expected:.{n}g}"
+        if a != b:
+            return a, b
+    return f"{got!r}", f"{expected!r}"
+
+
 def assert_close(
     actual,
     expected: np.ndarray,
@@ -198,8 +209,8 @@ def assert_close(
         )
         if actual.ndim:
             message += (
-                f"\n  Worst at {_position(worst, actual.ndim)}: got {float(actual[worst]):.6g}, "
-                f"expected {float(expected[worst]):.6g}"
+                f"\n  Worst at {_position(worst, actual.ndim)}: got %s, expected %s"
+                % distinct_digits(float(actual[worst]), float(expected[worst]))
             )
         if actual.ndim == 2:
             columns = np.flatnonzero(wrong.any(axis=0))
