@@ -153,25 +153,6 @@ _REFUSED: dict = {"library": None, "impls": []}
 TRIED: set = set()  # the refused kernels and helpers called since the probe began (``probe.Check.run_probe``)  # the registration that refuses, and what it registers
 
 
-class grader_code:
-    """While the grader's own code builds a test's inputs in the sandbox (the dropout checks' masks are
-    ``F.dropout``'s own), the refused kernels are put back; learner code never runs inside it.
-
-    Costs a few milliseconds where kernels are refused (nothing elsewhere): used only where needed.
-    """
-
-    def __enter__(self):
-        library = _REFUSED["library"]
-        if library is not None:
-            _REFUSED["library"] = None
-            library._destroy()  # the kernels it replaced are the dispatcher's again
-
-    def __exit__(self, *error):
-        if _REFUSED["impls"] and _REFUSED["library"] is None:
-            _register()
-        return False
-
-
 def _register() -> None:
     import warnings
 

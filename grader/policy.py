@@ -60,6 +60,7 @@ ALLOWED_IMPORTS = frozenset({
     "typing", "statistics", "time", "warnings", "copy", "numbers", "enum", "abc", "fractions", "decimal",
     "heapq", "bisect", "string", "re", "textwrap", "pprint", "json", "matplotlib", "tqdm", "IPython",
     "scipy", "sklearn", "normreg", "contextlib", "atexit", "os", "sys", "logging", "faulthandler",
+    "__future__", "csv", "datetime", "pathlib",
 })
 # Standard modules that honest code uses through a few names, and that otherwise reach files, processes
 # or the interpreter: only the names listed may follow them (``os.path.join``, ``sys.stdout``), and the
@@ -69,7 +70,8 @@ GUARDED_MODULES = {
                      "linesep", "curdir", "pardir", "extsep", "devnull", "getpid", "scandir", "walk", "remove",
                      "unlink", "rename", "replace", "fspath", "name", "stat", "PathLike", "rmdir"}),
     "sys": frozenset({"stdout", "stderr", "version", "version_info", "float_info", "int_info", "maxsize",
-                      "platform", "byteorder", "getrecursionlimit", "setrecursionlimit", "float_repr_style"}),
+                      "platform", "byteorder", "getrecursionlimit", "setrecursionlimit", "float_repr_style",
+                      "argv"}),
 }
 # Attribute names of the form __name__ that honest code writes; any other (``__class__``, ``__globals__``,
 # ``__subclasses__``, ``__dict__``, ``__code__``...) reaches the interpreter's machinery and is refused.
@@ -346,7 +348,7 @@ def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules, bo
                     yield hidden(node, f"import of {module} (the grader's checks)")
                 elif parts[0] not in ALLOWED_IMPORTS:
                     yield hidden(node, f"import of {module}")
-                elif any(p.startswith("_") for p in parts) or _matches(module, DENIED_SUBMODULES):
+                elif any(p.startswith("_") for p in parts if p != "__future__") or _matches(module, DENIED_SUBMODULES):
                     yield hidden(node, f"import of {module}")
                 elif parts[0] in GUARDED_MODULES and len(parts) > 1 and parts[1] not in GUARDED_MODULES[parts[0]]:
                     yield hidden(node, f"import of {module}")

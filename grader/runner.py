@@ -338,6 +338,10 @@ def run_job(job: dict, channel_fd: int, shell_and_sink=None, started: float | No
     refuse_forbidden(checks)
     shell, sink = shell_and_sink or _new_shell()
     sys.stdout, sys.stderr = CapturedStream(sink, "stdout"), CapturedStream(sink, "stderr")
+    from grader import audit
+
+    if not job.get("below_audit_hook"):  # set only by the tests of the layers beneath it (seccomp, kernels)
+        audit.install()  # from here on, no new code but the cells' own (grader/audit.py)
     send({"t": "ready", "setup_s": round(time.perf_counter() - started, 3),
           "cpu_s": round(time.process_time(), 3)})
 

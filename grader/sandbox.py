@@ -97,6 +97,7 @@ SYSTEM_DIRS = {"usr", "lib", "lib32", "lib64", "libx32", "bin", "sbin", "etc", "
 MAX_CHANNEL_BYTES = 64 * 1024 * 1024   # everything one job may send
 MAX_LINE_BYTES = 16 * 1024 * 1024      # one message (a record's arrays are capped at 128 MiB before base64... in sum)
 MAX_DEPTH = 64                         # nesting of one message (a record nests 12 deep at most, probe.MAX_DEPTH)
+BUDGETED_CELLS = 25   # a notebook's time is --timeout times its code cells, up to this many (the course's have 11 to 15)
 READY_SECONDS = 30.0                   # from the job sent to the child's "ready" (files written, checks imported)
 DONE_SECONDS = 10.0                    # from "done" to the child's end
 RUNNING: set = set()  # sandboxes running now (bwrap processes), for kill_all on Ctrl-C
@@ -125,6 +126,13 @@ class Limits:
         """A job's RLIMIT_AS: ``--memory`` less its ``/tmp``. The ``/tmp`` is a tmpfs, held in memory, so what the
         job writes there counts against ``--memory`` too: address space and files together stay under it."""
         return self.memory - self.tmp_bytes
+
+
+def cells_budget_seconds(limits: Limits, n_code_cells: int) -> float:
+    """The whole notebook's time for its cells: ``--timeout`` per code cell, for at most ``BUDGETED_CELLS`` cells
+    however many it has (a notebook padded with thousands of slow cells before its tests would otherwise hold a
+    worker for hours). The job's deadline is ``READY_SECONDS`` plus this, and so is its CPU cap."""
+    return limits.cell_timeout * min(max(1, n_code_cells), BUDGETED_CELLS)
 
 
 @dataclass
@@ -603,7 +611,7 @@ class WarmSandbox:
         n_probes = {cell["i"]: len(cell.get("probes", ())) for cell in job["cells"]}
         payload = json.dumps(job).encode()
         job_id = secrets.randbits(63)
-        cells_budget = self.limits.cell_timeout * max(1, n_code_cells)
+        cells_budget = cells_budget_seconds(self.limits, n_code_cells)
         cpu_seconds = int(READY_SECONDS + cells_budget) + 1
         channel, writer = os.pipe()  # this job's alone: no other job ever holds its writing end
         os.set_blocking(channel, False)

@@ -43,17 +43,19 @@ _CLONE_THREAD = 0x00010000
 
 # refused with EPERM (besides clone without CLONE_THREAD, and clone3 with ENOSYS)
 DENIED = ("fork", "vfork", "ptrace", "process_vm_writev", "process_vm_readv", "pidfd_getfd", "add_key", "request_key",
-          "keyctl", "memfd_create", "shmget", "msgget", "io_uring_setup")
+          "keyctl", "memfd_create", "shmget", "msgget", "io_uring_setup", "pidfd_open", "pidfd_send_signal")
 
 # arch: (AUDIT_ARCH, {syscall: number})
 _ARCHES = {
     "x86_64": (0xC000003E, {"clone": 56, "fork": 57, "vfork": 58, "clone3": 435, "ptrace": 101,
                             "process_vm_writev": 311, "add_key": 248, "request_key": 249, "keyctl": 250,
                             "memfd_create": 319, "shmget": 29, "msgget": 68, "io_uring_setup": 425,
-                            "process_vm_readv": 310, "pidfd_getfd": 438}),
+                            "process_vm_readv": 310, "pidfd_getfd": 438,
+                            "pidfd_open": 434, "pidfd_send_signal": 424}),
     "aarch64": (0xC00000B7, {"clone": 220, "clone3": 435, "ptrace": 117, "process_vm_writev": 271,
                              "add_key": 217, "request_key": 218, "keyctl": 219, "memfd_create": 279, "shmget": 194,
-                             "msgget": 186, "io_uring_setup": 425, "process_vm_readv": 270, "pidfd_getfd": 438}),
+                             "msgget": 186, "io_uring_setup": 425, "process_vm_readv": 270, "pidfd_getfd": 438,
+                             "pidfd_open": 434, "pidfd_send_signal": 424}),
 }
 
 

@@ -252,6 +252,12 @@ def jobs_pid_namespace() -> int:
             _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
             _prctl(PR_SET_DUMPABLE, 0)
             os.closerange(0, 1 << 16)
+            for number in signal.valid_signals():  # Python's own SIGINT handler would let a job end it
+                if number not in (signal.SIGKILL, signal.SIGSTOP):
+                    try:
+                        signal.signal(number, signal.SIG_IGN)
+                    except (OSError, ValueError):
+                        pass
             while True:
                 signal.pause()
         finally:

@@ -25,7 +25,9 @@ HIDDEN = [sandbox.REPO]
 
 
 def _job(*sources: str, nonce: str | None = None) -> dict:
-    return {"nonce": nonce or secrets.token_hex(8), "files": {},
+    # below_audit_hook: these jobs play a notebook that already runs arbitrary code (ctypes, raw syscalls), to
+    # test the layers under grader/audit.py (tests/grading/test_audit_hook.py tests that hook itself)
+    return {"nonce": nonce or secrets.token_hex(8), "files": {}, "below_audit_hook": True,
             "cells": [{"i": i, "source": s} for i, s in enumerate(sources)]}
 
 
@@ -366,3 +368,11 @@ def test_tmp_counts_against_memory(memory):
     assert sizes == [limits.tmp_bytes]
     env = dict(zip(command[command.index("--clearenv") + 2::3], command[command.index("--clearenv") + 3::3]))
     assert json.loads(env["AUTOGRADER_LIMITS"])[0] == limits.address_space
+
+
+def test_a_notebooks_time_does_not_grow_with_padding_cells():
+    """Thousands of slow cells before the tests cannot buy a notebook hours: its budget stops at BUDGETED_CELLS."""
+    limits = sandbox.Limits(cell_timeout=10)
+    assert sandbox.cells_budget_seconds(limits, 12) == 120
+    assert sandbox.cells_budget_seconds(limits, 3000) == 10 * sandbox.BUDGETED_CELLS
+    assert sandbox.cells_budget_seconds(limits, 0) == 10

@@ -269,6 +269,10 @@ HONEST = [
     "s = getattr(np, 'float64')\nok = hasattr(x, 'shape')\nsetattr(self_like, 'weight', 1)",
     "def evaluate(model):\n    return model.eval()\nr = re.compile('a')",
     "print(np.__version__, __name__)\ndef f():\n    '''doc'''\nd = f.__doc__",
+    # what the adversarial review found honest code writing (and the reading refused)
+    "from __future__ import annotations\nimport csv, datetime\nfrom pathlib import Path\n"
+    "rows = list(csv.reader(open('a.csv')))\nstamp = datetime.datetime.now().isoformat()\nPath('out').mkdir()",
+    "import sys\nif __name__ == '__main__' and len(sys.argv) > 1:\n    pass",
 ]
 
 

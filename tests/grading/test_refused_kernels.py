@@ -79,7 +79,9 @@ def _job(check: str, *sources: str) -> dict:
     cells = [{"i": i, "source": s} for i, s in enumerate(sources)]
     # a probe cell names the exercise's checks: the runner refuses their kernels before the first cell
     cells.insert(0, {"i": 99, "probes": [{"check": check, "learners": ["nothing_here"], "params": {}}]})
-    return {"nonce": secrets.token_hex(8), "files": {}, "cells": cells}
+    # below_audit_hook: the routes are tried with eval, as a notebook that got past the reading and the audit hook
+    # would (grader/audit.py refuses eval itself: tests/grading/test_audit_hook.py)
+    return {"nonce": secrets.token_hex(8), "files": {}, "cells": cells, "below_audit_hook": True}
 
 
 def _run(warm, job) -> dict:
@@ -124,7 +126,7 @@ def test_refusal_is_per_exercise_and_the_grader_can_build_its_inputs():
         with pytest.raises(forbidden.KernelRefused):
             F.dropout(x, 0.5, True)
         F.batch_norm(x, None, None, training=True)  # not this exercise's kernel
-        inputs = _backward_inputs(seed=3, shape=(5, 4), p=0.3)  # F.dropout's own mask, inside grader_code
+        inputs = _backward_inputs(seed=3, shape=(5, 4), p=0.3)  # built where dropout refuses: no F.dropout in it
         assert inputs["mask"].shape == (5, 4)
         with pytest.raises(forbidden.KernelRefused):
             torch.nn.Dropout()(x)

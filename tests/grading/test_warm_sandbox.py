@@ -79,7 +79,10 @@ PRISTINE = {"np.mean": 2.0, "precision": 8, "torch.sum": 3.0, "torch.dtype": "to
 
 
 def _job(*sources: str) -> dict:
-    return {"nonce": secrets.token_hex(8), "files": {}, "cells": [{"i": i, "source": s} for i, s in enumerate(sources)]}
+    # below_audit_hook: these jobs play a notebook that already runs arbitrary code (ctypes), to test the layers
+    # under grader/audit.py (tests/grading/test_audit_hook.py tests the hook itself)
+    return {"nonce": secrets.token_hex(8), "files": {}, "below_audit_hook": True,
+            "cells": [{"i": i, "source": s} for i, s in enumerate(sources)]}
 
 
 def _inspect(warm: sandbox.WarmSandbox) -> dict:

@@ -1,0 +1,78 @@
+"""The audit hook of grader/audit.py, in a real sandbox job: every route from data to new code is refused, and
+what honest notebooks do (dataclasses, namedtuples, new imports, %time, logging, warnings) still runs."""
+from __future__ import annotations
+
+import ast
+import secrets
+
+import pytest
+
+from grader import sandbox
+from tests.grading.grade_helpers import require_bwrap
+
+pytestmark = pytest.mark.slow  # starts a bubblewrap sandbox
+
+# Each is one cell that a notebook past the reading (grader/policy.py) could run: it must raise PermissionError.
+REFUSED = {
+    "eval": "eval('1 + 1')",
+    "exec": "exec('x = 1')",
+    "compile": "compile('x = 1', 'x', 'exec')",
+    "string annotation": "import typing\ndef f(x: 'print(1) or int'): pass\ntyping.get_type_hints(f)",
+    "pickle through np.load": (
+        "import numpy as np\nwith open('p.npy', 'wb') as h:\n"
+        "    h.write(b'cbuiltins\\nprint\\n(Vx\\ntR.')\nopts = {'allow_pickle': True}\nnp.load('p.npy', **opts)"),
+    "pickle.loads": "import pickle\npickle.loads(b'cbuiltins\\nprint\\n(Vx\\ntR.')",
+    "marshal": "import marshal\nmarshal.loads(marshal.dumps(1))",
+    "ctypes": "import ctypes\nctypes.CDLL(None)",
+    "gc walk": "import gc\ngc.get_objects()",
+    "profiler": "import sys\nsys.setprofile(lambda *a: None)",
+    "a module written by the job": (
+        "with open('mine.py', 'w') as h:\n    h.write('x = 1')\nimport sys\nsys.path.insert(0, '.')\nimport mine"),
+}
+
+HONEST = r'''
+import collections, dataclasses, logging, statistics, warnings, typing
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: int = 2
+
+Pair = collections.namedtuple("Pair", "a b")
+class Named(typing.NamedTuple):
+    a: int
+logging.getLogger("learner").info("fine")
+warnings.warn("a learner's warning")
+print([Point(1).y, Pair(1, 2).b, Named(3).a, statistics.mean([1, 2, 3])])
+'''
+
+
+def _job(*sources: str) -> dict:
+    return {"nonce": secrets.token_hex(8), "files": {}, "cells": [{"i": i, "source": s} for i, s in enumerate(sources)]}
+
+
+@pytest.fixture(scope="module")
+def warm():
+    require_bwrap()
+    with sandbox.WarmSandbox(sandbox.Limits(cell_timeout=30), [sandbox.REPO], ("numpy", "torch")) as warm:
+        yield warm
+
+
+def test_every_route_from_data_to_code_is_refused(warm):
+    names = list(REFUSED)
+    run = warm.run(_job(*REFUSED.values()), len(names))
+    assert run.done and not run.failure, (run.failure, run.detail)
+    for index, name in enumerate(names):
+        errors = [o for o in run.cells[index]["outputs"] if o.get("output_type") == "error"]
+        # the refusal itself, or as the cause of the library's own error (np.load: UnpicklingError from it)
+        shown = errors and errors[0]["evalue"] + "".join(errors[0].get("traceback", []))
+        assert errors and "PermissionError: refused by the grader" in f"{errors[0]['ename']}: {shown}", \
+            (name, run.cells[index]["outputs"])
+
+
+def test_honest_code_runs_under_the_hook(warm):
+    run = warm.run(_job(HONEST, "%time total = sum(range(10))\nprint(total)"), 2)
+    assert run.done and not run.failure, (run.failure, run.detail)
+    printed = [o["text"] for o in run.cells[0]["outputs"] if o.get("name") == "stdout"]
+    assert printed and ast.literal_eval(printed[-1].strip()) == [2, 2, 3, 2], run.cells[0]["outputs"]
+    assert "45" in "".join(o.get("text", "") for o in run.cells[1]["outputs"]), run.cells[1]["outputs"]
