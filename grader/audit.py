@@ -11,8 +11,9 @@ through an audited event:
 - ``exec`` (``exec``/``eval`` of a code object) is allowed only where the interpreter's own
   machinery runs code the grader gave it: IPython running a cell (``InteractiveShell.run_code``) or
   a ``%time``/``%timeit`` line of it, the import system running a module from the environment (not
-  from the job's own writable folders), and the standard library's code generators whose
-  input is checked to be identifiers (``dataclasses``, ``collections.namedtuple``). ``eval`` or
+  from the job's own writable folders), and the standard library's code generators, once the names
+  they paste into code are checked to be identifiers (``collections.namedtuple`` checks its own;
+  ``dataclasses`` does not, so the hook checks every field name of the class being made). ``eval`` or
   ``exec`` of anything else, ``typing.get_type_hints`` of a string annotation included, is refused;
 - ``compile`` called from the learner's own cells is refused (IPython compiling a cell is not);
 - unpickling a global (``pickle.find_class``: ``np.load(allow_pickle=True)``, ``torch.load`` of a
@@ -52,11 +53,33 @@ def _generator_files() -> tuple[str, ...]:
     return dataclasses.__file__, collections.__file__
 
 
+def _dataclass_names_are_identifiers(frame) -> bool:
+    """In ``dataclasses``' code generation: are the names of every field of the class being made identifiers?
+
+    ``dataclasses`` (3.11) pastes field names into the source it ``exec``s without checking them, and takes
+    them from the class's ``__annotations__`` and from its bases' ``__dataclass_fields__``, which a notebook
+    can fill with any string (``type("C", (), {"__annotations__": {"y=code, *z": int}})``).
+    """
+    import keyword
+
+    while frame is not None and frame.f_code.co_name != "_process_class":
+        frame = frame.f_back
+    if frame is None:
+        return False
+    local = frame.f_locals
+    names = list(local.get("fields") or {})
+    cls = local.get("cls")
+    annotations = cls.__dict__.get("__annotations__", {}) if isinstance(cls, type) else {}
+    names += list(annotations) if isinstance(annotations, dict) else [None]
+    return all(type(name) is str and name.isidentifier() and not keyword.iskeyword(name) for name in names)
+
+
 def install() -> None:
     """Add the hook (once per process; it lasts until the process ends)."""
     import autograder.probe
 
-    runners, generators, probe = _trusted_runner_files(), _generator_files(), autograder.probe.__file__
+    runners, probe = _trusted_runner_files(), autograder.probe.__file__
+    dataclass_file, namedtuple_file = _generator_files()
     getframe = sys._getframe
 
     def hook(event: str, args: tuple) -> None:
@@ -78,6 +101,8 @@ def install() -> None:
         if event == "compile":
             if caller.startswith(LEARNER_FILES):
                 raise PermissionError("refused by the grader: compile(), eval() or exec() in the learner's code")
+            if caller == dataclass_file and not _dataclass_names_are_identifiers(getframe(1)):
+                raise PermissionError("refused by the grader: a dataclass field whose name is not an identifier")
             return
         # event == "exec": args[0] is the code object about to run
         code_file = getattr(args[0], "co_filename", "")
@@ -85,8 +110,12 @@ def install() -> None:
             return  # a cell, or a %time / %timeit line of it: code the policy has read
         if caller.startswith("<frozen importlib") and not code_file.startswith(WRITABLE):
             return  # a module of the environment being imported
-        if caller in generators:
-            return
+        if caller == dataclass_file:
+            if _dataclass_names_are_identifiers(getframe(1)):
+                return
+            raise PermissionError("refused by the grader: a dataclass field whose name is not an identifier")
+        if caller == namedtuple_file:
+            return  # collections.namedtuple refuses names that are not identifiers before it generates code
         raise PermissionError(f"refused by the grader: eval() or exec() of code from {caller or 'unknown'}")
 
     sys.addaudithook(hook)

@@ -209,7 +209,11 @@ def _python(source: str, cell: int, hidden: list[Finding]) -> str:
             hidden.append(Finding(cell, 1, f"the cell magic %%{magic[:40]}"))
             return ""
         # ``%%timeit -n 3 setup`` runs its first line's statement too
-        lines = [_magic_code(rest) if magic in CODE_MAGICS else "pass"] + lines[1:]
+        statement = _magic_code(magic, rest) if magic in CODE_MAGICS else "pass"
+        if statement is None:
+            hidden.append(Finding(cell, 1, f"the cell magic %%{magic} with options the reading cannot read"))
+            return ""
+        lines = [statement] + lines[1:]
     kept = []
     for number, line in enumerate(lines, start=1):
         stripped = line.lstrip()
@@ -220,17 +224,32 @@ def _python(source: str, cell: int, hidden: list[Finding]) -> str:
                 hidden.append(Finding(cell, number, f"the magic {stripped.split(' ')[0][:40]}"))
                 line = indent + "pass"
             else:
-                line = indent + (_magic_code(rest) if magic in CODE_MAGICS else "pass")
+                statement = _magic_code(magic, rest) if magic in CODE_MAGICS else "pass"
+                if statement is None:
+                    hidden.append(Finding(cell, number, f"the magic %{magic} with options the reading cannot read"))
+                    statement = "pass"
+                line = indent + statement
         kept.append(line)
     return "\n".join(kept)
 
 
-def _magic_code(rest: str) -> str:
-    """The statement of ``%time STATEMENT`` / ``%timeit -n 10 -r 3 STATEMENT`` (its options dropped)."""
-    words = rest.split(" ")
+TIMEIT_OPTION = re.compile(r"-(?:[nrp]\d*|[tcqo])")  # IPython's %timeit options: -n N -r N -p N -t -c -q -o
+
+
+def _magic_code(magic: str, rest: str) -> str | None:
+    """The statement of ``%time STATEMENT`` / ``%timeit -n 10 -r 3 STATEMENT`` (its options dropped), or None
+    where the line could be split otherwise by IPython than here: a tab or other whitespace than a space, an
+    option ``%time`` does not take (it takes none: ``%time -1;code`` runs ``-1;code``) or ``%timeit`` does not."""
+    if any(character.isspace() and character != " " for character in rest):
+        return None
+    words = [word for word in rest.split(" ") if word]
     while words and words[0].startswith("-"):
         option = words.pop(0)
-        if option in ("-n", "-r", "-p") and words:  # options with a value
+        if magic != "timeit" or not TIMEIT_OPTION.fullmatch(option):
+            return None
+        if option in ("-n", "-r", "-p"):  # the value in the next word
+            if not words or not words[0].isdigit():
+                return None
             words.pop(0)
     return " ".join(words).strip() or "pass"
 

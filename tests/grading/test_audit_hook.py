@@ -26,6 +26,14 @@ REFUSED = {
     "ctypes": "import ctypes\nctypes.CDLL(None)",
     "gc walk": "import gc\ngc.get_objects()",
     "profiler": "import sys\nsys.setprofile(lambda *a: None)",
+    "a dataclass field named with code": (
+        "import dataclasses\nC = type('C', (), {'__annotations__': {'x': int, 'y=print(1), *z': int}})\n"
+        "setattr(C, 'y=print(1), *z', dataclasses.field(init=False))\ndataclasses.dataclass(C)"),
+    "a dataclass inheriting such a field": (
+        "import dataclasses\nf = dataclasses.field()\nf.name, f.type, f._field_type = 'y=print(1), *z', int, "
+        "dataclasses._FIELD\nA = dataclasses.dataclass(type('A', (), {}))\n"
+        "B = type('B', (), {'__dataclass_fields__': {'y=print(1), *z': f}, '__dataclass_params__': A.__dataclass_params__})\n"
+        "dataclasses.dataclass(type('C', (B,), {}))"),
     "a module written by the job": (
         "with open('mine.py', 'w') as h:\n    h.write('x = 1')\nimport sys\nsys.path.insert(0, '.')\nimport mine"),
 }

@@ -276,6 +276,24 @@ HONEST = [
 ]
 
 
+# %time / %timeit lines that IPython would split otherwise than a reading that drops words beginning with "-":
+# %time takes no option (``%time -1;code`` runs ``-1;code``), tabs are not spaces to a reader of words
+MAGICS_READ_OTHERWISE = [
+    "%time -1;import\tautograder.forbidden\tas\tF",
+    "%time -q x = 1",
+    "%timeit -1;y=2",
+    "%timeit -n\t1 x = 1",
+    "%timeit -n x = 1",
+    "%%time -1;z=3\nx = 1",
+]
+
+
+@pytest.mark.parametrize("code", MAGICS_READ_OTHERWISE)
+def test_a_magic_whose_options_the_reading_cannot_split_is_hidden_code(code):
+    result = review([(1, code)], TORCH, RULES["04_batchnorm_inference"])
+    assert any("cannot read" in str(f) for f in result.hidden), [str(f) for f in result.hidden]
+
+
 @pytest.mark.parametrize("code", HONEST)
 def test_ordinary_code_is_not_refused(code):
     result = review([(1, code)], TORCH, RULES["04_batchnorm_inference"])
