@@ -11,7 +11,8 @@ through an audited event:
 - ``exec`` (``exec``/``eval`` of a code object) is allowed only where the interpreter's own
   machinery runs code the grader gave it: IPython running a cell (``InteractiveShell.run_code``) or
   a ``%time``/``%timeit`` line of it, the import system running a module from the environment (not
-  from the job's own writable folders), and the standard library's code generators, once the names
+  from the job's own writable folders) and a library's own module-level code while it is imported
+  (torch generates a class when ``torch.distributed.nn`` is first imported), and the standard library's code generators, once the names
   they paste into code are checked to be identifiers (``collections.namedtuple`` checks its own;
   ``dataclasses`` does not, so the hook checks every field name of the class being made). ``eval`` or
   ``exec`` of anything else, ``typing.get_type_hints`` of a string annotation included, is refused;
@@ -33,6 +34,7 @@ REFUSED = frozenset({"pickle.find_class", "code.__new__", "gc.get_objects",
 PROFILERS = frozenset({"sys.setprofile", "sys.settrace"})  # the probe's own watch only (autograder/probe.py)
 MARSHAL = frozenset({"marshal.loads", "marshal.load"})  # the import system's own (.pyc files) only
 _WATCHED = REFUSED | PROFILERS | MARSHAL | {"exec", "compile"}
+IMPORT_TIME = frozenset({"exec", "code.__new__"})  # what a library may do in its own module-level code
 LEARNER_FILES = ("<ipython-input-", "<string>")  # code the learner's cells made (IPython's name for a cell)
 WRITABLE = ("/tmp/submission", "/tmp/home")  # the job's own writable folders (runner.WORKDIR): no modules from there
 
@@ -51,6 +53,22 @@ def _generator_files() -> tuple[str, ...]:
     import dataclasses
 
     return dataclasses.__file__, collections.__file__
+
+
+def _library_importing(caller: str, frame) -> bool:
+    """Is a library file (not a cell, not the job's own folders) running while a module is being imported?
+
+    Some libraries generate code when first imported (torch imports ``torch.distributed.nn`` lazily, for a
+    ``copy.deepcopy`` of a module, and that ``exec``s a generated class): module-level code the learner does
+    not write and whose text it does not choose.
+    """
+    if caller.startswith(LEARNER_FILES) or caller.startswith(WRITABLE) or caller.startswith("<"):
+        return False
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _dataclass_names_are_identifiers(frame) -> bool:
@@ -87,9 +105,11 @@ def install() -> None:
             if event.startswith("ctypes."):
                 raise PermissionError(f"refused by the grader: {event}")
             return
+        caller = getframe(1).f_code.co_filename
+        if event in IMPORT_TIME and caller != dataclass_file and _library_importing(caller, getframe(1)):
+            return  # a library's own module-level code generation while it is imported (torch.distributed's)
         if event in REFUSED:
             raise PermissionError(f"refused by the grader: {event} (no exercise of the course needs it)")
-        caller = getframe(1).f_code.co_filename
         if event in MARSHAL:
             if not caller.startswith("<frozen importlib"):
                 raise PermissionError(f"refused by the grader: {event} outside the import system")
