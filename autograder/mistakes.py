@@ -194,7 +194,6 @@ MISTAKES: dict[str, Mistake] = {m.id: m for m in [
     _m("cap-bn-eval-in-training", "capstone-figure-1", "batch norm left in eval mode during training"),
     _m("cap-accuracy-on-training-batch", "capstone-figure-1", "accuracy measured on the training batch instead of the test set"),
     _m("cap-test-data-in-running-stats", "capstone-figure-1", "test data entered the running statistics"),
-    _m("cap-percentiles-in-eval-mode", "capstone-percentiles", "sigmoid inputs measured in eval mode instead of in the training network"),
 ]}
 
 # The texts recognised lately: static ones (module constants) stay, dynamic ones (made per call) are capped.
