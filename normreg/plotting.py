@@ -7,6 +7,12 @@ that text is still 9 px or more where a phone shrinks the figure to about 360 px
 Each figure leaves the notebook as a PNG that records its smallest font, in
 pixels at the PNG's own size (text chunk ``normreg-min-font-px``); the browser
 test of the book reads it to check that fonts stay readable as rendered.
+
+The words in the figures are English in the code and go through ``normreg.i18n``
+(``_ = translator("normreg")``): when the book is executed with ``NORMREG_LANG=ko`` (the
+Korean edition), they come from ``normreg/locale/ko/LC_MESSAGES/normreg.po``, and
+``use_course_style()`` adds a Korean font (Debian's fonts-nanum: NanumGothic) behind DejaVu Sans,
+so that Latin letters, digits and maths look as in the English figures and Hangul has glyphs.
 """
 from __future__ import annotations
 
@@ -16,11 +22,17 @@ import zlib
 
 import numpy as np
 
+from normreg.i18n import language, translator
+
+_ = translator("normreg")
+
 FIGURE_WIDTH = 5.2          # inches: 520 px at DPI, narrower than the 680 px desktop column
 DPI = 100
 MIN_FONT_PT = 10.5          # 14.6 px at DPI; about 10 px on a phone's 358 px column
 PANEL_HEIGHT = 2.6          # inches per row of panels
 FONT_CHUNK = "normreg-min-font-px"
+# Fonts with Hangul, tried in this order (file names as Debian's fonts-nanum and fonts-noto-cjk ship them)
+KOREAN_FONTS = ("NanumGothic.ttf", "NotoSansCJK-Regular.ttc", "NotoSansKR-Regular.otf")
 STYLE = {
     "figure.dpi": DPI, "savefig.dpi": DPI, "figure.figsize": (FIGURE_WIDTH, PANEL_HEIGHT + 0.4),
     "figure.constrained_layout.use": True,
@@ -40,6 +52,8 @@ def use_course_style() -> None:
     # loaded (at the first figure otherwise), which would replace the one registered below.
     plt.switch_backend(mpl.get_backend())
     mpl.rcParams.update(STYLE)
+    if language() == "ko":
+        mpl.rcParams["font.family"] = ["DejaVu Sans", korean_font()]
     try:
         from IPython import get_ipython
     except ImportError:  # plain Python: nothing displays figures
@@ -47,6 +61,27 @@ def use_course_style() -> None:
     shell = get_ipython()
     if shell is not None:
         shell.display_formatter.formatters["image/png"].for_type(Figure, figure_png)
+
+
+def korean_font() -> str:
+    """The family name of an installed font with Hangul, added to matplotlib's font list if it is not there yet.
+
+    matplotlib caches the fonts it found when it first ran; a font installed later (apt-get install
+    fonts-nanum) is only in that cache once it is added by file.
+    """
+    from matplotlib import font_manager
+
+    known = {entry.fname.rsplit("/", 1)[-1]: entry.name for entry in font_manager.fontManager.ttflist}
+    for name in KOREAN_FONTS:
+        if name in known:
+            return known[name]
+    files = {path.rsplit("/", 1)[-1]: path for path in font_manager.findSystemFonts()}
+    for name in KOREAN_FONTS:
+        if name in files:
+            font_manager.fontManager.addfont(files[name])
+            return font_manager.FontProperties(fname=files[name]).get_name()
+    raise RuntimeError("the Korean figures need a font with Hangul: install Debian's fonts-nanum "
+                       "(apt-get install fonts-nanum), as the README's command 1 does")
 
 
 def smallest_font_px(fig, dpi: float = DPI, draw: bool = True) -> float:
@@ -132,9 +167,9 @@ def plot_least_squares_path(ax, X, y, path, title: str = "", levels: int = 20, m
     gap = loss - best
     ax.contour(w0, w1, gap, levels=np.geomspace(max(gap.min(), gap.max() * 1e-4, 1e-12), gap.max(), levels),
                cmap="viridis", linewidths=0.8)
-    ax.plot(path[:, 0], path[:, 1], "-o", color="crimson", markersize=2, linewidth=0.8, label="gradient descent")
+    ax.plot(path[:, 0], path[:, 1], "-o", color="crimson", markersize=2, linewidth=0.8, label=_("gradient descent"))
     if show_optimum:
-        ax.plot(*w_star, "k*", markersize=10, label="optimum")
+        ax.plot(*w_star, "k*", markersize=10, label=_("optimum"))
     ax.set_xlabel("$w_1$")
     ax.set_ylabel("$w_2$")
     ax.set_title(title)
@@ -146,7 +181,7 @@ def plot_histories(ax, histories: dict, metric: str = "val_accuracy", ylabel: st
     for label, history in histories.items():
         values = getattr(history, metric)
         ax.plot(np.arange(1, len(values) + 1), values, label=label)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(ylabel or metric.replace("_", " "))
+    ax.set_xlabel(_("epoch"))
+    ax.set_ylabel(ylabel or _(metric.replace("_", " ")))
     ax.legend()
     return ax

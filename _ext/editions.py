@@ -1,0 +1,126 @@
+"""The Korean edition, built from the same sources after the English one, and the language switch.
+
+Why an extension: the README's one build command, ``jupyter-book build . -W -n --keep-going``,
+must build both editions, and Jupyter Book 1 has no option for a second language. When the
+English HTML build has finished without error, this extension builds the Korean edition in a
+second process, the way ``jupyter-book build`` does (the same ``_config.yml`` and ``_toc.yml``,
+warnings as errors and nitpicky if the English build was), with ``language = "ko"`` and the
+catalogs under ``locale/ko/LC_MESSAGES/`` (Sphinx's gettext machinery), and with
+``NORMREG_LANG=ko`` in the environment of the kernels, so that the same code draws Korean words
+in the figures and glues Korean words (``normreg.i18n``). It has its own build folder,
+``_build/ko/`` (doctrees, jupyter-cache, executed notebooks: a page executed in Korean is never
+served from the English cache), and its HTML is copied to ``_build/html/ko/``, so that the site
+is one folder: English at ``/``, Korean at ``/ko/``. A failed Korean build fails the command.
+``NORMREG_EDITIONS=en`` skips it (quick English-only experiments).
+
+The language switch: every page of either edition gets a link to the same page in the other
+one (``p.html`` <-> ``ko/p.html``), in the article's header bar (``language-switch.html`` in
+``article_header_end``), which sphinx-book-theme shows at every width, phone included.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from sphinx.errors import ExtensionError
+from sphinx.util import logging
+
+LOGGER = logging.getLogger(__name__)
+EDITIONS = {"en": "English", "ko": "한국어"}  # language code -> its name in itself
+SUBDIR = {"en": "", "ko": "ko/"}               # where an edition lives in the site
+TEMPLATES = str(Path(__file__).resolve().parent / "templates")
+
+
+def _config_inited(app, config):
+    if TEMPLATES not in config.templates_path:
+        config.templates_path.append(TEMPLATES)
+
+
+def _page_context(app, pagename, templatename, context, doctree):
+    """``other_editions``: [(code, name, href)] for the switch; href relative to this page."""
+    here = app.config.language or "en"
+    depth = pagename.count("/") + SUBDIR.get(here, "").count("/")
+    root = "../" * depth  # from this page to the site root (the English edition's root)
+    context["normreg_language"] = here
+    context["other_editions"] = [(code, name, f"{root}{SUBDIR[code]}{pagename}.html")
+                                 for code, name in EDITIONS.items() if code != here]
+
+
+def _build_korean(app, exception):
+    if exception is not None or app.builder.name != "html" or (app.config.language or "en") != "en":
+        return
+    wanted = os.environ.get("NORMREG_EDITIONS", "en ko").replace(",", " ").split()
+    if "ko" not in wanted:
+        LOGGER.info("NORMREG_EDITIONS=%s: the Korean edition is not built", " ".join(wanted))
+        return
+    outdir = Path(app.outdir)
+    build_root = outdir.parent / "ko"
+    command = [sys.executable, __file__, "ko", str(app.srcdir), str(build_root),
+               app.config.external_toc_path, str(int(bool(app.warningiserror))),
+               str(int(bool(app.keep_going))), str(int(bool(app.config.nitpicky)))]
+    LOGGER.info("building the Korean edition into %s (NORMREG_LANG=ko)", build_root / "html")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    result = subprocess.run(command, env={**os.environ, "NORMREG_LANG": "ko"})
+    if result.returncode != 0:
+        raise ExtensionError(f"the Korean edition did not build cleanly (exit status {result.returncode}; "
+                             "its warnings and errors are printed above)")
+    target = outdir / "ko"
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(build_root / "html", target)
+    LOGGER.info("the Korean edition is in %s", target)
+
+
+def setup(app):
+    app.connect("config-inited", _config_inited)
+    app.connect("html-page-context", _page_context)
+    app.connect("build-finished", _build_korean)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+def _build(srcdir, outdir, builder, language, toc, *, doctreedir, cache, warningiserror=False, keep_going=False,
+           nitpicky=False):
+    """One Sphinx build of the book as ``jupyter-book build`` runs it (same _config.yml and _toc.yml)."""
+    from jupyter_book.sphinx import build_sphinx
+
+    overrides = {"external_toc_path": str(toc), "latex_individualpages": False, "language": language,
+                 "nb_execution_cache_path": str(cache)}
+    if nitpicky:
+        overrides["nitpicky"] = True
+    return build_sphinx(str(srcdir), str(outdir), noconfig=True, path_config=str(Path(srcdir) / "_config.yml"),
+                        confoverrides=overrides, doctreedir=str(doctreedir), builder=builder,
+                        warningiserror=warningiserror, keep_going=keep_going)
+
+
+def _main(argv: list[str]) -> int:
+    """``editions.py gettext``: the message templates of every page, from the English sources, into
+    _build/gettext/ (pages executed as for the English edition, from its cache: figures' alt text is
+    on their output images); then ``sphinx-intl update -p _build/gettext -l ko -d locale``.
+    ``editions.py ko SRCDIR BUILD_ROOT TOC W KEEP_GOING NITPICKY``: the Korean edition (called by the build)."""
+    if argv[:1] == ["gettext"]:
+        repo = Path(__file__).resolve().parent.parent
+        build = repo / "_build"
+        result = _build(repo, build / "gettext", "gettext", "en", repo / "_toc.yml",
+                        doctreedir=build / ".doctrees-gettext", cache=build / ".jupyter_cache")
+        return 0 if result == 0 else 1
+    _, srcdir, build_root, toc, warningiserror, keep_going, nitpicky = argv
+    root_path = Path(build_root)
+    result = _build(srcdir, root_path / "html", "html", "ko", toc, doctreedir=root_path / ".doctrees",
+                    cache=root_path / ".jupyter_cache", warningiserror=warningiserror == "1",
+                    keep_going=keep_going == "1", nitpicky=nitpicky == "1")
+    if result == 0:
+        # As jupyter-book does for the English edition: index.html sends the reader to the root page.
+        from jupyter_book.sphinx import REDIRECT_TEXT
+        from sphinx_external_toc.parsing import parse_toc_yaml
+
+        root = parse_toc_yaml(toc).root.docname
+        (root_path / "html" / "index.html").write_text(REDIRECT_TEXT.format(first_page=f"{root}.html"))
+    return 0 if result == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
