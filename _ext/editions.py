@@ -32,6 +32,21 @@ LOGGER = logging.getLogger(__name__)
 EDITIONS = {"en": "English", "ko": "한국어"}  # language code -> its name in itself
 SUBDIR = {"en": "", "ko": "ko/"}               # where an edition lives in the site
 TEMPLATES = str(Path(__file__).resolve().parent / "templates")
+# Words of the theme that no catalog holds (Jupyter Book's own setting), per edition
+THEME_OPTIONS = {"ko": {"search_bar_text": "이 책에서 검색..."}}
+
+
+def translated_title(srcdir: Path, language: str, title: str) -> str:
+    """The book's title in ``language``: the msgstr of the same words in any page's catalog (the root
+    page's heading is the title), if one is translated and not fuzzy; else the title itself."""
+    from babel.messages.pofile import read_po
+
+    for path in sorted((srcdir / "locale" / language / "LC_MESSAGES").rglob("*.po")):
+        with open(path, "rb") as f:
+            message = read_po(f).get(title)
+        if message is not None and message.string and not message.fuzzy:
+            return message.string
+    return title
 
 
 def _config_inited(app, config):
@@ -91,6 +106,12 @@ def _build(srcdir, outdir, builder, language, toc, *, doctreedir, cache, warning
                  "nb_execution_cache_path": str(cache)}
     if nitpicky:
         overrides["nitpicky"] = True
+    if language != "en":
+        import yaml
+
+        title = yaml.safe_load((Path(srcdir) / "_config.yml").read_text()).get("title", "")
+        overrides["html_title"] = translated_title(Path(srcdir), language, title)
+        overrides["html_theme_options"] = THEME_OPTIONS.get(language, {})
     return build_sphinx(str(srcdir), str(outdir), noconfig=True, path_config=str(Path(srcdir) / "_config.yml"),
                         confoverrides=overrides, doctreedir=str(doctreedir), builder=builder,
                         warningiserror=warningiserror, keep_going=keep_going)

@@ -153,7 +153,7 @@ def plot_least_squares_path(ax, X, y, path, title: str = "", levels: int = 20, m
     With ``show_optimum=False`` the window frames the path only (a zoom on it).
     """
     X = np.asarray(X, dtype=np.float64)
-    w_star, *_ = np.linalg.lstsq(X, y, rcond=None)
+    w_star = np.linalg.lstsq(X, y, rcond=None)[0]
     framed = np.vstack([path, w_star[None]]) if show_optimum else path
     span = np.ptp(framed, axis=0)
     span = np.where(span == 0, 1.0, span)
