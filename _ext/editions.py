@@ -1,17 +1,19 @@
-"""The Korean edition, built from the same sources after the English one, and the language switch.
+"""The Korean edition, built from the same sources beside the English one, and the language switch.
 
 Why an extension: the README's one build command, ``jupyter-book build . -W -n --keep-going``,
 must build both editions, and Jupyter Book 1 has no option for a second language. When the
-English HTML build has finished without error, this extension builds the Korean edition in a
-second process, the way ``jupyter-book build`` does (the same ``_config.yml`` and ``_toc.yml``,
-warnings as errors and nitpicky if the English build was), with ``language = "ko"`` and the
-catalogs under ``locale/ko/LC_MESSAGES/`` (Sphinx's gettext machinery), and with
-``NORMREG_LANG=ko`` in the environment of the kernels, so that the same code draws Korean words
-in the figures and glues Korean words (``normreg.i18n``). It has its own build folder,
-``_build/ko/`` (doctrees, jupyter-cache, executed notebooks: a page executed in Korean is never
-served from the English cache), and its HTML is copied to ``_build/html/ko/``, so that the site
-is one folder: English at ``/``, Korean at ``/ko/``. A failed Korean build fails the command.
-``NORMREG_EDITIONS=en`` skips it (quick English-only experiments).
+English HTML build starts, this extension starts the Korean edition's build in a second process,
+beside it (each build executes one page at a time, so on two cores both take about the time of
+one); the English build fails if the Korean one does, and the Korean lines of the log start
+with ``[ko]``. The Korean build is the one ``jupyter-book build`` runs (the same ``_config.yml``
+and ``_toc.yml``; warnings as errors and nitpicky if the English build is), with
+``language = "ko"`` and the catalogs under ``locale/ko/LC_MESSAGES/`` (Sphinx's gettext
+machinery), and with ``NORMREG_LANG=ko`` in the environment of its kernels, so that the same code
+draws Korean words in the figures and glues Korean words (``normreg.i18n``). It has its own build
+folder, ``_build/ko/`` (doctrees, jupyter-cache, executed notebooks: a page executed in Korean is
+never served from the English cache), and its HTML is copied to ``_build/html/ko/``, so that the
+site is one folder: English at ``/``, Korean at ``/ko/``. ``NORMREG_EDITIONS=en`` leaves it out
+(quick English-only experiments).
 
 The language switch: every page of either edition gets a link to the same page in the other
 one (``p.html`` <-> ``ko/p.html``), in the article's header bar (``language-switch.html`` in
@@ -23,6 +25,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from sphinx.errors import ExtensionError
@@ -64,26 +67,54 @@ def _page_context(app, pagename, templatename, context, doctree):
                                  for code, name in EDITIONS.items() if code != here]
 
 
-def _build_korean(app, exception):
-    if exception is not None or app.builder.name != "html" or (app.config.language or "en") != "en":
-        return
+def _wanted(app) -> bool:
+    if app.builder.name != "html" or (app.config.language or "en") != "en":
+        return False
     wanted = os.environ.get("NORMREG_EDITIONS", "en ko").replace(",", " ").split()
     if "ko" not in wanted:
         LOGGER.info("NORMREG_EDITIONS=%s: the Korean edition is not built", " ".join(wanted))
+    return "ko" in wanted
+
+
+def _start_korean(app):
+    """Start the Korean build beside the English one: pages execute one at a time in each build, so
+    on a machine with two cores or more the second edition adds little wall time."""
+    if not _wanted(app):
         return
-    outdir = Path(app.outdir)
-    build_root = outdir.parent / "ko"
-    command = [sys.executable, __file__, "ko", str(app.srcdir), str(build_root),
+    build_root = Path(app.outdir).parent / "ko"
+    command = [sys.executable, "-u", __file__, "ko", str(app.srcdir), str(build_root),
                app.config.external_toc_path, str(int(bool(app.warningiserror))),
                str(int(bool(app.keep_going))), str(int(bool(app.config.nitpicky)))]
-    LOGGER.info("building the Korean edition into %s (NORMREG_LANG=ko)", build_root / "html")
-    sys.stdout.flush()
-    sys.stderr.flush()
-    result = subprocess.run(command, env={**os.environ, "NORMREG_LANG": "ko"})
-    if result.returncode != 0:
-        raise ExtensionError(f"the Korean edition did not build cleanly (exit status {result.returncode}; "
-                             "its warnings and errors are printed above)")
-    target = outdir / "ko"
+    LOGGER.info("building the Korean edition into %s (NORMREG_LANG=ko); its lines start with [ko]",
+                build_root / "html")
+    process = subprocess.Popen(command, env={**os.environ, "NORMREG_LANG": "ko"}, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, errors="replace")
+
+    def relay():
+        for line in process.stdout:
+            sys.stdout.write(f"[ko] {line}")
+            sys.stdout.flush()
+
+    thread = threading.Thread(target=relay, daemon=True)
+    thread.start()
+    app._normreg_korean = (process, thread, build_root)
+
+
+def _finish_korean(app, exception):
+    started = getattr(app, "_normreg_korean", None)
+    if started is None:
+        return
+    process, thread, build_root = started
+    if exception is not None:
+        process.terminate()
+        process.wait()
+        return
+    returncode = process.wait()
+    thread.join()
+    if returncode != 0:
+        raise ExtensionError(f"the Korean edition did not build cleanly (exit status {returncode}; "
+                             "its warnings and errors are the lines above that start with [ko])")
+    target = Path(app.outdir) / "ko"
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(build_root / "html", target)
@@ -93,7 +124,8 @@ def _build_korean(app, exception):
 def setup(app):
     app.connect("config-inited", _config_inited)
     app.connect("html-page-context", _page_context)
-    app.connect("build-finished", _build_korean)
+    app.connect("builder-inited", _start_korean)
+    app.connect("build-finished", _finish_korean)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
