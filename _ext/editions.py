@@ -150,15 +150,16 @@ def _build(srcdir, outdir, builder, language, toc, *, doctreedir, cache, warning
 
 
 def _main(argv: list[str]) -> int:
-    """``editions.py gettext``: the message templates of every page, from the English sources, into
+    """``editions.py gettext [OUTDIR]``: the message templates of every page, from the English sources, into
     _build/gettext/ (pages executed as for the English edition, from its cache: figures' alt text is
     on their output images); then ``sphinx-intl update -p _build/gettext -l ko -d locale``.
     ``editions.py ko SRCDIR BUILD_ROOT TOC W KEEP_GOING NITPICKY``: the Korean edition (called by the build)."""
     if argv[:1] == ["gettext"]:
         repo = Path(__file__).resolve().parent.parent
         build = repo / "_build"
-        result = _build(repo, build / "gettext", "gettext", "en", repo / "_toc.yml",
-                        doctreedir=build / ".doctrees-gettext", cache=build / ".jupyter_cache")
+        out = Path(argv[1]).resolve() if len(argv) > 1 else build / "gettext"
+        result = _build(repo, out, "gettext", "en", repo / "_toc.yml",
+                        doctreedir=out.parent / f".doctrees-{out.name}", cache=build / ".jupyter_cache")
         return 0 if result == 0 else 1
     _, srcdir, build_root, toc, warningiserror, keep_going, nitpicky = argv
     root_path = Path(build_root)

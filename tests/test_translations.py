@@ -1,0 +1,338 @@
+"""The Korean edition's text: every catalog entry translated, its markup kept, the glossary's terms
+used, the catalogs in step with the English sources, and every built Korean page Korean.
+
+Catalogs: the book's (``locale/ko/LC_MESSAGES/**/*.po``, Sphinx's gettext, one per page) and
+the Python code's (``normreg/locale/ko/LC_MESSAGES/*.po``, read by ``normreg.i18n``). The README
+("Updating a translation") says how to bring them up to date after an English sentence changes.
+"""
+from __future__ import annotations
+
+import ast
+import collections
+import csv
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+REPO = Path(__file__).resolve().parent.parent
+BOOK_CATALOGS = REPO / "locale" / "ko" / "LC_MESSAGES"
+CODE_CATALOGS = REPO / "normreg" / "locale"
+GLOSSARY = REPO / "locale" / "ko" / "glossary.tsv"
+CATALOGS = sorted(BOOK_CATALOGS.rglob("*.po")) + sorted(CODE_CATALOGS.glob("*/LC_MESSAGES/*.po"))
+MIN_HANGUL_SHARE = 0.5  # of the letters of a Korean page's prose (code, maths and references left out)
+
+
+def _name(path: Path) -> str:
+    return path.relative_to(REPO).as_posix()
+
+
+def messages(path: Path):
+    """The catalog's entries, header and obsolete entries left out."""
+    with open(path, "rb") as f:
+        catalog = read_po(f)
+    return [m for m in catalog if m.id and isinstance(m.id, str)]
+
+
+# ---------------------------------------------------------------------------- markup kept
+
+ROLE = re.compile(r"\{[\w:.-]+\}`[^`]*`")           # {glue:text}`x`, {cite}`k`, {numref}`label`, {doc}`page`
+MATH = re.compile(r"(?<!\\)\$\$?[^$]+\$\$?")       # $...$ and $$...$$
+CODE = re.compile(r"(?<![\w}])`[^`]+`")             # `code` (not a role's argument)
+LINK = re.compile(r"\]\(([^)]+)\)")                 # [text](target)
+PLACEHOLDER = re.compile(r"(?<!\{)\{[A-Za-z_]\w*(?:[:!][^{}]*)?\}(?!\})")  # {steps:,} in normreg's messages
+LIST_START = re.compile(r"^\d+\.\s")                 # "1. " at the start: MyST reads the msgstr as a list
+
+
+def markup(text: str, code_domain: bool) -> dict[str, collections.Counter]:
+    roles = ROLE.findall(text)
+    rest = ROLE.sub("", text)
+    maths = MATH.findall(rest)
+    kinds = {"roles": roles, "maths": maths, "code spans": CODE.findall(MATH.sub("", rest)),
+             "link targets": LINK.findall(text)}
+    if code_domain:
+        kinds = {"placeholders": PLACEHOLDER.findall(text)}
+    return {kind: collections.Counter(found) for kind, found in kinds.items()}
+
+
+def markup_problems(msgid: str, msgstr: str, code_domain: bool = False) -> list[str]:
+    """What a translation loses or changes of its English text's MyST markup (or of a message's placeholders)."""
+    problems = []
+    english, korean = markup(msgid, code_domain), markup(msgstr, code_domain)
+    for kind in english:
+        if english[kind] != korean[kind]:
+            problems.append(f"{kind} differ: missing {dict(english[kind] - korean[kind])}, "
+                            f"extra {dict(korean[kind] - english[kind])}")
+    if not code_domain and LIST_START.match(msgstr):
+        problems.append(f"starts with {LIST_START.match(msgstr).group(0)!r}, which MyST reads as a numbered list "
+                        "(a heading such as '1. Data normalization' is lost): write it 1\\\\. in the .po "
+                        "(1\\. in MyST)")
+    return problems
+
+
+# ---------------------------------------------------------------------------- glossary
+
+def glossary() -> list[tuple[str, str]]:
+    """(english, korean) for every term of the glossary, longest English term first."""
+    with open(GLOSSARY, newline="", encoding="utf-8") as f:
+        rows = [(r["english"].strip(), r["korean"].strip()) for r in csv.DictReader(f, delimiter="\t")
+                if (r.get("english") or "").strip() and (r.get("korean") or "").strip()]
+    return sorted(rows, key=lambda row: -len(row[0]))
+
+
+def prose(text: str) -> str:
+    """The words of a msgid a reader reads as words: roles, maths, code spans and link targets left out."""
+    text = ROLE.sub(" ", text)
+    text = MATH.sub(" ", text)
+    text = CODE.sub(" ", text)
+    return LINK.sub("]", text)
+
+
+def glossary_problems(msgid: str, msgstr: str, terms=None) -> list[str]:
+    """An English glossary term in the msgid whose Korean term is not in the msgstr; 정규화 for regularization."""
+    problems = []
+    text = prose(msgid)
+    for english, korean in terms if terms is not None else glossary():
+        pattern = re.compile(rf"(?<![\w-]){re.escape(english)}(?:s|es)?(?![\w-])", re.IGNORECASE)
+        if pattern.search(text):
+            if korean not in msgstr:
+                problems.append(f"{english!r} is {korean!r} in the glossary, not found in the translation")
+            text = pattern.sub(" ", text)  # "batch normalization" is not also "normalization"
+    about_regularization = re.search(r"regulari[sz]", msgid, re.IGNORECASE)
+    about_normalization = re.search(r"normali[sz]|정규화", msgid, re.IGNORECASE)
+    if about_regularization and not about_normalization and "정규화" in msgstr:
+        problems.append("regularization translated as 정규화 (the course writes 규제)")
+    if re.search(r"정규화\s*\(\s*regulari", msgstr, re.IGNORECASE):
+        problems.append("정규화 (regularization): the course writes 규제 for regularization")
+    return problems
+
+
+# ---------------------------------------------------------------------------- catalog tests
+
+@pytest.mark.parametrize("path", CATALOGS, ids=_name)
+def test_every_entry_is_translated_and_not_fuzzy(path):
+    entries = messages(path)
+    untranslated = [m.id for m in entries if not m.string]
+    fuzzy = [m.id for m in entries if m.string and m.fuzzy]
+    assert not untranslated and not fuzzy, (
+        f"{_name(path)}: {len(untranslated)} of {len(entries)} entries untranslated, {len(fuzzy)} fuzzy "
+        f"(a fuzzy entry is shown in English until its msgstr is checked and the fuzzy flag removed); first: "
+        + "; ".join(repr(m[:70]) for m in (fuzzy + untranslated)[:5]))
+
+
+@pytest.mark.parametrize("path", CATALOGS, ids=_name)
+def test_translations_keep_the_markup(path):
+    code_domain = path.is_relative_to(CODE_CATALOGS)
+    problems = [f"line {m.lineno}: {problem}: {m.id[:60]!r}" for m in messages(path) if m.string
+                for problem in markup_problems(m.id, m.string, code_domain)]
+    assert not problems, f"{_name(path)}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("path", CATALOGS, ids=_name)
+def test_glossary_terms_are_used(path):
+    terms = glossary()
+    problems = [f"line {m.lineno}: {problem}: {m.id[:60]!r}" for m in messages(path) if m.string and not m.fuzzy
+                for problem in glossary_problems(m.id, m.string, terms)]
+    assert not problems, f"{_name(path)}:\n" + "\n".join(problems)
+
+
+def test_the_checks_catch_what_they_are_for():
+    """The rules above, on known good and bad translations (so a rule that passes everything is caught)."""
+    assert markup_problems("See {numref}`fig-a` and $x^2$ in `f(x)`.", "{numref}`fig-a`와 `f(x)`의 $x^2$를 보세요.") == []
+    assert markup_problems("See {numref}`fig-a`.", "그림을 보세요.")
+    assert markup_problems("Use `np.std`.", "np.std를 쓰세요.")
+    assert markup_problems("[chapter 1](../book/a.md)", "[1장](../book/b.md)")
+    assert markup_problems("1. Data normalization", "1. 데이터 정규화")
+    assert markup_problems("1. Data normalization", "1\\. 데이터 정규화") == []
+    assert markup_problems("(b) all {steps:,} steps", "(b) 전체 {steps}단계", code_domain=True)
+    assert markup_problems("(b) all {steps:,} steps", "(b) 전체 {steps:,}단계", code_domain=True) == []
+    terms = glossary()
+    assert glossary_problems("Weight decay is a regularization.", "가중치 감쇠는 규제입니다.", terms) == []
+    assert glossary_problems("Weight decay is a regularization.", "가중치 감쇠는 정규화입니다.", terms)
+    assert glossary_problems("Batch normalization helps.", "배치 정규화는 도움이 됩니다.", terms) == []
+    assert glossary_problems("Batch normalization helps.", "배치 노멀라이제이션은 도움이 됩니다.", terms)
+    assert glossary_problems("the `dropout` argument", "`dropout` 인수", terms) == []  # code is not prose
+
+
+# ---------------------------------------------------------------------------- normreg's messages
+
+def _code_of(path: Path) -> list[str]:
+    """Python source of a module, or of the code cells of a MyST notebook page."""
+    text = path.read_text()
+    if path.suffix == ".py":
+        return [text]
+    cells = []
+    for match in re.finditer(r"^```\{code-cell\}[^\n]*\n(.*?)^```", text, re.S | re.M):
+        code = re.sub(r"\A---\n.*?\n---\n", "", match.group(1), flags=re.S)
+        cells.append("\n".join("" if line.startswith((":", "%", "!")) else line for line in code.splitlines()))
+    return cells
+
+
+def _sources():
+    return sorted(REPO.glob("book/*.md")) + sorted((REPO / "normreg").glob("*.py"))
+
+
+def _trees():
+    for path in _sources():
+        for code in _code_of(path):
+            yield path, ast.parse(code)
+
+
+def test_normreg_catalog_matches_the_code():
+    """Every _("...") of the book's code and of normreg has an entry in normreg.po, and every entry is text
+    that the code holds (as the argument of _ or as a string it passes to _, such as a legend's dict key)."""
+    called, literals = {}, set()
+    for path, tree in _trees():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                literals.add(node.value)
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_" and node.args
+                    and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+                called.setdefault(node.args[0].value, path.name)
+    catalog = {m.id for m in messages(CODE_CATALOGS / "ko" / "LC_MESSAGES" / "normreg.po")}
+    missing = {msgid: where for msgid, where in called.items() if msgid not in catalog}
+    stale = sorted(catalog - literals)
+    assert not missing and not stale, (f"normreg.po lacks {missing} (msgid: where)\n"
+                                       f"and has entries no code holds: {stale}")
+
+
+def test_underscore_stays_the_translator():
+    """In a page or module that sets ``_ = translator(...)``, nothing else binds ``_``: a loop or an
+    unpacking such as ``for _ in ...`` or ``w, *_ = ...`` would break every later ``_("...")`` of the page
+    (or of the function). Comprehensions have their own scope and may use it."""
+    problems = []
+    for path in _sources():
+        trees = [ast.parse(code) for code in _code_of(path)]
+        if not any(_is_translator(node) for tree in trees for node in ast.walk(tree)):
+            continue
+        for tree in trees:
+            in_comprehensions = {id(n) for c in ast.walk(tree) if isinstance(c, ast.comprehension)
+                                 for n in ast.walk(c.target)}
+            translators = {id(node.targets[0]) for node in ast.walk(tree) if _is_translator(node)}
+            for statement in ast.walk(tree):
+                if not isinstance(statement, ast.stmt):
+                    continue
+                for node in ast.iter_child_nodes(statement):
+                    for name in ast.walk(node):
+                        if (isinstance(name, ast.Name) and name.id == "_" and isinstance(name.ctx, ast.Store)
+                                and id(name) not in in_comprehensions and id(name) not in translators):
+                            problems.append(f"{path.name}: {ast.unparse(statement).splitlines()[0]!r} rebinds _")
+    assert not problems, "\n".join(sorted(set(problems)))
+
+
+def _is_translator(node) -> bool:
+    return (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+            and node.targets[0].id == "_" and isinstance(node.value, ast.Call)
+            and getattr(node.value.func, "id", None) == "translator")
+
+
+
+# ---------------------------------------------------------------------------- up to date
+
+@pytest.mark.slow
+def test_catalogs_match_the_english_sources(built_book, tmp_path):
+    """A fresh extraction (``_ext/editions.py gettext``) has exactly the msgids of the catalogs: none missing
+    (an English sentence added or changed and not yet translated) and none left over."""
+    out = tmp_path / "gettext"
+    result = subprocess.run([sys.executable, str(REPO / "_ext" / "editions.py"), "gettext", str(out)],
+                            cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    templates = {p.relative_to(out).with_suffix(".po").as_posix(): p for p in out.rglob("*.pot")
+                 if not p.relative_to(out).parts[0].startswith("_")}
+    catalogs = {p.relative_to(BOOK_CATALOGS).as_posix(): p for p in BOOK_CATALOGS.rglob("*.po")}
+    problems = []
+    for name in sorted(set(templates) | set(catalogs)):
+        if name not in catalogs:
+            problems.append(f"{name}: no catalog (sphinx-intl update -p _build/gettext -l ko -d locale)")
+            continue
+        if name not in templates:
+            problems.append(f"{name}: a catalog of no page")
+            continue
+        fresh = {m.id for m in messages(templates[name])}
+        kept = {m.id for m in messages(catalogs[name])}
+        for msgid in sorted(fresh - kept):
+            problems.append(f"{name}: missing {msgid[:80]!r}")
+        for msgid in sorted(kept - fresh):
+            problems.append(f"{name}: left over {msgid[:80]!r}")
+    assert not problems, (f"{len(problems)} differences between the catalogs and the English sources "
+                          "(README, 'Updating a translation'):\n" + "\n".join(problems[:60]))
+
+
+# ---------------------------------------------------------------------------- built pages
+
+class _Prose(HTMLParser):
+    """The text of a page's article, outside code, maths, pre blocks, scripts and the reference list."""
+
+    SKIP = {"pre", "code", "script", "style", "math", "svg", "kbd", "samp"}
+    SKIP_CLASSES = ("math", "highlight", "cell_output", "output", "citation", "bibtex", "footnote",
+                    "headerlink", "MathJax", "sig")
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack: list[tuple[str, bool]] = []
+        self.in_article = 0
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("br", "img", "hr", "meta", "link", "input", "wbr", "col", "source"):
+            return
+        attrs = dict(attrs)
+        classes = (attrs.get("class") or "").split()
+        skip = tag in self.SKIP or any(c.startswith(self.SKIP_CLASSES) for c in classes)
+        article = tag == "article" and "bd-article" in classes
+        self.stack.append((tag, skip, article))
+        if article:
+            self.in_article += 1
+
+    def handle_endtag(self, tag):
+        while self.stack:
+            name, _, article = self.stack.pop()
+            if article:
+                self.in_article -= 1
+            if name == tag:
+                break
+
+    def handle_data(self, data):
+        if self.in_article and not any(skip for _, skip, _ in self.stack):
+            self.parts.append(data)
+
+
+def page_prose(html: str) -> str:
+    parser = _Prose()
+    parser.feed(html)
+    text = " ".join(parser.parts)
+    text = re.sub(r"\\\(.*?\\\)|\\\[.*?\\\]|\$\$.*?\$\$", " ", text, flags=re.S)  # maths MathJax has not typeset
+    return text
+
+
+def hangul_share(text: str) -> tuple[float, int]:
+    hangul = len(re.findall(r"[\uac00-\ud7a3]", text))
+    latin = len(re.findall(r"[A-Za-z]", text))
+    letters = hangul + latin
+    # A Hangul syllable is one letter of a word as an English letter is; Korean words are about a third
+    # as many letters as their English ones, so weigh syllables by 3 to compare words with words.
+    return (3 * hangul / (3 * hangul + latin) if letters else 1.0), letters
+
+
+@pytest.mark.slow
+def test_every_korean_page_is_korean(built_book):
+    pages = sorted(p for p in (built_book / "ko").rglob("*.html")
+                   if not any(part.startswith("_") for part in p.relative_to(built_book / "ko").parts))
+    assert pages, "no Korean edition in _build/html/ko"
+    problems = []
+    for page in pages:
+        html = page.read_text(errors="replace")
+        if 'http-equiv="Refresh"' in html and "<article" not in html:
+            continue  # index.html: a redirect, no text
+        text = page_prose(html)
+        share, letters = hangul_share(text)
+        if share < MIN_HANGUL_SHARE:
+            sample = " ".join(w for w in text.split() if re.search(r"[A-Za-z]{3}", w))[:160]
+            problems.append(f"ko/{page.relative_to(built_book / 'ko').as_posix()}: {share:.0%} Hangul "
+                            f"(weighted, of {letters} letters); Latin words: {sample!r}")
+    assert not problems, (f"{len(problems)} of {len(pages)} Korean pages are not mostly Korean "
+                          f"(need {MIN_HANGUL_SHARE:.0%}):\n" + "\n".join(problems))
