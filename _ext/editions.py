@@ -21,6 +21,7 @@ one (``p.html`` <-> ``ko/p.html``), in the article's header bar (``language-swit
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -130,7 +131,7 @@ def setup(app):
 
 
 def _build(srcdir, outdir, builder, language, toc, *, doctreedir, cache, warningiserror=False, keep_going=False,
-           nitpicky=False):
+           nitpicky=False, freshenv=False):
     """One Sphinx build of the book as ``jupyter-book build`` runs it (same _config.yml and _toc.yml)."""
     from jupyter_book.sphinx import build_sphinx
 
@@ -146,7 +147,7 @@ def _build(srcdir, outdir, builder, language, toc, *, doctreedir, cache, warning
         overrides["html_theme_options"] = THEME_OPTIONS.get(language, {})
     return build_sphinx(str(srcdir), str(outdir), noconfig=True, path_config=str(Path(srcdir) / "_config.yml"),
                         confoverrides=overrides, doctreedir=str(doctreedir), builder=builder,
-                        warningiserror=warningiserror, keep_going=keep_going)
+                        warningiserror=warningiserror, keep_going=keep_going, freshenv=freshenv)
 
 
 def _main(argv: list[str]) -> int:
@@ -163,10 +164,20 @@ def _main(argv: list[str]) -> int:
         return 0 if result == 0 else 1
     _, srcdir, build_root, toc, warningiserror, keep_going, nitpicky = argv
     root_path = Path(build_root)
+    # jupyter-cache knows a page by its code only: a figure word changed in the code's catalog would
+    # be served from the cache in its old wording. A changed catalog empties the Korean cache.
+    words = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(
+        (Path(srcdir) / "normreg" / "locale" / "ko" / "LC_MESSAGES").glob("normreg.po")))).hexdigest()
+    stamp = root_path / ".jupyter_cache-words.sha256"
+    fresh = not stamp.is_file() or stamp.read_text() != words
+    if fresh and (root_path / ".jupyter_cache").exists():
+        print("[the catalogs of normreg/locale/ko changed: every page is executed again in Korean]")
+        shutil.rmtree(root_path / ".jupyter_cache")
     result = _build(srcdir, root_path / "html", "html", "ko", toc, doctreedir=root_path / ".doctrees",
                     cache=root_path / ".jupyter_cache", warningiserror=warningiserror == "1",
-                    keep_going=keep_going == "1", nitpicky=nitpicky == "1")
+                    keep_going=keep_going == "1", nitpicky=nitpicky == "1", freshenv=fresh)
     if result == 0:
+        stamp.write_text(words)
         # As jupyter-book does for the English edition: index.html sends the reader to the root page.
         from jupyter_book.sphinx import REDIRECT_TEXT
         from sphinx_external_toc.parsing import parse_toc_yaml

@@ -3,8 +3,13 @@
 For every HTML page, at a desktop and a phone width: every formula typeset by the bundled
 MathJax, every image loaded and no wider than its column, no sideways scrolling of the page or of
 a code cell or output, figure fonts readable at the size they are drawn, no console or page error,
-no request leaving 127.0.0.1; and every internal link and anchor resolves. All failures are
-reported at once; full-page screenshots are kept in _build/browser-screenshots/<width>/.
+no request leaving 127.0.0.1; every internal link and anchor resolves; and the language switch
+is visible and leads to the same page of the other edition. All failures are reported at once;
+full-page screenshots are kept in _build/browser-screenshots/<width>/.
+
+This module reads the English edition (_build/html/); tests/test_book_in_browser_ko.py reads the
+Korean one (_build/html/ko/) with the same checks and a few of its own (a module of its own, so
+that pytest-xdist runs the two editions on two workers).
 """
 from __future__ import annotations
 
@@ -52,8 +57,19 @@ MEASURE = """async () => {
   for (const pre of document.querySelectorAll('pre')) if (pre.innerText) text = text.split(pre.innerText).join('');
   const column = document.querySelector('article.bd-article') || document.querySelector('main') || document.body;
   const columnWidth = column.getBoundingClientRect().width;
+  const switchLink = document.querySelector('a.normreg-language-switch');
+  const switchBox = switchLink ? switchLink.getBoundingClientRect() : null;
+  const paragraph = column.querySelector('p') || column;
   return {
     mathjax, text, columnWidth,
+    lang: document.documentElement.lang,
+    wordBreak: getComputedStyle(paragraph).wordBreak,
+    languageSwitch: switchLink ? {
+      href: switchLink.href, text: switchLink.innerText.trim(),
+      visible: switchBox.width > 0 && switchBox.height > 0 && switchBox.left >= 0 && switchBox.right <= window.innerWidth
+        && switchBox.top >= 0 && switchBox.bottom <= window.innerHeight
+        && getComputedStyle(switchLink).visibility !== 'hidden' && getComputedStyle(switchLink).display !== 'none',
+    } : null,
     formulas: document.querySelectorAll('mjx-container').length,
     scrollWidth: document.documentElement.scrollWidth,
     innerWidth: window.innerWidth,
@@ -70,10 +86,21 @@ MEASURE = """async () => {
 }"""
 
 
-def book_pages(html: Path) -> list[str]:
-    """Every HTML page of the book, as paths relative to the site root (theme and asset folders left out)."""
-    return sorted(p.relative_to(html).as_posix() for p in html.rglob("*.html")
-                  if not any(part.startswith("_") for part in p.relative_to(html).parts))
+EDITIONS = {"en": "", "ko": "ko/"}  # where each edition lives in the site (_ext/editions.py)
+
+
+def book_pages(html: Path, edition: str = "en") -> list[str]:
+    """Every HTML page of one edition, as paths relative to the site root (theme and asset folders left out)."""
+    root = html / EDITIONS[edition]
+    others = [prefix for code, prefix in EDITIONS.items() if code != edition and prefix]
+    return sorted((EDITIONS[edition] + p.relative_to(root).as_posix()) for p in root.rglob("*.html")
+                  if not any(part.startswith("_") for part in p.relative_to(root).parts)
+                  and not any(p.relative_to(root).as_posix().startswith(prefix) for prefix in others))
+
+
+def counterpart(page: str) -> str:
+    """The same page in the other edition: p.html <-> ko/p.html."""
+    return page.removeprefix("ko/") if page.startswith("ko/") else "ko/" + page
 
 
 class _Anchors(HTMLParser):
@@ -132,7 +159,7 @@ def broken_links(html: Path, page: str) -> tuple[int, list[str]]:
 def figure_font_problems(html: Path, page: str, width: int, image: dict) -> list[str]:
     """Figures under _images/ must say their smallest font (PNG chunk) and draw it at >= MIN_FONT_PX."""
     path = urlsplit(image["src"]).path
-    if not (path.startswith("/_images/") and path.lower().endswith(".png")):
+    if not (path.startswith(("/_images/", "/ko/_images/")) and path.lower().endswith(".png")):
         return []
     from PIL import Image
 
@@ -154,10 +181,10 @@ def figure_font_problems(html: Path, page: str, width: int, image: dict) -> list
 def figure_label_problems(image: dict) -> list[str]:
     """A course figure (under _images/) has a numbered caption and alt text that is words, not its file name."""
     path = urlsplit(image["src"]).path
-    if not path.startswith("/_images/"):
+    if not path.startswith(("/_images/", "/ko/_images/")):
         return []
     name, problems = path.removeprefix("/"), []
-    if not image.get("caption", "").startswith("Fig."):
+    if not image.get("caption", "").startswith(("Fig.", "그림")):
         problems.append(f"{name}: no numbered caption (give the figure cell mystnb: figure: name and caption)")
     alt = (image.get("alt") or "").strip()
     if len(alt.split()) < 3 or alt.lower().endswith((".png", ".svg", ".jpg")):  # Sphinx's default alt is the path
@@ -186,14 +213,17 @@ def _chromium() -> str:
     return chromium
 
 
-def test_every_page_in_a_real_browser(built_book, record_property):
+def read_edition(html: Path, edition: str, page_checks=None) -> tuple[dict[str, list[str]], str]:
+    """Read every page of one edition at every width; (problems by page, summary line).
+
+    ``page_checks(page_name, width, result)`` -> problems: an edition's own checks of MEASURE's result.
+    """
     chromium = _chromium()
     from playwright.sync_api import sync_playwright
 
     started = time.monotonic()
-    html = built_book
-    pages = book_pages(html)
-    assert "index.html" in pages, f"no index.html in {html}"
+    pages = book_pages(html, edition)
+    assert EDITIONS[edition] + "index.html" in pages, f"no {EDITIONS[edition]}index.html in {html}"
     failures: dict[str, list[str]] = {}
     outside_requests: list[str] = []
     stats = dict(formulas=0, images=0, links=0, console_errors=0)
@@ -250,7 +280,11 @@ def test_every_page_in_a_real_browser(built_book, record_property):
                     if result["scrollWidth"] > result["innerWidth"]:
                         fail(where, f"at {width} px the page scrolls sideways "
                                     f"(scrollWidth {result['scrollWidth']} > window {result['innerWidth']})")
-                    if page_name in NOTHING_TO_RENDER:
+                    for problem in switch_problems(page_name, width, result, origin):
+                        fail(where, problem)
+                    for problem in (page_checks(page_name, width, result) if page_checks else []):
+                        fail(where, problem)
+                    if page_name.removeprefix("ko/") in NOTHING_TO_RENDER:
                         continue
                     if width == VIEWPORTS[0][0]:
                         stats["formulas"] += result["formulas"]
@@ -284,13 +318,36 @@ def test_every_page_in_a_real_browser(built_book, record_property):
         server.server_close()
 
     seconds = time.monotonic() - started
-    summary = (f"browser test: {len(pages)} pages checked at widths {', '.join(str(w) for w, _ in VIEWPORTS)}; "
+    summary = (f"browser test ({edition}): {len(pages)} pages checked at widths {', '.join(str(w) for w, _ in VIEWPORTS)}; "
                f"{stats['formulas']} formulas typeset, {stats['images']} images checked, "
                f"{stats['links']} links checked, {stats['console_errors']} console errors, "
                f"{len(set(outside_requests))} requests outside 127.0.0.1, {seconds:.0f} s; "
                f"screenshots in {SCREENSHOTS}")
+    return failures, summary
+
+
+def report(failures: dict[str, list[str]], summary: str) -> str:
+    lines = "\n".join(f"{page}:\n" + "\n".join(f"  - {p}" for p in problems)
+                      for page, problems in sorted(failures.items()))
+    return f"{sum(map(len, failures.values()))} problems on {len(failures)} pages\n{lines}\n{summary}"
+
+
+def switch_problems(page_name: str, width: int, result: dict, origin: str) -> list[str]:
+    """The language switch is on the page, visible at this width, and leads to the same page of the other edition."""
+    switch = result.get("languageSwitch")
+    if switch is None:
+        return ["no language switch (a.normreg-language-switch)"]
+    problems = []
+    if not switch["visible"]:
+        problems.append(f"at {width} px the language switch {switch['text']!r} is not visible in the window")
+    expected = f"{origin}/{counterpart(page_name)}"
+    if switch["href"].split("#")[0] != expected:
+        problems.append(f"the language switch leads to {switch['href']!r}, not {expected!r}")
+    return problems
+
+
+def test_every_page_in_a_real_browser(built_book, record_property):
+    failures, summary = read_edition(built_book, "en")
     print(summary)
     record_property("summary", summary)
-    report = "\n".join(f"{page}:\n" + "\n".join(f"  - {p}" for p in problems)
-                       for page, problems in sorted(failures.items()))
-    assert not failures, f"{sum(map(len, failures.values()))} problems on {len(failures)} pages\n{report}\n{summary}"
+    assert not failures, report(failures, summary)
