@@ -36,8 +36,10 @@ LOGGER = logging.getLogger(__name__)
 EDITIONS = {"en": "English", "ko": "한국어"}  # language code -> its name in itself
 SUBDIR = {"en": "", "ko": "ko/"}               # where an edition lives in the site
 TEMPLATES = str(Path(__file__).resolve().parent / "templates")
-# Words of the theme that no catalog holds (Jupyter Book's own setting), per edition
-THEME_OPTIONS = {"ko": {"search_bar_text": "이 책에서 검색..."}}
+# Words on every page that no catalog holds (settings of _config.yml and of Jupyter Book), per edition;
+# the book's title comes from the catalogs (the root page's heading)
+SETTINGS = {"ko": {"author": "normreg 과정 기여자 일동",
+                   "html_theme_options": {"search_bar_text": "이 책에서 검색..."}}}
 
 
 def translated_title(srcdir: Path, language: str, title: str) -> str:
@@ -144,7 +146,7 @@ def _build(srcdir, outdir, builder, language, toc, *, doctreedir, cache, warning
 
         title = yaml.safe_load((Path(srcdir) / "_config.yml").read_text()).get("title", "")
         overrides["html_title"] = translated_title(Path(srcdir), language, title)
-        overrides["html_theme_options"] = THEME_OPTIONS.get(language, {})
+        overrides.update(SETTINGS.get(language, {}))
     return build_sphinx(str(srcdir), str(outdir), noconfig=True, path_config=str(Path(srcdir) / "_config.yml"),
                         confoverrides=overrides, doctreedir=str(doctreedir), builder=builder,
                         warningiserror=warningiserror, keep_going=keep_going, freshenv=freshenv)
