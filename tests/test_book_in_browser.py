@@ -213,10 +213,12 @@ def _chromium() -> str:
     return chromium
 
 
-def read_edition(html: Path, edition: str, page_checks=None) -> tuple[dict[str, list[str]], str]:
+def read_edition(html: Path, edition: str, page_checks=None,
+                 screenshot_widths=tuple(w for w, _ in VIEWPORTS)) -> tuple[dict[str, list[str]], str]:
     """Read every page of one edition at every width; (problems by page, summary line).
 
     ``page_checks(page_name, width, result)`` -> problems: an edition's own checks of MEASURE's result.
+    Full-page screenshots (most of the time per page) are taken at ``screenshot_widths``.
     """
     chromium = _chromium()
     from playwright.sync_api import sync_playwright
@@ -267,9 +269,10 @@ def read_edition(html: Path, edition: str, page_checks=None) -> tuple[dict[str, 
                     before = len(outside_requests)
                     tab.goto(f"{origin}/{page_name}", wait_until="load")
                     result = tab.evaluate(MEASURE)
-                    shot = SCREENSHOTS / str(width) / Path(page_name).with_suffix(".png")
-                    shot.parent.mkdir(parents=True, exist_ok=True)
-                    tab.screenshot(path=str(shot), full_page=True)
+                    if width in screenshot_widths:
+                        shot = SCREENSHOTS / str(width) / Path(page_name).with_suffix(".png")
+                        shot.parent.mkdir(parents=True, exist_ok=True)
+                        tab.screenshot(path=str(shot), full_page=True)
                     context.close()
 
                     stats["console_errors"] += len(errors)
