@@ -268,8 +268,8 @@ class _Prose(HTMLParser):
     """The text of a page's article, outside code, maths, pre blocks, scripts and the reference list."""
 
     SKIP = {"pre", "code", "script", "style", "math", "svg", "kbd", "samp"}
-    SKIP_CLASSES = ("math", "highlight", "cell_output", "output", "citation", "bibtex", "footnote",
-                    "headerlink", "MathJax", "sig")
+    SKIP_CLASSES = {"math", "highlight", "cell_output", "output", "citation", "footnote", "headerlink", "sig",
+                    "cell_input", "literal", "pre"}  # whole class names: a page's section is "mathjax_ignore"
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -277,24 +277,28 @@ class _Prose(HTMLParser):
         self.in_article = 0
         self.parts: list[str] = []
 
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+            "track", "wbr"}
+
     def handle_starttag(self, tag, attrs):
-        if tag in ("br", "img", "hr", "meta", "link", "input", "wbr", "col", "source"):
+        if tag in self.VOID:
             return
         attrs = dict(attrs)
         classes = (attrs.get("class") or "").split()
-        skip = tag in self.SKIP or any(c.startswith(self.SKIP_CLASSES) for c in classes)
+        skip = (tag in self.SKIP or any(c in self.SKIP_CLASSES or c.startswith(("highlight-", "MathJax", "mjx"))
+                                        for c in classes) or tag.startswith("mjx-"))
         article = tag == "article" and "bd-article" in classes
         self.stack.append((tag, skip, article))
         if article:
             self.in_article += 1
 
     def handle_endtag(self, tag):
-        while self.stack:
-            name, _, article = self.stack.pop()
-            if article:
+        open_at = [i for i, (name, _, _) in enumerate(self.stack) if name == tag]
+        if not open_at:
+            return  # an end tag with no start tag: ignored, as browsers do
+        while len(self.stack) > open_at[-1]:
+            if self.stack.pop()[2]:
                 self.in_article -= 1
-            if name == tag:
-                break
 
     def handle_data(self, data):
         if self.in_article and not any(skip for _, skip, _ in self.stack):
