@@ -118,10 +118,36 @@ def _finish_korean(app, exception):
         raise ExtensionError(f"the Korean edition did not build cleanly (exit status {returncode}; "
                              "its warnings and errors are the lines above that start with [ko])")
     target = Path(app.outdir) / "ko"
-    if target.exists():
-        shutil.rmtree(target)
-    shutil.copytree(build_root / "html", target)
-    LOGGER.info("the Korean edition is in %s", target)
+    changed = _mirror(build_root / "html", target)
+    LOGGER.info("the Korean edition is in %s (%d files updated)", target, changed)
+
+
+def _mirror(source: Path, target: Path) -> int:
+    """Make ``target`` a copy of ``source``, file by file: only changed files are written (each replaced at
+    once), files gone from ``source`` are removed; a reader of ``target`` (the browser test, while another
+    test session's build finds nothing to do) never meets a missing file. Returns the files written."""
+    import filecmp
+
+    written, wanted = 0, set()
+    for path in source.rglob("*"):
+        if path.is_dir():
+            continue
+        relative = path.relative_to(source)
+        wanted.add(relative)
+        destination = target / relative
+        if destination.is_file() and filecmp.cmp(path, destination, shallow=False):
+            continue
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        temporary = destination.with_name(f".{destination.name}.tmp")
+        shutil.copyfile(path, temporary)
+        os.replace(temporary, destination)
+        written += 1
+    for path in sorted(target.rglob("*"), reverse=True):
+        if path.is_file() and path.relative_to(target) not in wanted:
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+    return written
 
 
 def setup(app):
