@@ -15,6 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from normreg.i18n import translator
+
+_ = translator("normreg")
+
 MNIST_ENV_VAR = "NORMREG_MNIST_DIR"
 
 # IDX type codes (http://yann.lecun.com/exdb/mnist/ describes the format).
@@ -68,10 +72,9 @@ class ImageDataset:
     def describe(self) -> str:
         """One line saying what was loaded and from where."""
         n, h, w = self.images.shape
-        return (
-            f"{self.name}: {n} images of {h}x{w} pixels, values 0..{self.pixel_max:g}, "
-            f"{len(np.unique(self.labels))} classes; from {self.source}"
-        )
+        return _("{name}: {n} images of {h}x{w} pixels, values 0..{top:g}, {classes} classes; from {source}").format(
+            name=self.name, n=n, h=h, w=w, top=self.pixel_max, classes=len(np.unique(self.labels)),
+            source=_(self.source))  # in the edition's language (normreg.i18n): chapter 8 glues this line
 
 
 def load_digits_dataset() -> ImageDataset:
