@@ -2,9 +2,9 @@
 
 Why: the glossary page of both editions shows ``locale/ko/glossary.tsv``, the one list of the
 Korean terms that the catalogs and the tests use, so it cannot drift from what they check. The
-cells are terms, not prose to translate: they are built without a source line, so Sphinx's
-gettext builder does not extract them (no catalog entry per term), and the column headings are
-given here in the edition's language. The page is rebuilt when the TSV changes.
+terms are not prose to translate: their cells are built without a source line, so Sphinx's
+gettext builder does not extract them (no catalog entry per term); the notes are prose, and each
+is a msgid of the page's catalog. The column headings are given here in the edition's language. The page is rebuilt when the TSV changes.
 """
 from __future__ import annotations
 
@@ -38,14 +38,18 @@ class GlossaryTable(SphinxDirective):
         for width in (30, 25, 45):
             group += nodes.colspec(colwidth=width)
 
+        source, line = self.state_machine.get_source_and_line(self.lineno)
+
         def row(cells, english=None):
             entry_row = nodes.row()
             for i, text in enumerate(cells):
                 entry = nodes.entry()
-                paragraph = nodes.paragraph()
-                paragraph += nodes.Text(text)
+                paragraph = nodes.paragraph(text, text)
                 if i == 0 and english is not None:
                     paragraph["lang"] = "en"
+                if i == 2 and english is not None and text:
+                    # a note is prose: a msgid of the page's catalog, translated like any sentence
+                    paragraph.source, paragraph.line = source, line
                 entry += paragraph
                 entry_row += entry
             return entry_row
