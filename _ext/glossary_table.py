@@ -32,10 +32,10 @@ class GlossaryTable(SphinxDirective):
         rows = read_glossary(Path(path))
         language = self.config.language if self.config.language in HEADINGS else "en"
 
-        table = nodes.table(classes=["normreg-glossary"])
+        table = nodes.table(classes=["normreg-glossary", "colwidths-given"])  # the writer emits the widths
         group = nodes.tgroup(cols=3)
         table += group
-        for width in (30, 25, 45):
+        for width in (38, 22, 40):
             group += nodes.colspec(colwidth=width)
 
         source, line = self.state_machine.get_source_and_line(self.lineno)
