@@ -81,3 +81,12 @@ def test_exports_have_the_documented_columns():
     assert moodle[0] == ["ID number", "Email address", "01_normalization", "06_dropout"]
     assert [r[0] for r in moodle[1:]] == ["ana.perez", "bo", "cy", "dee"]
     assert exports.canvas(RECORDS).endswith("\r\n")
+
+
+def test_a_graded_row_whose_grade_cells_are_missing_needs_a_look():
+    """Grade cells gone (their nbgrader metadata removed, e.g. cells copied into a new notebook): graded, and listed."""
+    stripped = {"student_id": "ed", "assignment": "01_normalization", "score": 0.0, "max_score": 2.0, "status": "graded",
+                "notes": ["grade cells missing: test_z_score_fit, test_z_score_fit_hidden"], "tests": []}
+    look = class_report.summarise(RECORDS + [stripped])["look"]
+    assert [(x["student_id"], x["notes"]) for x in look] == [
+        ("dee", []), ("ed", ["grade cells missing: test_z_score_fit, test_z_score_fit_hidden"])]
