@@ -34,9 +34,10 @@ STATUS_KINDS = ("graded", "timeout", "kernel died", "missing", "unreadable", "fo
                 "other")
 LOOK_AT = ("forbidden reference", "hidden code", "tampering", "memory limit", "output too large", "unsafe zip",
            "not a usable student id", "grader error", "refused", "unreadable notebook (too deeply nested)")
-# notes that put a graded row on the list too: the grader could not see the grade cells it expected (their
-# nbgrader metadata removed, e.g. cells copied into a new notebook), or a message was forged
-LOOK_NOTES = ("hidden code", "forged", "grade cells missing")
+# notes that put a row on the list too: the grader could not see the grade cells it expected (their nbgrader
+# metadata removed, e.g. cells copied into a new notebook), a notebook under another name (a renamed download,
+# "01_normalization (1).ipynb": missing for nbgrader too, so never graded here), or a message was forged
+LOOK_NOTES = ("hidden code", "forged", "grade cells missing", "not found (found")
 GAP = 0.1   # visible pass rate this much above the hidden one: the code fits the visible inputs
 SLOWEST = 10
 e = html.escape
