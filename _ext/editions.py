@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -30,6 +31,7 @@ import threading
 from pathlib import Path
 
 from sphinx.errors import ExtensionError
+from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
 
 LOGGER = logging.getLogger(__name__)
@@ -150,7 +152,46 @@ def _mirror(source: Path, target: Path) -> int:
     return written
 
 
+class NumberedHeadings(SphinxTransform):
+    """A translated heading keeps its number: "1. Data normalization" -> "1. 데이터 정규화".
+
+    Sphinx parses a msgstr with the page's parser, and MyST reads "1. 데이터 정규화" as a numbered
+    list, so the heading would stay English. The translator need not know: where the msgid starts
+    with a number and a full stop (only a heading or a caption can, in MyST), the msgstr's full stop is
+    escaped (1\\.) before Sphinx's Locale transform reads it.
+    """
+
+    default_priority = 19  # sphinx.transforms.i18n.Locale is 20 and gets the same catalog object
+
+    def apply(self, **kwargs):
+        language = self.config.language
+        if not language or language == "en" or not self.config.locale_dirs:
+            return
+        from sphinx.locale import init as init_locale
+        from sphinx.util.i18n import docname_to_domain
+
+        dirs = [os.path.join(self.env.srcdir, directory) for directory in self.config.locale_dirs]
+        catalog, has_catalog = init_locale(dirs, language, docname_to_domain(self.env.docname,
+                                                                            self.config.gettext_compact))
+        if not has_catalog or getattr(catalog, "_normreg_numbered_headings", False):
+            return
+        original = catalog.gettext
+
+        def gettext(message):
+            translated = original(message)
+            if NUMBERED.match(message) and NUMBERED.match(translated):
+                return NUMBERED.sub(r"\1\\. ", translated, count=1)
+            return translated
+
+        catalog.gettext = gettext
+        catalog._normreg_numbered_headings = True
+
+
+NUMBERED = re.compile(r"^(\d+)\.\s")
+
+
 def setup(app):
+    app.add_transform(NumberedHeadings)
     app.connect("config-inited", _config_inited)
     app.connect("html-page-context", _page_context)
     app.connect("builder-inited", _start_korean)

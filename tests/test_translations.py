@@ -15,6 +15,7 @@ import subprocess
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from babel.messages.pofile import read_po
@@ -48,8 +49,18 @@ PLACEHOLDER = re.compile(r"(?<!\{)\{[A-Za-z_]\w*(?:[:!][^{}]*)?\}(?!\})")  # {st
 LIST_START = re.compile(r"^\d+\.\s")                 # "1. " at the start: MyST reads the msgstr as a list
 
 
+EXPLICIT_TITLE = re.compile(r"^(\{[\w:.-]+\}`)[^`<]*<([^`>]+)>`$")  # {ref}`section 1.5 <label>`: its words are prose
+
+
+def _role_key(role: str) -> str:
+    """A role as the translation must keep it: whole, or for a cross-reference with its own words
+    ({ref}`section 1.5 <label>`, {doc}`the glossary <glossary>`) its name and target only."""
+    explicit = EXPLICIT_TITLE.match(role)
+    return f"{explicit.group(1)}<{explicit.group(2)}>`" if explicit else role
+
+
 def markup(text: str, code_domain: bool) -> dict[str, collections.Counter]:
-    roles = ROLE.findall(text)
+    roles = [_role_key(role) for role in ROLE.findall(text)]
     rest = ROLE.sub("", text)
     maths = MATH.findall(rest)
     kinds = {"roles": roles, "maths": maths, "code spans": CODE.findall(MATH.sub("", rest)),
@@ -67,21 +78,42 @@ def markup_problems(msgid: str, msgstr: str, code_domain: bool = False) -> list[
         if english[kind] != korean[kind]:
             problems.append(f"{kind} differ: missing {dict(english[kind] - korean[kind])}, "
                             f"extra {dict(korean[kind] - english[kind])}")
-    if not code_domain and LIST_START.match(msgstr):
+    if not code_domain and LIST_START.match(msgstr) and not LIST_START.match(msgid):
         problems.append(f"starts with {LIST_START.match(msgstr).group(0)!r}, which MyST reads as a numbered list "
-                        "(a heading such as '1. Data normalization' is lost): write it 1\\\\. in the .po "
-                        "(1\\. in MyST)")
+                        "(the English does not): write it 1\\\\. in the .po (1\\. in MyST)")
     return problems
 
 
 # ---------------------------------------------------------------------------- glossary
 
-def glossary() -> list[tuple[str, str]]:
-    """(english, korean) for every term of the glossary, longest English term first."""
+class Term(NamedTuple):
+    english: str
+    korean: str
+    also: tuple[str, ...]      # other Korean forms the note allows ("neural network: 신경망")
+    never: tuple[str, ...]     # Korean forms the note forbids ("never 노이즈")
+
+
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+
+def glossary() -> list[Term]:
+    """Every term of the glossary, longest English term first, with what its note allows and forbids."""
     with open(GLOSSARY, newline="", encoding="utf-8") as f:
-        rows = [(r["english"].strip(), r["korean"].strip()) for r in csv.DictReader(f, delimiter="\t")
+        rows = [r for r in csv.DictReader(f, delimiter="\t")
                 if (r.get("english") or "").strip() and (r.get("korean") or "").strip()]
-    return sorted(rows, key=lambda row: -len(row[0]))
+    terms = []
+    for row in rows:
+        also, never = [], []
+        for part in (row.get("note") or "").split(";"):
+            part = part.strip()
+            if part.startswith("never "):
+                word = part.removeprefix("never ").split(":")[0].strip()
+                if HANGUL.search(word):
+                    never.append(word)
+            elif ":" in part:
+                also += [w.strip() for w in part.split(":", 1)[1].split(" / ") if HANGUL.search(w)]
+        terms.append(Term(row["english"].strip(), row["korean"].strip(), tuple(also), tuple(never)))
+    return sorted(terms, key=lambda term: -len(term.english))
 
 
 def prose(text: str) -> str:
@@ -89,19 +121,52 @@ def prose(text: str) -> str:
     text = ROLE.sub(" ", text)
     text = MATH.sub(" ", text)
     text = CODE.sub(" ", text)
+    text = re.sub(r"\b\w+=\S+", " ", text)  # momentum=0.1 written without backticks: code
+    # "mean" as a verb ("what does that mean", "this means"): not the statistic
+    text = re.sub(r"\b(?:does|do|did|to|will|would|can|could|may|might|that|which|this)\s+(?:not\s+)?mean\b",
+                  " ", text, flags=re.IGNORECASE)
     return LINK.sub("]", text)
 
 
-def glossary_problems(msgid: str, msgstr: str, terms=None) -> list[str]:
-    """An English glossary term in the msgid whose Korean term is not in the msgstr; 정규화 for regularization."""
+NOT_PLURAL = {"means"}  # "this means": a verb, not means of a feature
+EXCEPTION = re.compile(r"glossary-ok:\s*(.+)", re.IGNORECASE)
+
+
+def exceptions(message) -> set[str]:
+    """English terms a translator comment in the catalog exempts for this entry, with the reason:
+    ``# glossary-ok: unit (a unit of measure: 단위)``: the English word in another sense than the glossary's."""
+    found = set()
+    for comment in getattr(message, "user_comments", []) or []:
+        match = EXCEPTION.search(comment)
+        if match:
+            found |= {t.split("(")[0].strip().lower() for t in match.group(1).split(",")}
+    return found
+
+
+def glossary_problems(msgid: str, msgstr: str, terms=None, exempt=frozenset()) -> list[str]:
+    """An English glossary term in the msgid whose Korean term (or a form its note allows) is not in the
+    msgstr; a form its note forbids; 정규화 for regularization."""
     problems = []
+    if msgid.lstrip().startswith("\\") or "\\text{" in msgid:
+        return problems  # a display formula: maths, not prose
     text = prose(msgid)
-    for english, korean in terms if terms is not None else glossary():
-        pattern = re.compile(rf"(?<![\w-]){re.escape(english)}(?:s|es)?(?![\w-])", re.IGNORECASE)
-        if pattern.search(text):
-            if korean not in msgstr:
-                problems.append(f"{english!r} is {korean!r} in the glossary, not found in the translation")
-            text = pattern.sub(" ", text)  # "batch normalization" is not also "normalization"
+    explained = set()  # Korean words that an English term of this msgid accounts for
+    for term in terms if terms is not None else glossary():
+        pattern = re.compile(rf"(?<![\w-]){re.escape(term.english)}(?:s|es)?(?![\w-])", re.IGNORECASE)
+        found = [m.group(0) for m in pattern.finditer(text) if m.group(0).lower() not in NOT_PLURAL]
+        if not found:
+            continue
+        explained.add(term.korean)
+        if term.english.lower() not in exempt and not any(k in msgstr for k in (term.korean, *term.also)):
+            problems.append(f"{term.english!r} is {term.korean!r} in the glossary, not found in the translation"
+                            " (another sense of the word: a translator comment '# glossary-ok: "
+                            f"{term.english} (why)' on the entry)")
+        text = pattern.sub(" ", text)  # "batch normalization" is not also "normalization"
+    for term in terms if terms is not None else glossary():
+        if re.search(rf"(?<![\w-]){re.escape(term.english)}(?:s|es)?(?![\w-])", prose(msgid), re.IGNORECASE):
+            for word in term.never:
+                if word in msgstr and not any(word in k for k in explained if k != term.korean):
+                    problems.append(f"{word!r} for {term.english!r}: the glossary says never {word}")
     about_regularization = re.search(r"regulari[sz]", msgid, re.IGNORECASE)
     about_normalization = re.search(r"normali[sz]|정규화", msgid, re.IGNORECASE)
     if about_regularization and not about_normalization and "정규화" in msgstr:
@@ -136,7 +201,7 @@ def test_translations_keep_the_markup(path):
 def test_glossary_terms_are_used(path):
     terms = glossary()
     problems = [f"line {m.lineno}: {problem}: {m.id[:60]!r}" for m in messages(path) if m.string and not m.fuzzy
-                for problem in glossary_problems(m.id, m.string, terms)]
+                for problem in glossary_problems(m.id, m.string, terms, exceptions(m))]
     assert not problems, f"{_name(path)}:\n" + "\n".join(problems)
 
 
@@ -146,8 +211,11 @@ def test_the_checks_catch_what_they_are_for():
     assert markup_problems("See {numref}`fig-a`.", "그림을 보세요.")
     assert markup_problems("Use `np.std`.", "np.std를 쓰세요.")
     assert markup_problems("[chapter 1](../book/a.md)", "[1장](../book/b.md)")
-    assert markup_problems("1. Data normalization", "1. 데이터 정규화")
-    assert markup_problems("1. Data normalization", "1\\. 데이터 정규화") == []
+    assert markup_problems("1. Data normalization", "1. 데이터 정규화") == []   # _ext/editions.py keeps it a heading
+    assert markup_problems("1\\. Data normalization", "1\\. 데이터 정규화") == []
+    assert markup_problems("A list follows.", "1. 목록이 이어집니다.")
+    assert markup_problems("See {ref}`section 1.5 <fit-train>`.", "{ref}`1.5절 <fit-train>`을 보세요.") == []
+    assert markup_problems("See {ref}`section 1.5 <fit-train>`.", "{ref}`1.5절 <fit-test>`을 보세요.")
     assert markup_problems("(b) all {steps:,} steps", "(b) 전체 {steps}단계", code_domain=True)
     assert markup_problems("(b) all {steps:,} steps", "(b) 전체 {steps:,}단계", code_domain=True) == []
     terms = glossary()
@@ -156,6 +224,14 @@ def test_the_checks_catch_what_they_are_for():
     assert glossary_problems("Batch normalization helps.", "배치 정규화는 도움이 됩니다.", terms) == []
     assert glossary_problems("Batch normalization helps.", "배치 노멀라이제이션은 도움이 됩니다.", terms)
     assert glossary_problems("the `dropout` argument", "`dropout` 인수", terms) == []  # code is not prose
+    assert glossary_problems("A small neural network.", "작은 신경망.", terms) == []   # the note allows 신경망
+    assert glossary_problems("The noise of the batch.", "배치의 노이즈.", terms)       # the note forbids 노이즈
+    assert glossary_problems("This means little.", "이는 별 의미가 없습니다.", terms) == []  # a verb
+    assert glossary_problems("What does that mean for the mean?", "그것은 평균에 무엇을 의미합니까?", terms) == []
+    assert glossary_problems("What does that mean?", "그것은 무엇을 의미합니까?", terms) == []
+    assert glossary_problems('"momentum=0.1 keeps 10%"', '"momentum=0.1은 10%를 유지한다"', terms) == []
+    assert glossary_problems("units of measure", "측정 단위", terms)
+    assert glossary_problems("units of measure", "측정 단위", terms, {"unit"}) == []  # # glossary-ok: unit
 
 
 # ---------------------------------------------------------------------------- normreg's messages
