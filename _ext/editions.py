@@ -87,8 +87,10 @@ def _start_korean(app):
     if not _wanted(app):
         return
     build_root = Path(app.outdir).parent / "ko"
+    # With --keep-going, Sphinx keeps -W in a private flag and sets app.warningiserror to False
+    warnings_are_errors = bool(app.warningiserror or app.keep_going or getattr(app, "_fail_on_warnings", False))
     command = [sys.executable, "-u", __file__, "ko", str(app.srcdir), str(build_root),
-               app.config.external_toc_path, str(int(bool(app.warningiserror))),
+               app.config.external_toc_path, str(int(warnings_are_errors)),
                str(int(bool(app.keep_going))), str(int(bool(app.config.nitpicky)))]
     LOGGER.info("building the Korean edition into %s (NORMREG_LANG=ko); its lines start with [ko]",
                 build_root / "html")
