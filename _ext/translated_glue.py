@@ -1,27 +1,33 @@
 """Glued values inside translated sentences: {glue:text}`key` in a msgstr finds its page's data.
 
 Why: Sphinx translates a paragraph by parsing its msgstr as a small document of its own
-(``sphinx.util.nodes``/``i18n``: ``publish_msgstr``), with the page's parser. For a MyST-NB page
-that small document has its own, empty notebook, so every ``{glue:text}``, ``{glue:md}`` or
-``{glue:figure}`` role of a translated sentence fails ("No key ... found in glue data for this
-document") and the Korean edition would lose every glued number. Before Sphinx's Locale
-transform runs, this records each page's notebook renderer (which holds the executed page's
-glue data); MyST-NB's lookup then falls back to it when the document being parsed is a msgstr
-of that page. The English edition never parses a msgstr and is not affected.
+(``publish_msgstr`` in ``sphinx.util.i18n``), with the page's parser. For a MyST-NB page that
+small document gets a notebook of its own, with no outputs, so every ``{glue:text}``,
+``{glue:md}`` or ``{glue}`` role of a translated sentence failed ("No key ... found in glue data
+for this document") and the Korean edition lost every glued number. MyST-NB writes each executed
+page's glue data next to its executed notebook (``jupyter_execute/<page>.glue.json``) before the
+translation runs; MyST-NB's lookup here falls back to that file when the document being parsed is
+a msgstr of the page. The English edition never parses a msgstr and is not affected.
 """
 from __future__ import annotations
 
-from sphinx.transforms import SphinxTransform
+import json
+from pathlib import Path
 
-_RENDERERS: dict[str, object] = {}  # docname -> the page's NbElementRenderer (MyST-NB)
+_CACHE: dict[Path, tuple[float, dict]] = {}
 
 
-class RememberGlueData(SphinxTransform):
-    default_priority = 19  # sphinx.transforms.i18n.Locale is 20
-
-    def apply(self, **kwargs):
-        if "nb_renderer" in self.document:
-            _RENDERERS[self.env.docname] = self.document["nb_renderer"]
+def _page_glue(env) -> dict:
+    """The glue data of the page being read, from MyST-NB's output folder (reloaded when it changes)."""
+    path = Path(env.app.outdir).parent.joinpath("jupyter_execute", *(env.docname + ".glue.json").split("/"))
+    if not path.is_file():
+        return {}
+    mtime = path.stat().st_mtime
+    cached = _CACHE.get(path)
+    if cached is None or cached[0] != mtime:
+        cached = (mtime, json.loads(path.read_text(encoding="utf-8")))
+        _CACHE[path] = cached
+    return cached[1]
 
 
 def _patch():
@@ -36,14 +42,13 @@ def _patch():
             return original(document, key)
         except utils.RetrievalError:
             env = getattr(document.settings, "env", None)
-            renderer = _RENDERERS.get(getattr(env, "docname", None))
-            if renderer is None or not str(document.get("source", "")).endswith("<translated>"):
+            if env is None or not str(document.get("source", "")).endswith("<translated>"):
                 raise
-            glue_data = renderer.renderer.nb_client.glue_data
+            glue_data = _page_glue(env)
             if key not in glue_data:
                 raise
             return utils.VariableOutput(data=glue_data[key]["data"], metadata=glue_data[key].get("metadata", {}),
-                                        nb_renderer=renderer, vtype="glue")
+                                        nb_renderer=document.get("nb_renderer"), vtype="glue")
 
     retrieve_glue_data._normreg_translated = True
     utils.retrieve_glue_data = retrieve_glue_data
@@ -53,5 +58,4 @@ def _patch():
 
 def setup(app):
     _patch()
-    app.add_transform(RememberGlueData)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
