@@ -175,18 +175,16 @@ class NumberedHeadings(SphinxTransform):
         dirs = [os.path.join(self.env.srcdir, directory) for directory in self.config.locale_dirs]
         catalog, has_catalog = init_locale(dirs, language, docname_to_domain(self.env.docname,
                                                                             self.config.gettext_compact))
-        if not has_catalog or getattr(catalog, "_normreg_numbered_headings", False):
-            return
-        original = catalog.gettext
-
-        def gettext(message):
-            translated = original(message)
-            if NUMBERED.match(message) and NUMBERED.match(translated):
-                return NUMBERED.sub(r"\1\\. ", translated, count=1)
-            return translated
-
-        catalog.gettext = gettext
-        catalog._normreg_numbered_headings = True
+        # Sphinx 7.4's Locale reads the catalogs' dictionaries (the translator and its fallbacks) directly
+        while catalog is not None:
+            messages = getattr(catalog, "_catalog", None)
+            if messages and not getattr(catalog, "_normreg_numbered_headings", False):
+                for msgid, msgstr in messages.items():
+                    if isinstance(msgid, str) and isinstance(msgstr, str) and NUMBERED.match(msgid) \
+                            and NUMBERED.match(msgstr):
+                        messages[msgid] = NUMBERED.sub(r"\1\\. ", msgstr, count=1)
+                catalog._normreg_numbered_headings = True
+            catalog = getattr(catalog, "_fallback", None)
 
 
 NUMBERED = re.compile(r"^(\d+)\.\s")
