@@ -163,7 +163,8 @@ def glossary_problems(msgid: str, msgstr: str, terms=None, exempt=frozenset()) -
                             f"{term.english} (why)' on the entry)")
         text = pattern.sub(" ", text)  # "batch normalization" is not also "normalization"
     for term in terms if terms is not None else glossary():
-        if re.search(rf"(?<![\w-]){re.escape(term.english)}(?:s|es)?(?![\w-])", prose(msgid), re.IGNORECASE):
+        if term.english.lower() not in exempt and re.search(
+                rf"(?<![\w-]){re.escape(term.english)}(?:s|es)?(?![\w-])", prose(msgid), re.IGNORECASE):
             for word in term.never:
                 if word in msgstr and not any(word in k for k in explained if k != term.korean):
                     problems.append(f"{word!r} for {term.english!r}: the glossary says never {word}")
