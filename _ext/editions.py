@@ -219,11 +219,43 @@ def _build(srcdir, outdir, builder, language, toc, *, doctreedir, cache, warning
                         warningiserror=warningiserror, keep_going=keep_going, freshenv=freshenv)
 
 
+def _fill(paths: list[str]) -> int:
+    """``editions.py fill NEW.po ...``: every empty or fuzzy msgstr of the catalogs under locale/ko/LC_MESSAGES/
+    whose msgid one of the given files translates takes that translation (written as sphinx-intl writes)."""
+    from babel.messages.pofile import read_po, write_po
+
+    given = {}
+    for path in paths:
+        with open(path, "rb") as f:
+            given.update({m.id: m for m in read_po(f) if m.id and m.string and not m.fuzzy})
+    filled = 0
+    for path in sorted((Path(__file__).resolve().parent.parent / "locale" / "ko" / "LC_MESSAGES").rglob("*.po")):
+        with open(path, "rb") as f:
+            catalog = read_po(f)
+        changed = 0
+        for message in catalog:
+            if message.id in given and (not message.string or message.fuzzy):
+                message.string = given[message.id].string
+                message.flags.discard("fuzzy")
+                message.user_comments = list(given[message.id].user_comments)
+                changed += 1
+        if changed:
+            with open(path, "wb") as f:
+                write_po(f, catalog, width=76)
+            print(f"{path}: {changed} entries filled")
+            filled += changed
+    print(f"{filled} of {len(given)} given translations used")
+    return 0
+
+
 def _main(argv: list[str]) -> int:
     """``editions.py gettext [OUTDIR]``: the message templates of every page, from the English sources, into
     _build/gettext/ (pages executed as for the English edition, from its cache: figures' alt text is
     on their output images); then ``sphinx-intl update -p _build/gettext -l ko -d locale``.
+    ``editions.py fill NEW.po ...``: translations kept apart (locale/ko/new-entries-*.po) put into the catalogs.
     ``editions.py ko SRCDIR BUILD_ROOT TOC W KEEP_GOING NITPICKY``: the Korean edition (called by the build)."""
+    if argv[:1] == ["fill"]:
+        return _fill(argv[1:])
     if argv[:1] == ["gettext"]:
         repo = Path(__file__).resolve().parent.parent
         build = repo / "_build"

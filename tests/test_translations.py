@@ -193,8 +193,8 @@ def test_every_entry_is_translated_and_not_fuzzy(path):
 @pytest.mark.parametrize("path", CATALOGS, ids=_name)
 def test_translations_keep_the_markup(path):
     code_domain = path.is_relative_to(CODE_CATALOGS)
-    problems = [f"line {m.lineno}: {problem}: {m.id[:60]!r}" for m in messages(path) if m.string
-                for problem in markup_problems(m.id, m.string, code_domain)]
+    problems = [f"line {m.lineno}: {problem}: {m.id[:60]!r}" for m in messages(path) if m.string and not m.fuzzy
+                for problem in markup_problems(m.id, m.string, code_domain)]  # fuzzy: the test above
     assert not problems, f"{_name(path)}:\n" + "\n".join(problems)
 
 
