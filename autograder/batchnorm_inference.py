@@ -46,7 +46,7 @@ TOLERANCE = {
     torch.float32: (1e-4, 1e-4),
 }
 
-BATCH_OF_ONE_MESSAGE = _("Expected more than 1 value per channel when training")
+BATCH_OF_ONE_MESSAGE = "Expected more than 1 value per channel when training"
 
 _STATE_NAMES = ("running_mean", "running_var", "num_batches_tracked")
 
@@ -78,7 +78,7 @@ def _show(value, dim: int | None = None) -> str:
     if isinstance(value, TensorData):
         array = value.array.reshape(()) if dim == 0 and value.array.size == 1 else value.array
         body = repr(array.item()) if array.ndim == 0 else np.array2string(array, separator=", ", threshold=12)
-        dtype = "" if value.dtype in ("int64", "float32") else _(', dtype=torch.{value_dtype}').format(value_dtype=value.dtype)
+        dtype = "" if value.dtype in ("int64", "float32") else f", dtype=torch.{value.dtype}"
         grad = _(", requires_grad=True") if value.requires_grad else ""
         return f"tensor({body}{dtype}{grad})"
     if isinstance(value, ObjectData):

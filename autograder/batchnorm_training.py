@@ -334,7 +334,7 @@ def _param_mistakes(x, dout, eps, which: str) -> dict[str, np.ndarray]:
     found = {}
     for wrong in wrong_axes:
         label = _("the whole array") if wrong is None else (f"axis={wrong[0]}" if len(wrong) == 1 else f"axes {wrong}")
-        found[recognised("bn-backward-param-grad-wrong-axes", _('{which} was summed over {label}: {which} = {formula} over {right}, one value per {detail}').format(which=which, label=label, formula=formula, right=right, detail='feature' if x.ndim == 2 else 'channel'))] = term.sum(axis=wrong)
+        found[recognised("bn-backward-param-grad-wrong-axes", _('{which} was summed over {label}: {which} = {formula} over {right}, one value per {detail}').format(which=which, label=label, formula=formula, right=right, detail=_('feature') if x.ndim == 2 else _('channel')))] = term.sum(axis=wrong)
     if which == "dgamma":
         found[recognised("bn-backward-dgamma-uses-x", _("dgamma = sum(dout * x) uses the input x: it is sum(dout * x_hat), with the normalized x_hat"))] = \
             (dout * x).sum(axis=axes)

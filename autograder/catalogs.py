@@ -6,7 +6,8 @@ Two catalogs, both read at run time by ``normreg.i18n`` (Babel, no compiled ``.m
   (``_("...")`` in ``autograder/*.py``) and every recognised mistake's description
   (``autograder/mistakes.py``, one entry per mistake, its id as the entry's comment);
 - ``normreg/locale/ko/LC_MESSAGES/grader.po``: the feedback page's and the class report's words
-  (``_("...")`` in ``autograder/feedback.py``, ``grader/class_report.py``, ``grader/exports.py``).
+  (``_("...")`` in ``autograder/feedback.py``, ``grader/class_report.py``, ``grader/exports.py``, and
+  ``{{ "..." | tr(nb) }}`` in the feedback page's template, ``autograder/templates/course_feedback``).
 
 ``python -m autograder.catalogs`` (no argument: ``update``) extracts the messages from the code with
 Babel's Python extractor, adds the new ones to the catalogs (untranslated), keeps every translation
@@ -30,9 +31,11 @@ LANGS = ("ko",)
 SOURCES = {
     "autograder": [p for p in sorted((REPO / "autograder").glob("*.py"))
                    if p.name not in ("feedback.py", "catalogs.py", "nbgrader_config.py", "i18n.py")],
-    "grader": [REPO / "autograder" / "feedback.py", REPO / "grader" / "class_report.py", REPO / "grader" / "exports.py",
-               REPO / "grader" / "report.py"],
+    "grader": [REPO / "autograder" / "feedback.py", REPO / "grader" / "class_report.py", REPO / "grader" / "exports.py"],
 }
+# the feedback page's template: its words are written {{ "Score:" | tr(nb) }}
+TEMPLATES = {"grader": [REPO / "autograder" / "templates" / "course_feedback" / "index.html.j2"]}
+TEMPLATE_WORDS = re.compile(r'\{\{\s*"((?:[^"\\]|\\.)*)"\s*\|\s*tr\(nb\)\s*\}\}')
 
 
 def _extract(paths) -> dict[str, list[str]]:
@@ -52,6 +55,10 @@ def _extract(paths) -> dict[str, list[str]]:
 def code_messages(domain: str) -> dict[str, list[str]]:
     """msgid -> where in the code (``path:line``; a mistake's description: ``mistake:ID``)."""
     found = _extract(SOURCES[domain])
+    for path in TEMPLATES.get(domain, ()):
+        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            for message in TEMPLATE_WORDS.findall(line):
+                found.setdefault(message, []).append(f"{path.relative_to(REPO)}:{lineno}")
     if domain == "autograder":
         from autograder.mistakes import MISTAKES
 

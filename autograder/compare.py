@@ -64,7 +64,7 @@ def call_learner(fn: Callable, *args, name: str | None = None, **kwargs):
 def _describe_args(args, kwargs) -> str:
     def one(value):
         if isinstance(value, np.ndarray):
-            return _('<array shape={value_shape} dtype={value_dtype}>').format(value_shape=value.shape, value_dtype=value.dtype)
+            return f"<array shape={value.shape} dtype={value.dtype}>"
         return repr(value)
 
     parts = [one(a) for a in args] + [f"{k}={one(v)}" for k, v in kwargs.items()]

@@ -120,7 +120,7 @@ class _Shown:
 
     def __init__(self, value):
         if isinstance(value, torch.Tensor):
-            self.text = _('<tensor shape={value_shape} dtype={str_value_dtype_replace}>').format(value_shape=tuple(value.shape), str_value_dtype_replace=str(value.dtype).replace('torch.', ''))
+            self.text = f"<tensor shape={tuple(value.shape)} dtype={str(value.dtype).replace('torch.', '')}>"
         else:
             self.text = f"<{type(value).__name__}>"
 
@@ -244,7 +244,7 @@ def check_record_preactivations(record, inputs) -> None:
         recognised("cs-record-inplace-overwritten", _("the stored tensors were changed afterwards by an in-place activation (nn.ReLU(inplace=True)) that overwrote the Linear layer's output: store a copy, `output.detach().clone()`")): reference["modified_in_place"],
     }
     if other_mode is not None:
-        known[recognised("cs-record-other-mode", _('the values were computed in {detail} mode, but the model was in {mode} mode: do not call model.eval() or model.train(); record in the mode the model is in (BatchNorm uses {detail2} statistics in {mode} mode)').format(detail='eval' if mode == 'train' else 'train', mode=mode, detail2='batch' if mode == 'train' else 'running'))] = other_mode["outputs"]
+        known[recognised("cs-record-other-mode", _('the values were computed in {detail} mode, but the model was in {mode} mode: do not call model.eval() or model.train(); record in the mode the model is in (BatchNorm uses {detail2} statistics in {mode} mode)').format(detail='eval' if mode == 'train' else 'train', mode=mode, detail2=_('batch') if mode == 'train' else _('running')))] = other_mode["outputs"]
     for text, candidate in known.items():
         if candidate is not reference["outputs"] and _list_matches(actual, candidate, rtol, atol) \
                 and not _list_matches(actual, reference["outputs"], rtol, atol):

@@ -43,7 +43,8 @@ import os as _os  # noqa: E402
 import nbgrader as _nbgrader  # noqa: E402
 
 c.HTMLExporter.template_name = "course_feedback"
-c.HTMLExporter.filters = {"strip_files_prefix": "autograder.feedback.strip_files_prefix_with_mathml"}
+c.HTMLExporter.filters = {"strip_files_prefix": "autograder.feedback.strip_files_prefix_with_mathml",
+                          "tr": "autograder.feedback.translate", "notebook_lang": "autograder.feedback.notebook_lang"}
 c.HTMLExporter.extra_template_basedirs = [
     _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "templates"),
     _os.path.join(_os.path.dirname(_nbgrader.__file__), "server_extensions", "formgrader", "templates"),

@@ -262,7 +262,7 @@ def _steps_verdict(record, inputs, make_optimizer: Callable, reference_name: str
         except CheckFailed as failure:
             message = str(failure)
             if needs_state and record[f"state_size_{step}"] == 0 and "not kept between calls" not in message:
-                message += _('\n  `state` is still empty after {step} call{detail}: {state_hint}').format(step=step, detail='s' if step > 1 else '', state_hint=state_hint)
+                message += _('\n  `state` is still empty after {step} call(s): {state_hint}').format(step=step, state_hint=state_hint)
             if isinstance(result, np.ndarray) and result.dtype == np.float32 and dtype == np.float64:
                 message += (_("\n  Your function returned float32 for a float64 parameter: rounding to float32 loses the precision the comparison needs; keep the parameter's dtype"))
             raise CheckFailed(message) from None
