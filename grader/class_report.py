@@ -185,7 +185,7 @@ def mistakes_figure(mistakes: list[dict], students: int) -> str:
     plt = _plt()
     shown = mistakes[:15][::-1]
     fig, ax = plt.subplots(figsize=(6.4, 0.34 * len(shown) + 1.0))
-    ax.barh(range(len(shown)), [m["learners"] for m in shown], color="#a53b4")
+    ax.barh(range(len(shown)), [m["learners"] for m in shown], color="#a53b4f")
     ax.set_yticks(range(len(shown)), [m["id"] for m in shown])
     ax.set_xlabel(_("learners (of {students})").format(students=students))
     ax.xaxis.get_major_locator().set_params(integer=True)

@@ -300,6 +300,11 @@ def _run_probes(cell, checks, namespace, send, sink) -> None:
 def prepare(job: dict) -> None:
     """The job's files into the working folder, which becomes the current one."""
     _write_files(job.get("files", {}))
+    # the notebook's language, decided by the worker from its metadata, and the catalog's entries as data:
+    # the probes' own messages ("not implemented yet", "raised ...") come in that language
+    from autograder.i18n import install
+
+    install(job.get("lang"), job.get("messages"))
     os.makedirs("/tmp/home", exist_ok=True)
     os.chdir(WORKDIR)
     os.environ.setdefault("MPLBACKEND", "Agg")
