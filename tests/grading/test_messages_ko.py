@@ -80,3 +80,26 @@ def test_book_links_lead_into_the_notebooks_edition():
     label = MISTAKES["norm-std-ddof1"].label
     assert book_link(label, "https://x.org/book", "ko").startswith("https://x.org/book/ko/book/")
     assert book_link(label, "https://x.org/book", "en").startswith("https://x.org/book/book/")
+
+
+def test_class_report_and_exports_in_korean(tmp_path):
+    """`--lang ko`: the class report's words, the mistakes' descriptions, its book links (the Korean edition) and
+    the Moodle header are Korean; the numbers are the English report's; Canvas keeps the header its import reads."""
+    from grader import class_report, exports
+    from tests.grading.test_report_units import RECORDS
+
+    english = class_report.render(RECORDS, "https://x.org/book", lang="en")
+    korean = class_report.render(RECORDS, "https://x.org/book", lang="ko")
+    assert "What the class got wrong" in english and "https://x.org/book/book/" in english
+    assert "학급이 틀린 것" in korean and "What the class got wrong" not in korean and "<html lang='ko'>" in korean
+    assert "https://x.org/book/ko/book/" in korean and "https://x.org/book/book/" not in korean
+    i18n.set_language("ko")
+    try:
+        assert describe("norm-std-ddof1") in korean
+    finally:
+        i18n.set_language(None)
+    assert i18n.language() == "en"  # rendering in Korean left the process's language as it was
+    moodle = exports.write(tmp_path, RECORDS, "moodle", lang="ko").read_text(encoding="utf-8")
+    canvas = exports.write(tmp_path, RECORDS, "canvas", lang="ko").read_text(encoding="utf-8")
+    assert moodle.startswith("ID 번호,이메일 주소,") and canvas.startswith("Student,ID,SIS User ID")
+    assert exports.write(tmp_path, RECORDS, "moodle").read_text().startswith("ID number,Email address,")
