@@ -233,7 +233,8 @@ def _render(records: list[dict], book_url: str | None = None) -> str:
     from autograder.mistakes import edition
     from normreg.i18n import language
 
-    book = edition(book_url or default_book_url())
+    root = (book_url or default_book_url()).rstrip("/")
+    book = edition(root)  # the edition of the report's language (mistake_link adds it to the root itself)
     data = summarise(records)
     parts = [f"<!DOCTYPE html><html lang='{language()}'><head><meta charset='utf-8'>"
              "<meta name='viewport' content='width=device-width, initial-scale=1'>"
@@ -290,7 +291,7 @@ def _render(records: list[dict], book_url: str | None = None) -> str:
         parts.append(f"<img src='{mistakes_figure(data['mistakes'], len(data['students']))}' alt='{e(alt)}'>")
         rows = []
         for rank, m in enumerate(data["mistakes"], 1):
-            link = mistake_link(m["id"], book)
+            link = mistake_link(m["id"], root)
             rows.append([str(rank), f"<a href='{e(link)}'>{e(m['description'])}</a><br><span class='muted'>"
                                     f"{e(m['id'])}</span>",
                          str(m["learners"]), e(", ".join(m["tests"][:4])), f"<pre>{e(m['example'])}</pre>"])
