@@ -45,7 +45,7 @@ import numpy as np
 import torch
 
 from autograder.compare import CheckFailed, assert_close, assert_unchanged, call_learner, to_array
-from autograder.probe import TensorData, capture, check, type_name
+from autograder.probe import TensorData, capture, check, learner_code, type_name
 from autograder.mistakes import recognised
 
 ALPHA = 1e-6  # probability that a statistical check fails a correct answer
@@ -345,7 +345,9 @@ def _expectation_probe(record, forward, inputs) -> None:
     x, p, name = inputs["x"], inputs["p"], inputs["name"]
     rng = np.random.default_rng(inputs["seed"] + 1)
     outs, xs = [], []
-    with np.errstate(all="ignore"):
+    # One watch around all the calls rather than one per call (a third of the chapter's grading time):
+    # whatever the code switches off in any call is still found when the block ends.
+    with np.errstate(all="ignore"), learner_code():
         for i in range(inputs["calls"]):
             given = x.copy()
             result = call_learner(forward, given, p, name=name, train=True, rng=rng)

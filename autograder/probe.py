@@ -349,6 +349,7 @@ class Watch:
 
 
 _RUNNING: list[Watch] = []   # the watches of the probes running now (innermost last)
+_WATCHING: list[Watch] = []  # the watches a ``learner_code`` block is watching for now (an inner one adds nothing)
 
 
 class learner_code:
@@ -373,6 +374,10 @@ class learner_code:
         if not _RUNNING:
             return
         watch = _RUNNING[-1]
+        if any(open_watch is watch for open_watch in _WATCHING):  # inside an outer ``learner_code`` of the same probe: it already watches
+            return
+        _WATCHING.append(watch)
+        entered.append(watch)
         if watch.torch and _real_torch() is not None:
             mode = _noting_mode()(watch.seen)
             mode.__enter__()
@@ -385,6 +390,9 @@ class learner_code:
     def __exit__(self, *error) -> bool:
         while self._entered:  # innermost first, each told of the error (none of them swallows it)
             entered = self._entered.pop()
+            if isinstance(entered, Watch):  # (entered first, so left last)
+                del _WATCHING[next(i for i, w in enumerate(_WATCHING) if w is entered)]
+                continue
             if hasattr(entered, "seen") and not _mode_still_on(entered):
                 entered.seen.add(WATCH_OFF)  # the code left the watch off (a mode popped, torch functions disabled)
                 try:
@@ -535,6 +543,7 @@ class Check:
         finally:
             if watching:
                 _RUNNING.pop()
+                _WATCHING[:] = [open_watch for open_watch in _WATCHING if open_watch is not watch]
         # a refused kernel (class grader's sandbox) the learner's code called counts as running it, even if the
         # code caught the error: the status then says which, and the score is nothing either way
         seen |= tried

@@ -215,6 +215,21 @@ def sandbox_texts(records) -> set[str]:
     return found
 
 
+HIDDEN_TEXT = "[what your code wrote is not shown for a hidden test]"
+
+
+def without_sandbox_text(message: str, records) -> str:
+    """``message`` with every text the learner's code wrote (``sandbox_texts``) replaced by ``HIDDEN_TEXT``.
+
+    A hidden test's feedback keeps the verdict's own words (what failed, the mistake it recognised)
+    but never what the code wrote while the hidden probe ran: an exception's text can carry the
+    hidden inputs, as a print can.
+    """
+    for text in sorted(sandbox_texts(records), key=len, reverse=True):
+        message = message.replace(text, HIDDEN_TEXT)
+    return message
+
+
 def seed_maker(secret: bytes, *parts: str) -> Callable[[int], int]:
     """Fresh seeds for one grade cell of one submission, unknowable without ``secret``.
 

@@ -44,6 +44,10 @@ STATUS_KINDS = ("graded", "timeout", "kernel died", "missing", "unreadable", "fo
                 "other")
 LOOK_AT = ("forbidden reference", "hidden code", "tampering", "memory limit", "output too large", "unsafe zip",
            "not a usable student id", "grader error", "refused", "unreadable notebook (too deeply nested)")
+# notes that put a row on the list too: the grader could not see the grade cells it expected (their nbgrader
+# metadata removed, e.g. cells copied into a new notebook), a notebook under another name (a renamed download,
+# "01_normalization (1).ipynb": missing for nbgrader too, so never graded here), or a message was forged
+LOOK_NOTES = ("hidden code", "forged", "grade cells missing", "not found (found")
 GAP = 0.1   # visible pass rate this much above the hidden one: the code fits the visible inputs
 SLOWEST = 10
 e = html.escape
@@ -112,8 +116,8 @@ def summarise(records: list[dict]) -> dict:
                 for r in records for t in (r.get("timeouts") or []) if isinstance(t, dict)]
     look = []
     for r in records:
-        notes = [n for n in r.get("notes") or [] if any(word in n for word in ("hidden code", "forged", "kernel died"))]
-        if any(word in r["status"] for word in LOOK_AT) or any("forged" in n or "hidden code" in n for n in notes):
+        notes = [n for n in r.get("notes") or [] if any(word in n for word in LOOK_NOTES + ("kernel died",))]
+        if any(word in r["status"] for word in LOOK_AT) or any(word in n for n in notes for word in LOOK_NOTES):
             look.append({"student_id": r["student_id"], "assignment": r["assignment"], "reason": r["status"],
                          "notes": notes})
     return {"assignments": assignments, "students": students, "rows": len(records), "statuses": statuses,

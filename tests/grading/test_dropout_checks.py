@@ -136,6 +136,43 @@ def test_dropout_module_calling_torch_dropout_is_refused(via):
             check(Dropout)
 
 
+def _late(library_call, after: int):
+    """A dropout_forward that is honest for its first ``after`` calls and then does something else."""
+    calls = []
+
+    def dropout_forward(x, p, train=True, rng=None):
+        calls.append(1)
+        if len(calls) > after:
+            library_call()
+        rng = rng if rng is not None else np.random.default_rng()
+        mask = rng.random(np.shape(x)) >= p if train else None
+        return (np.where(mask, np.asarray(x) / (1 - p), 0.0) if train else np.asarray(x)), mask
+
+    return dropout_forward
+
+
+def test_expectation_check_sees_torch_dropout_in_any_of_its_calls():
+    """The 2000 calls share one watch: a library call in the last ones is seen as in the first."""
+    forward = _late(lambda: torch.nn.functional.dropout(torch.ones(3), 0.5), after=1500)
+    with pytest.raises(ForbiddenReference, match="library's own implementation"):
+        dropout.check_dropout_expectation(forward)
+
+
+def test_expectation_check_sees_the_watch_switched_off_in_any_of_its_calls():
+    def switch_off():
+        from torch.overrides import _pop_mode
+
+        try:
+            _pop_mode()
+        except Exception:  # noqa: BLE001 - popped already
+            pass
+
+    with pytest.raises(ForbiddenReference, match="switched off the grader's watch"):
+        dropout.check_dropout_expectation(_late(switch_off, after=1200))
+    check_honest = _late(lambda: None, after=0)
+    dropout.check_dropout_expectation(check_honest)  # and the watch is whole again afterwards
+
+
 def test_subclass_of_torch_dropout_is_refused():
     class Dropout(torch.nn.Dropout):
         pass

@@ -257,6 +257,18 @@ def test_probed_inputs_never_reach_the_feedback(batch):
     assert not _input_leaks(batch)
 
 
+def test_a_hidden_tests_feedback_never_shows_the_text_the_code_raised(batch):
+    """The function raises an error holding its inputs: the visible test shows it, the hidden test only its verdict."""
+    path = batch.out / "course" / "autograded" / "raises-its-inputs" / "01_normalization" / "01_normalization.ipynb"
+    cells = {cell["metadata"].get("nbgrader", {}).get("grade_id"): json.dumps(cell.get("outputs", []))
+             for cell in json.loads(path.read_text())["cells"]}
+    assert "LEAK-ERROR" in cells["test_min_max_scale"]
+    assert "LEAK-ERROR" not in cells["test_min_max_scale_hidden"]
+    assert "not shown for a hidden test" in cells["test_min_max_scale_hidden"]
+    page = _text(batch.out / "feedback" / "raises-its-inputs" / "01_normalization" / "01_normalization.html")
+    assert page.count("LEAK-ERROR [") == 1 and "not shown for a hidden test" in page  # the visible test's alone
+
+
 def test_csv_cells_are_inert_and_the_report_shows_no_sandbox_text(batch):
     """Ids such as ``=1+1`` or ``@SUM(A1)``: no cell of grades.csv begins a formula (the gradebook keeps the id);
     the class report's examples are the verdicts' own words, never a notebook's (``bookkeeping.SANDBOX_TEXT``)."""

@@ -81,3 +81,17 @@ def test_exports_have_the_documented_columns():
     assert moodle[0] == ["ID number", "Email address", "01_normalization", "06_dropout"]
     assert [r[0] for r in moodle[1:]] == ["ana.perez", "bo", "cy", "dee"]
     assert exports.canvas(RECORDS).endswith("\r\n")
+
+
+def test_rows_the_grader_could_not_match_need_a_look():
+    """Grade cells gone (their nbgrader metadata removed, e.g. cells copied into a new notebook): graded, and listed;
+    a notebook under another name: missing (as for nbgrader), and listed."""
+    stripped = {"student_id": "ed", "assignment": "01_normalization", "score": 0.0, "max_score": 2.0, "status": "graded",
+                "notes": ["grade cells missing: test_z_score_fit, test_z_score_fit_hidden"], "tests": []}
+    renamed = {"student_id": "flo", "assignment": "01_normalization", "score": 0.0, "max_score": 2.0,
+               "status": "missing notebook", "notes": ["01_normalization.ipynb not found (found 01_normalization (1).ipynb)"],
+               "tests": []}
+    look = class_report.summarise(RECORDS + [stripped, renamed])["look"]
+    assert [(x["student_id"], x["notes"]) for x in look] == [
+        ("dee", []), ("ed", ["grade cells missing: test_z_score_fit, test_z_score_fit_hidden"]),
+        ("flo", ["01_normalization.ipynb not found (found 01_normalization (1).ipynb)"])]

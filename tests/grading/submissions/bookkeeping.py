@@ -13,7 +13,8 @@ results that are not real numbers, text a notebook puts in front of the instruct
 - A notebook whose function raises the course's own ``CheckFailed`` with a made-up message and a mistake
   id earns nothing, and its words never appear in the class report (``SANDBOX_TEXT``).
 - What a function prints while it is probed (visible and hidden) never reaches the feedback; the
-  submission keeps full marks.
+  submission keeps full marks. An error's text written by the function during a hidden test is not shown
+  in that test's feedback either (it can hold the hidden inputs).
 """
 from __future__ import annotations
 
@@ -126,6 +127,12 @@ def min_max_scale(x, feature_range=(0.0, 1.0)):
 '''
 
 
+RAISES_ITS_INPUTS = '''
+def min_max_scale(x, feature_range=(0.0, 1.0)):
+    raise ValueError(f"LEAK-ERROR {np.asarray(x).tolist()}")
+'''
+
+
 MARKUP_IN_OUTPUTS = """
 print("<script>alert('XSS-PRINT')</script>")
 raise ValueError("<img src=x onerror=\\"alert('XSS-ERROR')\\"><script>alert('XSS-ERROR')</script>")
@@ -181,6 +188,9 @@ def cases() -> list[Case]:
                                                                 "z_score_fit", "pass"), "z_score_transform", "pass"),
                     status="", note="raises CheckFailed with its own words and a mistake id"),
         # output while probed (visible and hidden probes): dropped, full marks
+        folder_case(N, "raises-its-inputs", append(solution(N), "min_max_scale", RAISES_ITS_INPUTS),
+                    at_most=max_score(N) - points(N, "test_min_max_scale", "test_min_max_scale_hidden"),
+                    note="raises an error whose text holds its inputs: hidden tests' feedback does not show it"),
         folder_case(N, "prints-while-probed", append(solution(N), "min_max_scale", PRINTS_WHILE_PROBED_PLAIN),
                     full_marks=True, note="prints its inputs each time it is called"),
         # markup where the learner controls text: printed, in an error, in the notebook's metadata, in the id
