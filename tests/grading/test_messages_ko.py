@@ -39,19 +39,35 @@ def test_every_named_mistake_has_its_korean_description(korean):
 
 
 def _entries():
+    """(English, Korean) of every finished entry: the graders' catalogs and the exercise notebooks' catalogs."""
+    from autograder import notebooks
+
     for domain in catalogs.SOURCES:
         for entry in catalogs.read(domain, "ko"):
             if entry.id and entry.string:
                 yield entry.id, entry.string
+    for assignment in notebooks.translated_assignments("ko"):
+        for entry in notebooks.read_catalog(assignment, "ko"):
+            if entry.id and entry.string:
+                yield entry.id, entry.string
 
 
-def test_glossary_regularization_is_never_normalization():
-    """regularization is 규제 and normalization 정규화 (locale/ko/glossary.tsv): the source notes' trap."""
+# words locale/ko/glossary.tsv rules out, and what it uses instead
+NEVER = {"갱신": "업데이트 (update)", "노이즈": "잡음 (noise)", "순전파": "정방향 계산 (forward pass)",
+         "eval 모드": "평가 모드 (eval mode)", "정방향 패스": "정방향 계산", "역방향 패스": "역방향 계산"}
+
+
+def test_glossary_terms():
+    """regularization is 규제 and normalization 정규화 (locale/ko/glossary.tsv): the source notes' trap; and the
+    glossary's other decisions hold in every message and notebook."""
     for english, korean in _entries():
-        if re.search(r"regulari[sz]", english, re.I):
+        prose = re.sub(r"`[^`]*`|\]\([^)]*\)|\b\w+\.\w+\b", " ", english)  # not link targets, code or names
+        if re.search(r"regulari[sz]", prose, re.I):
             assert "규제" in korean and "정규화" not in korean, english
-        if re.search(r"normali[sz]", english, re.I) and "layer norm" not in english.lower():
+        if re.search(r"normali[sz]", prose, re.I) and "layer norm" not in prose.lower():
             assert "정규화" in korean, english
+        for word, instead in NEVER.items():
+            assert word not in korean, f"{word!r} in the translation of {english[:80]!r}: the glossary says {instead}"
 
 
 def test_korean_message_same_verdict(korean):
