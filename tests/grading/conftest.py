@@ -103,7 +103,9 @@ def grade_assignment(assignment: str, root, command: bool = True, steps: dict | 
         import nbformat
 
         languages = ("en", "ko")
-        course.submit(KOREAN["solution"], assignment, translate_notebook(solution_notebook(assignment), assignment),
+        # the Korean solution without the demo after its last test (the English one runs it; it scores nothing)
+        course.submit(KOREAN["solution"], assignment,
+                      translate_notebook(without_demo_after_tests(solution_notebook(assignment)), assignment),
                       name=solution_path.name)
         course.submit(KOREAN["blank"], assignment,
                       translate_notebook(nbformat.read(exercise_path, as_version=4), assignment), name=solution_path.name)
