@@ -94,7 +94,9 @@ ALLOWED_DUNDERS = frozenset({
 SHELL_NAMES = frozenset({"get_ipython", "In", "Out", "_ih", "_oh", "_dh", "_i", "_ii", "_iii", "__", "___",
                          "exit", "quit"})
 # Magics that run the code they are given as it is (judged as code) or only set a backend.
-ALLOWED_MAGICS = frozenset({"matplotlib", "time", "timeit", "capture"})
+ALLOWED_MAGICS = frozenset({"matplotlib", "time", "timeit", "capture", "config"})
+# ``%config`` runs its line as code in IPython; only a display setting is read (the grader's shell ignores it)
+CONFIG_LINE = re.compile(r"InlineBackend\.[A-Za-z_][A-Za-z0-9_]* ?= ?(?:'[A-Za-z0-9_ .-]*'|\"[A-Za-z0-9_ .-]*\"|[0-9.]+|True|False|None|\{'[a-z_]+' ?: ?[0-9.]+\})")
 CODE_MAGICS = frozenset({"time", "timeit"})
 DENIED_SUBMODULES = ("torch.overrides", "torch.library", "torch.utils.cpp_extension", "torch.multiprocessing",
                      "torch.jit", "torch.compiler", "torch.package", "torch.hub", "torch.ops", "torch.fx",
@@ -106,7 +108,7 @@ HIDDEN_CALLS = frozenset({"exec", "eval", "compile", "__import__", "globals", "l
 # taken as a value: ``e = exec``, ``map(exec, ...)``, ``f = getattr``, ``partial(open, ...)``.
 NOT_VALUES = HIDDEN_CALLS | frozenset({"getattr", "setattr", "delattr", "hasattr", "open"})
 NAMED_ACCESS = frozenset({"getattr", "setattr", "delattr", "hasattr"})
-HIDDEN_NAMES = frozenset({"__builtins__", "__loader__", "__spec__", "__import__", "get_ipython"})
+HIDDEN_NAMES = frozenset({"__builtins__", "__loader__", "__spec__", "__import__", "get_ipython", "__grader_own__"})
 HIDDEN_ATTRIBUTES = frozenset({
     "__dict__", "__class__", "__bases__", "__base__", "__mro__", "__subclasses__", "__globals__", "__closure__",
     "__code__", "__func__", "__self__", "__builtins__", "__getattribute__", "__reduce__", "__reduce_ex__",
@@ -337,7 +339,9 @@ def _is_learners(node: ast.Name, tree: ast.AST, shadowed) -> bool:
         elif isinstance(parent, ast.ClassDef) and child in parent.body:
             return False  # a class body reads its own names, then the module's: not followed
         elif isinstance(parent, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
-            return False
+            targets = {n.id for g in parent.generators for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+            if node.id in targets:
+                return True  # the comprehension's own variable; any other name is the enclosing scope's
         child, parent = parent, parents.get(id(parent))
     # module level, or a function's global read (the module-level binding preceded the function's definition)
     return node.id in shadowed
@@ -367,6 +371,9 @@ def _python(source: str, cell: int, hidden: list[Finding]) -> str:
             magic, _, rest = stripped.lstrip("%").partition(" ")
             if stripped.startswith("!") or stripped.startswith("%%") or magic not in ALLOWED_MAGICS:
                 hidden.append(Finding(cell, number, f"the magic {stripped.split(' ')[0][:40]}"))
+                line = indent + "pass"
+            elif magic == "config" and not CONFIG_LINE.fullmatch(rest.strip()):
+                hidden.append(Finding(cell, number, "the magic %config other than InlineBackend.NAME = VALUE"))
                 line = indent + "pass"
             else:
                 statement = _magic_code(magic, rest) if magic in CODE_MAGICS else "pass"
@@ -524,12 +531,16 @@ def _is_method_self(node: ast.Name, tree: ast.AST) -> bool:
     """``self``/``cls`` as the first parameter of a function defined in a class body (not any variable so named)."""
     parents = _parents(tree)
     parent = parents.get(id(node))
-    while parent is not None and not isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+    while parent is not None:  # the function that binds the name (a lambda or nested def inside may not)
+        if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) \
+                and node.id in _function_locals(parent):
+            break
         parent = parents.get(id(parent))
     if parent is None or isinstance(parent, ast.Lambda):
         return False
     arguments = parent.args.posonlyargs + parent.args.args
-    return bool(arguments) and arguments[0].arg == node.id and isinstance(parents.get(id(parent)), ast.ClassDef)
+    return bool(arguments) and arguments[0].arg == node.id and isinstance(parents.get(id(parent)), ast.ClassDef) \
+        and not any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in parent.decorator_list)
 
 
 def _format_fields(template: str):
@@ -630,6 +641,8 @@ def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules, bo
                 attribute = node.args[1] if len(node.args) > 1 else None
                 if not (isinstance(attribute, ast.Constant) and isinstance(attribute.value, str)):
                     yield hidden(node, f"{name}() with a computed name")
+                elif attribute.value == "__module__" and name in ("setattr", "delattr"):
+                    yield hidden(node, f"{name}(..., '__module__') (the grader tells the learner's classes by it)")
                 elif _attribute_finding(attribute.value):
                     yield hidden(node, f"{name}(..., {attribute.value!r}): {_attribute_finding(attribute.value)}")
                 elif node.args:
@@ -663,6 +676,9 @@ def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules, bo
             what = _attribute_finding(node.attr, own_private=own)
             if what:
                 yield hidden(node, what)
+                continue
+            if node.attr == "__module__" and not isinstance(node.ctx, ast.Load):
+                yield hidden(node, "changing a class's .__module__ (the grader tells the learner's classes by it)")
                 continue
             if root not in aliases:
                 # not an imported module's name (an alias kept in a list, a local variable): its last name still counts
