@@ -185,7 +185,7 @@ def make_shell(sink: OutputSink):
             super().init_magics()
             # ``%config InlineBackend.figure_format = 'retina'`` (the only %config the reading lets through):
             # nothing to set here, where figures are not drawn; IPython's own %config execs its line
-            self.register_magic_function(_ignore_magic, "line", "config")
+            self.magics_manager.magics["line"]["config"] = _ignore_magic
 
     config = Config()
     config.HistoryManager.enabled = False
