@@ -16,6 +16,8 @@ student also has a "no submission" row for the three others.
   library's batch norm under other names, and the operator record;
 - ``dropout``: 06_dropout (NumPy and torch): F.dropout / nn.Dropout inside
   the learner's code, and the operator record;
+- ``reading`` and ``reading_attack3``: what the reading of the cells refuses (hidden code, attributes
+  named by strings or patterns) and the ordinary code it reads clean;
 - ``tricks``: the cheats the chapters share (sys.modules without an import,
   frames through inspect, forged runner messages, the operator record
   switched off...); ``memorise``: the visible tests' answers.
@@ -70,10 +72,10 @@ def cases() -> list[Case]:
     import dataclasses
 
     from tests.grading.submissions import (batchnorm_inference, batchnorm_training, bookkeeping, dropout, isolation,
-                                           normalization, reading)
+                                           normalization, reading, reading_attack3)
 
     found = normalization.cases() + batchnorm_training.cases() + batchnorm_inference.cases() + dropout.cases()
-    found += isolation.cases() + bookkeeping.cases() + reading.cases()
+    found += isolation.cases() + bookkeeping.cases() + reading.cases() + reading_attack3.cases()
     restated = {**READ_AS_HIDDEN, **reading.READ_NOW}
     found = [dataclasses.replace(c, status=restated[c.student]) if c.student in restated else c for c in found]
     students = [c.student for c in found]
