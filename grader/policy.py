@@ -9,24 +9,54 @@ solution cells, cells they added, course cells they changed). The reading
   report lists the row under "work that needs a look"):
 
   - a cell that does not parse as Python (IPython's ``x?`` and ``y = !ls``
-    included), and any magic but ``%matplotlib``, ``%%capture`` and
-    ``%time``/``%timeit`` (line or cell), whose code is read like any other;
+    included, and a cell nested deeper than Python's own parser takes), and
+    any magic but ``%matplotlib``, ``%%capture``, ``%config
+    InlineBackend.NAME = VALUE`` and ``%time``/``%timeit`` (line or cell),
+    whose code is read like any other;
   - ``exec``, ``eval``, ``compile``, ``__import__``, ``globals``, ``vars``,
     ``breakpoint``... called, and those and ``getattr``/``setattr``/``open``
     taken **as a value** anywhere (``e = exec``, ``map(exec, ...)``,
-    ``f = getattr``, ``partial(open)``); ``getattr`` with a computed or
-    private name; ``open`` for writing a computed or outside path;
-    ``allow_pickle=True`` / ``weights_only=False``;
+    ``f = getattr``, ``partial(open)``); ``getattr`` with a computed name, or
+    a constant one that an attribute of that name would be refused for;
+    ``open`` for writing a computed or outside path;
+    ``allow_pickle=True`` / ``weights_only=False``. A name spelled like one of
+    these builtins that the learner binds is theirs where Python's scoping
+    says so (a parameter ``input``, a local ``vars``, a module-level name bound
+    unconditionally before, never deleted or declared ``global``): only the
+    builtin itself taken as a value hides code;
+  - **an attribute named by a string or a pattern**, which is judged like the
+    attribute itself, wherever the standard library reads one: ``getattr``,
+    ``hasattr``, ``setattr``, ``delattr`` with a constant name; ``case
+    C(name=x)`` (a class pattern's keyword attributes); the fields of a
+    constant ``"{0.name}".format(...)``/``format_map`` template. The routes
+    that hand over the object read by a name the reading cannot see are
+    refused by name wherever they appear (``BY_NAME``: ``string.Formatter``'s
+    ``get_field``/``vformat`` and the ``format_field``/``convert_field`` hooks
+    a subclass overrides, ``operator.attrgetter``/``methodcaller``,
+    ``functools.update_wrapper``, ``inspect.getattr_static``), and so are
+    positional class patterns (``case C(x)`` reads what ``C.__match_args__``
+    names, and an ABC can claim any subject) but for the builtins that match
+    themselves (``case int(n)``), and ``functools.wraps`` with
+    ``assigned``/``updated``. Routes that only make a **string** read clean:
+    ``str.format`` with a computed template, f-strings (their attributes are
+    syntax, read as such), ``logging``'s ``{``-style, ``string.Template``,
+    ``pprint``, ``help(obj)`` (in the sandbox ``help`` prints an object's
+    documentation and nothing else);
   - IPython's shell and history (``get_ipython``, ``In``, ``Out``, ``_ih``,
     ``_i3``, ``_3``...) unless the learner bound that name themselves;
   - interpreter internals: any ``__dunder__`` attribute but ``ALLOWED_DUNDERS``
     (``__init__``, ``__name__``, ``__len__``...), frames and code objects,
-    private library attributes (``torch._C``), modules reached as attributes
-    (``warnings.sys``), imports outside ``ALLOWED_IMPORTS`` (``inspect``,
-    ``gc``, ``ctypes``, ``importlib``, ``builtins``, ``threading``,
-    ``multiprocessing``, ``subprocess``, ``signal``...), and of ``os`` and
-    ``sys`` every name but the short lists of ``GUARDED_MODULES``
-    (``os.path``, ``os.environ``, ``sys.stdout``...), nor the module itself
+    private attributes (``torch._C``) but the learner's own read through the
+    ``self``/``cls`` of a method (a name the notebook gives its objects:
+    ``self._n = n``, ``def _norm``; the runner also checks, as the cell runs,
+    that such a ``self`` is an object of one of the notebook's classes, so a
+    method handed a module, ``Peek.get(collections)``, is refused), modules
+    reached as attributes (``warnings.sys``), imports outside
+    ``ALLOWED_IMPORTS`` (``inspect``, ``gc``, ``ctypes``, ``importlib``,
+    ``builtins``, ``threading``, ``multiprocessing``, ``subprocess``,
+    ``signal``...), and of ``os``, ``sys`` and ``types`` every name but the
+    short lists of ``GUARDED_MODULES`` (``os.path``, ``os.environ``,
+    ``sys.stdout``, ``types.SimpleNamespace``...), nor the module itself
     passed around as a value.
 
 - **forbidden references** (``forbidden.RULES[assignment]``): the library
@@ -39,8 +69,16 @@ solution cells, cells they added, course cells they changed). The reading
 Ordinary code reads clean: ``os.path``/``os.environ``/``os.makedirs``,
 ``logging``, ``json.load(open(path))``, ``faulthandler``, ``math``,
 ``itertools``, ``functools``, ``collections``, ``time``, ``typing``,
-``dataclasses``, ``random``, ``statistics``, ``copy``, ``warnings`` and all of
-NumPy's API (``np.memmap``, ``np.load``, ``np.save``).
+``dataclasses``, ``random``, ``statistics``, ``copy``, ``warnings``,
+``operator`` (``itemgetter``...), ``types.SimpleNamespace``, ``help(obj)``, a
+deep expression (a sum of a thousand terms) and all of NumPy's API
+(``np.memmap``, ``np.load``, ``np.save``). The reading is linear in the
+notebook's size.
+
+What it cannot see: the attributes that library functions read by names of
+their own choosing (``torch.nn.Module.get_submodule("a.b")``, NumPy's and
+torch's wider APIs were not audited name by name); a private attribute read
+through a method's ``self`` is left to the runner's check of ``self``.
 
 What the reading cannot see is not left to it: inside the sandbox the
 forbidden torch kernels refuse by every route (``forbidden.refuse_kernels``),
