@@ -22,7 +22,8 @@ solution cells, cells they added, course cells they changed). The reading
     ``allow_pickle=True`` / ``weights_only=False``. A name spelled like one of
     these builtins that the learner binds is theirs where Python's scoping
     says so (a parameter ``input``, a local ``vars``, a module-level name bound
-    unconditionally before, never deleted or declared ``global``): only the
+    unconditionally earlier in the same cell, never deleted or declared
+    ``global``): only the
     builtin itself taken as a value hides code;
   - **an attribute named by a string or a pattern**, which is judged like the
     attribute itself, wherever the standard library reads one: ``getattr``,
@@ -269,9 +270,12 @@ def review(cells: list[tuple[int, str]], course_sources: list[str], rules: Rules
     private = _own_private_names(tree for _, tree in parsed)
     # a builtin's name the notebook rebinds (``def forward(self, input)``, ``means, vars = ...``) is the
     # learner's value where Python's scoping says so; ``del`` or ``global`` of such a name keeps it the builtin's
+    # (module level: only after an unconditional binding earlier in the same cell)
     undone = {n for _, tree in parsed for n in _deleted_or_global(tree)}
-    shadowed: set[str] = set()
     for index, tree in parsed:
+        # within one cell only: a binding that raises stops the rest of its cell, but not the next cells,
+        # where the name would still be the builtin
+        shadowed: set[str] = set()
         for node in tree.body:
             statement = _Statement(index, _defines(node), _uses(node))
             for finding_kind, finding in _inspect(node, index, aliases, rules, bound, private, frozenset(shadowed)):
@@ -378,7 +382,8 @@ def _is_learners(node: ast.Name, tree: ast.AST, shadowed) -> bool:
             return False  # a class body reads its own names, then the module's: not followed
         elif isinstance(parent, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
             targets = {n.id for g in parent.generators for n in ast.walk(g.target) if isinstance(n, ast.Name)}
-            if node.id in targets:
+            first_iterable = {id(n) for n in ast.walk(parent.generators[0].iter)}
+            if node.id in targets and id(node) not in first_iterable:  # the first iterable is the outer scope's
                 return True  # the comprehension's own variable; any other name is the enclosing scope's
         child, parent = parent, parents.get(id(parent))
     # module level, or a function's global read (the module-level binding preceded the function's definition)

@@ -455,9 +455,16 @@ def test_a_builtins_name_bound_by_the_learner_is_theirs(code):
     "class A:\n    vars = 1\n    v = vars",         # class bodies are not followed
     "def f():\n    e = exec\n    return e",
     "def f():\n    return [vars for _ in (1,)]",   # a comprehension's free name: the builtin here
+    "g = [vars for vars in [vars]]",                 # the first iterable is read in the enclosing scope
 ])
 def test_a_builtin_taken_as_a_value_is_still_found(code):
     result = review([(1, code)], TORCH, RULES["04_batchnorm_inference"])
+    assert any("used as a value" in str(f) for f in result.hidden), [str(f) for f in result.hidden]
+
+
+def test_a_module_level_binding_counts_only_in_its_own_cell():
+    """``vars = 1 / 0`` raises and stops its cell, but the next cell still runs, where vars is the builtin."""
+    result = review([(1, "vars = 1 / 0"), (2, "v = vars")], TORCH, RULES["04_batchnorm_inference"])
     assert any("used as a value" in str(f) for f in result.hidden), [str(f) for f in result.hidden]
 
 
