@@ -420,9 +420,13 @@ def run_job(job: dict, channel_fd: int, shell_and_sink=None, started: float | No
         if "probes" in cell:
             _run_probes(cell, checks, shell.user_ns, send, sink)
         else:
-            outcome = shell.run_cell(cell["source"], store_history=True)
+            try:
+                outcome = shell.run_cell(cell["source"], store_history=True)
+                error = outcome.error_in_exec or outcome.error_before_exec
+            except RecursionError as escaped:  # IPython's compile of a cell too deep for Python escapes run_cell
+                sink.error("RecursionError", str(escaped), [f"RecursionError: {escaped}"])
+                error = escaped
             result["count"] = shell.execution_count - 1
-            error = outcome.error_in_exec or outcome.error_before_exec
             result["memory"] = isinstance(error, MemoryError)
         result["outputs"] = sink.outputs
         result["s"] = round(time.perf_counter() - cell_started, 3)
