@@ -175,9 +175,15 @@ def _top_level(path: Path) -> Path | None:
     return Path(parts[0], parts[1])
 
 
-# Top-level folders a sandbox sees read-only as they are: the operating system, nothing of anyone's.
-SYSTEM_TOP_LEVEL = {"bin", "boot", "dev", "etc", "lib", "lib32", "lib64", "libx32", "opt", "proc", "sbin",
-                    "sys", "usr", "var"}
+# Top-level folders a sandbox sees read-only as they are: the operating system's programs and libraries.
+SYSTEM_TOP_LEVEL = {"bin", "dev", "lib", "lib32", "lib64", "libx32", "proc", "sbin", "sys", "usr"}
+# What a sandbox sees of /etc (the rest of it, /opt, /var, /boot and every other top-level folder are empty):
+# the dynamic loader's cache, time zone, users and names, fonts, certificates, locales and MIME types. Not
+# /etc/shadow (readable where the grader runs as root), not the machine's id, services' or users' settings.
+ETC_KEPT = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezone", "passwd", "group",
+            "nsswitch.conf", "host.conf", "hosts", "gai.conf", "fonts", "ssl", "ca-certificates",
+            "ca-certificates.conf", "mime.types", "locale.alias", "alternatives", "os-release", "debian_version",
+            "matplotlibrc", "python3", f"python{sys.version_info[0]}.{sys.version_info[1]}")
 
 
 def library_dirs(names) -> dict[str, Path]:
@@ -221,14 +227,25 @@ def bwrap_command(limits: Limits, hidden: list[Path], absent: dict[str, int] | N
     # Deny by default: every top-level folder except the system's own becomes an empty tmpfs
     # (other checkouts of the course, home folders, mounted data...), then only the
     # interpreter, the virtual environment and the course's package are bound back below.
-    others = sorted(Path("/") / name for name in os.listdir("/")
-                    if name not in SYSTEM_TOP_LEVEL and (Path("/") / name).is_dir() and not (Path("/") / name).is_symlink())
-    for top in [Path("/tmp"), Path("/var/tmp"), Path("/run"), Path("/dev/shm")] + others + \
-            [t for t in map(_top_level, hidden) if t]:
-        if top in covered or (not top.exists() and top != Path("/dev/shm")):
+    names = sorted(os.listdir("/"))
+    others = [Path("/") / name for name in names
+              if name not in SYSTEM_TOP_LEVEL and (Path("/") / name).is_dir() and not (Path("/") / name).is_symlink()]
+    for top in [Path("/tmp"), Path("/run"), Path("/dev/shm")] + others + [t for t in map(_top_level, hidden) if t]:
+        if any(top == c or c in top.parents for c in covered) or (not top.exists() and top != Path("/dev/shm")):
             continue
         covered.append(top)
         args += ["--size", str(limits.tmp_bytes if top == Path("/tmp") else 1024 * 1024), "--tmpfs", str(top)]
+    for name in names:  # top-level files (/container_info.json...): nothing to read; symbolic links (/bin) kept
+        top = Path("/") / name
+        if not top.is_symlink() and not top.is_dir():
+            args += ["--ro-bind", "/dev/null", str(top)]
+    if Path("/etc") in covered:
+        for name in ETC_KEPT:
+            kept = Path("/etc") / name
+            if kept.is_symlink():
+                args += ["--symlink", os.readlink(kept), str(kept)]
+            elif kept.exists():
+                args += ["--ro-bind", str(kept), str(kept)]
     for path in bound_paths():
         if any(path == c or c in path.parents for c in covered):
             args += ["--ro-bind", str(path), str(path)]
@@ -240,6 +257,9 @@ def bwrap_command(limits: Limits, hidden: list[Path], absent: dict[str, int] | N
     for top in covered:
         if top != Path("/tmp"):
             args += ["--remount-ro", str(top)]  # read-only: nothing to fill but the capped /tmp
+    # bubblewrap's /dev is a tmpfs (uncapped, shared by every job of the sandbox): read-only too; its device
+    # nodes (/dev/null, /dev/zero, /dev/urandom...) are mounts of their own and stay usable
+    args += ["--remount-ro", "/dev"]
     env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp/home", "LANG": "C.UTF-8",
         "IPYTHONDIR": "/tmp/home/.ipython", "MPLCONFIGDIR": "/tmp/home/.matplotlib", "MPLBACKEND": "Agg",

@@ -67,7 +67,7 @@ CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWPID = 0x00020000, 0x08000000, 0x20000000
 PR_SET_PDEATHSIG = 1
 HEADER = struct.Struct("<QQQ")  # payload length, job id, CPU seconds
 MAX_TASKS = 400                 # threads (and the process itself) per job (RLIMIT_NPROC)
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_MOVE = 1, 2, 4, 32, 4096, 8192
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_MOVE = 1, 2, 4, 8, 32, 4096, 8192
 MS_REC, MS_PRIVATE = 16384, 1 << 18
 PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_SECCOMP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT = 4, 24, 22, 38, 47
 PR_CAP_AMBIENT_CLEAR_ALL, SECCOMP_MODE_FILTER = 4, 2
@@ -89,18 +89,28 @@ def _prctl(option: int, arg: int = 0) -> int:
 
 
 def private_tmp(size: int, keep: list[str]) -> None:
-    """A mount namespace of the child's own, with an empty ``/tmp`` of ``size`` bytes.
+    """A mount namespace of the child's own, with an empty ``/tmp`` of ``size`` bytes, not executable.
+
+    The new ``/tmp`` is the job's only writable place and where its submission's files are
+    (``runner.WORKDIR``): it is ``noexec``, so that no shared library shipped with the submission or
+    written by the notebook can be loaded (an extension module's import raises no audit event: native
+    code would run beneath ``grader/audit.py``). ``/dev`` is remounted read-only and ``noexec`` in the
+    job's namespace too (bubblewrap's ``--remount-ro`` has made it read-only for the whole sandbox
+    already); its device nodes are mounts of their own and stay usable.
 
     ``keep``: folders under ``/tmp`` that the sandbox binds read-only (the Python installation, the
     virtual environment and the course's packages, when the course itself lives under ``/tmp``, as a
-    CI checkout may): they are bound again, read-only, into the new ``/tmp`` before it replaces the old.
+    CI checkout may): they are bound again, read-only but executable, into the new ``/tmp`` before it
+    replaces the old.
     """
     _ok(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC), "unshare")
     _ok(_libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
+    _ok(_libc.mount(None, b"/dev", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, None),
+        "read-only /dev")
     staging = "/tmp/.job-tmp"
     os.makedirs(staging, exist_ok=True)
-    _ok(_libc.mount(b"tmpfs", staging.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=1777".encode()),
-        "mount /tmp")
+    _ok(_libc.mount(b"tmpfs", staging.encode(), b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                    f"size={size},mode=1777".encode()), "mount /tmp")
     kept: list[str] = []
     for path in sorted(keep, key=len):
         if any(path.startswith(outer + "/") for outer in kept):
@@ -196,7 +206,7 @@ def own_proc() -> None:
     outer = os.readlink("/proc/self")  # this process's pid in the sandbox's namespace
     staging = "/tmp/.job-proc"
     os.makedirs(staging, exist_ok=True)
-    _ok(_libc.mount(b"tmpfs", staging.encode(), b"tmpfs", MS_NOSUID | MS_NODEV | 8, b"size=65536,mode=555"),
+    _ok(_libc.mount(b"tmpfs", staging.encode(), b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, b"size=65536,mode=555"),
         "mount the job's /proc")
     os.makedirs(f"{staging}/self")
     _ok(_libc.mount(f"/proc/{outer}".encode(), f"{staging}/self".encode(), None, MS_BIND | MS_REC, None), "bind self")
@@ -204,7 +214,8 @@ def own_proc() -> None:
         open(f"{staging}/{name}", "w").close()
         _ok(_libc.mount(f"/proc/{name}".encode(), f"{staging}/{name}".encode(), None, MS_BIND, None), f"bind {name}")
     os.symlink("self", f"{staging}/thread-self")
-    _ok(_libc.mount(None, staging.encode(), None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | 8, None),
+    _ok(_libc.mount(None, staging.encode(), None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                    None),
         "read-only /proc")
     _ok(_libc.mount(staging.encode(), b"/proc", None, MS_MOVE, None), "move the job's /proc into place")
     os.rmdir(staging)
