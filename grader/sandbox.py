@@ -121,6 +121,12 @@ class Limits:
         """The size of a job's ``/tmp``: ``tmp_size``, or a quarter of ``--memory`` where that is less."""
         return min(self.tmp_size, self.memory // 4)
 
+    def memory_reached(self, peak: int) -> bool:
+        """Whether a job whose address space peaked at ``peak`` bytes reached its limit: within a sixteenth of it
+        (at least 128 MiB), the room an allocation that then failed may have asked for. ``peak`` is the warm
+        interpreter's observation of the job (``zygote.wait_job``), never the job's word."""
+        return peak >= self.address_space - max(128 * 1024 ** 2, self.address_space // 16)
+
     @property
     def address_space(self) -> int:
         """A job's RLIMIT_AS: ``--memory`` less its ``/tmp``. The ``/tmp`` is a tmpfs, held in memory, so what the
@@ -149,6 +155,8 @@ class RunResult:
     wall: float = 0.0
     setup: float | None = None
     cpu: float | None = None           # CPU seconds of the job's own process (the fork of the warm interpreter)
+    vm_peak: int = 0                   # the job's peak address space in bytes, as the warm interpreter saw it
+    memory_limit: bool = False         # that peak reached the job's address-space limit (``Limits.memory_reached``)
 
 
 def check_bwrap() -> str | None:
@@ -758,6 +766,10 @@ class WarmSandbox:
                             exited = {"status": None}
                             break
                         exited = message
+                        peak = message.get("vm_peak")
+                        if isinstance(peak, int) and not isinstance(peak, bool) and peak > 0:
+                            result.vm_peak = peak
+                            result.memory_limit = self.limits.memory_reached(peak)
                         cpu = message.get("children_cpu_s")
                         if isinstance(cpu, (int, float)):
                             result.cpu = max(0.0, float(cpu) - self._children_cpu)
