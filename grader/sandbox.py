@@ -3,14 +3,23 @@
 The sandbox (``bwrap``, Debian package ``bubblewrap``):
 
 - sees the system read-only (``--ro-bind / /``), with empty tmpfs folders laid
-  over ``/tmp``, ``/var/tmp``, ``/run``, ``/dev/shm`` and every top-level
-  folder that is not the operating system's (home folders, the repository,
-  the submissions, the output: ``solutions/``, the gradebook, the feedback and
-  other students' files are not there); then the Python installation, the
-  virtual environment, the course's ``autograder`` package (the probes) and
-  ``grader`` (the runner) are bound back,
-  read-only. Only ``/tmp`` is writable, and it is size-capped; every other
-  tmpfs is read-only (so no writable mount grows outside ``--memory``);
+  over ``/tmp``, ``/run``, ``/dev/shm`` and every top-level folder but the
+  programs' and libraries' (``SYSTEM_TOP_LEVEL``: ``/usr`` and its links
+  ``/bin``, ``/lib``..., ``/dev``, ``/proc``, ``/sys``): ``/etc``, ``/var``,
+  ``/opt``, ``/boot``, home folders, the repository, the submissions, the
+  output (``solutions/``, the gradebook, the feedback and other students'
+  files are not there); every top-level file (``/container_info.json``...) is
+  covered by ``/dev/null`` (not readable); then ``/etc``'s few entries that
+  the interpreter and its libraries read (``ETC_KEPT``: the loader's cache,
+  time zone, users and groups, fonts, certificates, MIME types; never
+  ``/etc/shadow``), the Python installation, the virtual environment, the
+  course's ``autograder`` package (the probes) and ``grader`` (the runner)
+  are bound back, read-only. Only ``/tmp`` is writable, and it is
+  size-capped; every other tmpfs is read-only, bubblewrap's ``/dev`` (a tmpfs
+  of its own, uncapped and shared by the jobs of a sandbox) included: only
+  its device nodes (``/dev/null``, ``/dev/zero``, ``/dev/urandom``...) take
+  writes, so no writable mount grows outside ``--memory`` and no job leaves
+  a file for the next;
 - holds only the libraries its exercise needs (``forbidden.RULES``): the
   others (scikit-learn, SciPy, torch) are replaced by a package whose import
   fails with a message;
@@ -20,7 +29,8 @@ The sandbox (``bwrap``, Debian package ``bubblewrap``):
   namespace, so every process in it ends with it;
 - runs a warm interpreter (``zygote.py``) that forks one child per notebook;
   before any learner code runs, the child gets its own pid namespace and
-  ``/proc``, its own empty ``/tmp``, only its own channel, its limits (not
+  ``/proc``, its own empty ``/tmp`` (``noexec``), a read-only ``noexec``
+  ``/dev``, only its own channel, its limits (not
   raisable from inside), no capabilities and the seccomp filter
   (``seccomp.py``); output is capped by the runner and on the channel.
 
@@ -30,15 +40,29 @@ The boundary, job by job (one submission's notebook is one job, one trust domain
   holds nothing else but a placeholder init (pid 1, which ignores signals: jobs
   run one after the other, so no two jobs ever share it); its own ``/tmp``
   (an empty tmpfs, ``Limits.tmp_bytes``, made for it, gone with it), holding
-  its submission's files; the system, Python, the
-  environment and the course's two packages, read-only; the one pipe the
-  worker made for this job (its channel), write-only; a ``/proc`` that shows
-  itself alone (``self``, ``cpuinfo``, ``meminfo``);
+  its submission's files (``/tmp/submission``, its working folder), its only
+  place to write, and mounted ``noexec``: nothing there can be run or mapped
+  as code, so no shared library shipped with the submission or written by
+  the notebook is ever loaded (an extension module's import raises no audit
+  event: native code would run beneath ``grader/audit.py``); the device nodes
+  ``/dev/null``, ``/dev/zero``, ``/dev/full``, ``/dev/random``,
+  ``/dev/urandom``; the one pipe the worker made for this job (its channel),
+  write-only; a ``/proc`` that shows itself alone (``self``, ``cpuinfo``,
+  ``meminfo``);
+- a job CAN read (nothing more): ``/usr`` (and ``/bin``, ``/lib``...: the
+  operating system's programs, libraries, fonts and certificates), ``/sys``,
+  ``/etc``'s ``ETC_KEPT`` entries, Python, the virtual environment (the
+  exercise's libraries only) and the course's two packages, all read-only
+  (binds of the Python installation, the environment or the course under
+  ``/tmp``, as in a CI checkout, stay executable); its own ``/tmp`` and
+  ``/proc``; ``/etc``, ``/var``, ``/opt``, ``/boot`` and every other
+  top-level folder are empty, top-level files unreadable;
 - a job CANNOT reach: any other process (bubblewrap's pid 1, the warm
   interpreter, earlier or later jobs: not in its pid namespace, so neither
   seen, signalled, traced nor read through ``/proc/N/fd`` or ``/proc/N/root``);
   the job socket and the control pipe (closed before any learner code runs);
-  another job's channel, files or ``/tmp``; the kernel's keyrings,
+  another job's channel, files or ``/tmp``; a file anywhere but its
+  ``/tmp`` (``/dev``, ``/dev/shm``, ``/run``: read-only); the kernel's keyrings,
   ``memfd_create`` and System V shared memory (refused by seccomp); new
   processes, ``ptrace``, capabilities, mounts, new namespaces; the network;
   the repository, the submissions, the gradebook and the output folder (not
@@ -51,6 +75,9 @@ The boundary, job by job (one submission's notebook is one job, one trust domain
   ``--timeout`` per cell), threads (a ``pids`` cgroup of ``MAX_TASKS`` per
   sandbox where the grader can make one; else ``RLIMIT_NPROC`` where the
   grader is not root; else only the address space), what it sends (64 MiB);
+  whether it reached its memory limit is the warm interpreter's observation
+  (the job's peak address space, ``zygote.wait_job``), never the job's
+  word: a ``MemoryError`` the notebook raises gives no memory status;
 - believed of what it says: nothing but data. The worker keeps the time
   itself (a fixed deadline for the whole job, at most ``--timeout`` from a
   cell's start or the previous cell's end, whatever the child writes), reads
