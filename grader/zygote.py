@@ -22,7 +22,10 @@ the child ever sees the job. Each child is its own trust domain (see
   socket, the control pipe, anything inherited) is closed, so it can neither
   read the next job nor speak in this process's name;
 - enters its own mount and IPC namespaces and mounts a fresh, size-capped
-  ``/tmp`` (its only writable place: the files it leaves die with it);
+  ``/tmp`` (its only writable place: the files it leaves die with it), which
+  holds its submission's files and is ``noexec`` (no shared library of the
+  submission's or the notebook's can be loaded), and makes ``/dev``
+  read-only and ``noexec`` (``private_tmp``);
 - sets its resource limits (address space ``--memory``, file size, open files,
   no core, CPU seconds for the whole job, at most ``MAX_TASKS`` threads by
   ``RLIMIT_NPROC``: the kernel applies that limit only where the grader does
@@ -46,8 +49,10 @@ pristine state.
 Messages: the child writes the runner's messages on its own channel; this
 process writes its own on the control pipe (fd ``AUTOGRADER_CONTROL_FD``),
 which no child holds: ``{"t": "warm"}`` once imported, then ``{"t": "exit",
-"job": ID, "status": ...}`` after each child has been reaped, ``ID`` being the
-number the worker gave the job. Jobs arrive on the job socket (fd ``AUTOGRADER_JOBS_FD``): a header
+"job": ID, "status": ..., "vm_peak": ...}`` after each child has been reaped,
+``ID`` being the number the worker gave the job and ``vm_peak`` the child's
+peak address space as this process saw it (``wait_job``: whether the job
+reached its memory limit is this observation, never the job's word). Jobs arrive on the job socket (fd ``AUTOGRADER_JOBS_FD``): a header
 (``struct "<QQQ"``: payload length, job id, CPU seconds allowed) that carries
 the job's channel as ``SCM_RIGHTS``, then that many bytes of JSON; end of
 input ends this process.
