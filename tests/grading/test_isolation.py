@@ -14,6 +14,7 @@ import json
 import os
 import resource
 import secrets
+from pathlib import Path
 
 import pytest
 
@@ -488,3 +489,27 @@ def test_a_memory_status_comes_from_the_worker_not_the_job(warm):
         assert 0 < run.vm_peak <= warm.limits.address_space
     assert runs["grows"].memory_limit is True
     assert runs["raises"].memory_limit is False and runs["one-huge"].memory_limit is False
+
+
+def test_the_course_bound_under_tmp_stays_executable(tmp_path, monkeypatch):
+    """Where Python, the environment or the course live under /tmp (a CI checkout), the job's noexec /tmp
+    binds them back read-only but executable: their extension modules still load."""
+    import shutil
+
+    from tests.grading.submissions.sandbox_mounts import an_extension_module
+
+    require_bwrap()
+    extension = an_extension_module()
+    if extension is None:
+        pytest.skip("no compiled extension module to load")
+    name, path = extension
+    assert Path("/tmp") in tmp_path.parents
+    shutil.copy(path, tmp_path / path.name)
+    everything = sandbox.bound_paths()
+    monkeypatch.setattr(sandbox, "bound_paths", lambda: sorted(everything + [tmp_path], key=lambda p: len(p.parts)))
+    source = (f"import importlib.util\nimportlib.util.module_from_spec(importlib.util.spec_from_file_location("
+              f"{name!r}, {str(tmp_path / path.name)!r}))\nprint('kept: loaded')")
+    with sandbox.WarmSandbox(sandbox.Limits(cell_timeout=20), HIDDEN, ("numpy",)) as warm:
+        run = warm.run(_job(source), 1)
+    assert run.done and not run.failure, (run.failure, run.detail)
+    assert run.cells[0]["outputs"][0]["text"] == "kept: loaded\n", run.cells[0]["outputs"]
