@@ -25,6 +25,8 @@ name, is refused by ``probe.Check`` (``forbidden.py``: the recorded operators).
 """
 from __future__ import annotations
 
+from autograder.i18n import _
+
 import numpy as np
 import torch
 from torch import nn
@@ -57,18 +59,18 @@ def _numpy(value, what: str) -> np.ndarray:
     """A recorded tensor (``probe.TensorData``), a reference tensor or an array as float64 NumPy, or a CheckFailed."""
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     if value is None:
-        raise CheckFailed(recognised("forgot-return", recognised("forgot-return", f"{what} is None: did you forget to `return` it?")))
+        raise CheckFailed(recognised("forgot-return", recognised("forgot-return", _('{what} is None: did you forget to `return` it?').format(what=what))))
     if isinstance(value, TensorData):
         value = value.array
     elif isinstance(value, torch.Tensor):
         return value.detach().cpu().to(torch.float64).numpy()
     if isinstance(value, np.ndarray):
         if value.dtype.kind == "c":
-            raise CheckFailed(f"{what} holds complex numbers; expected real ones")
+            raise CheckFailed(_('{what} holds complex numbers; expected real ones').format(what=what))
         return np.asarray(value, dtype=np.float64)
     if type(value) in (int, float, bool) or isinstance(value, np.generic):
         return np.asarray(value, dtype=np.float64)
-    raise CheckFailed(f"{what} should be a torch.Tensor, but it is a {type_name(value)}")
+    raise CheckFailed(_('{what} should be a torch.Tensor, but it is a {type_name_value}').format(what=what, type_name_value=type_name(value)))
 
 
 def _show(value, dim: int | None = None) -> str:
@@ -77,7 +79,7 @@ def _show(value, dim: int | None = None) -> str:
         array = value.array.reshape(()) if dim == 0 and value.array.size == 1 else value.array
         body = repr(array.item()) if array.ndim == 0 else np.array2string(array, separator=", ", threshold=12)
         dtype = "" if value.dtype in ("int64", "float32") else f", dtype=torch.{value.dtype}"
-        grad = ", requires_grad=True" if value.requires_grad else ""
+        grad = _(", requires_grad=True") if value.requires_grad else ""
         return f"tensor({body}{dtype}{grad})"
     if isinstance(value, ObjectData):
         return f"a {value.type_name}"
@@ -119,7 +121,7 @@ def _output(record, key: str, what: str) -> TensorData:
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     out = record[key]
     if not isinstance(out, TensorData):
-        raise CheckFailed(f"{what} should return a torch.Tensor, but it returned {type_name(out)}")
+        raise CheckFailed(_('{what} should return a torch.Tensor, but it returned {type_name_out}').format(what=what, type_name_out=type_name(out)))
     return out
 
 
@@ -127,7 +129,7 @@ def _error_text(error: BaseException) -> str:
     try:
         return str(error)[:2000]
     except Exception:  # noqa: BLE001 - an exception with a broken __str__
-        return "<no message>"
+        return _("<no message>")
 
 
 # ---------------------------------------------------------------- helpers: the learner's module (probe side)
@@ -148,8 +150,8 @@ def _make_module(record, key: str, BatchNorm1d, num_features, eps=_DEFAULT, mome
     def facts():
         found = {"is_module": isinstance(module, nn.Module), "type": type(module).__name__}
         if found["is_module"]:
-            found["parameters"] = [name for name, _ in module.named_parameters(recurse=False)]
-            found["buffers"] = [name for name, _ in module.named_buffers(recurse=False)]
+            found["parameters"] = [name for name, _unused in module.named_parameters(recurse=False)]
+            found["buffers"] = [name for name, _unused in module.named_buffers(recurse=False)]
             found["attributes"] = [name for name in ("weight", "bias") + _STATE_NAMES if hasattr(module, name)]
         return found
 
@@ -164,19 +166,15 @@ def _state_problem(facts, num_features) -> str | None:
     """What is wrong with the recorded kind, parameters and buffers of the learner's module, if anything."""
     facts = facts if isinstance(facts, dict) else {"type": type_name(facts)}
     if facts.get("is_module") is not True:
-        return (f"BatchNorm1d({num_features}) should be a torch.nn.Module, but it is a {facts.get('type')}: "
-                "declare it as `class BatchNorm1d(torch.nn.Module)` and call super().__init__()")
+        return (_('BatchNorm1d({num_features}) should be a torch.nn.Module, but it is a {facts_get_type}: declare it as `class BatchNorm1d(torch.nn.Module)` and call super().__init__()').format(num_features=num_features, facts_get_type=facts.get('type')))
     for name in ("weight", "bias"):
         if name not in facts.get("parameters", ()):
-            kind = "a plain attribute" if name in facts.get("attributes", ()) else "missing"
-            return (recognised("bninf-plain-attributes", f"`{name}` should be a learned parameter (torch.nn.Parameter) of BatchNorm1d, but it is "
-                    f"{kind}: write self.{name} = torch.nn.Parameter(...)"))
+            kind = _("a plain attribute") if name in facts.get("attributes", ()) else "missing"
+            return (recognised("bninf-plain-attributes", _('`{name}` should be a learned parameter (torch.nn.Parameter) of BatchNorm1d, but it is {kind}: write self.{name} = torch.nn.Parameter(...)').format(name=name, kind=kind)))
     for name in _STATE_NAMES:
         if name not in facts.get("buffers", ()):
-            kind = "a plain attribute (or a Parameter)" if name in facts.get("attributes", ()) else "missing"
-            return (recognised("bninf-plain-attributes", f"`{name}` should be a buffer of BatchNorm1d, but it is {kind}: use "
-                    f"self.register_buffer({name!r}, ...) so that it is saved in state_dict() "
-                    f"and moved by .to()/.double(), but not trained"))
+            kind = _("a plain attribute (or a Parameter)") if name in facts.get("attributes", ()) else "missing"
+            return (recognised("bninf-plain-attributes", _('`{name}` should be a buffer of BatchNorm1d, but it is {kind}: use self.register_buffer({name!r}, ...) so that it is saved in state_dict() and moved by .to()/.double(), but not trained').format(name=name, kind=kind)))
     return None
 
 
@@ -247,7 +245,7 @@ def _batch(seed, shape, step=0, dtype=torch.float64):
 
 
 def _describe(shape, eps, momentum, dtype):
-    parts = [f"input of shape {tuple(shape)}"]
+    parts = [_('input of shape {shape}').format(shape=tuple(shape))]
     if eps is not _DEFAULT:
         parts.append(f"eps={eps:g}")
     if momentum is not _DEFAULT:
@@ -299,25 +297,21 @@ def check_batchnorm_init(record, inputs) -> None:
     for name, expected in [("weight", reference.weight), ("bias", reference.bias),
                            ("running_mean", reference.running_mean)]:
         assert_close(_numpy(record[name], name), expected.detach().numpy(),
-                     what=f"{name} of a new BatchNorm1d({num_features})", rtol=0, atol=0)
+                     what=_('{name} of a new BatchNorm1d({num_features})').format(name=name, num_features=num_features), rtol=0, atol=0)
     running_var = _numpy(record["running_var"], "running_var")
     if running_var.shape == (num_features,) and np.all(running_var == 0):
-        raise CheckFailed(recognised("bninf-running-var-zeros", recognised("bninf-running-var-zeros", "running_var of a new BatchNorm1d is all zeros: running_var must start at ones "
-                          "(running_var initialised to zeros would make eval mode divide by sqrt(0 + eps) "
-                          "before enough batches have been seen)")))
-    assert_close(running_var, reference.running_var.numpy(), what=f"running_var of a new BatchNorm1d({num_features})",
+        raise CheckFailed(recognised("bninf-running-var-zeros", recognised("bninf-running-var-zeros", _('running_var of a new BatchNorm1d is all zeros: running_var must start at ones (running_var initialised to zeros would make eval mode divide by sqrt(0 + eps) before enough batches have been seen)'))))
+    assert_close(running_var, reference.running_var.numpy(), what=_('running_var of a new BatchNorm1d({num_features})').format(num_features=num_features),
                  rtol=0, atol=0)
     tracked = record["num_batches_tracked"]
     dim = record["num_batches_tracked_dim"]
     if not isinstance(tracked, TensorData) or tracked.dtype != "int64" or dim != 0 or _count(tracked) != 0:
-        raise CheckFailed(f"num_batches_tracked should start as torch.tensor(0, dtype=torch.long) (a 0-d integer tensor, "
-                          f"as in PyTorch), but it is {_show(tracked, dim)}")
+        raise CheckFailed(_('num_batches_tracked should start as torch.tensor(0, dtype=torch.long) (a 0-d integer tensor, as in PyTorch), but it is {show_tracked_dim}').format(show_tracked_dim=_show(tracked, dim)))
     recorded_keys = record["state_dict_keys"]
     keys = set(recorded_keys) if isinstance(recorded_keys, list) else set()
     expected_keys = set(reference.state_dict())
     if keys != expected_keys:
-        raise CheckFailed(f"state_dict() of your BatchNorm1d has keys {sorted(keys)}, torch.nn.BatchNorm1d's has "
-                          f"{sorted(expected_keys)}: keep exactly these names (and no other buffers or parameters)")
+        raise CheckFailed(_("state_dict() of your BatchNorm1d has keys {keys}, torch.nn.BatchNorm1d's has {expected_keys}: keep exactly these names (and no other buffers or parameters)").format(keys=sorted(keys), expected_keys=sorted(expected_keys)))
 
 
 # ---------------------------------------------------------------- training mode
@@ -336,26 +330,21 @@ def _forward_mistakes(x, weight, bias, eps) -> dict[str, np.ndarray]:
         return (x - mean) / denominator
 
     mistakes = {
-        recognised("bn-unbiased-variance", recognised("bn-unbiased-variance", "the forward pass used the unbiased batch variance (dividing by n - 1, torch's default x.var()): "
-        "batch norm normalizes with the biased variance, x.var(..., unbiased=False) / correction=0")):
+        recognised("bn-unbiased-variance", recognised("bn-unbiased-variance", _("the forward pass used the unbiased batch variance (dividing by n - 1, torch's default x.var()): batch norm normalizes with the biased variance, x.var(..., unbiased=False) / correction=0"))):
             normalize(dims, ddof=1) * w + b if n > 1 else None,
-        recognised("bn-eps-outside-sqrt", recognised("bn-eps-outside-sqrt", "eps was added outside the square root: use (x - mean) / sqrt(var + eps), not / (sqrt(var) + eps)")):
+        recognised("bn-eps-outside-sqrt", recognised("bn-eps-outside-sqrt", _("eps was added outside the square root: use (x - mean) / sqrt(var + eps), not / (sqrt(var) + eps)"))):
             normalize(dims, eps_outside=True) * w + b,
-        recognised("bn-gamma-beta-missing", recognised("bn-gamma-beta-missing", "weight (gamma) and bias (beta) were not applied: return x_hat * weight + bias")): normalize(dims),
-        recognised("bninf-gamma-beta-swapped", recognised("bninf-gamma-beta-swapped", "weight and bias were swapped: gamma (weight) multiplies, beta (bias) is added")): normalize(dims) * b + w,
+        recognised("bn-gamma-beta-missing", recognised("bn-gamma-beta-missing", _("weight (gamma) and bias (beta) were not applied: return x_hat * weight + bias"))): normalize(dims),
+        recognised("bninf-gamma-beta-swapped", recognised("bninf-gamma-beta-swapped", _("weight and bias were swapped: gamma (weight) multiplies, beta (bias) is added"))): normalize(dims) * b + w,
     }
     if ndim == 2:
-        mistakes[recognised("bninf-layer-norm-axes", recognised("bninf-layer-norm-axes", "the statistics were taken per example, over the features (dim 1): that is layer normalization; "
-                 "batch norm takes one mean and variance per feature, over the batch (dim 0)"))] = normalize((1,)) * w + b
-        mistakes[recognised("bn-stats-whole-array", recognised("bn-stats-whole-array", "one mean and variance over the whole batch (all dims): batch norm takes one per feature (dim 0)"))] = \
+        mistakes[recognised("bninf-layer-norm-axes", recognised("bninf-layer-norm-axes", _('the statistics were taken per example, over the features (dim 1): that is layer normalization; batch norm takes one mean and variance per feature, over the batch (dim 0)')))] = normalize((1,)) * w + b
+        mistakes[recognised("bn-stats-whole-array", recognised("bn-stats-whole-array", _("one mean and variance over the whole batch (all dims): batch norm takes one per feature (dim 0)")))] = \
             normalize((0, 1)) * w + b
     else:
-        mistakes[recognised("bninf-3d-wrong-dims", recognised("bninf-3d-wrong-dims", "for (N, C, L) input the statistics were taken over dim 0 only, giving one per (channel, position): "
-                 "batch norm takes one per channel, over dims 0 and 2 (the batch and the length)"))] = normalize((0,)) * w + b
-        mistakes[recognised("bninf-3d-wrong-dims", recognised("bninf-3d-wrong-dims", "for (N, C, L) input the statistics were taken over dim 2 only, per example and channel (that is "
-                 "instance normalization): batch norm takes one per channel, over dims 0 and 2"))] = normalize((2,)) * w + b
-        mistakes[recognised("bninf-layer-norm-axes", recognised("bninf-layer-norm-axes", "for (N, C, L) input the statistics were taken per example over dims 1 and 2 (layer normalization): "
-                 "batch norm takes one per channel, over dims 0 and 2"))] = normalize((1, 2)) * w + b
+        mistakes[recognised("bninf-3d-wrong-dims", recognised("bninf-3d-wrong-dims", _('for (N, C, L) input the statistics were taken over dim 0 only, giving one per (channel, position): batch norm takes one per channel, over dims 0 and 2 (the batch and the length)')))] = normalize((0,)) * w + b
+        mistakes[recognised("bninf-3d-wrong-dims", recognised("bninf-3d-wrong-dims", _('for (N, C, L) input the statistics were taken over dim 2 only, per example and channel (that is instance normalization): batch norm takes one per channel, over dims 0 and 2')))] = normalize((2,)) * w + b
+        mistakes[recognised("bninf-layer-norm-axes", recognised("bninf-layer-norm-axes", _('for (N, C, L) input the statistics were taken per example over dims 1 and 2 (layer normalization): batch norm takes one per channel, over dims 0 and 2')))] = normalize((1, 2)) * w + b
     return mistakes
 
 
@@ -380,7 +369,7 @@ def _training_probe(record, BatchNorm1d, inputs, prefix: str = "") -> None:
     if out is None or not out.requires_grad:
         return  # the verdict says what is wrong with it
     upstream = inputs["upstream"]
-    call_learner(lambda: (out * upstream).sum().backward(), name="backward through BatchNorm1d")
+    call_learner(lambda: (out * upstream).sum().backward(), name=_("backward through BatchNorm1d"))
     record[prefix + "weight_grad"] = module.weight.grad
     record[prefix + "bias_grad"] = module.bias.grad
     record[prefix + "x_grad"] = x.grad
@@ -405,30 +394,27 @@ def _training_verdict(record, inputs, prefix: str = "") -> None:
     eps_value = reference.eps
     x64 = x.to(torch.float64).numpy()
     w64, b64 = reference.weight.detach().to(torch.float64).numpy(), reference.bias.detach().to(torch.float64).numpy()
-    assert_close(_numpy(out, "the output of BatchNorm1d"), expected.detach().to(torch.float64).numpy(),
-                 what=f"the training-mode output of BatchNorm1d for {where}", rtol=rtol, atol=atol,
+    assert_close(_numpy(out, _("the output of BatchNorm1d")), expected.detach().to(torch.float64).numpy(),
+                 what=_('the training-mode output of BatchNorm1d for {where}').format(where=where), rtol=rtol, atol=atol,
                  mistakes=_forward_mistakes(x64, w64, b64, eps_value))
 
     if not out.requires_grad:
-        raise CheckFailed("the output of BatchNorm1d does not require grad: it must be computed from x and the "
-                          "parameters with torch operations (no .detach(), .data, .numpy() or torch.no_grad() around "
-                          "the normalization), so that backpropagation reaches x, weight and bias")
+        raise CheckFailed(_('the output of BatchNorm1d does not require grad: it must be computed from x and the parameters with torch operations (no .detach(), .data, .numpy() or torch.no_grad() around the normalization), so that backpropagation reaches x, weight and bias'))
     for name, wanted in [("weight", reference.weight.grad), ("bias", reference.bias.grad)]:
         actual = record[f"{prefix}{name}_grad"]
         if actual is None:
-            raise CheckFailed(f"{name} received no gradient: it must be an nn.Parameter used in the forward pass")
+            raise CheckFailed(_('{name} received no gradient: it must be an nn.Parameter used in the forward pass').format(name=name))
         assert_close(_numpy(actual, f"{name}.grad"), wanted.to(torch.float64).numpy(),
-                     what=f"the gradient of the loss with respect to {name} for {where}", rtol=rtol, atol=atol)
+                     what=_('the gradient of the loss with respect to {name} for {where}').format(name=name, where=where), rtol=rtol, atol=atol)
     x_grad = record[prefix + "x_grad"]
     if x_grad is None:
-        raise CheckFailed("no gradient reached the input x: the output must be computed from x with torch operations")
+        raise CheckFailed(_("no gradient reached the input x: the output must be computed from x with torch operations"))
     dims, view = _dims(len(shape)), _view(len(shape), c)
     var = x64.var(axis=dims, keepdims=True)
     detached = upstream.to(torch.float64).numpy() * w64.reshape(view) / np.sqrt(var + eps_value)
     assert_close(_numpy(x_grad, "x.grad"), x_ref.grad.to(torch.float64).numpy(),
-                 what=f"the gradient of the loss with respect to the input x for {where}", rtol=rtol, atol=atol,
-                 mistakes={recognised("bninf-detached-statistics", recognised("bninf-detached-statistics", "the batch mean and variance were detached from the graph (or computed without grad): the "
-                           "gradient must also flow through the batch statistics, which depend on x")): detached})
+                 what=_('the gradient of the loss with respect to the input x for {where}').format(where=where), rtol=rtol, atol=atol,
+                 mistakes={recognised("bninf-detached-statistics", recognised("bninf-detached-statistics", _('the batch mean and variance were detached from the graph (or computed without grad): the gradient must also flow through the batch statistics, which depend on x'))): detached})
 
 
 @check(inputs=_training_inputs, probe=_training_probe)
@@ -487,23 +473,18 @@ def check_batch_of_one(record, inputs) -> None:
         if error is None:
             out = record[f"one{index}_out"]
             raise CheckFailed(
-                recognised("bninf-no-error-for-batch-of-one", f"BatchNorm1d in training mode returned a result for a batch of shape {shape}; it must raise "
-                f"ValueError({BATCH_OF_ONE_MESSAGE!r}, ...) as PyTorch does: with one value per channel the biased "
-                f"variance is 0 (the unbiased one is undefined), so the output would be just bias and the running "
-                f"variance would be polluted. Check the number of values per channel, N * L, before normalizing")
-                + (" (your output held NaN)" if isinstance(out, TensorData) and np.isnan(out.array).any() else ""))
+                recognised("bninf-no-error-for-batch-of-one", _('BatchNorm1d in training mode returned a result for a batch of shape {shape}; it must raise ValueError({batch_of_one_message!r}, ...) as PyTorch does: with one value per channel the biased variance is 0 (the unbiased one is undefined), so the output would be just bias and the running variance would be polluted. Check the number of values per channel, N * L, before normalizing').format(shape=shape, batch_of_one_message=BATCH_OF_ONE_MESSAGE))
+                + (_(" (your output held NaN)") if isinstance(out, TensorData) and np.isnan(out.array).any() else ""))
         if not isinstance(error, dict):
             error = {"type": type_name(error), "message": ""}
         message = str(error.get("message", ""))
         if error.get("not_implemented") is True:
-            raise CheckFailed("`BatchNorm1d` is not implemented yet: replace `raise NotImplementedError()` with your code")
+            raise CheckFailed(_("`BatchNorm1d` is not implemented yet: replace `raise NotImplementedError()` with your code"))
         if error.get("value_error") is True:
             if "more than 1 value per channel" not in message:
-                raise CheckFailed(f"a training batch of shape {shape} raised ValueError({message!r}); PyTorch's "
-                                  f"message starts with {BATCH_OF_ONE_MESSAGE!r}")
+                raise CheckFailed(_("a training batch of shape {shape} raised ValueError({message!r}); PyTorch's message starts with {batch_of_one_message!r}").format(shape=shape, message=message, batch_of_one_message=BATCH_OF_ONE_MESSAGE))
             continue
-        raise CheckFailed(recognised("bninf-no-error-for-batch-of-one", recognised("bninf-no-error-for-batch-of-one", f"a training batch of shape {shape} raised {error.get('type')}: {message}; PyTorch raises "
-                          f"ValueError({BATCH_OF_ONE_MESSAGE!r}, ...), raise the same exception type")))
+        raise CheckFailed(recognised("bninf-no-error-for-batch-of-one", recognised("bninf-no-error-for-batch-of-one", _('a training batch of shape {shape} raised {error_get_type}: {message}; PyTorch raises ValueError({batch_of_one_message!r}, ...), raise the same exception type').format(shape=shape, error_get_type=error.get('type'), message=message, batch_of_one_message=BATCH_OF_ONE_MESSAGE))))
     _training_verdict(record, inputs["training"], prefix="train_")
 
 
@@ -569,19 +550,14 @@ def check_running_statistics(record, inputs) -> None:
     batches = inputs["batches"]
     numpy_batches = [b.to(torch.float64).numpy() for b in batches]
     wrong = {
-        recognised("bninf-stores-biased-var", recognised("bninf-stores-biased-var", "running_var holds the biased batch variance (dividing by n): PyTorch normalizes with the biased variance "
-        "but stores the unbiased one (dividing by n - 1, n = N * L values per channel) in running_var")):
+        recognised("bninf-stores-biased-var", recognised("bninf-stores-biased-var", _('running_var holds the biased batch variance (dividing by n): PyTorch normalizes with the biased variance but stores the unbiased one (dividing by n - 1, n = N * L values per channel) in running_var'))):
             _simulate(numpy_batches, m, biased=True),
-        recognised("bninf-momentum-reversed", recognised("bninf-momentum-reversed", "the momentum convention is reversed: PyTorch's momentum weights the NEW batch, running = (1 - momentum) * "
-        "running + momentum * batch_statistic (momentum=0.1 keeps 90% of the old value); the paper/Keras-style "
-        "alpha=0.99 is the weight of the OLD value")):
+        recognised("bninf-momentum-reversed", recognised("bninf-momentum-reversed", _("the momentum convention is reversed: PyTorch's momentum weights the NEW batch, running = (1 - momentum) * running + momentum * batch_statistic (momentum=0.1 keeps 90% of the old value); the paper/Keras-style alpha=0.99 is the weight of the OLD value"))):
             _simulate(numpy_batches, m, reversed_momentum=True) if m is not None else None,
-        recognised("bninf-running-var-zeros", recognised("bninf-running-var-zeros", "running_var must start at ones (yours looks initialised to zeros)")): _simulate(numpy_batches, m, var_start=0.0),
-        recognised("bninf-momentum-none", recognised("bninf-momentum-none", "momentum=None must give the cumulative (simple) average of all batches so far: use the factor "
-        "1 / num_batches_tracked instead of a fixed momentum")):
+        recognised("bninf-running-var-zeros", recognised("bninf-running-var-zeros", _("running_var must start at ones (yours looks initialised to zeros)"))): _simulate(numpy_batches, m, var_start=0.0),
+        recognised("bninf-momentum-none", recognised("bninf-momentum-none", _('momentum=None must give the cumulative (simple) average of all batches so far: use the factor 1 / num_batches_tracked instead of a fixed momentum'))):
             _simulate(numpy_batches, m, fixed_for_none=0.1) if m is None else None,
-        recognised("bninf-running-not-updated", recognised("bninf-running-not-updated", "the running statistics were not updated in training mode: after each training batch, "
-        "running = (1 - momentum) * running + momentum * batch_statistic")): _simulate(numpy_batches, m, frozen=True),
+        recognised("bninf-running-not-updated", recognised("bninf-running-not-updated", _('the running statistics were not updated in training mode: after each training batch, running = (1 - momentum) * running + momentum * batch_statistic'))): _simulate(numpy_batches, m, frozen=True),
     }
     where = _describe(shape, eps, momentum, dtype)
     rtol, atol = TOLERANCE[dtype]
@@ -592,13 +568,11 @@ def check_running_statistics(record, inputs) -> None:
         for index, name in enumerate(("running_mean", "running_var")):
             mistakes = {hint: (history[step - 1][index] if history is not None else None) for hint, history in wrong.items()}
             assert_close(_numpy(record[f"step{step}_{name}"], name), getattr(reference, name).to(torch.float64).numpy(),
-                         what=f"{name} after training step {step} of {steps} ({where})", rtol=rtol, atol=atol,
+                         what=_('{name} after training step {step} of {steps} ({where})').format(name=name, step=step, steps=steps, where=where), rtol=rtol, atol=atol,
                          mistakes=mistakes)
         tracked = record[f"step{step}_num_batches_tracked"]
         if _count(tracked) != step:
-            raise CheckFailed(recognised("bninf-num-batches-not-tracked", recognised("bninf-num-batches-not-tracked", f"num_batches_tracked is {_show(tracked)} after {step} training step(s), expected {step}: "
-                              "add 1 to it at every training-mode forward pass (PyTorch counts the batches; "
-                              "momentum=None needs the count)")))
+            raise CheckFailed(recognised("bninf-num-batches-not-tracked", recognised("bninf-num-batches-not-tracked", _('num_batches_tracked is {show_tracked} after {step} training step(s), expected {step}: add 1 to it at every training-mode forward pass (PyTorch counts the batches; momentum=None needs the count)').format(show_tracked=_show(tracked), step=step))))
 
 
 # ---------------------------------------------------------------- eval mode
@@ -633,7 +607,7 @@ def _eval_probe(record, BatchNorm1d, inputs) -> None:
         return
     with torch.no_grad():
         _forward(record, "one_out", module, inputs["x"][:1].clone(),
-                 what="BatchNorm1d.forward (eval mode, a batch of one example)")
+                 what=_("BatchNorm1d.forward (eval mode, a batch of one example)"))
 
 
 @check(inputs=_eval_inputs, probe=_eval_probe)
@@ -658,10 +632,10 @@ def check_eval_mode(record, inputs) -> None:
     x = inputs["x"]
     with torch.no_grad():
         expected = reference(x).to(torch.float64).numpy()
-    actual = _numpy(_output(record, "out", "BatchNorm1d.forward"), "the eval-mode output of BatchNorm1d")
+    actual = _numpy(_output(record, "out", "BatchNorm1d.forward"), _("the eval-mode output of BatchNorm1d"))
     before, after = record["before"], record["after"]
     if not isinstance(before, dict) or not isinstance(after, dict):
-        raise CheckFailed("the grader received no running statistics from your module")
+        raise CheckFailed(_("the grader received no running statistics from your module"))
     changed = [name for name in _STATE_NAMES if not _unchanged(before.get(name), after.get(name))]
 
     x64, dims, view = x.to(torch.float64).numpy(), _dims(len(shape)), _view(len(shape), c)
@@ -674,26 +648,23 @@ def check_eval_mode(record, inputs) -> None:
     if actual.shape == expected.shape and np.allclose(actual, batch_stats, rtol=rtol, atol=atol) \
             and not np.allclose(actual, expected, rtol=rtol, atol=atol):
         raise CheckFailed(
-            recognised("bninf-eval-batch-statistics", recognised("bninf-eval-batch-statistics", f"in eval mode your BatchNorm1d used the batch statistics ({where}): after module.eval() "
-            "(self.training is False) it must normalize with running_mean and running_var, so that an example's "
-            "output does not depend on the other examples in its batch"))
-            + (f"; it also changed {changed} in eval mode" if changed else ""))
+            recognised("bninf-eval-batch-statistics", recognised("bninf-eval-batch-statistics", _("in eval mode your BatchNorm1d used the batch statistics ({where}): after module.eval() (self.training is False) it must normalize with running_mean and running_var, so that an example's output does not depend on the other examples in its batch").format(where=where)))
+            + (_('; it also changed {changed} in eval mode').format(changed=changed) if changed else ""))
     if changed:
         raise CheckFailed(
-            recognised("bninf-eval-updates-running", recognised("bninf-eval-updates-running", f"{', '.join(changed)} changed in eval mode ({where}): after module.eval() (self.training is False) the "
-            "running statistics are fixed; update them only in training mode")))
+            recognised("bninf-eval-updates-running", recognised("bninf-eval-updates-running", _('{join_changed} changed in eval mode ({where}): after module.eval() (self.training is False) the running statistics are fixed; update them only in training mode').format(join_changed=', '.join(changed), where=where))))
     running_mean = reference.running_mean.to(torch.float64).numpy().reshape(view)
     running_var = reference.running_var.to(torch.float64).numpy().reshape(view)
-    assert_close(actual, expected, what=f"the eval-mode output of BatchNorm1d for {where}", rtol=rtol, atol=atol,
+    assert_close(actual, expected, what=_('the eval-mode output of BatchNorm1d for {where}').format(where=where), rtol=rtol, atol=atol,
                  mistakes={
-                     recognised("bn-eps-outside-sqrt", recognised("bn-eps-outside-sqrt", "eval mode normalized with the running statistics but eps was added outside the square root")):
+                     recognised("bn-eps-outside-sqrt", recognised("bn-eps-outside-sqrt", _("eval mode normalized with the running statistics but eps was added outside the square root"))):
                          (x64 - running_mean) / (np.sqrt(running_var) + reference.eps) * w64 + b64,
-                     recognised("bn-gamma-beta-missing", recognised("bn-gamma-beta-missing", "eval mode ignored weight and bias: return x_hat * weight + bias")):
+                     recognised("bn-gamma-beta-missing", recognised("bn-gamma-beta-missing", _("eval mode ignored weight and bias: return x_hat * weight + bias"))):
                          (x64 - running_mean) / np.sqrt(running_var + reference.eps),
                  })
-    one = _output(record, "one_out", "BatchNorm1d.forward (eval mode, a batch of one example)")
-    assert_close(_numpy(one, "the eval-mode output for one example"), expected[:1],
-                 what="the eval-mode output for a batch of ONE example (the first row of the batch above)",
+    one = _output(record, "one_out", _("BatchNorm1d.forward (eval mode, a batch of one example)"))
+    assert_close(_numpy(one, _("the eval-mode output for one example")), expected[:1],
+                 what=_("the eval-mode output for a batch of ONE example (the first row of the batch above)"),
                  rtol=rtol, atol=atol)
 
 
@@ -753,8 +724,8 @@ def check_load_state_dict(record, inputs) -> None:
     rtol, atol = TOLERANCE[torch.float64]
     with torch.no_grad():
         expected = reference(inputs["x"]).numpy()
-    assert_close(_numpy(_output(record, "eval_out", "BatchNorm1d.forward"), "the output"), expected,
-                 what=f"the eval-mode output after load_state_dict of a trained torch.nn.BatchNorm1d ({where})",
+    assert_close(_numpy(_output(record, "eval_out", "BatchNorm1d.forward"), _("the output")), expected,
+                 what=_('the eval-mode output after load_state_dict of a trained torch.nn.BatchNorm1d ({where})').format(where=where),
                  rtol=rtol, atol=atol)
     reference.train()
     with torch.no_grad():
@@ -762,12 +733,11 @@ def check_load_state_dict(record, inputs) -> None:
     _output(record, "train_out", "BatchNorm1d.forward")
     for name in ("running_mean", "running_var"):
         assert_close(_numpy(record[f"after_{name}"], name), getattr(reference, name).numpy(),
-                     what=f"{name} after load_state_dict and one more training step ({where})", rtol=rtol, atol=atol)
+                     what=_('{name} after load_state_dict and one more training step ({where})').format(name=name, where=where), rtol=rtol, atol=atol)
     tracked, expected_count = record["after_num_batches_tracked"], int(reference.num_batches_tracked)
     if _count(tracked) != expected_count:
         shown = _count(tracked) if _count(tracked) is not None else _show(tracked)
-        raise CheckFailed(f"num_batches_tracked is {shown} after load_state_dict and one "
-                          f"training step, expected {expected_count}")
+        raise CheckFailed(_('num_batches_tracked is {shown} after load_state_dict and one training step, expected {expected_count}').format(shown=shown, expected_count=expected_count))
 
 
 # ---------------------------------------------------------------- population statistics
@@ -804,27 +774,26 @@ def check_population_statistics(record, inputs) -> None:
     data, means, variances = inputs["data"], inputs["means"], inputs["variances"]
     result = record["result"]
     if not _same(record["means_after"], inputs["batch_means"]) or not _same(record["vars_after"], inputs["batch_vars"]):
-        raise CheckFailed(recognised("changed-input-in-place", recognised("changed-input-in-place", "population_statistics changed its input tensors in place; compute new tensors instead")))
+        raise CheckFailed(recognised("changed-input-in-place", recognised("changed-input-in-place", _("population_statistics changed its input tensors in place; compute new tensors instead"))))
     if type(result) not in (tuple, list) or len(result) != 2:
-        raise CheckFailed(f"population_statistics should return a tuple (mean, var), but it returned {type_name(result)}")
+        raise CheckFailed(_('population_statistics should return a tuple (mean, var), but it returned {type_name_result}').format(type_name_result=type_name(result)))
     m = inputs["batch_size"]
     rtol, atol = TOLERANCE[dtype]
-    where = f"{n_batches} batches of m={m} examples, {n_features} features, {str(dtype).replace('torch.', '')}"
+    where = _('{n_batches} batches of m={m} examples, {n_features} features, {dtype}').format(n_batches=n_batches, m=m, n_features=n_features, dtype=str(dtype).replace('torch.', ''))
     expected_mean = data.reshape(-1, n_features).mean(axis=0)
-    assert_close(_numpy(result[0], "the mean"), expected_mean, what=f"the population mean ({where})", rtol=rtol, atol=atol,
-                 mistakes={recognised("bninf-pop-wrong-dim", recognised("bninf-pop-wrong-dim", "the mean was taken over dim 1 (per batch): average the batch means over dim 0")):
+    assert_close(_numpy(result[0], _("the mean")), expected_mean, what=_('the population mean ({where})').format(where=where), rtol=rtol, atol=atol,
+                 mistakes={recognised("bninf-pop-wrong-dim", recognised("bninf-pop-wrong-dim", _("the mean was taken over dim 1 (per batch): average the batch means over dim 0"))):
                            means.mean(axis=1)})
     expected_var = m / (m - 1) * variances.mean(axis=0)
-    assert_close(_numpy(result[1], "the variance"), expected_var, what=f"the population variance ({where})",
+    assert_close(_numpy(result[1], _("the variance")), expected_var, what=_('the population variance ({where})').format(where=where),
                  rtol=rtol, atol=atol, mistakes={
-                     recognised("bninf-pop-no-correction", recognised("bninf-pop-no-correction", "the m/(m-1) correction is missing: the average of biased batch variances underestimates the "
-                     "population variance; multiply by m / (m - 1) (m = batch_size) to make it unbiased")):
+                     recognised("bninf-pop-no-correction", recognised("bninf-pop-no-correction", _('the m/(m-1) correction is missing: the average of biased batch variances underestimates the population variance; multiply by m / (m - 1) (m = batch_size) to make it unbiased'))):
                          variances.mean(axis=0),
-                     recognised("bninf-pop-correction-upside-down", recognised("bninf-pop-correction-upside-down", "the correction is upside down: multiply by m / (m - 1), not (m - 1) / m")):
+                     recognised("bninf-pop-correction-upside-down", recognised("bninf-pop-correction-upside-down", _("the correction is upside down: multiply by m / (m - 1), not (m - 1) / m"))):
                          (m - 1) / m * variances.mean(axis=0),
-                     recognised("bninf-pop-variance-of-means", recognised("bninf-pop-variance-of-means", "this is the variance of the batch MEANS, not the average of the batch variances")):
+                     recognised("bninf-pop-variance-of-means", recognised("bninf-pop-variance-of-means", _("this is the variance of the batch MEANS, not the average of the batch variances"))):
                          means.var(axis=0, ddof=1) if n_batches > 1 else None,
-                     recognised("bninf-pop-wrong-count", recognised("bninf-pop-wrong-count", "the correction used the number of batches B instead of the batch size m")):
+                     recognised("bninf-pop-wrong-count", recognised("bninf-pop-wrong-count", _("the correction used the number of batches B instead of the batch size m"))):
                          n_batches / (n_batches - 1) * variances.mean(axis=0) if n_batches > 1 else None,
                  })
 
@@ -872,7 +841,7 @@ def _fold_probe(record, fold_batchnorm, inputs) -> None:
     if folded.bias is None:
         return
     with torch.no_grad():
-        record["out"] = call_learner(folded, inputs["x"].to(folded.weight.dtype), name="the folded layer")
+        record["out"] = call_learner(folded, inputs["x"].to(folded.weight.dtype), name=_("the folded layer"))
 
 
 @check(inputs=_fold_inputs, probe=_fold_probe)
@@ -889,21 +858,18 @@ def check_fold_batchnorm(record, inputs) -> None:
     with torch.no_grad():
         expected = bn(linear(x)).to(torch.float64).numpy()
     if record["is_linear"] is not True:
-        raise CheckFailed(f"fold_batchnorm should return a torch.nn.Linear, but it returned {record['type']}")
+        raise CheckFailed(_('fold_batchnorm should return a torch.nn.Linear, but it returned {type}').format(type=record['type']))
     for module, name in [(linear, "linear"), (bn, "bn")]:
         before, after = module.state_dict(), record[f"{name}_after"]
         if not isinstance(after, dict) or set(after) != set(before) \
                 or any(not _same(after[key], value) for key, value in before.items()):
-            raise CheckFailed(recognised("changed-input-in-place", recognised("changed-input-in-place", f"fold_batchnorm changed `{name}` in place: build and return a new nn.Linear and leave the "
-                              "layers it was given as they were")))
+            raise CheckFailed(recognised("changed-input-in-place", recognised("changed-input-in-place", _('fold_batchnorm changed `{name}` in place: build and return a new nn.Linear and leave the layers it was given as they were').format(name=name))))
     features = record["features"]
     if features != (in_features, out_features):
         shown = features if isinstance(features, tuple) and len(features) == 2 else ("?", "?")
-        raise CheckFailed(f"the folded layer maps {shown[0]} -> {shown[1]} features, "
-                          f"expected {in_features} -> {out_features}")
+        raise CheckFailed(_('the folded layer maps {shown_0} -> {shown_1} features, expected {in_features} -> {out_features}').format(shown_0=shown[0], shown_1=shown[1], in_features=in_features, out_features=out_features))
     if record["has_bias"] is not True:
-        raise CheckFailed(recognised("bninf-fold-no-bias", recognised("bninf-fold-no-bias", "the folded layer has no bias: batch norm's shift (bias - running_mean * scale) needs one, "
-                          "even when `linear` had none: create nn.Linear(..., bias=True)")))
+        raise CheckFailed(recognised("bninf-fold-no-bias", recognised("bninf-fold-no-bias", _("the folded layer has no bias: batch norm's shift (bias - running_mean * scale) needs one, even when `linear` had none: create nn.Linear(..., bias=True)"))))
     actual = _numpy(record["out"], "folded(x)")
 
     W = linear.weight.detach().to(torch.float64).numpy()
@@ -918,19 +884,16 @@ def check_fold_batchnorm(record, inputs) -> None:
     s = gamma / np.sqrt(var + eps)
     s_no_eps = gamma / np.sqrt(var)
     mistakes = {
-        recognised("bninf-fold-linear-bias-missing", recognised("bninf-fold-linear-bias-missing", "the linear layer's own bias was left out of the folded bias: b' = gamma * (b - running_mean) / "
-        "sqrt(running_var + eps) + beta")): folded_output(s, beta - s * mu) if linear_bias else None,
-        recognised("bninf-fold-beta-missing", recognised("bninf-fold-beta-missing", "batch norm's bias (beta) was left out of the folded bias: b' = gamma * (b - running_mean) / "
-        "sqrt(running_var + eps) + beta")): folded_output(s, s * (b - mu)),
-        recognised("bn-eps-missing", recognised("bn-eps-missing", "eps was left out: the scale is gamma / sqrt(running_var + eps), not gamma / sqrt(running_var)")):
+        recognised("bninf-fold-linear-bias-missing", recognised("bninf-fold-linear-bias-missing", _("the linear layer's own bias was left out of the folded bias: b' = gamma * (b - running_mean) / sqrt(running_var + eps) + beta"))): folded_output(s, beta - s * mu) if linear_bias else None,
+        recognised("bninf-fold-beta-missing", recognised("bninf-fold-beta-missing", _("batch norm's bias (beta) was left out of the folded bias: b' = gamma * (b - running_mean) / sqrt(running_var + eps) + beta"))): folded_output(s, s * (b - mu)),
+        recognised("bn-eps-missing", recognised("bn-eps-missing", _("eps was left out: the scale is gamma / sqrt(running_var + eps), not gamma / sqrt(running_var)"))):
             folded_output(s_no_eps, s_no_eps * (b - mu) + beta),
-        recognised("bninf-fold-bias-not-scaled", recognised("bninf-fold-bias-not-scaled", "the folded bias was not scaled: b' = gamma * (b - running_mean) / sqrt(running_var + eps) + beta")):
+        recognised("bninf-fold-bias-not-scaled", recognised("bninf-fold-bias-not-scaled", _("the folded bias was not scaled: b' = gamma * (b - running_mean) / sqrt(running_var + eps) + beta"))):
             folded_output(s, b - s * mu + beta),
-        recognised("bninf-fold-variance-for-std", recognised("bninf-fold-variance-for-std", "the variance was used where its square root belongs: scale = gamma / sqrt(running_var + eps)")):
+        recognised("bninf-fold-variance-for-std", recognised("bninf-fold-variance-for-std", _("the variance was used where its square root belongs: scale = gamma / sqrt(running_var + eps)"))):
             folded_output(gamma / (var + eps), gamma / (var + eps) * (b - mu) + beta),
     }
     rtol, atol = TOLERANCE[dtype]
     assert_close(actual, expected,
-                 what=(f"fold_batchnorm(linear, bn)(x) vs bn(linear(x)) in eval mode (Linear({in_features}, {out_features}, "
-                       f"bias={linear_bias}), eps={eps:g}, {str(dtype).replace('torch.', '')})"),
+                 what=(_('fold_batchnorm(linear, bn)(x) vs bn(linear(x)) in eval mode (Linear({in_features}, {out_features}, bias={linear_bias}), eps={eps:g}, {dtype})').format(in_features=in_features, out_features=out_features, linear_bias=linear_bias, eps=eps, dtype=str(dtype).replace('torch.', ''))),
                  rtol=rtol, atol=atol, mistakes=mistakes)

@@ -28,6 +28,8 @@ verdicts, never at module level.
 """
 from __future__ import annotations
 
+from autograder.i18n import _
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,7 +68,7 @@ def make_inputs(seed: int, shape, spread: float = 4.0):
     """
     rng = np.random.default_rng(seed)
     d = shape[1]
-    _, vector_shape = _layout(shape)
+    _unused, vector_shape = _layout(shape)
     scales = rng.permutation(10.0 ** np.linspace(-spread / 2, spread / 2, d)) if d > 1 else np.ones(1)
     offsets = scales * rng.uniform(-10, 10, size=d)
     x = offsets.reshape(vector_shape) + scales.reshape(vector_shape) * rng.standard_normal(shape)
@@ -142,29 +144,22 @@ def _forward_variants(x, gamma, beta, dout, eps) -> dict[str, Result]:
     n = x.shape[0]
     found = {}
     if n > 1:
-        found[recognised("bn-unbiased-variance", "the variance is the unbiased one (dividing by N - 1, as np.var(ddof=1) or torch's x.var(dim=0) / "
-              "x.std(dim=0) compute it): batch norm normalizes with the biased variance, dividing by N")] = \
+        found[recognised("bn-unbiased-variance", _("the variance is the unbiased one (dividing by N - 1, as np.var(ddof=1) or torch's x.var(dim=0) / x.std(dim=0) compute it): batch norm normalizes with the biased variance, dividing by N"))] = \
             variant(x, gamma, beta, dout, eps, correction=1)
-    found[recognised("bn-eps-outside-sqrt", "eps was added outside the square root, (x - mean) / (sqrt(var) + eps): it belongs inside, "
-          "(x - mean) / sqrt(var + eps)")] = variant(x, gamma, beta, dout, eps, eps_outside=True)
-    found[recognised("bn-eps-missing", "eps was left out: divide by sqrt(var + eps), not sqrt(var)")] = variant(x, gamma, beta, dout, 0.0)
+    found[recognised("bn-eps-outside-sqrt", _('eps was added outside the square root, (x - mean) / (sqrt(var) + eps): it belongs inside, (x - mean) / sqrt(var + eps)'))] = variant(x, gamma, beta, dout, eps, eps_outside=True)
+    found[recognised("bn-eps-missing", _("eps was left out: divide by sqrt(var + eps), not sqrt(var)"))] = variant(x, gamma, beta, dout, 0.0)
     if x.ndim == 2:
-        found[recognised("bn-stats-per-example", "the statistics were taken over axis=1 (one mean and variance per example): batch norm takes "
-              "them over the batch, axis=0, one per feature")] = variant(x, gamma, beta, dout, eps, axes=(1,))
-        found[recognised("bn-stats-whole-array", "one mean and variance over the whole array: batch norm takes one per feature, over axis=0")] = \
+        found[recognised("bn-stats-per-example", _('the statistics were taken over axis=1 (one mean and variance per example): batch norm takes them over the batch, axis=0, one per feature'))] = variant(x, gamma, beta, dout, eps, axes=(1,))
+        found[recognised("bn-stats-whole-array", _("one mean and variance over the whole array: batch norm takes one per feature, over axis=0"))] = \
             variant(x, gamma, beta, dout, eps, axes=(0, 1))
     else:
-        found[recognised("bn-spatial-per-position", "the statistics were taken per (C, H, W) position (over axis 0 only): spatial batch norm takes one "
-              "mean and variance per channel, over axes (0, 2, 3)")] = variant(x, gamma, beta, dout, eps, axes=(0,))
-        found[recognised("bn-spatial-per-sample", "the statistics were taken per sample (over axes (1, 2, 3)), as layer norm does: spatial batch norm "
-              "takes one mean and variance per channel, over axes (0, 2, 3)")] = variant(x, gamma, beta, dout, eps, axes=(1, 2, 3))
-        found[recognised("bn-spatial-per-sample", "the statistics were taken per sample and channel (over axes (2, 3)), as instance norm does: spatial "
-              "batch norm takes one mean and variance per channel, over the batch too: axes (0, 2, 3)")] = \
+        found[recognised("bn-spatial-per-position", _('the statistics were taken per (C, H, W) position (over axis 0 only): spatial batch norm takes one mean and variance per channel, over axes (0, 2, 3)'))] = variant(x, gamma, beta, dout, eps, axes=(0,))
+        found[recognised("bn-spatial-per-sample", _('the statistics were taken per sample (over axes (1, 2, 3)), as layer norm does: spatial batch norm takes one mean and variance per channel, over axes (0, 2, 3)'))] = variant(x, gamma, beta, dout, eps, axes=(1, 2, 3))
+        found[recognised("bn-spatial-per-sample", _('the statistics were taken per sample and channel (over axes (2, 3)), as instance norm does: spatial batch norm takes one mean and variance per channel, over the batch too: axes (0, 2, 3)'))] = \
             variant(x, gamma, beta, dout, eps, axes=(2, 3))
-        found[recognised("bn-stats-whole-array", "one mean and variance over the whole array: spatial batch norm takes one per channel, over axes (0, 2, 3)")] = \
+        found[recognised("bn-stats-whole-array", _("one mean and variance over the whole array: spatial batch norm takes one per channel, over axes (0, 2, 3)"))] = \
             variant(x, gamma, beta, dout, eps, axes=(0, 1, 2, 3))
-        found[recognised("bn-spatial-reshape-mixes-channels", "x was reshaped to (-1, C) without moving the channel axis last first, so each column mixes channels: "
-              "use x.transpose(0, 2, 3, 1).reshape(-1, C) (and the inverse on the way back)")] = \
+        found[recognised("bn-spatial-reshape-mixes-channels", _('x was reshaped to (-1, C) without moving the channel axis last first, so each column mixes channels: use x.transpose(0, 2, 3, 1).reshape(-1, C) (and the inverse on the way back)'))] = \
             variant(x, gamma, beta, dout, eps, channel_reshape_bug=True)
     return found
 
@@ -205,15 +200,15 @@ def _probe_forward(record, forward, inputs, name: str, key: str = "forward") -> 
 def _array(value, what: str) -> np.ndarray:
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     if isinstance(value, TensorData):
-        raise CheckFailed(recognised("bn-returns-tensor", f"{what} is a torch Tensor: return a NumPy array (compute it with NumPy, not PyTorch)"))
+        raise CheckFailed(recognised("bn-returns-tensor", _('{what} is a torch Tensor: return a NumPy array (compute it with NumPy, not PyTorch)').format(what=what)))
     return to_array(value, what)
 
 
 def _tuple(result, length: int, name: str, returns: str):
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     if type(result) not in (tuple, list) or len(result) != length:
-        got = type_name(result) + (f" of length {len(result)}" if type(result) in (tuple, list) else "")
-        raise CheckFailed(f"`{name}` should return a tuple {returns}, but it returned {got}")
+        got = type_name(result) + (_(' of length {len_result}').format(len_result=len(result)) if type(result) in (tuple, list) else "")
+        raise CheckFailed(_('`{name}` should return a tuple {returns}, but it returned {got}').format(name=name, returns=returns, got=got))
     return result
 
 
@@ -221,7 +216,7 @@ def _recorded_out(record, key: str, name: str):
     """The ``out`` the learner's forward returned (raises if it did not return a pair)."""
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     if key + ".returned" in record:
-        _tuple(record[key + ".returned"], 2, name, "(out, cache)")
+        _tuple(record[key + ".returned"], 2, name, _("(out, cache)"))
     return record[key]
 
 
@@ -230,7 +225,7 @@ def _forward_out(record, inputs, name: str, key: str = "forward") -> np.ndarray:
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     for what in ("x", "gamma", "beta"):
         assert_unchanged(inputs[what], record[f"{key}.{what}_after"], f"{name} (argument {what})")
-    return _array(_recorded_out(record, key, name), f"the `out` returned by {name}")
+    return _array(_recorded_out(record, key, name), _('the `out` returned by {name}').format(name=name))
 
 
 # ---------------------------------------------------------------- forward
@@ -254,15 +249,15 @@ def _check_forward(record, inputs):
 
     def mistakes():  # the wrong forwards cost an autograd pass each: computed only when the check fails
         found = {text: r.out for text, r in _forward_variants(x, gamma, beta, dout, used_eps).items()}
-        found[recognised("bn-gamma-beta-missing", "gamma and beta were not applied: return gamma * x_hat + beta, not x_hat")] = \
+        found[recognised("bn-gamma-beta-missing", _("gamma and beta were not applied: return gamma * x_hat + beta, not x_hat"))] = \
             variant(x, np.ones_like(gamma), np.zeros_like(beta), dout, used_eps).out
         return found
 
     out = _forward_out(record, inputs, name)
     rtol, atol = FORWARD_TOL
     atol = atol * max(1.0, float(np.abs(beta).max()))
-    call = f"{name}(x, gamma, beta{'' if eps is None else f', eps={eps:g}'})"
-    assert_close(out, expected.out, what=f"the `out` of {call} for x of shape {shape}", rtol=rtol, atol=atol,
+    call = _('{name}(x, gamma, beta{detail})').format(name=name, detail='' if eps is None else f', eps={eps:g}')
+    assert_close(out, expected.out, what=_('the `out` of {call} for x of shape {shape}').format(call=call, shape=shape), rtol=rtol, atol=atol,
                  mistakes=mistakes)
 
 
@@ -320,13 +315,10 @@ def _gradient_atol(x, gamma, dout, eps) -> tuple[float, float]:
 def _backward_mistakes(x, gamma, beta, dout, eps):
     """{description: Result} of wrong gradients: wrong forwards (their own gradients) and wrong backwards."""
     found = dict(_forward_variants(x, gamma, beta, dout, eps))
-    found[recognised("bn-backward-constant-statistics", "the mean and the variance were treated as constants: dx = dout * gamma / sqrt(var + eps) leaves out "
-          "the gradient that flows through the batch mean and the batch variance (both depend on every x)")] = \
+    found[recognised("bn-backward-constant-statistics", _('the mean and the variance were treated as constants: dx = dout * gamma / sqrt(var + eps) leaves out the gradient that flows through the batch mean and the batch variance (both depend on every x)'))] = \
         variant(x, gamma, beta, dout, eps, constant_mean=True, constant_var=True)
-    found[recognised("bn-backward-no-variance-path", "the gradient through the variance is missing: var depends on x too, so dx needs the term "
-          "-x_hat * mean(dx_hat * x_hat) (over the batch)")] = variant(x, gamma, beta, dout, eps, constant_var=True)
-    found[recognised("bn-backward-no-mean-path", "the gradient through the mean is missing: the mean depends on x too, so dx needs the term "
-          "-mean(dx_hat) (over the batch)")] = variant(x, gamma, beta, dout, eps, constant_mean=True)
+    found[recognised("bn-backward-no-variance-path", _('the gradient through the variance is missing: var depends on x too, so dx needs the term -x_hat * mean(dx_hat * x_hat) (over the batch)'))] = variant(x, gamma, beta, dout, eps, constant_var=True)
+    found[recognised("bn-backward-no-mean-path", _('the gradient through the mean is missing: the mean depends on x too, so dx needs the term -mean(dx_hat) (over the batch)'))] = variant(x, gamma, beta, dout, eps, constant_mean=True)
     return found
 
 
@@ -336,18 +328,17 @@ def _param_mistakes(x, dout, eps, which: str) -> dict[str, np.ndarray]:
     mean = x.mean(axis=axes, keepdims=True)
     x_hat = (x - mean) / _sqrt(x.var(axis=axes, keepdims=True) + eps)
     term = dout * x_hat if which == "dgamma" else dout
-    formula = "sum(dout * x_hat)" if which == "dgamma" else "sum(dout)"
+    formula = _("sum(dout * x_hat)") if which == "dgamma" else "sum(dout)"
     right = "axis=0" if x.ndim == 2 else "axes (0, 2, 3)"
     wrong_axes = [(1,), None] if x.ndim == 2 else [(0,), (2, 3), (1, 2, 3), (0, 2), (0, 3), None]
     found = {}
     for wrong in wrong_axes:
-        label = "the whole array" if wrong is None else (f"axis={wrong[0]}" if len(wrong) == 1 else f"axes {wrong}")
-        found[recognised("bn-backward-param-grad-wrong-axes", f"{which} was summed over {label}: {which} = {formula} over {right}, one value per "
-              f"{'feature' if x.ndim == 2 else 'channel'}")] = term.sum(axis=wrong)
+        label = _("the whole array") if wrong is None else (f"axis={wrong[0]}" if len(wrong) == 1 else f"axes {wrong}")
+        found[recognised("bn-backward-param-grad-wrong-axes", _('{which} was summed over {label}: {which} = {formula} over {right}, one value per {detail}').format(which=which, label=label, formula=formula, right=right, detail=_('feature') if x.ndim == 2 else _('channel')))] = term.sum(axis=wrong)
     if which == "dgamma":
-        found[recognised("bn-backward-dgamma-uses-x", "dgamma = sum(dout * x) uses the input x: it is sum(dout * x_hat), with the normalized x_hat")] = \
+        found[recognised("bn-backward-dgamma-uses-x", _("dgamma = sum(dout * x) uses the input x: it is sum(dout * x_hat), with the normalized x_hat"))] = \
             (dout * x).sum(axis=axes)
-        found[recognised("bn-backward-dgamma-uses-x", "dgamma = sum(dout) forgot the factor x_hat: out = gamma * x_hat + beta, so dgamma = sum(dout * x_hat)")] = \
+        found[recognised("bn-backward-dgamma-uses-x", _("dgamma = sum(dout) forgot the factor x_hat: out = gamma * x_hat + beta, so dgamma = sum(dout * x_hat)"))] = \
             dout.sum(axis=axes)
     return found
 
@@ -371,16 +362,15 @@ def _backward_grads(record, inputs, expected_out):
     out = _forward_out(record, inputs, forward_name)
     rtol, atol = FORWARD_TOL
     try:
-        assert_close(out, expected_out, what=f"the `out` of {forward_name}", rtol=rtol,
+        assert_close(out, expected_out, what=_('the `out` of {forward_name}').format(forward_name=forward_name), rtol=rtol,
                      atol=atol * max(1.0, float(np.abs(beta).max())))
     except CheckFailed:
         raise CheckFailed(
-            f"`{backward_name}` is checked with the cache of your `{forward_name}`, but `{forward_name}` gives a "
-            f"wrong `out` for x of shape {x.shape}: make its tests pass first") from None
-    assert_unchanged(dout, record["dout_after"], f"{backward_name} (argument dout)")
-    dx, dgamma, dbeta = _tuple(record["grads"], 3, backward_name, "(dx, dgamma, dbeta)")
-    return (_array(dx, f"dx from {backward_name}"), _array(dgamma, f"dgamma from {backward_name}"),
-            _array(dbeta, f"dbeta from {backward_name}"))
+            _('`{backward_name}` is checked with the cache of your `{forward_name}`, but `{forward_name}` gives a wrong `out` for x of shape {x_shape}: make its tests pass first').format(backward_name=backward_name, forward_name=forward_name, x_shape=x.shape)) from None
+    assert_unchanged(dout, record["dout_after"], _('{backward_name} (argument dout)').format(backward_name=backward_name))
+    dx, dgamma, dbeta = _tuple(record["grads"], 3, backward_name, _("(dx, dgamma, dbeta)"))
+    return (_array(dx, _('dx from {backward_name}').format(backward_name=backward_name)), _array(dgamma, _('dgamma from {backward_name}').format(backward_name=backward_name)),
+            _array(dbeta, _('dbeta from {backward_name}').format(backward_name=backward_name)))
 
 
 def _check_backward(record, inputs):
@@ -391,13 +381,13 @@ def _check_backward(record, inputs):
     expected = reference(x, gamma, beta, dout, used_eps)
     dx, dgamma, dbeta = _backward_grads(record, inputs, expected.out)
     atol_dx, atol_param = _gradient_atol(x, gamma, dout, used_eps)
-    where = f"for x of shape {shape}{'' if eps is None else f', eps={eps:g}'} (reference: PyTorch autograd, float64)"
+    where = _('for x of shape {shape}{detail} (reference: PyTorch autograd, float64)').format(shape=shape, detail='' if eps is None else f', eps={eps:g}')
     # the wrong gradients cost an autograd pass each: computed only when a comparison fails
-    assert_close(dx, expected.dx, what=f"dx from {names[1]} {where}", rtol=GRADIENT_RTOL, atol=atol_dx,
+    assert_close(dx, expected.dx, what=_('dx from {names_1} {where}').format(names_1=names[1], where=where), rtol=GRADIENT_RTOL, atol=atol_dx,
                  mistakes=lambda: {text: r.dx for text, r in _backward_mistakes(x, gamma, beta, dout, used_eps).items()})
-    assert_close(dgamma, expected.dgamma, what=f"dgamma from {names[1]} {where}", rtol=GRADIENT_RTOL, atol=atol_param,
+    assert_close(dgamma, expected.dgamma, what=_('dgamma from {names_1} {where}').format(names_1=names[1], where=where), rtol=GRADIENT_RTOL, atol=atol_param,
                  mistakes=lambda: _param_mistakes(x, dout, used_eps, "dgamma"))
-    assert_close(dbeta, expected.dbeta, what=f"dbeta from {names[1]} {where}", rtol=GRADIENT_RTOL, atol=atol_param,
+    assert_close(dbeta, expected.dbeta, what=_('dbeta from {names_1} {where}').format(names_1=names[1], where=where), rtol=GRADIENT_RTOL, atol=atol_param,
                  mistakes=lambda: _param_mistakes(x, dout, used_eps, "dbeta"))
 
 
@@ -448,7 +438,7 @@ def _numeric_inputs(*, seed: int = 0, shape=(6, 4), eps: float | None = None, ma
         ("spatial_batchnorm_forward", "spatial_batchnorm_backward")
     inputs = _forward_inputs(seed, shape, eps, names)
     x = inputs["x"]
-    axes, _ = _layout(shape)
+    axes, _unused = _layout(shape)
     feature_scale = np.sqrt(x.var(axis=axes)) + 1e-3           # the step for x follows the feature's own scale
     rng = np.random.default_rng(seed + 1)
     flat = rng.permutation(x.size)[:max_entries]
@@ -482,7 +472,7 @@ def _numeric_probe(record, forward, backward, inputs) -> None:
         for sign_name, sign in (("plus", 1.0), ("minus", -1.0)):
             args = [x.copy(), gamma.copy(), beta.copy()]
             args[_TARGET[which]][index] += sign * h
-            well_formed, _ = _store_forward(record, f"fd{k}.{sign_name}", _call(forward, *args, name=names[0], **kwargs))
+            well_formed, _unused = _store_forward(record, f"fd{k}.{sign_name}", _call(forward, *args, name=names[0], **kwargs))
             if not well_formed:
                 return
 
@@ -509,19 +499,19 @@ def check_gradient_numerically(record, inputs) -> None:
 
     def loss(key) -> float:
         __tracebackhide__ = True
-        out = _array(_recorded_out(record, key, names[0]), f"the `out` returned by {names[0]}")
+        out = _array(_recorded_out(record, key, names[0]), _('the `out` returned by {names_0}').format(names_0=names[0]))
         if out.shape != shape:
-            raise CheckFailed(f"the `out` of {names[0]} has shape {out.shape}, expected {shape}")
+            raise CheckFailed(_('the `out` of {names_0} has shape {out_shape}, expected {shape}').format(names_0=names[0], out_shape=out.shape, shape=shape))
         return float((out * dout).sum())
 
     _recorded_out(record, "forward", names[0])
-    grads = _tuple(record["grads"], 3, names[1], "(dx, dgamma, dbeta)")
-    analytic = {"dx": _array(grads[0], f"dx from {names[1]}"),
-                "dgamma": _array(grads[1], f"dgamma from {names[1]}"),
-                "dbeta": _array(grads[2], f"dbeta from {names[1]}")}
+    grads = _tuple(record["grads"], 3, names[1], _("(dx, dgamma, dbeta)"))
+    analytic = {"dx": _array(grads[0], _('dx from {names_1}').format(names_1=names[1])),
+                "dgamma": _array(grads[1], _('dgamma from {names_1}').format(names_1=names[1])),
+                "dbeta": _array(grads[2], _('dbeta from {names_1}').format(names_1=names[1]))}
     for key, expected_shape in (("dx", shape), ("dgamma", gamma.shape), ("dbeta", inputs["beta"].shape)):
         if analytic[key].shape != expected_shape:
-            raise CheckFailed(f"{key} from {names[1]} has shape {analytic[key].shape}, expected {expected_shape}")
+            raise CheckFailed(_('{key} from {names_1} has shape {analytic_key_shape}, expected {expected_shape}').format(key=key, names_1=names[1], analytic_key_shape=analytic[key].shape, expected_shape=expected_shape))
 
     std = _sqrt(x.var(axis=axes) + used_eps)
     natural_dx = np.abs(dout).max() * np.abs(gamma) / std        # per feature / channel
@@ -539,11 +529,7 @@ def check_gradient_numerically(record, inputs) -> None:
         if excess > 1 and (worst is None or excess > worst[0]):
             worst = (excess, name, index, got, numeric, abs(got - numeric), scale)
     if worst is not None:
-        _, name, index, got, numeric, error, scale = worst
+        _unused, name, index, got, numeric, error, scale = worst
         raise CheckFailed(
-            f"gradient check failed: {name} from {names[1]} is not the derivative of your {names[0]} "
-            f"(x of shape {shape}).\n  Worst at {name}{tuple(int(i) for i in index)}: backward gives {got:.6g}, "
-            f"central finite differences of forward give {numeric:.6g} (error {error:.3g}, tolerance "
-            f"{NUMERIC_RTOL:g} * (|numeric| + {scale:.3g}))."
-            + ("\n  If only dx is wrong: remember that the batch mean and variance depend on every x, so the "
-               "gradient flows through them too." if name == "dx" else ""))
+            _('gradient check failed: {name} from {names_1} is not the derivative of your {names_0} (x of shape {shape}).\n  Worst at {name}{index}: backward gives {got:.6g}, central finite differences of forward give {numeric:.6g} (error {error:.3g}, tolerance {numeric_rtol:g} * (|numeric| + {scale:.3g})).').format(name=name, names_1=names[1], names_0=names[0], shape=shape, index=tuple(int(i) for i in index), got=got, numeric=numeric, error=error, numeric_rtol=NUMERIC_RTOL, scale=scale)
+            + (_('\n  If only dx is wrong: remember that the batch mean and variance depend on every x, so the gradient flows through them too.') if name == "dx" else ""))

@@ -6,6 +6,8 @@ and the likely mistake when the wrong result matches a known wrong answer.
 """
 from __future__ import annotations
 
+from autograder.i18n import _
+
 from typing import Callable, Mapping
 
 import numpy as np
@@ -41,7 +43,7 @@ def call_learner(fn: Callable, *args, name: str | None = None, **kwargs):
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     name = name or getattr(fn, "__name__", "your function")
     if not callable(fn):
-        raise CheckFailed(f"`{name}` should be a function, but it is {type(fn).__name__}")
+        raise CheckFailed(_('`{name}` should be a function, but it is {fn_type}').format(name=name, fn_type=type(fn).__name__))
     from autograder.probe import learner_code
 
     try:
@@ -49,13 +51,13 @@ def call_learner(fn: Callable, *args, name: str | None = None, **kwargs):
             return fn(*args, **kwargs)
     except NotImplementedError:
         raise CheckFailed(
-            f"`{name}` is not implemented yet: replace `raise NotImplementedError()` with your code"
+            _('`{name}` is not implemented yet: replace `raise NotImplementedError()` with your code').format(name=name)
         ) from None
     except CheckFailed:
         raise
     except Exception as error:  # the learner's bug, reported rather than crashing the check
         raise CheckFailed(
-            f"`{name}` raised {type(error).__name__}: {error}\n  (called as {name}({_describe_args(args, kwargs)}))"
+            _('`{name}` raised {error_type}: {error}\n  (called as {name}({arguments}))').format(name=name, error_type=type(error).__name__, error=error, arguments=_describe_args(args, kwargs))
         ) from error
 
 
@@ -73,14 +75,14 @@ def to_array(value, what: str) -> np.ndarray:
     """The learner's result as a float64 NumPy array, or a CheckFailed saying why not."""
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     if value is None:
-        raise CheckFailed(f"{what} is None: did you forget to `return` it?", mistake="forgot-return")
+        raise CheckFailed(_('{what} is None: did you forget to `return` it?').format(what=what), mistake="forgot-return")
     type_name = getattr(value, "type_name", None)  # probe.ObjectData: not data, only its type travelled
     if isinstance(type_name, str):
         if type_name.startswith("complex"):  # probe.decode: complex values arrive as their type only
-            raise CheckFailed(f"{what} holds complex numbers ({type_name}); expected real numbers")
-        raise CheckFailed(f"{what} should be a NumPy array, but it is a {type_name}")
+            raise CheckFailed(_('{what} holds complex numbers ({type_name}); expected real numbers').format(what=what, type_name=type_name))
+        raise CheckFailed(_('{what} should be a NumPy array, but it is a {type_name}').format(what=what, type_name=type_name))
     if type(value).__name__ == "TensorData":
-        raise CheckFailed(f"{what} should be a NumPy array, but it is a torch.Tensor (of dtype {value.dtype})")
+        raise CheckFailed(_('{what} should be a NumPy array, but it is a torch.Tensor (of dtype {value_dtype})').format(what=what, value_dtype=value.dtype))
     if isinstance(value, (np.ndarray, np.generic)):
         # A plain ndarray from here on: a subclass could override arithmetic or ufuncs
         # (e.g. make ``actual - expected`` zero) and pass any comparison.
@@ -94,14 +96,14 @@ def to_array(value, what: str) -> np.ndarray:
             try:
                 _real_dtype(_asarray(value).dtype, what)
             except (TypeError, ValueError) as error:  # ragged lists
-                raise CheckFailed(f"{what} cannot be read as an array of numbers: {error}") from None
+                raise CheckFailed(_('{what} cannot be read as an array of numbers: {error}').format(what=what, error=error)) from None
         try:
             return _asarray(value, dtype=np.float64)
         except (TypeError, ValueError) as error:
-            raise CheckFailed(f"{what} cannot be read as an array of numbers: {error}") from None
+            raise CheckFailed(_('{what} cannot be read as an array of numbers: {error}').format(what=what, error=error)) from None
     if type(value) is complex:
-        raise CheckFailed(f"{what} is a complex number; expected a real number")
-    raise CheckFailed(f"{what} should be a NumPy array, but it is a {type(value).__name__}")
+        raise CheckFailed(_('{what} is a complex number; expected a real number').format(what=what))
+    raise CheckFailed(_('{what} should be a NumPy array, but it is a {value_type}').format(what=what, value_type=type(value).__name__))
 
 
 def _real_dtype(dtype: np.dtype, what: str) -> None:
@@ -111,11 +113,10 @@ def _real_dtype(dtype: np.dtype, what: str) -> None:
     if kind in "biuf" and dtype.fields is None and dtype.subdtype is None:
         return
     if kind == "c":
-        raise CheckFailed(f"{what} has the complex dtype {dtype}; expected real numbers (a complex result "
-                          f"is never compared by its real part alone)")
-    names = {"O": "Python objects", "U": "strings", "S": "bytes", "V": "structured or raw records",
-             "M": "dates (datetime64)", "m": "time spans (timedelta64)"}
-    raise CheckFailed(f"{what} has dtype {dtype} ({names.get(kind, 'not numbers')}); expected real numbers")
+        raise CheckFailed(_('{what} has the complex dtype {dtype}; expected real numbers (a complex result is never compared by its real part alone)').format(what=what, dtype=dtype))
+    names = {"O": _("Python objects"), "U": _("strings"), "S": _("bytes"), "V": _("structured or raw records"),
+             "M": _("dates (datetime64)"), "m": _("time spans (timedelta64)")}
+    raise CheckFailed(_('{what} has dtype {dtype} ({kind}); expected real numbers').format(what=what, dtype=dtype, kind=names.get(kind, _('not numbers'))))
 
 
 def _matches(actual: np.ndarray, candidate: np.ndarray, rtol: float, atol: float) -> bool:
@@ -143,7 +144,7 @@ def _position(index: tuple[int, ...], ndim: int) -> str:
     if ndim == 1:
         return f"feature {index[0]}"
     if ndim == 2:
-        return f"row {index[0]}, feature {index[1]}"
+        return _('row {index_0}, feature {index_1}').format(index_0=index[0], index_1=index[1])
     return f"index {tuple(int(i) for i in index)}"
 
 
@@ -183,19 +184,19 @@ def assert_close(
     def hint() -> str:
         known = mistakes() if callable(mistakes) else mistakes
         mistake = likely_mistake(actual, known, rtol, atol)
-        return f"\n  Likely mistake: {mistake}" if mistake else ""
+        return _('\n  Likely mistake: {mistake}').format(mistake=mistake) if mistake else ""
 
     if actual.shape != expected.shape:
-        raise CheckFailed(f"{what} has shape {actual.shape}, expected {expected.shape}{hint()}")
+        raise CheckFailed(_('{what} has shape {actual_shape}, expected {expected_shape}{hint}').format(what=what, actual_shape=actual.shape, expected_shape=expected.shape, hint=hint()))
 
     bad_values = ~_isfinite(actual) & _isfinite(expected)
     if bad_values.any():
         where = np.argwhere(bad_values)
         columns = sorted({int(i[-1]) for i in where}) if actual.ndim == 2 else None
-        detail = f" in features {columns}" if columns is not None else ""
+        detail = _(' in features {columns}').format(columns=columns) if columns is not None else ""
         extra = f"\n  {hint_for_nonfinite}" if hint_for_nonfinite else ""
         raise CheckFailed(
-            f"{what} contains NaN or inf{detail} ({int(bad_values.sum())} entries) where the reference is finite{extra}{hint()}"
+            _('{what} contains NaN or inf{detail} ({bad_values_sum} entries) where the reference is finite{extra}{hint}').format(what=what, detail=detail, bad_values_sum=int(bad_values.sum()), extra=extra, hint=hint())
         )
 
     error = _abs(actual - expected)
@@ -204,18 +205,17 @@ def assert_close(
     if wrong.any():
         worst = _unravel(int(_argmax(np.where(wrong, error, -1.0))), actual.shape) if actual.ndim else ()
         message = (
-            f"{what} differs from the reference in {int(wrong.sum())} of {wrong.size} entries "
-            f"(max error {float(error.max()):.3g}, tolerance atol={atol:g}, rtol={rtol:g})."
+            _('{what} differs from the reference in {wrong_sum} of {wrong_size} entries (max error {error_max:.3g}, tolerance atol={atol:g}, rtol={rtol:g}).').format(what=what, wrong_sum=int(wrong.sum()), wrong_size=wrong.size, error_max=float(error.max()), atol=atol, rtol=rtol)
         )
         if actual.ndim:
             message += (
-                f"\n  Worst at {_position(worst, actual.ndim)}: got %s, expected %s"
-                % distinct_digits(float(actual[worst]), float(expected[worst]))
+                _('\n  Worst at {position}: got {got}, expected {expected}').format(
+                    position=_position(worst, actual.ndim), **dict(zip(("got", "expected"), distinct_digits(float(actual[worst]), float(expected[worst])))))
             )
         if actual.ndim == 2:
             columns = np.flatnonzero(wrong.any(axis=0))
             shown = ", ".join(str(int(c)) for c in columns[:10]) + (", ..." if len(columns) > 10 else "")
-            message += f"\n  Features that differ: {shown} (of {actual.shape[1]})"
+            message += _('\n  Features that differ: {shown} (of {actual_shape_1})').format(shown=shown, actual_shape_1=actual.shape[1])
         raise CheckFailed(message + hint())
 
 
@@ -224,5 +224,4 @@ def assert_unchanged(before: np.ndarray, after: np.ndarray, name: str) -> None:
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     if not _array_equal(before, after, equal_nan=True):
         raise CheckFailed(
-            f"`{name}` changed its input array in place; compute the result in a new array "
-            f"(e.g. `x - m` rather than `x -= m`) so the caller's data stays intact", mistake="changed-input-in-place")
+            _("`{name}` changed its input array in place; compute the result in a new array (e.g. `x - m` rather than `x -= m`) so the caller's data stays intact").format(name=name), mistake="changed-input-in-place")

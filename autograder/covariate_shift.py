@@ -21,6 +21,8 @@ inputs, compared); see ``autograder/probe.py``.
 """
 from __future__ import annotations
 
+from autograder.i18n import _
+
 import copy
 
 import numpy as np
@@ -224,73 +226,58 @@ def check_record_preactivations(record, inputs) -> None:
     other_mode = explicit_forward(model, x, types, train=(mode != "train")) if inputs["batchnorm"] else None
     modes_before = _modes(model)
 
-    description = (f"record_preactivations(model, x{', layer_types=(' + _type_names(types) + ',)' if layer_types is not None else ''}) "
-                   f"for a {'nested ' if nested else ''}model {' -> '.join(type(m).__name__ for m in _leaves(model))} "
-                   f"in {mode} mode, x of shape {tuple(x.shape)}, {str(dtype).replace('torch.', '')}")
+    description = (_('record_preactivations(model, x{detail}) for a {detail2}model {modules} in {mode} mode, x of shape {x_shape}, {dtype}').format(detail=', layer_types=(' + _type_names(types) + ',)' if layer_types is not None else '', detail2=_('nested ') if nested else '', modules=' -> '.join(type(m).__name__ for m in _leaves(model)), mode=mode, x_shape=tuple(x.shape), dtype=str(dtype).replace('torch.', '')))
     result = record["out"]
     if result is None:
-        raise CheckFailed(recognised("forgot-return", f"{description} returned None: did you forget to `return` the list?"))
+        raise CheckFailed(recognised("forgot-return", _('{description} returned None: did you forget to `return` the list?').format(description=description)))
     if type(result) not in (list, tuple):
-        raise CheckFailed(f"{description} should return a list of tensors, but it returned a {type_name(result)}")
+        raise CheckFailed(_('{description} should return a list of tensors, but it returned a {type_name_result}').format(description=description, type_name_result=type_name(result)))
     for i, value in enumerate(result):
         if not isinstance(value, TensorData):
-            raise CheckFailed(f"{description}: element {i} of the list is a {type_name(value)}, expected a torch.Tensor")
+            raise CheckFailed(_('{description}: element {i} of the list is a {type_name_value}, expected a torch.Tensor').format(description=description, i=i, type_name_value=type_name(value)))
     actual = [_as_float(v.array) for v in result]
     rtol, atol = TOLERANCE[dtype]
 
     known = {
-        recognised("cs-record-after-activation", "you recorded the output of the activation function (after the non-linearity); the pre-activation "
-        "is the output of the Linear layer (or of the chosen layer type), before the activation"): reference["after_activation"],
-        recognised("cs-record-module-input", "you recorded the module's input (`args[0]` in the hook) instead of its output: the hook's third "
-        "argument is the output"): reference["inputs"],
-        recognised("cs-record-inplace-overwritten", "the stored tensors were changed afterwards by an in-place activation (nn.ReLU(inplace=True)) that "
-        "overwrote the Linear layer's output: store a copy, `output.detach().clone()`"): reference["modified_in_place"],
+        recognised("cs-record-after-activation", _('you recorded the output of the activation function (after the non-linearity); the pre-activation is the output of the Linear layer (or of the chosen layer type), before the activation')): reference["after_activation"],
+        recognised("cs-record-module-input", _("you recorded the module's input (`args[0]` in the hook) instead of its output: the hook's third argument is the output")): reference["inputs"],
+        recognised("cs-record-inplace-overwritten", _("the stored tensors were changed afterwards by an in-place activation (nn.ReLU(inplace=True)) that overwrote the Linear layer's output: store a copy, `output.detach().clone()`")): reference["modified_in_place"],
     }
     if other_mode is not None:
-        known[recognised("cs-record-other-mode", f"the values were computed in {'eval' if mode == 'train' else 'train'} mode, but the model was in {mode} "
-              f"mode: do not call model.eval() or model.train(); record in the mode the model is in "
-              f"(BatchNorm uses {'batch' if mode == 'train' else 'running'} statistics in {mode} mode)")] = other_mode["outputs"]
+        known[recognised("cs-record-other-mode", _('the values were computed in {detail} mode, but the model was in {mode} mode: do not call model.eval() or model.train(); record in the mode the model is in (BatchNorm uses {detail2} statistics in {mode} mode)').format(detail='eval' if mode == 'train' else 'train', mode=mode, detail2=_('batch') if mode == 'train' else _('running')))] = other_mode["outputs"]
     for text, candidate in known.items():
         if candidate is not reference["outputs"] and _list_matches(actual, candidate, rtol, atol) \
                 and not _list_matches(actual, reference["outputs"], rtol, atol):
-            raise CheckFailed(f"{description} does not hold the pre-activations.\n  Likely mistake: {text}")
+            raise CheckFailed(_('{description} does not hold the pre-activations.\n  Likely mistake: {text}').format(description=description, text=text))
 
     expected = reference["outputs"]
     if len(actual) != len(expected):
         raise CheckFailed(
-            recognised("cs-record-wrong-count", f"{description} returned {len(actual)} tensors, expected {len(expected)}: one per module of type "
-            f"{_type_names(types)}, in the order the forward pass runs them (use model.modules(), which also "
-            f"finds modules nested inside others)"))
+            recognised("cs-record-wrong-count", _('{description} returned {len_actual} tensors, expected {len_expected}: one per module of type {type_names_types}, in the order the forward pass runs them (use model.modules(), which also finds modules nested inside others)').format(description=description, len_actual=len(actual), len_expected=len(expected), type_names_types=_type_names(types))))
     for i, (a, e) in enumerate(zip(actual, expected)):
         per_element = {text: _numpy(c[i]) for text, c in known.items() if len(c) == len(expected)}
-        per_element[recognised("cs-record-transposed", "the result is transposed: keep the module's output as it is, shape (N, units)")] = _numpy(e).T
-        assert_close(a, _numpy(e), what=f"element {i} of {description} (output of {_type_names(types)} number {i})",
+        per_element[recognised("cs-record-transposed", _("the result is transposed: keep the module's output as it is, shape (N, units)"))] = _numpy(e).T
+        assert_close(a, _numpy(e), what=_('element {i} of {description} (output of {type_names_types} number {i})').format(i=i, description=description, type_names_types=_type_names(types)),
                      rtol=rtol, atol=atol, mistakes=per_element)
 
     tracked = [i for i, v in enumerate(result) if v.requires_grad]  # a tensor with a grad_fn requires grad too
     if tracked:
         raise CheckFailed(
-            recognised("cs-record-not-detached", f"{description}: the tensors {tracked} are still attached to the autograd graph "
-            f"(requires_grad=True): store `output.detach()` (or run the forward pass under torch.no_grad()), "
-            f"otherwise every recording keeps the whole graph of the forward pass in memory"))
+            recognised("cs-record-not-detached", _('{description}: the tensors {tracked} are still attached to the autograd graph (requires_grad=True): store `output.detach()` (or run the forward pass under torch.no_grad()), otherwise every recording keeps the whole graph of the forward pass in memory').format(description=description, tracked=tracked)))
     left, leaked_global = record["hooks_left"], record["global_hooks_left"]
     if type(left) is not list or not all(type(item) is str for item in left) or type(leaked_global) is not int:
-        raise CheckFailed("the grader received a malformed record of the hooks left on the model")
+        raise CheckFailed(_("the grader received a malformed record of the hooks left on the model"))
     if left or leaked_global:
-        where = "; ".join(left) if left else f"{leaked_global} global module hook(s)"
+        where = "; ".join(left) if left else _('{leaked_global} global module hook(s)').format(leaked_global=leaked_global)
         raise CheckFailed(
-            recognised("cs-record-hooks-left", f"{description} left hooks registered ({where}). The hooks are still registered after your function "
-            f"returns, so every later forward pass appends more tensors: keep the handles that "
-            f"register_forward_hook returns and call handle.remove() (in a `finally:` block)"))
+            recognised("cs-record-hooks-left", _('{description} left hooks registered ({where}). The hooks are still registered after your function returns, so every later forward pass appends more tensors: keep the handles that register_forward_hook returns and call handle.remove() (in a `finally:` block)').format(description=description, where=where)))
     modes_after = record["modes_after"]
     if modes_after != modes_before:
         now = "train" if (type(modes_after) is list and modes_after and modes_after[0] is True) else "eval"
         raise CheckFailed(
-            recognised("cs-record-changed-mode", f"{description} changed the model's mode: it was in {mode} mode and is now in "
-            f"{now} mode (or some submodules changed). Record in the mode the "
-            f"caller chose, without calling model.eval() or model.train()"))
+            recognised("cs-record-changed-mode", _("{description} changed the model's mode: it was in {mode} mode and is now in {now} mode (or some submodules changed). Record in the mode the caller chose, without calling model.eval() or model.train()").format(description=description, mode=mode, now=now)))
     if not _same_tensor(record["x_after"], x):
-        raise CheckFailed(recognised("changed-input-in-place", f"{description} changed its input x in place"))
+        raise CheckFailed(recognised("changed-input-in-place", _('{description} changed its input x in place').format(description=description)))
 
 
 def _as_float(array: np.ndarray) -> np.ndarray:
@@ -305,8 +292,8 @@ def _same_tensor(recorded, tensor: torch.Tensor) -> bool:
 
 # ---------------------------------------------------------------- activation_percentiles
 
-PERCENT_HINT = (recognised("cs-percentiles-percent-as-fraction", "q is given in percent (15 means the 15th percentile); torch.quantile takes fractions, "
-                "so pass torch.tensor(q) / 100 (np.percentile takes percent as they are)"))
+def PERCENT_HINT() -> str:
+    return (recognised("cs-percentiles-percent-as-fraction", _('q is given in percent (15 means the 15th percentile); torch.quantile takes fractions, so pass torch.tensor(q) / 100 (np.percentile takes percent as they are)')))
 
 
 def make_values(seed: int, shape=(40, 7), dtype=torch.float32, ties: bool = False) -> torch.Tensor:
@@ -322,12 +309,12 @@ def make_values(seed: int, shape=(40, 7), dtype=torch.float32, ties: bool = Fals
 def _result_array(result, what: str) -> np.ndarray:
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     if result is None:
-        raise CheckFailed(recognised("forgot-return", f"{what} is None: did you forget to `return` it?"))
+        raise CheckFailed(recognised("forgot-return", _('{what} is None: did you forget to `return` it?').format(what=what)))
     if isinstance(result, TensorData):
         return _as_float(result.array)
     if isinstance(result, np.ndarray) and np.issubdtype(result.dtype, np.number):
         return _as_float(result)
-    raise CheckFailed(f"{what} should be a torch.Tensor, but it is a {type_name(result)}")
+    raise CheckFailed(_('{what} should be a torch.Tensor, but it is a {type_name_result}').format(what=what, type_name_result=type_name(result)))
 
 
 def _percentiles_inputs(*, seed: int = 0, shape=(40, 7), q=None, dtype=torch.float32, ties: bool = False) -> dict:
@@ -354,8 +341,7 @@ def check_activation_percentiles(record, inputs) -> None:
     percents = (15.0, 50.0, 85.0) if q is None else tuple(float(p) for p in q)
     v64 = _numpy(values)
     expected = np.percentile(v64, percents, axis=0)
-    what = (f"activation_percentiles(values{', q=' + repr(q) if q is not None else ''}) for values of shape "
-            f"{tuple(shape)}, {str(dtype).replace('torch.', '')}{' with ties' if ties else ''}")
+    what = (_('activation_percentiles(values{detail}) for values of shape {shape}, {dtype}{detail2}').format(detail=', q=' + repr(q) if q is not None else '', shape=tuple(shape), dtype=str(dtype).replace('torch.', ''), detail2=' with ties' if ties else ''))
     try:
         result = record["out"]
     except CheckFailed as failure:
@@ -363,26 +349,22 @@ def check_activation_percentiles(record, inputs) -> None:
         # (a TorchDispatchMode), PyTorch skips that test and the gather inside quantile fails instead.
         if "range [0, 1]" in str(failure) or (
                 "out of bounds" in str(failure) and max(percents, default=0.0) > 1 and "raised" in str(failure)):
-            raise CheckFailed(f"{failure}\n  Likely mistake: {PERCENT_HINT}") from None
+            raise CheckFailed(_('{failure}\n  Likely mistake: {percent_hint}').format(failure=failure, percent_hint=PERCENT_HINT())) from None
         raise
     actual = _result_array(result, what)
     if not _same_tensor(record["values_after"], values):
-        raise CheckFailed(recognised("changed-input-in-place", f"{what} changed its input in place (torch.sort(values) returns a new tensor; "
-                          f"values.sort_() or an in-place op does not)"))
+        raise CheckFailed(recognised("changed-input-in-place", _('{what} changed its input in place (torch.sort(values) returns a new tensor; values.sort_() or an in-place op does not)').format(what=what)))
     rtol, atol = TOLERANCE[dtype]
     atol *= float(np.abs(v64).max())
     mistakes = {
-        recognised("cs-percentiles-wrong-dim", "the percentiles were taken over the units of each example (dim=1): take them over the examples, "
-        "dim=0, one set per unit"): np.percentile(v64, percents, axis=1),
-        recognised("cs-percentiles-all-entries", "one set of percentiles over all entries (no dim): take them over the examples, dim=0, one set per unit"):
+        recognised("cs-percentiles-wrong-dim", _('the percentiles were taken over the units of each example (dim=1): take them over the examples, dim=0, one set per unit')): np.percentile(v64, percents, axis=1),
+        recognised("cs-percentiles-all-entries", _("one set of percentiles over all entries (no dim): take them over the examples, dim=0, one set per unit")):
             np.percentile(v64, percents),
-        recognised("cs-percentiles-divided-twice", "q was divided by 100 twice (or fractions were passed to np.percentile, which expects percent): "
-        "these are the 0.15th, 0.5th and 0.85th percentiles"): np.percentile(v64, np.array(percents) / 100, axis=0),
-        recognised("cs-percentiles-transposed", "the result is transposed: return shape (len(q), D), one row per percentile"): expected.T,
+        recognised("cs-percentiles-divided-twice", _('q was divided by 100 twice (or fractions were passed to np.percentile, which expects percent): these are the 0.15th, 0.5th and 0.85th percentiles')): np.percentile(v64, np.array(percents) / 100, axis=0),
+        recognised("cs-percentiles-transposed", _("the result is transposed: return shape (len(q), D), one row per percentile")): expected.T,
     }
     for method in ("nearest", "lower", "higher", "midpoint"):
-        mistakes[recognised("cs-percentiles-interpolation", f"interpolation={method!r}: use linear interpolation between the two nearest order statistics "
-                 f"(the default of torch.quantile and np.percentile)")] = np.percentile(v64, percents, axis=0, method=method)
+        mistakes[recognised("cs-percentiles-interpolation", _('interpolation={method!r}: use linear interpolation between the two nearest order statistics (the default of torch.quantile and np.percentile)').format(method=method))] = np.percentile(v64, percents, axis=0, method=method)
     assert_close(actual, expected, what=what, rtol=rtol, atol=atol, mistakes=mistakes)
 
 
@@ -415,23 +397,21 @@ def check_percentile_drift(record, inputs) -> None:
     history, steps, dtype = inputs["history"], inputs["steps"], inputs["dtype"]
     h64 = _numpy(history)
     expected = h64.max(axis=0) - h64.min(axis=0)
-    what = f"percentile_drift(history) for history of shape {tuple(history.shape)} (T, Q, D), {str(dtype).replace('torch.', '')}"
+    what = _('percentile_drift(history) for history of shape {history_shape} (T, Q, D), {dtype}').format(history_shape=tuple(history.shape), dtype=str(dtype).replace('torch.', ''))
     actual = _result_array(record["out"], what)
     if not _same_tensor(record["history_after"], history):
-        raise CheckFailed(recognised("changed-input-in-place", f"{what} changed its input in place"))
+        raise CheckFailed(recognised("changed-input-in-place", _('{what} changed its input in place').format(what=what)))
     rtol, atol = TOLERANCE[dtype]
     atol *= float(np.abs(h64).max())
     mistakes = {
-        recognised("cs-drift-last-minus-first", "this is the last value minus the first: a percentile that moves away and comes back has drifted too; "
-        "take max over time minus min over time"): h64[-1] - h64[0],
-        recognised("cs-drift-last-minus-first", "this is |last - first|: a percentile that moves away and comes back has drifted too; "
-        "take max over time minus min over time"): np.abs(h64[-1] - h64[0]),
-        recognised("cs-drift-std", "this is the standard deviation over time, not the width of the band (max - min over time)"): h64.std(axis=0),
-        recognised("cs-drift-std", "this is the (unbiased) standard deviation over time, not the width of the band (max - min over time)"):
+        recognised("cs-drift-last-minus-first", _('this is the last value minus the first: a percentile that moves away and comes back has drifted too; take max over time minus min over time')): h64[-1] - h64[0],
+        recognised("cs-drift-last-minus-first", _('this is |last - first|: a percentile that moves away and comes back has drifted too; take max over time minus min over time')): np.abs(h64[-1] - h64[0]),
+        recognised("cs-drift-std", _("this is the standard deviation over time, not the width of the band (max - min over time)")): h64.std(axis=0),
+        recognised("cs-drift-std", _("this is the (unbiased) standard deviation over time, not the width of the band (max - min over time)")):
             h64.std(axis=0, ddof=1) if steps > 1 else None,
-        recognised("cs-drift-path-length", "this is the total path length (sum of |steps|), not the width of the band (max - min over time)"):
+        recognised("cs-drift-path-length", _("this is the total path length (sum of |steps|), not the width of the band (max - min over time)")):
             np.abs(np.diff(h64, axis=0)).sum(axis=0),
-        recognised("cs-drift-wrong-dim", "max - min was taken over the percentiles (dim=1), not over time (dim=0)"): h64.max(axis=1) - h64.min(axis=1),
-        recognised("cs-drift-wrong-dim", "max - min was taken over the units (dim=2), not over time (dim=0)"): h64.max(axis=2) - h64.min(axis=2),
+        recognised("cs-drift-wrong-dim", _("max - min was taken over the percentiles (dim=1), not over time (dim=0)")): h64.max(axis=1) - h64.min(axis=1),
+        recognised("cs-drift-wrong-dim", _("max - min was taken over the units (dim=2), not over time (dim=0)")): h64.max(axis=2) - h64.min(axis=2),
     }
     assert_close(actual, expected, what=what, rtol=rtol, atol=atol, mistakes=mistakes)

@@ -36,6 +36,8 @@ by ``forbidden.py`` (the probe records the operators the learner's code ran).
 """
 from __future__ import annotations
 
+from autograder.i18n import _
+
 import contextlib
 import functools
 
@@ -53,12 +55,12 @@ TOLERANCE = {  # (rtol, atol) by the dtype the learner is given; kept values are
     np.dtype(np.float32): (1e-5, 1e-6),
 }
 
-NAN_AT_P1 = (recognised("do-nan-at-p1", "with p = 1 the keep probability 1 - p = 0, and dividing by it gives NaN (0 / 0) or inf; "
-             "when p == 1 every unit is dropped: return zeros, as torch.nn.functional.dropout does"))
-SAME_MASK = (recognised("do-same-mask", "two calls returned the same mask: dropout must draw a new random mask on every call "
-             "(do not create a generator with a fixed seed, reseed, or cache a mask between calls)"))
-KEEP_WITH_P = (recognised("do-keep-with-p", "units were KEPT with probability p, but p is the probability of DROPPING (zeroing) a unit, "
-               "as in torch: keep a unit where rng.random(x.shape) >= p"))
+def NAN_AT_P1() -> str:
+    return (recognised("do-nan-at-p1", _('with p = 1 the keep probability 1 - p = 0, and dividing by it gives NaN (0 / 0) or inf; when p == 1 every unit is dropped: return zeros, as torch.nn.functional.dropout does')))
+def SAME_MASK() -> str:
+    return (recognised("do-same-mask", _('two calls returned the same mask: dropout must draw a new random mask on every call (do not create a generator with a fixed seed, reseed, or cache a mask between calls)')))
+def KEEP_WITH_P() -> str:
+    return (recognised("do-keep-with-p", _('units were KEPT with probability p, but p is the probability of DROPPING (zeroing) a unit, as in torch: keep a unit where rng.random(x.shape) >= p')))
 
 
 def make_input(seed: int, shape, dtype=np.float64) -> np.ndarray:
@@ -134,14 +136,12 @@ def check_drop_count(kept: np.ndarray, p: float, *, what: str, seed: int = 0) ->
     lo, hi = dropped_interval(n, p)
     if lo <= dropped <= hi:
         return
-    message = (f"{what} dropped {dropped} of {n} units ({dropped / n:.3f}); with p = {p:g} the number of dropped "
-               f"units is Binomial({n}, {p:g}), which lies in [{lo}, {hi}] with probability 1 - {ALPHA:g}. "
-               f"(torch.nn.functional.dropout dropped {torch_dropped_count(kept.shape, p, seed)} of the same number.)")
+    message = (_('{what} dropped {dropped} of {n} units ({dropped_n:.3f}); with p = {p:g} the number of dropped units is Binomial({n}, {p:g}), which lies in [{lo}, {hi}] with probability 1 - {alpha:g}. (torch.nn.functional.dropout dropped {torch_dropped} of the same number.)').format(what=what, dropped=dropped, n=n, dropped_n=dropped / n, p=p, lo=lo, hi=hi, alpha=ALPHA, torch_dropped=torch_dropped_count(kept.shape, p, seed)))
     flipped_lo, flipped_hi = dropped_interval(n, 1 - p)
     if flipped_lo <= dropped <= flipped_hi:
-        message += f"\n  Likely mistake: {KEEP_WITH_P}"
+        message += _('\n  Likely mistake: {keep_with_p}').format(keep_with_p=KEEP_WITH_P())
     elif dropped == 0:
-        message += recognised("do-nothing-dropped", "\n  Likely mistake: nothing was dropped: in training, zero each unit with probability p")
+        message += recognised("do-nothing-dropped", _("\n  Likely mistake: nothing was dropped: in training, zero each unit with probability p"))
     raise CheckFailed(message)
 
 
@@ -167,7 +167,7 @@ def _read(record, key: str, p: float):
         return record[key]
     except CheckFailed as failure:
         if p == 1 and "ZeroDivisionError" in str(failure):
-            raise CheckFailed(f"{failure}\n  Likely mistake: {NAN_AT_P1}") from None
+            raise CheckFailed(_('{failure}\n  Likely mistake: {nan_at_p1}').format(failure=failure, nan_at_p1=NAN_AT_P1())) from None
         raise
 
 
@@ -183,12 +183,12 @@ def _forward_call(record, key: str, name: str, x: np.ndarray, p: float):
 def _forward_result(result, name: str, shape) -> tuple[np.ndarray, np.ndarray | None]:
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     if type(result) not in (tuple, list) or len(result) != 2:
-        raise CheckFailed(f"`{name}` should return a tuple (out, mask), but it returned {type_name(result)}"
-                          + (f" of length {len(result)}" if type(result) in (tuple, list) else ""))
-    out = to_array(result[0], f"the output returned by {name}")
+        raise CheckFailed(_('`{name}` should return a tuple (out, mask), but it returned {type_name_result}').format(name=name, type_name_result=type_name(result))
+                          + (_(' of length {len_result}').format(len_result=len(result)) if type(result) in (tuple, list) else ""))
+    out = to_array(result[0], _('the output returned by {name}').format(name=name))
     if out.shape != tuple(shape):
-        raise CheckFailed(f"the output returned by {name} has shape {out.shape}, expected the input's shape {tuple(shape)}")
-    mask = None if result[1] is None else to_array(result[1], f"the mask returned by {name}")
+        raise CheckFailed(_("the output returned by {name} has shape {out_shape}, expected the input's shape {shape}").format(name=name, out_shape=out.shape, shape=tuple(shape)))
+    mask = None if result[1] is None else to_array(result[1], _('the mask returned by {name}').format(name=name))
     return out, mask
 
 
@@ -196,16 +196,15 @@ def _keep_mask(mask: np.ndarray | None, name: str, shape, p: float) -> np.ndarra
     """The learner's mask as a boolean 'kept' array, or CheckFailed if it is not a 0/1 mask of the input's shape."""
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     if mask is None:
-        raise CheckFailed(f"the mask returned by {name} in training is None: return the 0/1 (or boolean) keep mask")
+        raise CheckFailed(_('the mask returned by {name} in training is None: return the 0/1 (or boolean) keep mask').format(name=name))
     if mask.shape != tuple(shape):
-        raise CheckFailed(f"the mask returned by {name} has shape {mask.shape}, expected the input's shape {tuple(shape)}")
+        raise CheckFailed(_("the mask returned by {name} has shape {mask_shape}, expected the input's shape {shape}").format(name=name, mask_shape=mask.shape, shape=tuple(shape)))
     values = np.unique(mask)
     if not np.isin(values, [0.0, 1.0]).all():
         scale_hint = ""
         if 0 < p < 1 and np.isin(values, [0.0, 1.0 / (1.0 - p)]).all():
-            scale_hint = " (it holds 1/(1-p) for kept units: return the plain 0/1 mask; dropout_backward is given p)"
-        raise CheckFailed(f"the mask returned by {name} should hold only 0 and 1 (or False and True), "
-                          f"but it holds {values[:5].tolist()}{scale_hint}")
+            scale_hint = _(" (it holds 1/(1-p) for kept units: return the plain 0/1 mask; dropout_backward is given p)")
+        raise CheckFailed(_('the mask returned by {name} should hold only 0 and 1 (or False and True), but it holds {values_5_tolist}{scale_hint}').format(name=name, values_5_tolist=values[:5].tolist(), scale_hint=scale_hint))
     return mask == 1
 
 
@@ -216,24 +215,19 @@ def check_mask_matches_output(out: np.ndarray, kept: np.ndarray, *, what: str) -
     if np.array_equal(zero, ~kept):
         return
     if np.array_equal(zero, kept) and kept.size:
-        raise CheckFailed(recognised("do-mask-marks-dropped", f"{what} returned a mask that is 1 exactly where the output is 0.\n  Likely mistake: "
-                          f"the mask marks the DROPPED units: return a mask that is 1 (True) where the unit is kept"))
+        raise CheckFailed(recognised("do-mask-marks-dropped", _('{what} returned a mask that is 1 exactly where the output is 0.\n  Likely mistake: the mask marks the DROPPED units: return a mask that is 1 (True) where the unit is kept').format(what=what)))
     disagree = int((zero == kept).sum())
-    raise CheckFailed(f"{what} returned a mask that disagrees with the output in {disagree} of {kept.size} units: "
-                      f"the output must be 0 where the mask is 0 and nonzero (x scaled) where it is 1; "
-                      f"return the mask you multiplied by")
+    raise CheckFailed(_('{what} returned a mask that disagrees with the output in {disagree} of {kept_size} units: the output must be 0 where the mask is 0 and nonzero (x scaled) where it is 1; return the mask you multiplied by').format(what=what, disagree=disagree, kept_size=kept.size))
 
 
 def _scaling_mistakes(x: np.ndarray, kept: np.ndarray, p: float) -> dict[str, np.ndarray]:
     x = x.astype(np.float64)
     mistakes = {
-        recognised("do-not-scaled", "kept units were not scaled: inverted dropout multiplies them by 1/(1 - p) in training "
-        "(so that the expected output equals the input)"): x * kept,
-        recognised("do-scale-one-over-p", "kept units were scaled by 1/p: the keep probability is 1 - p, so scale by 1/(1 - p)"): x * kept / p if p > 0 else None,
-        recognised("do-scale-by-p", "kept units were multiplied by p: scale by 1/(1 - p)"): x * kept * p,
-        recognised("do-scale-by-keep-in-training", "kept units were multiplied by 1 - p (vanilla dropout's test-time rule): inverted dropout scales by "
-        "1/(1 - p) in training"): x * kept * (1 - p),
-        recognised("do-mask-marks-dropped", "the mask marks the DROPPED units: return a mask that is 1 (True) where the unit is kept"): x * ~kept / (1 - p) if p < 1 else None,
+        recognised("do-not-scaled", _('kept units were not scaled: inverted dropout multiplies them by 1/(1 - p) in training (so that the expected output equals the input)')): x * kept,
+        recognised("do-scale-one-over-p", _("kept units were scaled by 1/p: the keep probability is 1 - p, so scale by 1/(1 - p)")): x * kept / p if p > 0 else None,
+        recognised("do-scale-by-p", _("kept units were multiplied by p: scale by 1/(1 - p)")): x * kept * p,
+        recognised("do-scale-by-keep-in-training", _("kept units were multiplied by 1 - p (vanilla dropout's test-time rule): inverted dropout scales by 1/(1 - p) in training")): x * kept * (1 - p),
+        recognised("do-mask-marks-dropped", _("the mask marks the DROPPED units: return a mask that is 1 (True) where the unit is kept")): x * ~kept / (1 - p) if p < 1 else None,
     }
     return {k: v for k, v in mistakes.items() if v is not None}
 
@@ -270,12 +264,12 @@ def check_dropout_forward(record, inputs) -> None:
     result = _forward_call(record, "out", name, x, p)
     out, mask = _forward_result(result, name, x.shape)
     kept = _keep_mask(mask, name, x.shape, p)
-    what = f"dropout_forward(x, p={p:g}, train=True) for x of shape {shape}, dtype {dtype.name},"
+    what = _('dropout_forward(x, p={p:g}, train=True) for x of shape {shape}, dtype {dtype_name},').format(p=p, shape=shape, dtype_name=dtype.name)
     check_mask_matches_output(out, kept, what=what)
     check_drop_count(kept, p, what=what, seed=seed)
     expected = x.astype(np.float64) * kept * torch_keep_scale(p)
     rtol, atol = _tolerance(dtype)
-    assert_close(out, expected, what=f"{what} compared with x * mask * (torch's scale {torch_keep_scale(p):.6g}),",
+    assert_close(out, expected, what=_("{what} compared with x * mask * (torch's scale {torch_keep_scale_p:.6g}),").format(what=what, torch_keep_scale_p=torch_keep_scale(p)),
                  rtol=rtol, atol=atol, mistakes=_scaling_mistakes(x, kept, p), hint_for_nonfinite=None)
 
 
@@ -322,18 +316,14 @@ def check_dropout_fresh_mask(record, inputs) -> None:
     first = _keep_mask(mask("same_rng_1"), name, x.shape, p)
     second = _keep_mask(mask("same_rng_2"), name, x.shape, p)
     if np.array_equal(first, second):
-        raise CheckFailed(f"{name}(x, p={p:g}, train=True, rng=rng) called twice with the same generator: {SAME_MASK}; "
-                          f"draw it from the generator passed as `rng`")
+        raise CheckFailed(_('{name}(x, p={p:g}, train=True, rng=rng) called twice with the same generator: {same_mask}; draw it from the generator passed as `rng`').format(name=name, p=p, same_mask=SAME_MASK()))
     first = _keep_mask(mask("no_rng_1"), name, x.shape, p)
     second = _keep_mask(mask("no_rng_2"), name, x.shape, p)
     if np.array_equal(first, second):
-        raise CheckFailed(f"{name}(x, p={p:g}, train=True) called twice without rng: {SAME_MASK}; "
-                          f"with rng=None use a fresh np.random.default_rng()")
+        raise CheckFailed(_('{name}(x, p={p:g}, train=True) called twice without rng: {same_mask}; with rng=None use a fresh np.random.default_rng()').format(name=name, p=p, same_mask=SAME_MASK()))
     a, b = mask("seeded_1"), mask("seeded_2")
     if not np.array_equal(a, b):
-        raise CheckFailed(recognised("do-same-mask", f"{name} called with two generators made by np.random.default_rng({seed + 7}) returned different "
-                          f"masks: draw the mask from the `rng` argument (e.g. rng.random(x.shape) >= p), not from "
-                          f"np.random or torch, so that results can be reproduced"))
+        raise CheckFailed(recognised("do-same-mask", _('{name} called with two generators made by np.random.default_rng({seed_7}) returned different masks: draw the mask from the `rng` argument (e.g. rng.random(x.shape) >= p), not from np.random or torch, so that results can be reproduced').format(name=name, seed_7=seed + 7)))
 
 
 # ---------------------------------------------------------------- the expectation over many calls
@@ -396,8 +386,7 @@ def _stacked(record, key: str, calls: int, shape) -> np.ndarray:
     value = record[key]
     if (not isinstance(value, np.ndarray) or value.ndim != len(shape) + 1 or value.shape[1:] != tuple(shape)
             or value.shape[0] > calls or value.dtype.kind not in "biuf"):
-        raise CheckFailed(f"the grader could not read the outputs your code returned ({key!r} is not a stack of "
-                          f"arrays of shape {tuple(shape)})")
+        raise CheckFailed(_('the grader could not read the outputs your code returned ({key!r} is not a stack of arrays of shape {shape})').format(key=key, shape=tuple(shape)))
     return value.astype(np.float64)
 
 
@@ -424,11 +413,10 @@ def check_dropout_expectation(record, inputs) -> None:
         assert_unchanged(x, xs[changed[0]], name)
     if len(outs) < calls:
         if dict.get(record, "bad_index") != len(outs):
-            raise CheckFailed(f"the grader received {len(outs)} of the {calls} outputs of {name} and no reason why")
+            raise CheckFailed(_('the grader received {len_outs} of the {calls} outputs of {name} and no reason why').format(len_outs=len(outs), calls=calls, name=name))
         _forward_result(_forward_call(record, "bad", name, x, p), name, x.shape)
         out = record["bad"][0]
-        raise CheckFailed(f"call {len(outs) + 1} of {calls} of {name}(x, p={p:g}, train=True, rng=rng) returned an "
-                          f"output of dtype {getattr(out, 'dtype', type_name(out))}: return an array of real numbers")
+        raise CheckFailed(_('call {len_outs_1} of {calls} of {name}(x, p={p:g}, train=True, rng=rng) returned an output of dtype {getattr_out_dtype_type_n}: return an array of real numbers').format(len_outs_1=len(outs) + 1, calls=calls, name=name, p=p, getattr_out_dtype_type_n=getattr(out, 'dtype', type_name(out))))
     average = outs.sum(axis=0) / calls
     kept_count = (outs != 0).sum(axis=0).astype(np.float64)
     test_time = (1 - p) * x if vanilla else x
@@ -438,23 +426,16 @@ def check_dropout_expectation(record, inputs) -> None:
         worst = np.unravel_index(int(np.argmax(np.abs(kept_count - calls * (1 - p)))), x.shape)
         same = bool(((kept_count == 0) | (kept_count == calls)).all())
         raise CheckFailed(
-            f"over {calls} calls of {name}(x, p={p:g}, train=True, rng=rng) unit {tuple(int(i) for i in worst)} was kept "
-            f"{int(kept_count[worst])} times; each unit should be kept Binomial({calls}, {1 - p:g}) times, within "
-            f"[{int(lo)}, {int(hi)}] with probability 1 - {ALPHA / n:.2g}"
-            + (f"\n  Likely mistake: {SAME_MASK}" if same else ""))
+            _('over {calls} calls of {name}(x, p={p:g}, train=True, rng=rng) unit {worst} was kept {kept_count_worst} times; each unit should be kept Binomial({calls}, {v_1_p:g}) times, within [{lo}, {hi}] with probability 1 - {alpha_n:.2g}').format(calls=calls, name=name, p=p, worst=tuple(int(i) for i in worst), kept_count_worst=int(kept_count[worst]), v_1_p=1 - p, lo=int(lo), hi=int(hi), alpha_n=ALPHA / n)
+            + (_('\n  Likely mistake: {same_mask}').format(same_mask=SAME_MASK()) if same else ""))
     ratio = np.divide(average, test_time)
     scale = 1.0 if vanilla else torch_keep_scale(p)
-    what = (f"the average of {calls} training-mode outputs of {name}(x, p={p:g}) for x of shape {shape} "
-            f"(expected x * {scale:g} * (times kept) / {calls}, whose expectation is the test-time output "
-            f"{'(1 - p) * x' if vanilla else 'x'}; average / test-time output ranges over "
-            f"{ratio.min():.3f} .. {ratio.max():.3f})")
+    what = (_('the average of {calls} training-mode outputs of {name}(x, p={p:g}) for x of shape {shape} (expected x * {scale:g} * (times kept) / {calls}, whose expectation is the test-time output {detail}; average / test-time output ranges over {ratio_min:.3f} .. {ratio_max:.3f})').format(calls=calls, name=name, p=p, shape=shape, scale=scale, detail='(1 - p) * x' if vanilla else 'x', ratio_min=ratio.min(), ratio_max=ratio.max()))
     mistakes = {}
     if vanilla:
-        mistakes[recognised("do-vanilla-is-inverted", "kept units were scaled by 1/(1 - p): that is inverted dropout; vanilla dropout leaves them unchanged "
-                 "in training and multiplies by 1 - p at test time")] = x * kept_count / calls / (1 - p)
+        mistakes[recognised("do-vanilla-is-inverted", _('kept units were scaled by 1/(1 - p): that is inverted dropout; vanilla dropout leaves them unchanged in training and multiplies by 1 - p at test time'))] = x * kept_count / calls / (1 - p)
     else:
-        mistakes[recognised("do-not-scaled", "kept units were not scaled: the expectation is (1 - p) * x instead of x; inverted dropout "
-                 "multiplies them by 1/(1 - p)")] = x * kept_count / calls
+        mistakes[recognised("do-not-scaled", _('kept units were not scaled: the expectation is (1 - p) * x instead of x; inverted dropout multiplies them by 1/(1 - p)'))] = x * kept_count / calls
     assert_close(average, x * scale * kept_count / calls, what=what, rtol=1e-7, atol=1e-9, mistakes=mistakes)
 
 
@@ -485,14 +466,13 @@ def check_dropout_eval(record, inputs) -> None:
     rtol, atol = _tolerance(dtype)
     x64 = x.astype(np.float64)
     mistakes = {
-        recognised("do-scaled-at-test", "the output was multiplied by (1 - p) at test time: that is vanilla dropout's rule; inverted dropout already "
-        "scaled in training, so with train=False it returns x unchanged"): x64 * (1 - p),
-        recognised("do-scaled-at-test", "the output was multiplied by p at test time: with train=False inverted dropout returns x unchanged"): x64 * p,
+        recognised("do-scaled-at-test", _("the output was multiplied by (1 - p) at test time: that is vanilla dropout's rule; inverted dropout already scaled in training, so with train=False it returns x unchanged")): x64 * (1 - p),
+        recognised("do-scaled-at-test", _("the output was multiplied by p at test time: with train=False inverted dropout returns x unchanged")): x64 * p,
     }
     is_dropped = out == 0
     if is_dropped.any() and not mistakes_match(out, mistakes, rtol, atol):
-        mistakes[recognised("do-applied-at-test", "dropout was still applied with train=False: at test time no unit is dropped and the output is x")] = out
-    assert_close(out, expected, what=f"dropout_forward(x, p={p:g}, train=False) for x of shape {shape}",
+        mistakes[recognised("do-applied-at-test", _("dropout was still applied with train=False: at test time no unit is dropped and the output is x"))] = out
+    assert_close(out, expected, what=_('dropout_forward(x, p={p:g}, train=False) for x of shape {shape}').format(p=p, shape=shape),
                  rtol=rtol, atol=atol, mistakes=mistakes)
 
 
@@ -523,13 +503,12 @@ def check_dropout_edge_cases(record, inputs) -> None:
     for p in (0.0, 1.0):
         out, mask = _forward_result(_forward_call(record, f"p{p:g}", name, x, p), name, x.shape)
         expected = F.dropout(torch.from_numpy(x), p, training=True).numpy()
-        assert_close(out, expected, what=f"dropout_forward(x, p={p:g}, train=True) for x of shape {shape}",
-                     hint_for_nonfinite=f"Likely mistake: {NAN_AT_P1}" if p == 1 else None,
-                     mistakes={recognised("do-p0-not-identity", "with p = 0 nothing is dropped and the output must be x"): np.zeros_like(x)} if p == 0 else None)
+        assert_close(out, expected, what=_('dropout_forward(x, p={p:g}, train=True) for x of shape {shape}').format(p=p, shape=shape),
+                     hint_for_nonfinite=_('Likely mistake: {nan_at_p1}').format(nan_at_p1=NAN_AT_P1()) if p == 1 else None,
+                     mistakes={recognised("do-p0-not-identity", _("with p = 0 nothing is dropped and the output must be x")): np.zeros_like(x)} if p == 0 else None)
         kept = _keep_mask(mask, name, x.shape, 0.5)
         if kept.all() != (p == 0) or kept.any() != (p == 0):
-            raise CheckFailed(f"with p = {p:g} the mask returned by {name} should be all {'ones' if p == 0 else 'zeros'}, "
-                              f"but it keeps {int(kept.sum())} of {kept.size} units")
+            raise CheckFailed(_('with p = {p:g} the mask returned by {name} should be all {detail}, but it keeps {kept_sum} of {kept_size} units').format(p=p, name=name, detail='ones' if p == 0 else 'zeros', kept_sum=int(kept.sum()), kept_size=kept.size))
 
 
 # ---------------------------------------------------------------- backward
@@ -577,19 +556,17 @@ def check_dropout_backward(record, inputs) -> None:
     assert_unchanged(dout, after if isinstance(after, np.ndarray) else np.array([]), "dropout_backward")
     d64 = dout.astype(np.float64)
     mistakes = {
-        recognised("do-backward-mask-ignored", "the mask was not used: the gradient flows only through the units kept in the forward pass; "
-        "multiply dout by the mask"): d64 / (1 - p) if p < 1 else None,
-        recognised("do-backward-not-scaled", "the gradient was not scaled: the forward pass multiplied kept units by 1/(1 - p), so the backward pass "
-        "must too (dx = dout * mask / (1 - p))"): d64 * mask,
-        recognised("do-backward-mask-ignored", "dout was returned unchanged: the mask was not used, and the 1/(1 - p) scale is missing"): d64,
-        recognised("do-backward-wrong-scale", "the gradient was scaled by 1/p: scale by 1/(1 - p), as in the forward pass"): d64 * mask / p if p > 0 else None,
-        recognised("do-backward-wrong-scale", "the gradient was multiplied by 1 - p: scale by 1/(1 - p), as in the forward pass"): d64 * mask * (1 - p),
-        recognised("do-backward-mask-ignored", "the mask was inverted: the gradient flows through the KEPT units (mask == 1)"): d64 * ~mask / (1 - p) if p < 1 else None,
+        recognised("do-backward-mask-ignored", _('the mask was not used: the gradient flows only through the units kept in the forward pass; multiply dout by the mask')): d64 / (1 - p) if p < 1 else None,
+        recognised("do-backward-not-scaled", _('the gradient was not scaled: the forward pass multiplied kept units by 1/(1 - p), so the backward pass must too (dx = dout * mask / (1 - p))')): d64 * mask,
+        recognised("do-backward-mask-ignored", _("dout was returned unchanged: the mask was not used, and the 1/(1 - p) scale is missing")): d64,
+        recognised("do-backward-wrong-scale", _("the gradient was scaled by 1/p: scale by 1/(1 - p), as in the forward pass")): d64 * mask / p if p > 0 else None,
+        recognised("do-backward-wrong-scale", _("the gradient was multiplied by 1 - p: scale by 1/(1 - p), as in the forward pass")): d64 * mask * (1 - p),
+        recognised("do-backward-mask-ignored", _("the mask was inverted: the gradient flows through the KEPT units (mask == 1)")): d64 * ~mask / (1 - p) if p < 1 else None,
     }
     rtol, atol = _tolerance(dtype)
-    assert_close(dx, expected, what=f"dropout_backward(dout, mask, p={p:g}) for dout of shape {shape}, dtype {dtype.name}",
+    assert_close(dx, expected, what=_('dropout_backward(dout, mask, p={p:g}) for dout of shape {shape}, dtype {dtype_name}').format(p=p, shape=shape, dtype_name=dtype.name),
                  rtol=rtol, atol=atol, mistakes={k: v for k, v in mistakes.items() if v is not None},
-                 hint_for_nonfinite=f"Likely mistake: {NAN_AT_P1}" if p == 1 else None)
+                 hint_for_nonfinite=_('Likely mistake: {nan_at_p1}').format(nan_at_p1=NAN_AT_P1()) if p == 1 else None)
 
 
 # ---------------------------------------------------------------- vanilla dropout
@@ -621,26 +598,22 @@ def check_vanilla_dropout(record, inputs) -> None:
     rtol, atol = _tolerance(dtype)
     out, mask = _forward_result(_forward_call(record, "train", name, x, p), name, x.shape)
     kept = _keep_mask(mask, name, x.shape, p)
-    what = f"vanilla_dropout_forward(x, p={p:g}, train=True) for x of shape {shape}, dtype {dtype.name},"
+    what = _('vanilla_dropout_forward(x, p={p:g}, train=True) for x of shape {shape}, dtype {dtype_name},').format(p=p, shape=shape, dtype_name=dtype.name)
     check_mask_matches_output(out, kept, what=what)
     check_drop_count(kept, p, what=what, seed=seed)
-    assert_close(out, x64 * kept, what=what + " compared with x * mask,", rtol=rtol, atol=atol, mistakes={
-        recognised("do-vanilla-is-inverted", "kept units were scaled by 1/(1 - p): that is inverted dropout; vanilla dropout leaves kept units unchanged "
-        "in training and scales at test time instead"): x64 * kept / (1 - p) if p < 1 else None,
-        recognised("do-scale-by-keep-in-training", "kept units were multiplied by (1 - p) in training: vanilla dropout leaves them unchanged and multiplies "
-        "by (1 - p) only at test time"): x64 * kept * (1 - p),
+    assert_close(out, x64 * kept, what=what + _(" compared with x * mask,"), rtol=rtol, atol=atol, mistakes={
+        recognised("do-vanilla-is-inverted", _('kept units were scaled by 1/(1 - p): that is inverted dropout; vanilla dropout leaves kept units unchanged in training and scales at test time instead')): x64 * kept / (1 - p) if p < 1 else None,
+        recognised("do-scale-by-keep-in-training", _('kept units were multiplied by (1 - p) in training: vanilla dropout leaves them unchanged and multiplies by (1 - p) only at test time')): x64 * kept * (1 - p),
     })
     out, _mask = _forward_result(_forward_call(record, "eval", name, x, p), name, x.shape)
     expected = (1 - p) * F.dropout(torch.from_numpy(x64), p, training=False).numpy()
     mistakes = {
-        recognised("do-vanilla-test-not-scaled", "the output is x at test time: vanilla dropout did not scale in training, so at test time it multiplies "
-        "by the keep probability 1 - p to match the training-time expectation"): x64,
-        recognised("do-vanilla-test-times-p", "the output was multiplied by the dropout rate p at test time: multiply by the KEEP probability 1 - p "
-        "(a unit is present with probability 1 - p in training)"): x64 * p,
+        recognised("do-vanilla-test-not-scaled", _('the output is x at test time: vanilla dropout did not scale in training, so at test time it multiplies by the keep probability 1 - p to match the training-time expectation')): x64,
+        recognised("do-vanilla-test-times-p", _('the output was multiplied by the dropout rate p at test time: multiply by the KEEP probability 1 - p (a unit is present with probability 1 - p in training)')): x64 * p,
     }
     if (out == 0).any() and not mistakes_match(out, mistakes, rtol, atol):
-        mistakes[recognised("do-applied-at-test", "dropout was still applied with train=False: at test time no unit is dropped")] = out
-    assert_close(out, expected, what=f"vanilla_dropout_forward(x, p={p:g}, train=False) for x of shape {shape}",
+        mistakes[recognised("do-applied-at-test", _("dropout was still applied with train=False: at test time no unit is dropped"))] = out
+    assert_close(out, expected, what=_('vanilla_dropout_forward(x, p={p:g}, train=False) for x of shape {shape}').format(p=p, shape=shape),
                  rtol=rtol, atol=atol, mistakes=mistakes)
 
 
@@ -664,9 +637,9 @@ def _module_call(module, x, what):
     except CheckFailed as failure:
         cause = failure.__cause__
         if isinstance(cause, ZeroDivisionError):
-            raise CheckFailed(f"{what} raised ZeroDivisionError: {cause}\n  Likely mistake: {NAN_AT_P1}") from None
+            raise CheckFailed(_('{what} raised ZeroDivisionError: {cause}\n  Likely mistake: {nan_at_p1}').format(what=what, cause=cause, nan_at_p1=NAN_AT_P1())) from None
         if isinstance(cause, Exception):
-            raise CheckFailed(f"{what} raised {type(cause).__name__}: {cause}") from None
+            raise CheckFailed(_('{what} raised {cause_type}: {cause}').format(what=what, cause_type=type(cause).__name__, cause=cause)) from None
         raise  # not implemented yet
 
 
@@ -686,7 +659,7 @@ def _forward_backward(record, key: str, module, x_np: np.ndarray, dout_np: np.nd
     except CheckFailed as failure:
         cause = failure.__cause__
         if isinstance(cause, Exception):
-            raise CheckFailed(f"backward() through {what} raised {type(cause).__name__}: {cause}") from None
+            raise CheckFailed(_('backward() through {what} raised {cause_type}: {cause}').format(what=what, cause_type=type(cause).__name__, cause=cause)) from None
         raise
     record[key + "_grad"] = x.grad
     return True
@@ -702,19 +675,18 @@ def _check_module(record, prefix: str) -> None:
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     made = record[prefix + "module"]
     if not made["is_module"]:
-        raise CheckFailed(f"Dropout(...) should be a torch.nn.Module (class Dropout(torch.nn.Module)), "
-                          f"but it is {made['type']}")
+        raise CheckFailed(_('Dropout(...) should be a torch.nn.Module (class Dropout(torch.nn.Module)), but it is {type}').format(type=made['type']))
     if not record[prefix + "training"]:
-        raise CheckFailed("a new Dropout module should be in training mode (module.training is True), like every torch.nn.Module")
+        raise CheckFailed(_("a new Dropout module should be in training mode (module.training is True), like every torch.nn.Module"))
 
 
 def _module_output(record, key: str, shape, what: str) -> np.ndarray:
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     out = record[key]
     if not isinstance(out, TensorData):
-        raise CheckFailed(f"{what} should return a torch.Tensor, but it returned {type_name(out)}")
+        raise CheckFailed(_('{what} should return a torch.Tensor, but it returned {type_name_out}').format(what=what, type_name_out=type_name(out)))
     if tuple(out.shape) != tuple(shape):
-        raise CheckFailed(f"{what} has shape {tuple(out.shape)}, expected the input's shape {tuple(shape)}")
+        raise CheckFailed(_("{what} has shape {out_shape}, expected the input's shape {shape}").format(what=what, out_shape=tuple(out.shape), shape=tuple(shape)))
     return out.array.astype(np.float64)
 
 
@@ -723,11 +695,10 @@ def _module_forward_backward(record, key: str, shape, what: str) -> tuple[np.nda
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     out = _module_output(record, key, shape, what)
     if not record[key].requires_grad:
-        raise CheckFailed(recognised("do-module-detached", f"the output of {what} is not connected to x in the autograd graph (out.requires_grad is False): "
-                          f"compute it with torch operations on x (e.g. x * mask / (1 - p)), not through NumPy or .detach()"))
+        raise CheckFailed(recognised("do-module-detached", _('the output of {what} is not connected to x in the autograd graph (out.requires_grad is False): compute it with torch operations on x (e.g. x * mask / (1 - p)), not through NumPy or .detach()').format(what=what)))
     grad = record[key + "_grad"]
     if not isinstance(grad, TensorData):
-        raise CheckFailed(f"after backward() through {what}, x.grad is None: the output must be computed from x with torch operations")
+        raise CheckFailed(_('after backward() through {what}, x.grad is None: the output must be computed from x with torch operations').format(what=what))
     return out, grad.array.astype(np.float64)
 
 
@@ -737,15 +708,15 @@ def _module_inputs(*, seed: int = 0, shape=(200, 50), p: float | None = 0.2, dty
     shape = tuple(shape)
     rate = 0.5 if p is None else p
     label = "Dropout()" if p is None else f"Dropout(p={p:g})"
-    where = f"for x of shape {shape}, dtype {np.dtype(dtype).name}"
+    where = _('for x of shape {shape}, dtype {dtype_name}').format(shape=shape, dtype_name=np.dtype(dtype).name)
     n = int(np.prod(shape))
     return {
         "x": make_input(seed, shape, dtype),
         "dout": np.random.default_rng(seed + 3).standard_normal(shape).astype(dtype),
         "seed": seed, "shape": shape, "p": p, "rate": rate, "dtype": np.dtype(dtype), "label": label,
-        "train_what": f"{label} in training mode {where}",
-        "eval_what": f"{label} after .eval() {where}",
-        "again_what": f"{label} after .eval() and then .train() {where}",
+        "train_what": _('{label} in training mode {where}').format(label=label, where=where),
+        "eval_what": _('{label} after .eval() {where}').format(label=label, where=where),
+        "again_what": _('{label} after .eval() and then .train() {where}').format(label=label, where=where),
         # a second call must draw a new mask: checked when two masks are equal by chance with probability <= ALPHA
         "fresh": bool(0 < rate < 1 and (rate**2 + (1 - rate) ** 2) ** n <= ALPHA),
     }
@@ -793,33 +764,31 @@ def check_dropout_module(record, inputs) -> None:
     out, grad = _module_forward_backward(record, "train", shape, what)
     kept = out != 0
     if not np.isfinite(out).all():
-        raise CheckFailed(f"{what} returned NaN or inf\n  Likely mistake: {NAN_AT_P1}")
+        raise CheckFailed(_('{what} returned NaN or inf\n  Likely mistake: {nan_at_p1}').format(what=what, nan_at_p1=NAN_AT_P1()))
     check_drop_count(kept, rate, what=what, seed=seed)
     scale = torch_keep_scale(rate)
-    assert_close(out, x64 * kept * scale, what=f"{what}, compared with x * mask * (torch's scale {scale:.6g}),",
+    assert_close(out, x64 * kept * scale, what=_("{what}, compared with x * mask * (torch's scale {scale:.6g}),").format(what=what, scale=scale),
                  rtol=rtol, atol=atol, mistakes=_scaling_mistakes(x, kept, rate))
-    assert_close(grad, d64 * kept * scale, what=f"the gradient x.grad through {what}, compared with dout * mask * {scale:.6g},",
+    assert_close(grad, d64 * kept * scale, what=_('the gradient x.grad through {what}, compared with dout * mask * {scale:.6g},').format(what=what, scale=scale),
                  rtol=rtol, atol=atol, mistakes={
-                     recognised("do-backward-mask-ignored", "the gradient ignores the mask: it must be zero where the unit was dropped"): d64 * scale,
-                     recognised("do-backward-not-scaled", "the gradient was not scaled by 1/(1 - p)"): d64 * kept})
+                     recognised("do-backward-mask-ignored", _("the gradient ignores the mask: it must be zero where the unit was dropped")): d64 * scale,
+                     recognised("do-backward-not-scaled", _("the gradient was not scaled by 1/(1 - p)")): d64 * kept})
     if inputs["fresh"]:
         again = _module_output(record, "train_second", shape, what)
         if np.array_equal(again != 0, kept):
-            raise CheckFailed(f"{label} in training mode called twice on the same input: {SAME_MASK}")
+            raise CheckFailed(_('{label} in training mode called twice on the same input: {same_mask}').format(label=label, same_mask=SAME_MASK()))
 
     what = inputs["eval_what"]
     reference = torch.nn.Dropout(rate).eval()
     expected = reference(torch.from_numpy(x64)).numpy()
     out, grad = _module_forward_backward(record, "eval", shape, what)
     mistakes = {
-        recognised("do-scaled-at-test", "the output was multiplied by (1 - p) in eval mode: inverted dropout scaled in training, so in eval mode it "
-        "returns x unchanged"): x64 * (1 - rate),
+        recognised("do-scaled-at-test", _('the output was multiplied by (1 - p) in eval mode: inverted dropout scaled in training, so in eval mode it returns x unchanged')): x64 * (1 - rate),
     }
     if (out == 0).any():
-        mistakes[recognised("do-applied-at-test", "dropout is still applied in eval mode: check self.training (set by .train() / .eval()) in forward "
-                 "and return x unchanged when it is False")] = out
-    assert_close(out, expected, what=what + " compared with torch.nn.Dropout in eval mode,", rtol=rtol, atol=atol, mistakes=mistakes)
-    assert_close(grad, d64, what=f"the gradient x.grad through {what}", rtol=rtol, atol=atol)
+        mistakes[recognised("do-applied-at-test", _('dropout is still applied in eval mode: check self.training (set by .train() / .eval()) in forward and return x unchanged when it is False'))] = out
+    assert_close(out, expected, what=what + _(" compared with torch.nn.Dropout in eval mode,"), rtol=rtol, atol=atol, mistakes=mistakes)
+    assert_close(grad, d64, what=_('the gradient x.grad through {what}').format(what=what), rtol=rtol, atol=atol)
 
     what = inputs["again_what"]
     out = _module_output(record, "train_again", shape, what)
@@ -842,7 +811,7 @@ def _module_edge_probe(record, Dropout, inputs) -> None:
         if module is None:
             return
         _seed_torch(inputs["seed"])
-        what = f"Dropout(p={p:g}) in training mode for x of shape {inputs['shape']}"
+        what = _('Dropout(p={p:g}) in training mode for x of shape {shape}').format(p=p, shape=inputs['shape'])
         if not _forward_backward(record, prefix + "out", module, inputs["x"], inputs["dout"], what):
             return
 
@@ -859,12 +828,12 @@ def check_dropout_module_edge_cases(record, inputs) -> None:
     for p in (0.0, 1.0):
         prefix = f"p{p:g}_"
         _check_module(record, prefix)
-        what = f"Dropout(p={p:g}) in training mode for x of shape {shape}"
+        what = _('Dropout(p={p:g}) in training mode for x of shape {shape}').format(p=p, shape=shape)
         out, grad = _module_forward_backward(record, prefix + "out", shape, what)
         reference_x = torch.from_numpy(x.copy()).requires_grad_(True)
         reference_out = torch.nn.Dropout(p)(reference_x)
         reference_out.backward(torch.from_numpy(dout))
-        nan_hint = f"Likely mistake: {NAN_AT_P1}" if p == 1 else None
+        nan_hint = _('Likely mistake: {nan_at_p1}').format(nan_at_p1=NAN_AT_P1()) if p == 1 else None
         assert_close(out, reference_out.detach().numpy(), what=what, rtol=1e-5, atol=1e-6, hint_for_nonfinite=nan_hint)
-        assert_close(grad, reference_x.grad.numpy(), what=f"the gradient x.grad through {what}", rtol=1e-5, atol=1e-6,
+        assert_close(grad, reference_x.grad.numpy(), what=_('the gradient x.grad through {what}').format(what=what), rtol=1e-5, atol=1e-6,
                      hint_for_nonfinite=nan_hint)

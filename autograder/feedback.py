@@ -21,6 +21,10 @@ import bleach
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
+from normreg.i18n import translator
+
+_ = translator("grader")  # the feedback page's own words (normreg/locale/ko/LC_MESSAGES/grader.po)
+
 HIDDEN_MARKER = "### BEGIN HIDDEN TESTS"
 
 
@@ -68,12 +72,21 @@ class BookLinks(Preprocessor):
     in the repository, never from a feedback page."""
 
     enabled = Bool(True).tag(config=True)
+    language = "en"
+
+    def preprocess(self, nb, resources):
+        from autograder.i18n import notebook_language
+
+        self.language = notebook_language(nb)  # the notebook's own metadata, never its code
+        return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "markdown" and "](" in cell.source:
             from autograder.course import book_url
+            from autograder.mistakes import edition
 
-            root = book_url()
+            # a Korean notebook's links lead into the Korean edition (built under ko/, same page paths)
+            root = edition(book_url(), self.language)
             cell.source = BOOK_PAGE.sub(lambda m: f"]({root}/book/{m.group(1)}.html{m.group(2) or ''})", cell.source)
             cell.source = EXERCISE_PAGE.sub(lambda m: f"]({root}/exercises/{m.group(1)}/{m.group(2)}.html)",
                                             cell.source)
@@ -83,7 +96,7 @@ class BookLinks(Preprocessor):
 def mistake_note(mistakes, root: str | None = None) -> dict | None:
     """The output a failed test cell gets for its recognised mistakes: each named in words, linked to its section."""
     from autograder.course import book_url
-    from autograder.mistakes import MISTAKES, mistake_link
+    from autograder.mistakes import MISTAKES, describe, mistake_link
 
     known = [m for m in mistakes if m in MISTAKES]
     if not known:
@@ -92,11 +105,10 @@ def mistake_note(mistakes, root: str | None = None) -> dict | None:
     lines_html, lines_text = [], []
     for mistake in known:
         link = mistake_link(mistake, root)
-        words = MISTAKES[mistake].description
-        lines_html.append(f"<strong>Recognised mistake:</strong> {html.escape(words)}. "
-                          f"<a href=\"{html.escape(link)}\">Read the book's section on it</a> "
-                          f"(<code>{html.escape(link)}</code>)")
-        lines_text.append(f"Recognised mistake: {words}. The book explains it: {link}")
+        words = describe(mistake)
+        lines_html.append(_("<strong>Recognised mistake:</strong> {words}. <a href=\"{link}\">Read the book's section "
+                            "on it</a> (<code>{link}</code>)").format(words=html.escape(words), link=html.escape(link)))
+        lines_text.append(_("Recognised mistake: {words}. The book explains it: {link}").format(words=words, link=link))
     return {"text/html": "<br>".join(lines_html), "text/plain": "\n".join(lines_text)}
 
 
@@ -143,3 +155,20 @@ def strip_files_prefix_with_mathml(text: str) -> str:
     from nbconvert.filters.strings import strip_files_prefix
 
     return math_to_mathml(strip_files_prefix(text))
+
+
+# ---------------------------------------------------------------- the page's words in the notebook's language
+
+def translate(text: str, nb=None) -> str:
+    """Jinja filter ``tr``: ``text`` in the language the notebook declares (``metadata.normreg.language``)."""
+    from autograder.i18n import notebook_language
+    from normreg.i18n import gettext
+
+    return gettext("grader", text, notebook_language(nb or {}))
+
+
+def notebook_lang(nb=None) -> str:
+    """Jinja filter ``notebook_lang``: 'en' or 'ko', for the page's ``<html lang>``."""
+    from autograder.i18n import notebook_language
+
+    return notebook_language(nb or {})

@@ -31,6 +31,8 @@ from its arguments, so hidden tests vary inputs, not logic.
 """
 from __future__ import annotations
 
+from autograder.i18n import _
+
 import copy
 import itertools
 import math
@@ -54,7 +56,7 @@ SPLIT_TESTS = 5
 # ---------------------------------------------------------------- helpers
 
 def _show(value, limit: int = 200) -> str:
-    text = f"<{value.type_name} object>" if isinstance(value, ObjectData) else repr(value)
+    text = _("<{value_type_name} object>").format(value_type_name=value.type_name) if isinstance(value, ObjectData) else repr(value)
     return text[:limit]
 
 
@@ -109,17 +111,17 @@ def _index_array(value, what: str) -> np.ndarray:
     """The learner's indices as a 1-D integer array, or a CheckFailed saying why not."""
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     if value is None:
-        raise CheckFailed(recognised("forgot-return", f"{what} is None: did you forget to `return` it?"))
+        raise CheckFailed(recognised("forgot-return", _("{what} is None: did you forget to `return` it?").format(what=what)))
     if isinstance(value, ObjectData):
-        raise CheckFailed(f"{what} should be a 1-D array of indices, but it is a {value.type_name}")
+        raise CheckFailed(_("{what} should be a 1-D array of indices, but it is a {value_type_name}").format(what=what, value_type_name=value.type_name))
     try:
         array = np.asarray(value)
     except (TypeError, ValueError):
-        raise CheckFailed(f"{what} should be a 1-D array of indices, but it is {_show(value, 100)}") from None
+        raise CheckFailed(_("{what} should be a 1-D array of indices, but it is {show_value_100}").format(what=what, show_value_100=_show(value, 100))) from None
     if array.ndim != 1:
-        raise CheckFailed(f"{what} should be a 1-D array of indices, but it has shape {array.shape}")
+        raise CheckFailed(_("{what} should be a 1-D array of indices, but it has shape {array_shape}").format(what=what, array_shape=array.shape))
     if array.size and not np.issubdtype(array.dtype, np.integer):
-        raise CheckFailed(f"{what} has dtype {array.dtype}; indices must be integers (e.g. from rng.permutation(n))")
+        raise CheckFailed(_("{what} has dtype {array_dtype}; indices must be integers (e.g. from rng.permutation(n))").format(what=what, array_dtype=array.dtype))
     return array.astype(np.int64)
 
 
@@ -189,7 +191,7 @@ def _split_inputs(*, n: int = 100, val_fraction: float = 0.2, test_fraction: flo
     other_seed = min(sizes) >= 0 and _log_splits(n, sizes) > -math.log(share)
     return {"n": n, "val_fraction": val_fraction, "test_fraction": test_fraction, "seed": seed,
             "sizes": sizes, "share": share, "other_seed": other_seed,
-            "call": f"train_val_test_split({n}, {val_fraction}, {test_fraction}, rng=np.random.default_rng({seed}))"}
+            "call": _("train_val_test_split({n}, {val_fraction}, {test_fraction}, rng=np.random.default_rng({seed}))").format(n=n, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed)}
 
 
 def _split_probe(record, train_val_test_split, inputs) -> None:
@@ -217,14 +219,14 @@ def _require_rng_used(what: str, same_seed_agrees: bool, next_seed_agrees: bool,
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     if not same_seed_agrees:
         raise CheckFailed(recognised("hp-rng-ignored", (
-            f"{what} is not reproducible: two generators made from the same seed gave different {results[1]}."
-            f"\n  Likely mistake: the rng argument was ignored ({global_call} or a new default_rng() without a "
-            f"seed); draw every random number from `rng`")))
+            _("{what} is not reproducible: two generators made from the same seed gave different {results_1}."
+            "\n  Likely mistake: the rng argument was ignored ({global_call} or a new default_rng() without a "
+            "seed); draw every random number from `rng`").format(what=what, results_1=results[1], global_call=global_call))))
     if next_seed_agrees:
         raise CheckFailed(recognised("hp-rng-ignored", (
-            f"{what}: generators made from seeds {seed} and {seed + 1} gave the same {results[0]}."
-            f"\n  Likely mistake: the rng argument was ignored (a fixed seed inside the function?); draw every "
-            f"random number from `rng`")))
+            _("{what}: generators made from seeds {seed} and {seed_1} gave the same {results_0}."
+            "\n  Likely mistake: the rng argument was ignored (a fixed seed inside the function?); draw every "
+            "random number from `rng`").format(what=what, seed=seed, seed_1=seed + 1, results_0=results[0]))))
 
 
 @check(inputs=_split_inputs, probe=_split_probe)
@@ -248,11 +250,11 @@ def check_train_val_test_split(record, inputs) -> None:
     n_train, n_val, n_test = inputs["sizes"]
     result = record["result"]
     if type(result) not in (tuple, list) or len(result) != 3:
-        raise CheckFailed(f"{call} should return a tuple (train_idx, val_idx, test_idx), "
-                          f"but it returned {type_name(result)}"
-                          + (f" of length {len(result)}" if type(result) in (tuple, list) else ""))
+        raise CheckFailed(_("{call} should return a tuple (train_idx, val_idx, test_idx), "
+                          "but it returned {type_name_result}").format(call=call, type_name_result=type_name(result))
+                          + (_(" of length {len_result}").format(len_result=len(result)) if type(result) in (tuple, list) else ""))
     names = ("train_idx", "val_idx", "test_idx")
-    parts = [_index_array(part, f"{name} from {call}") for name, part in zip(names, result)]
+    parts = [_index_array(part, _("{name} from {call}").format(name=name, call=call)) for name, part in zip(names, result)]
     train, val, test = parts
 
     # Disjoint.
@@ -261,15 +263,15 @@ def check_train_val_test_split(record, inputs) -> None:
         if shared.size:
             hint = ""
             if {name_a, name_b} == {"val_idx", "test_idx"} or "train_idx" in (name_a, name_b):
-                hint = (recognised("hp-split-independent-draws", "\n  Likely mistake: the parts were drawn independently (e.g. two calls of rng.choice), so "
-                        "they can share indices; draw ONE permutation, rng.permutation(n), and cut it into three slices"))
-            raise CheckFailed(f"{call}: {name_a} and {name_b} share {shared.size} indices "
-                              f"(e.g. {shared[:5].tolist()}); the three parts must be disjoint{hint}")
+                hint = (recognised("hp-split-independent-draws", _("\n  Likely mistake: the parts were drawn independently (e.g. two calls of rng.choice), so "
+                        "they can share indices; draw ONE permutation, rng.permutation(n), and cut it into three slices")))
+            raise CheckFailed(_("{call}: {name_a} and {name_b} share {shared_size} indices "
+                              "(e.g. {shared_5_tolist}); the three parts must be disjoint{hint}").format(call=call, name_a=name_a, name_b=name_b, shared_size=shared.size, shared_5_tolist=shared[:5].tolist(), hint=hint))
     for name, part in zip(names, parts):
         values, counts = np.unique(part, return_counts=True)
         if (counts > 1).any():
-            raise CheckFailed(f"{call}: {name} holds index {int(values[counts > 1][0])} more than once; "
-                              f"each index belongs to exactly one part, once")
+            raise CheckFailed(_("{call}: {name} holds index {values_counts_1_0} more than once; "
+                              "each index belongs to exactly one part, once").format(call=call, name=name, values_counts_1_0=int(values[counts > 1][0])))
 
     # Sizes.
     got = (len(train), len(val), len(test))
@@ -277,23 +279,23 @@ def check_train_val_test_split(record, inputs) -> None:
     if got != want:
         hint = ""
         if (len(val), len(test)) == (int(n * val_fraction), int(n * test_fraction)) != (n_val, n_test):
-            hint = (recognised("hp-split-truncates", "\n  Likely mistake: int() truncates n * fraction; the documented rule is round(n * fraction)"))
+            hint = (recognised("hp-split-truncates", _("\n  Likely mistake: int() truncates n * fraction; the documented rule is round(n * fraction)")))
         elif len(train) == round(n * (1 - val_fraction - test_fraction)) != n_train:
-            hint = (recognised("hp-split-train-rounded", "\n  Likely mistake: the training size was rounded on its own; it must take the rest, "
-                    "n - n_val - n_test, so that the three parts cover range(n)"))
-        raise CheckFailed(f"{call} returned parts of sizes (train, val, test) = {got}, expected {want}: "
-                          f"n_val = round(n * val_fraction), n_test = round(n * test_fraction), "
-                          f"and the training part gets the rest{hint}")
+            hint = (recognised("hp-split-train-rounded", _("\n  Likely mistake: the training size was rounded on its own; it must take the rest, "
+                    "n - n_val - n_test, so that the three parts cover range(n)")))
+        raise CheckFailed(_("{call} returned parts of sizes (train, val, test) = {got}, expected {want}: "
+                          "n_val = round(n * val_fraction), n_test = round(n * test_fraction), "
+                          "and the training part gets the rest{hint}").format(call=call, got=got, want=want, hint=hint))
 
     # Covering.
     everything = np.concatenate(parts)
     if everything.size and (everything.min() < 0 or everything.max() >= n):
-        raise CheckFailed(f"{call}: indices must lie in 0 .. {n - 1}, got values from "
-                          f"{int(everything.min())} to {int(everything.max())}")
+        raise CheckFailed(_("{call}: indices must lie in 0 .. {n_1}, got values from "
+                          "{everything_min} to {everything_max}").format(call=call, n_1=n - 1, everything_min=int(everything.min()), everything_max=int(everything.max())))
     missing = np.setdiff1d(np.arange(n), everything)
     if missing.size:
-        raise CheckFailed(f"{call}: {missing.size} indices of range({n}) are in no part (e.g. {missing[:5].tolist()}); "
-                          f"together the parts must cover every example exactly once")
+        raise CheckFailed(_("{call}: {missing_size} indices of range({n}) are in no part (e.g. {missing_5_tolist}); "
+                          "together the parts must cover every example exactly once").format(call=call, missing_size=missing.size, n=n, missing_5_tolist=missing[:5].tolist()))
 
     # Shuffled.
     if n >= 20:
@@ -305,16 +307,16 @@ def check_train_val_test_split(record, inputs) -> None:
         if len(nonempty) > 1 and blocks and log_chance < math.log(share):
             ranges = ", ".join(f"{name} = {int(part.min())} .. {int(part.max())}" for name, part in nonempty)
             raise CheckFailed(
-                recognised("hp-split-not-shuffled", f"{call}: each part is one block of consecutive indices ({ranges})."
-                f"\n  Likely mistake: the indices were not shuffled (slices of np.arange(n)); data sets are often "
-                f"sorted (by class, by time), so cut rng.permutation(n) instead"))
+                recognised("hp-split-not-shuffled", _("{call}: each part is one block of consecutive indices ({ranges})."
+                "\n  Likely mistake: the indices were not shuffled (slices of np.arange(n)); data sets are often "
+                "sorted (by class, by time), so cut rng.permutation(n) instead").format(call=call, ranges=ranges)))
         for name, part in zip(names, parts):
             if len(part) >= 20:
                 p = _ks_pvalue((part + 0.5) / n, _uniform_cdf(0.0, 1.0))
                 if p < share:
                     raise CheckFailed(
-                        f"{call}: the positions in {name} are not spread over range({n}) as a random shuffle would "
-                        f"spread them (Kolmogorov-Smirnov p = {p:.2g} < {share:g}); shuffle with rng.permutation(n)")
+                        _("{call}: the positions in {name} are not spread over range({n}) as a random shuffle would "
+                        "spread them (Kolmogorov-Smirnov p = {p:.2g} < {share:g}); shuffle with rng.permutation(n)").format(call=call, name=name, n=n, p=p, share=share))
 
     # Reproducible and driven by the rng passed in.
     _require_rng_used(call, _same_split(parts, record["again"]),
@@ -328,22 +330,22 @@ def _log_uniform_mistakes(low: float, high: float):
     """(description, inverse transform g, a, b): the mistake's samples x have g(x) ~ U(a, b)."""
     ln, log10 = np.log, np.log10
     return [
-        (recognised("hp-log-uniform-is-uniform", "the samples are uniform on [low, high], not log-uniform: draw the EXPONENT uniformly, "
-         "exp(rng.uniform(log(low), log(high), size))"), lambda x: x, low, high),
-        (recognised("hp-log-uniform-no-exp", "exp() was not applied: the samples are the uniform exponents log(low) .. log(high) themselves"),
+        (recognised("hp-log-uniform-is-uniform", _("the samples are uniform on [low, high], not log-uniform: draw the EXPONENT uniformly, "
+         "exp(rng.uniform(log(low), log(high), size))")), lambda x: x, low, high),
+        (recognised("hp-log-uniform-no-exp", _("exp() was not applied: the samples are the uniform exponents log(low) .. log(high) themselves")),
          lambda x: x, ln(low), ln(high)),
-        (recognised("hp-log-uniform-mixed-bases", "the bases are mixed up: the exponent was drawn between natural logs ln(low) .. ln(high) "
-         "but 10 was raised to it (use the same base for both)"), log10, ln(low), ln(high)),
-        (recognised("hp-log-uniform-mixed-bases", "the bases are mixed up: the exponent was drawn between log10(low) .. log10(high) "
-         "but exp() was applied (use the same base for both)"), ln, log10(low), log10(high)),
-        (recognised("hp-log-uniform-high-not-logged", "the exponent was drawn on [log(low), high] instead of [log(low), log(high)]: take the log of both bounds"),
+        (recognised("hp-log-uniform-mixed-bases", _("the bases are mixed up: the exponent was drawn between natural logs ln(low) .. ln(high) "
+         "but 10 was raised to it (use the same base for both)")), log10, ln(low), ln(high)),
+        (recognised("hp-log-uniform-mixed-bases", _("the bases are mixed up: the exponent was drawn between log10(low) .. log10(high) "
+         "but exp() was applied (use the same base for both)")), ln, log10(low), log10(high)),
+        (recognised("hp-log-uniform-high-not-logged", _("the exponent was drawn on [log(low), high] instead of [log(low), log(high)]: take the log of both bounds")),
          ln, ln(low), high),
-        (recognised("hp-log-uniform-high-not-logged", "the exponent was drawn on [log10(low), high] instead of [log10(low), log10(high)]: take the log of both bounds"),
+        (recognised("hp-log-uniform-high-not-logged", _("the exponent was drawn on [log10(low), high] instead of [log10(low), log10(high)]: take the log of both bounds")),
          log10, log10(low), high),
-        (recognised("hp-log-uniform-bounds-as-exponents", "low and high were used as exponents: 10**uniform(low, high) samples between 10**low and 10**high; "
-         "use log10(low) and log10(high) as the exponent's range"), log10, low, high),
-        (recognised("hp-log-uniform-bounds-as-exponents", "low and high were used as exponents: exp(uniform(low, high)) samples between e**low and e**high; "
-         "use log(low) and log(high) as the exponent's range"), ln, low, high),
+        (recognised("hp-log-uniform-bounds-as-exponents", _("low and high were used as exponents: 10**uniform(low, high) samples between 10**low and 10**high; "
+         "use log10(low) and log10(high) as the exponent's range")), log10, low, high),
+        (recognised("hp-log-uniform-bounds-as-exponents", _("low and high were used as exponents: exp(uniform(low, high)) samples between e**low and e**high; "
+         "use log(low) and log(high) as the exponent's range")), ln, low, high),
     ]
 
 
@@ -357,7 +359,7 @@ def _name_log_uniform_mistake(samples: np.ndarray, low: float, high: float) -> s
             if not np.all(np.isfinite(transformed)):
                 continue
             if _ks_pvalue(transformed, _uniform_cdf(a, b)) >= HINT_ALPHA:
-                return f"\n  Likely mistake: {description}"
+                return _("\n  Likely mistake: {description}").format(description=description)
     return ""
 
 
@@ -421,8 +423,8 @@ def _config_space_inputs(*, space: dict | None = None, n_draws: int = 2000, seed
     share = ALPHA / (tests + 1)
     return {"space": space, "n_draws": n_draws, "seed": seed, "share": share,
             "other_seed": log_same < math.log(share),
-            "what": f"sample_config(space, rng) called {n_draws} times with one rng = np.random.default_rng({seed}), "
-                    f"space = {space}"}
+            "what": _("sample_config(space, rng) called {n_draws} times with one rng = np.random.default_rng({seed}), "
+                    "space = {space}").format(n_draws=n_draws, seed=seed, space=space)}
 
 
 def _config_space_probe(record, sample_config, inputs) -> None:
@@ -477,16 +479,16 @@ def _integer_mistakes(kind: str, low: int, high: int) -> list:
     if high > low:
         below = np.append(np.full(high - low, 1.0 / (high - low)), 0.0)
         if kind == "int":
-            mistakes.append((recognised("hp-config-int-excludes-high", "`high` is never drawn: rng.integers(low, high) excludes its upper end; the range is "
-                             "inclusive, so use rng.integers(low, high + 1)"), below))
+            mistakes.append((recognised("hp-config-int-excludes-high", _("`high` is never drawn: rng.integers(low, high) excludes its upper end; the range is "
+                             "inclusive, so use rng.integers(low, high + 1)")), below))
         else:
             cdf = stats.loguniform(low, high).cdf
-            mistakes.append((recognised("hp-config-int-log-excludes-high", "`high` is never drawn: the integer part of a log-uniform sample on [low, high) never "
-                             "reaches high; sample on [low, high + 1)"), np.append(cdf(k[:-1] + 1) - cdf(k[:-1]), 0.0)))
+            mistakes.append((recognised("hp-config-int-log-excludes-high", _("`high` is never drawn: the integer part of a log-uniform sample on [low, high) never "
+                             "reaches high; sample on [low, high + 1)")), np.append(cdf(k[:-1] + 1) - cdf(k[:-1]), 0.0)))
     if kind == "int_log":
-        mistakes.append((recognised("hp-config-int-log-uniform", "the integers are uniform, not log-uniform: every integer is equally likely, but "
+        mistakes.append((recognised("hp-config-int-log-uniform", _("the integers are uniform, not log-uniform: every integer is equally likely, but "
                          "'int_log' gives small values more weight (take the integer part of a log-uniform "
-                         "sample on [low, high + 1))"), stats.randint(low, high + 1).pmf(k)))
+                         "sample on [low, high + 1))")), stats.randint(low, high + 1).pmf(k)))
     return mistakes
 
 
@@ -529,15 +531,15 @@ def check_sample_config(record, inputs) -> None:
     space, n, share, what, seed = (inputs[key] for key in ("space", "n_draws", "share", "what", "seed"))
     configs = record["configs"]
     if not _same_data(record["space_after"], space):
-        raise CheckFailed(recognised("changed-input-in-place", f"{what}: sample_config changed the `space` dict it was given; leave it as it is"))
+        raise CheckFailed(recognised("changed-input-in-place", _("{what}: sample_config changed the `space` dict it was given; leave it as it is").format(what=what)))
     for i, config in enumerate(configs):
         if config is None:
-            raise CheckFailed(recognised("forgot-return", f"{what}: draw {i} returned None: did you forget to `return` the configuration?"))
+            raise CheckFailed(recognised("forgot-return", _("{what}: draw {i} returned None: did you forget to `return` the configuration?").format(what=what, i=i)))
         if not isinstance(config, dict):
-            raise CheckFailed(f"{what}: draw {i} returned a {type_name(config)}; expected a dict name -> value")
+            raise CheckFailed(_("{what}: draw {i} returned a {type_name_config}; expected a dict name -> value").format(what=what, i=i, type_name_config=type_name(config)))
         unknown = sorted(set(map(str, config)) - set(space))
         if unknown:
-            raise CheckFailed(f"{what}: draw {i} has names that are not in the space: {unknown}")
+            raise CheckFailed(_("{what}: draw {i} has names that are not in the space: {unknown}").format(what=what, i=i, unknown=unknown))
 
     for name, spec in space.items():
         condition, inner = _inner(spec)
@@ -546,7 +548,7 @@ def check_sample_config(record, inputs) -> None:
         if condition is None:
             missing = present.index(False) if not all(present) else None
             if missing is not None:
-                raise CheckFailed(f"{what}: draw {missing} has no value for {name!r}: {_show(configs[missing])}")
+                raise CheckFailed(_("{what}: draw {missing} has no value for {name!r}: {show_configs_missing}").format(what=what, missing=missing, name=name, show_configs_missing=_show(configs[missing])))
         else:
             parent, value = condition
             for i, config in enumerate(configs):
@@ -555,16 +557,16 @@ def check_sample_config(record, inputs) -> None:
                     shown = f"{parent}={config[parent]!r}" if parent in config else f"no {parent!r}"
                     hint = ""
                     if config[name] is None:
-                        hint = (recognised("hp-config-condition-none", "\n  Likely mistake: None was stored for the inactive parameter; leave the name out "
-                                "of the configuration when its condition is off"))
+                        hint = (recognised("hp-config-condition-none", _("\n  Likely mistake: None was stored for the inactive parameter; leave the name out "
+                                "of the configuration when its condition is off")))
                     else:
-                        hint = (recognised("hp-config-condition-ignored", f"\n  Likely mistake: the conditional parameter was sampled when its condition is "
-                                f"off: {name!r} belongs in a configuration only when {parent!r} == {value!r}"))
-                    raise CheckFailed(f"{what}: draw {i} holds {name!r} = {_show(config[name], 60)} with {shown}; "
-                                      f"{name!r} is conditional on {parent} == {value!r}{hint}")
+                        hint = (recognised("hp-config-condition-ignored", _("\n  Likely mistake: the conditional parameter was sampled when its condition is "
+                                "off: {name!r} belongs in a configuration only when {parent!r} == {value!r}").format(name=name, parent=parent, value=value)))
+                    raise CheckFailed(_("{what}: draw {i} holds {name!r} = {show_config_name_60} with {shown}; "
+                                      "{name!r} is conditional on {parent} == {value!r}{hint}").format(what=what, i=i, name=name, show_config_name_60=_show(config[name], 60), shown=shown, parent=parent, value=value, hint=hint))
                 if wanted and not present[i]:
-                    raise CheckFailed(f"{what}: draw {i} has {parent}={config[parent]!r} but no value for {name!r}; "
-                                      f"a conditional parameter is sampled whenever its condition holds")
+                    raise CheckFailed(_("{what}: draw {i} has {parent}={config_parent!r} but no value for {name!r}; "
+                                      "a conditional parameter is sampled whenever its condition holds").format(what=what, i=i, parent=parent, config_parent=config[parent], name=name))
         values = [config[name] for config in configs if name in config]
         if not values:
             continue
@@ -573,22 +575,22 @@ def check_sample_config(record, inputs) -> None:
             low, high = inner[1], inner[2]
             wrong = [v for v in values if not _is_number(v)]
             if wrong:
-                raise CheckFailed(f"{what}: {name!r} should be a single number, got {_show(wrong[0], 100)}"
-                                  + (" (use float(...) or size=None to get a scalar)"
+                raise CheckFailed(_("{what}: {name!r} should be a single number, got {show_wrong_0_100}").format(what=what, name=name, show_wrong_0_100=_show(wrong[0], 100))
+                                  + (_(" (use float(...) or size=None to get a scalar)")
                                      if isinstance(wrong[0], (np.ndarray, list, tuple)) and np.ndim(wrong[0]) else ""))
             x = np.asarray([float(v) for v in values], dtype=np.float64)
             hint = _name_log_uniform_mistake(x, low, high) if kind == "log" else ""
             if not np.all(np.isfinite(x)) or x.min() < low - 1e-12 * abs(high) or x.max() > high + 1e-12 * abs(high) + 1e-300:
-                raise CheckFailed(f"{what}: values of {name!r} must lie in [{low:g}, {high:g}] ({kind!r}), but they "
-                                  f"range from {x.min():.4g} to {x.max():.4g}{hint}")
+                raise CheckFailed(_("{what}: values of {name!r} must lie in [{low:g}, {high:g}] ({kind!r}), but they "
+                                  "range from {x_min:.4g} to {x_max:.4g}{hint}").format(what=what, name=name, low=low, high=high, kind=kind, x_min=x.min(), x_max=x.max(), hint=hint))
             reference = _log_uniform_cdf(low, high) if kind == "log" else _uniform_cdf(low, high)
             p = _ks_pvalue(x, reference)
             if p < share:
                 if kind == "uniform" and low > 0 and _ks_pvalue(x, _log_uniform_cdf(low, high)) >= HINT_ALPHA:
-                    hint = recognised("hp-uniform-sampled-log", "\n  Likely mistake: a 'uniform' parameter was sampled on a log scale")
+                    hint = recognised("hp-uniform-sampled-log", _("\n  Likely mistake: a 'uniform' parameter was sampled on a log scale"))
                 scipy_name = f"loguniform({low:g}, {high:g})" if kind == "log" else f"uniform({low:g}, {high - low:g})"
-                raise CheckFailed(f"{what}: the {m} values of {name!r} do not follow scipy.stats.{scipy_name} "
-                                  f"(Kolmogorov-Smirnov p = {p:.2g} < {share:.2g}){hint}")
+                raise CheckFailed(_("{what}: the {m} values of {name!r} do not follow scipy.stats.{scipy_name} "
+                                  "(Kolmogorov-Smirnov p = {p:.2g} < {share:.2g}){hint}").format(what=what, m=m, name=name, scipy_name=scipy_name, p=p, share=share, hint=hint))
         elif kind in ("int", "int_log"):
             low, high = inner[1], inner[2]
             floats = [v for v in values if not _is_integer(v)]
@@ -596,36 +598,36 @@ def check_sample_config(record, inputs) -> None:
                 bad = floats[0]
                 hint = ""
                 if _is_number(bad) and float(bad) == math.floor(float(bad)):
-                    hint = (recognised("hp-config-int-float", f"\n  Likely mistake: {_show(bad, 40)} is a float with an integer value (np.floor and "
-                            f"np.round return floats); convert it with int(...)"))
-                raise CheckFailed(f"{what}: {name!r} ({kind!r}) must be an integer, got {_show(bad, 60)}"
-                                  f" of type {type_name(bad)}{hint}")
+                    hint = (recognised("hp-config-int-float", _("\n  Likely mistake: {show_bad_40} is a float with an integer value (np.floor and "
+                            "np.round return floats); convert it with int(...)").format(show_bad_40=_show(bad, 40))))
+                raise CheckFailed(_("{what}: {name!r} ({kind!r}) must be an integer, got {show_bad_60}"
+                                  " of type {type_name_bad}{hint}").format(what=what, name=name, kind=kind, show_bad_60=_show(bad, 60), type_name_bad=type_name(bad), hint=hint))
             x = np.asarray([int(v) for v in values], dtype=np.int64)
             mistakes = _integer_mistakes(kind, low, high)
             if x.min() < low or x.max() > high:
-                raise CheckFailed(f"{what}: values of {name!r} must be integers from {low} to {high} inclusive "
-                                  f"({kind!r}), but they range from {x.min()} to {x.max()}")
+                raise CheckFailed(_("{what}: values of {name!r} must be integers from {low} to {high} inclusive "
+                                  "({kind!r}), but they range from {x_min} to {x_max}").format(what=what, name=name, low=low, high=high, kind=kind, x_min=x.min(), x_max=x.max()))
             pmf = _reference_pmf(kind, low, high)
             p = _discrete_ks_pvalue(x, low, pmf)
             counts = np.bincount(x - low, minlength=pmf.size)
             hint = ""
             for description, wrong_pmf in mistakes:
                 if np.all(wrong_pmf[counts > 0] > 0) and _discrete_ks_pvalue(x, low, wrong_pmf) >= HINT_ALPHA:
-                    hint = f"\n  Likely mistake: {description}"
+                    hint = _("\n  Likely mistake: {description}").format(description=description)
                     break
             never = np.flatnonzero(counts == 0)
             chance_of_a_gap = float(np.sum((1.0 - pmf) ** m))
             if never.size and pmf.size > 1 and chance_of_a_gap < share:
                 shown = [int(low + i) for i in never[:5]]
-                raise CheckFailed(f"{what}: in {m} draws {name!r} never took the value(s) {shown}"
-                                  f"{' ...' if never.size > 5 else ''}; a correct sampler misses one with "
-                                  f"probability {chance_of_a_gap:.2g}{hint}")
+                raise CheckFailed(_("{what}: in {m} draws {name!r} never took the value(s) {shown}"
+                                  "{detail}; a correct sampler misses one with "
+                                  "probability {chance_of_a_gap:.2g}{hint}").format(what=what, m=m, name=name, shown=shown, detail=' ...' if never.size > 5 else '', chance_of_a_gap=chance_of_a_gap, hint=hint))
             if pmf.size > 1 and p < share:
                 scipy_name = (f"randint({low}, {high + 1})" if kind == "int"
-                              else f"the integer part of loguniform({low}, {high + 1})")
-                raise CheckFailed(f"{what}: the {m} values of {name!r} do not follow scipy.stats.{scipy_name} "
-                                  f"(discrete Kolmogorov-Smirnov p = {p:.2g} < {share:.2g}; mean {x.mean():.4g}, "
-                                  f"expected {float(np.dot(np.arange(low, high + 1), pmf)):.4g}){hint}")
+                              else _("the integer part of loguniform({low}, {high_1})").format(low=low, high_1=high + 1))
+                raise CheckFailed(_("{what}: the {m} values of {name!r} do not follow scipy.stats.{scipy_name} "
+                                  "(discrete Kolmogorov-Smirnov p = {p:.2g} < {share:.2g}; mean {x_mean:.4g}, "
+                                  "expected {np_dot_np_arange_low_hig:.4g}){hint}").format(what=what, m=m, name=name, scipy_name=scipy_name, p=p, share=share, x_mean=x.mean(), np_dot_np_arange_low_hig=float(np.dot(np.arange(low, high + 1), pmf)), hint=hint))
         else:
             options = list(inner[1])
             positions = []
@@ -634,9 +636,9 @@ def check_sample_config(record, inputs) -> None:
                 if not matches:
                     hint = ""
                     if _is_integer(v) and 0 <= int(v) < len(options):
-                        hint = (recognised("hp-choice-index-stored", "\n  Likely mistake: the INDEX of the choice was stored; store the value itself, "
-                                "values[rng.integers(len(values))]"))
-                    raise CheckFailed(f"{what}: {name!r} = {_show(v, 100)} is not one of the choices {options}{hint}")
+                        hint = (recognised("hp-choice-index-stored", _("\n  Likely mistake: the INDEX of the choice was stored; store the value itself, "
+                                "values[rng.integers(len(values))]")))
+                    raise CheckFailed(_("{what}: {name!r} = {show_v_100} is not one of the choices {options}{hint}").format(what=what, name=name, show_v_100=_show(v, 100), options=options, hint=hint))
                 positions.append(matches[0])
             counts = np.bincount(positions, minlength=len(options))
             never = [options[i] for i in np.flatnonzero(counts == 0)]
@@ -644,17 +646,17 @@ def check_sample_config(record, inputs) -> None:
             if never and k > 1 and math.log(k) + m * math.log1p(-1 / k) < math.log(share):
                 hint = ""
                 if never == [options[-1]]:
-                    hint = (recognised("hp-choice-last-never", "\n  Likely mistake: the last choice is never drawn: rng.integers(low, high) excludes "
-                            "`high`, so use rng.integers(len(values)), or rng.choice(values)"))
-                raise CheckFailed(f"{what}: in {m} draws, {name!r} never took the value(s) {never} "
-                                  f"(counts {dict(zip(map(str, options), counts.tolist()))}); every choice must be "
-                                  f"equally likely{hint}")
+                    hint = (recognised("hp-choice-last-never", _("\n  Likely mistake: the last choice is never drawn: rng.integers(low, high) excludes "
+                            "`high`, so use rng.integers(len(values)), or rng.choice(values)")))
+                raise CheckFailed(_("{what}: in {m} draws, {name!r} never took the value(s) {never} "
+                                  "(counts {dict_zip_map_str_options}); every choice must be "
+                                  "equally likely{hint}").format(what=what, m=m, name=name, never=never, dict_zip_map_str_options=dict(zip(map(str, options), counts.tolist())), hint=hint))
             if k > 1:
                 p, exact = _choice_pvalue(counts)
                 if max(p, exact) < share:
-                    raise CheckFailed(f"{what}: the choices of {name!r} are not equally likely: counts "
-                                      f"{dict(zip(map(str, options), counts.tolist()))} (chi-square p = {p:.2g} "
-                                      f"< {share:.2g})")
+                    raise CheckFailed(_("{what}: the choices of {name!r} are not equally likely: counts "
+                                      "{dict_zip_map_str_options} (chi-square p = {p:.2g} "
+                                      "< {share:.2g})").format(what=what, name=name, dict_zip_map_str_options=dict(zip(map(str, options), counts.tolist())), p=p, share=share))
 
     _require_rng_used(what, _check_same_draws(configs, record["again"]),
                       inputs["other_seed"] and _check_same_draws(configs, record["other"]), seed,
@@ -701,11 +703,11 @@ class _RecordingObjective:
     def __call__(self, config):
         __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
         if not isinstance(config, dict):
-            self._fail(f"the objective must be called with one configuration, a dict mapping each name to "
-                       f"a value, but it was called with a {type(config).__name__}: {config!r:.200}")
+            self._fail(_("the objective must be called with one configuration, a dict mapping each name to "
+                       "a value, but it was called with a {type_config___name}: {config!r:.200}").format(type_config___name=type(config).__name__, config=config))
         if set(config) != set(self.names):
-            self._fail(f"the objective was called with a configuration whose names are {sorted(map(str, config))}; "
-                       f"expected exactly {sorted(self.names)}")
+            self._fail(_("the objective was called with a configuration whose names are {map_str_config}; "
+                       "expected exactly {names}").format(map_str_config=sorted(map(str, config)), names=sorted(self.names)))
         self.calls.append(capture(_plain(dict(config))))
         return _objective_value(self.weights, config)
 
@@ -735,22 +737,22 @@ def _raise_objective_error(record, key: str) -> None:
 def _results_list(results, distinct, what: str, n_expected: int | None = None) -> list:
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     if results is None:
-        raise CheckFailed(recognised("forgot-return", f"{what} returned None: did you forget to `return` the list of (config, score)?"))
+        raise CheckFailed(recognised("forgot-return", _("{what} returned None: did you forget to `return` the list of (config, score)?").format(what=what)))
     if not isinstance(results, list):
-        raise CheckFailed(f"{what} should return a list of (config, score) pairs, but it returned "
-                          f"a {type_name(results)}")
+        raise CheckFailed(_("{what} should return a list of (config, score) pairs, but it returned "
+                          "a {type_name_results}").format(what=what, type_name_results=type_name(results)))
     for i, item in enumerate(results):
         if type(item) not in (tuple, list) or len(item) != 2 or not isinstance(item[0], dict):
-            raise CheckFailed(f"{what}: entry {i} of the result is {_show(item)}; each entry must be a pair "
-                              f"(config, score) with config a dict")
+            raise CheckFailed(_("{what}: entry {i} of the result is {show_item}; each entry must be a pair "
+                              "(config, score) with config a dict").format(what=what, i=i, show_item=_show(item)))
         if not _is_number(item[1]):
-            raise CheckFailed(f"{what}: the score of entry {i} is not a single number: {_show(item[1])}")
+            raise CheckFailed(_("{what}: the score of entry {i} is not a single number: {show_item_1}").format(what=what, i=i, show_item_1=_show(item[1])))
     if n_expected is not None and len(results) != n_expected:
-        raise CheckFailed(f"{what} returned {len(results)} results, expected {n_expected}")
+        raise CheckFailed(_("{what} returned {len_results} results, expected {n_expected}").format(what=what, len_results=len(results), n_expected=n_expected))
     if len(results) > 1 and distinct == 1:
-        raise CheckFailed(recognised("hp-shared-config-dict", f"{what}: every result holds the SAME dict object, so they all show the last "
-                          f"configuration.\n  Likely mistake: one dict was updated in the loop; make a new dict "
-                          f"for every configuration"))
+        raise CheckFailed(recognised("hp-shared-config-dict", _("{what}: every result holds the SAME dict object, so they all show the last "
+                          "configuration.\n  Likely mistake: one dict was updated in the loop; make a new dict "
+                          "for every configuration").format(what=what)))
     return results
 
 
@@ -758,26 +760,26 @@ def _score(weights: dict, config: dict, what: str, i: int) -> float:
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     for name in weights:
         if name not in config:
-            raise CheckFailed(f"{what}: some configurations have no value for {name!r}")
+            raise CheckFailed(_("{what}: some configurations have no value for {name!r}").format(what=what, name=name))
     try:
         return _objective_value(weights, config)
     except (TypeError, ValueError, OverflowError):
-        raise CheckFailed(f"{what}: entry {i} holds config {_show(config)}, which the objective cannot score: "
-                          f"each value must be a number or a string") from None
+        raise CheckFailed(_("{what}: entry {i} holds config {show_config}, which the objective cannot score: "
+                          "each value must be a number or a string").format(what=what, i=i, show_config=_show(config))) from None
 
 
 def _check_scores(results, calls, weights: dict, what: str, n_expected: int) -> None:
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     n_calls = len(calls) if type(calls) is list else 0
     if n_calls != n_expected:
-        raise CheckFailed(recognised("hp-objective-wrong-calls", f"{what} called the objective {n_calls} times; expected once per "
-                          f"configuration, {n_expected} times (training a network is expensive)"))
+        raise CheckFailed(recognised("hp-objective-wrong-calls", _("{what} called the objective {n_calls} times; expected once per "
+                          "configuration, {n_expected} times (training a network is expensive)").format(what=what, n_calls=n_calls, n_expected=n_expected)))
     for i, (config, score) in enumerate(results):
         expected = _score(weights, config, what, i)
         if not np.isclose(float(score), expected, rtol=1e-9, atol=1e-12):
-            raise CheckFailed(f"{what}: entry {i} pairs config {config} with score {float(score):.6g}, but the "
-                              f"objective gives {expected:.6g} for that config; store objective(config) with the "
-                              f"config it was computed for")
+            raise CheckFailed(_("{what}: entry {i} pairs config {config} with score {score:.6g}, but the "
+                              "objective gives {expected:.6g} for that config; store objective(config) with the "
+                              "config it was computed for").format(what=what, i=i, config=config, score=float(score), expected=expected))
 
 
 # ---------------------------------------------------------------- grid search
@@ -801,7 +803,7 @@ def _grid_inputs(*, grid: dict | None = None, seed: int = 0) -> dict:
     names = list(grid)
     return {"grid": grid, "names": names, "weights": _objective_weights(grid, seed),
             "expected": [dict(zip(names, values)) for values in itertools.product(*grid.values())],
-            "what": f"grid_search(objective, grid) with grid = {grid}"}
+            "what": _("grid_search(objective, grid) with grid = {grid}").format(grid=grid)}
 
 
 def _grid_probe(record, grid_search, inputs) -> None:
@@ -825,10 +827,10 @@ def check_grid_search(record, inputs) -> None:
     _raise_objective_error(record, "objective_error")
     results = _results_list(record["results"], record["distinct_configs"], what)
     if not _same_data(record["grid_after"], grid):
-        raise CheckFailed(recognised("changed-input-in-place", f"{what} changed the `grid` dict it was given; leave the caller's grid as it is"))
-    for i, (config, _) in enumerate(results):
+        raise CheckFailed(recognised("changed-input-in-place", _("{what} changed the `grid` dict it was given; leave the caller's grid as it is").format(what=what)))
+    for i, (config, _unused) in enumerate(results):
         if set(config) != set(names):
-            raise CheckFailed(f"{what}: configuration {i} has names {sorted(config)}, expected {sorted(names)}")
+            raise CheckFailed(_("{what}: configuration {i} has names {config}, expected {names}").format(what=what, i=i, config=sorted(config), names=sorted(names)))
     got_keys = [_config_key(c, names) for c, _ in results]
     want_keys = [_config_key(c, names) for c in expected]
     missing = [c for c, k in zip(expected, want_keys) if k not in set(got_keys)]
@@ -836,22 +838,22 @@ def check_grid_search(record, inputs) -> None:
         hint = ""
         sizes = [len(v) for v in grid.values()]
         if len(results) == min(sizes):
-            hint = (recognised("hp-grid-zip", "\n  Likely mistake: zip() pairs the i-th values of every name; itertools.product(*grid.values()) "
-                    "gives every combination"))
+            hint = (recognised("hp-grid-zip", _("\n  Likely mistake: zip() pairs the i-th values of every name; itertools.product(*grid.values()) "
+                    "gives every combination")))
         elif len(results) == sum(sizes):
-            hint = (recognised("hp-grid-one-name-at-a-time", "\n  Likely mistake: each name was varied on its own (one loop per name); "
-                    "itertools.product(*grid.values()) gives every combination"))
-        raise CheckFailed(f"{what}: {len(missing)} of the {len(expected)} combinations are missing "
-                          f"(e.g. {missing[0]}); got {len(results)} results{hint}")
+            hint = (recognised("hp-grid-one-name-at-a-time", _("\n  Likely mistake: each name was varied on its own (one loop per name); "
+                    "itertools.product(*grid.values()) gives every combination")))
+        raise CheckFailed(_("{what}: {len_missing} of the {len_expected} combinations are missing "
+                          "(e.g. {missing_0}); got {len_results} results{hint}").format(what=what, len_missing=len(missing), len_expected=len(expected), missing_0=missing[0], len_results=len(results), hint=hint))
     if len(results) != len(expected) or len(set(got_keys)) != len(got_keys):
-        raise CheckFailed(f"{what} returned {len(results)} results for {len(expected)} combinations: "
-                          f"some combinations were evaluated more than once; evaluate each exactly once")
+        raise CheckFailed(_("{what} returned {len_results} results for {len_expected} combinations: "
+                          "some combinations were evaluated more than once; evaluate each exactly once").format(what=what, len_results=len(results), len_expected=len(expected)))
     _check_scores(results, record["calls"], inputs["weights"], what, len(expected))
     if got_keys != want_keys:
         first = next(i for i, (a, b) in enumerate(zip(got_keys, want_keys)) if a != b)
-        raise CheckFailed(recognised("hp-grid-order", f"{what}: every combination is there, but in another order: result {first} is "
-                          f"{results[first][0]}, expected {expected[first]}. The documented order is "
-                          f"itertools.product over the names in the grid's order, the last name varying fastest"))
+        raise CheckFailed(recognised("hp-grid-order", _("{what}: every combination is there, but in another order: result {first} is "
+                          "{results_first_0}, expected {expected_first}. The documented order is "
+                          "itertools.product over the names in the grid's order, the last name varying fastest").format(what=what, first=first, results_first_0=results[first][0], expected_first=expected[first])))
 
 
 
@@ -895,8 +897,8 @@ def _halving_inputs(*, n_configs: int = 20, min_resource: int = 1, max_resource:
     configs = _halving_configs(n_configs, seed)
     return {"configs": configs, "n_configs": n_configs, "min_resource": min_resource, "max_resource": max_resource,
             "factor": factor, "seed": seed, "keys": [_config_key(c, list(c)) for c in configs],
-            "what": f"successive_halving(objective, configs, min_resource={min_resource}, max_resource={max_resource}, "
-                    f"factor={factor}) with {n_configs} configs (seed {seed})"}
+            "what": _("successive_halving(objective, configs, min_resource={min_resource}, max_resource={max_resource}, "
+                    "factor={factor}) with {n_configs} configs (seed {seed})").format(min_resource=min_resource, max_resource=max_resource, factor=factor, n_configs=n_configs, seed=seed)}
 
 
 class _HalvingObjective:
@@ -916,15 +918,15 @@ class _HalvingObjective:
     def __call__(self, config, resource):
         __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
         if not isinstance(config, dict):
-            self._fail(f"the objective must be called as objective(config, resource) with config a dict, but "
-                       f"config was a {type(config).__name__}: {config!r:.200}")
+            self._fail(_("the objective must be called as objective(config, resource) with config a dict, but "
+                       "config was a {type_config___name}: {config!r:.200}").format(type_config___name=type(config).__name__, config=config))
         try:
             index = self.keys.index(_config_key(config, self.names))
         except ValueError:
-            self._fail(f"the objective was called with {config!r:.200}, which is not one of the `configs` given")
+            self._fail(_("the objective was called with {config!r:.200}, which is not one of the `configs` given").format(config=config))
         if (not _is_integer(resource) and not (type(resource) is float and resource.is_integer())) or resource < 1:
-            self._fail(f"the objective was called with resource = {resource!r:.60}; the resource of a rung is a "
-                       f"positive integer, min_resource * factor**rung")
+            self._fail(_("the objective was called with resource = {resource!r:.60}; the resource of a rung is a "
+                       "positive integer, min_resource * factor**rung").format(resource=resource))
         resource = int(resource)
         self.calls.append([index, resource])
         return _halving_score(self.seed, index, resource)
@@ -1000,15 +1002,15 @@ def _simulate(inputs: dict, *, keep=None, best_first=True, until_one=False, firs
 def _halving_mistakes(inputs: dict) -> list:
     f = inputs["factor"]
     return [
-        (recognised("hp-halving-rounds-down", "the number kept was rounded down (n // factor); scikit-learn keeps ceil(n / factor), so that a rung "
-         "of fewer than `factor` candidates still passes one on"), _simulate(inputs, keep=lambda k: k // f)),
-        (recognised("hp-halving-keeps-worst", "the LOWEST scores were kept: higher score is better (validation accuracy), so keep the best"),
+        (recognised("hp-halving-rounds-down", _("the number kept was rounded down (n // factor); scikit-learn keeps ceil(n / factor), so that a rung "
+         "of fewer than `factor` candidates still passes one on")), _simulate(inputs, keep=lambda k: k // f)),
+        (recognised("hp-halving-keeps-worst", _("the LOWEST scores were kept: higher score is better (validation accuracy), so keep the best")),
          _simulate(inputs, best_first=False)),
-        (recognised("hp-halving-until-one-left", "the rungs went on while more than one candidate survived; their number is fixed in advance: the most "
-         "rungs with factor**rung <= len(configs) and min_resource * factor**rung <= max_resource"),
+        (recognised("hp-halving-until-one-left", _("the rungs went on while more than one candidate survived; their number is fixed in advance: the most "
+         "rungs with factor**rung <= len(configs) and min_resource * factor**rung <= max_resource")),
          _simulate(inputs, until_one=True)),
-        (recognised("hp-halving-first-rung-too-large", "the first rung already had min_resource * factor: rung i trains with min_resource * factor**i, "
-         "starting at factor**0 = 1"), _simulate(inputs, first_power=1)),
+        (recognised("hp-halving-first-rung-too-large", _("the first rung already had min_resource * factor: rung i trains with min_resource * factor**i, "
+         "starting at factor**0 = 1")), _simulate(inputs, first_power=1)),
     ]
 
 
@@ -1027,32 +1029,32 @@ def check_successive_halving(record, inputs) -> None:
     _raise_objective_error(record, "objective_error")
     rungs = record["rungs"]
     if rungs is None:
-        raise CheckFailed(f"{what} returned None: did you forget to `return` the list of rungs?")
+        raise CheckFailed(_("{what} returned None: did you forget to `return` the list of rungs?").format(what=what))
     if not _same_data(record["configs_after"], configs):
-        raise CheckFailed(f"{what} changed the `configs` list it was given (sorted it in place?); leave it as it is")
+        raise CheckFailed(_("{what} changed the `configs` list it was given (sorted it in place?); leave it as it is").format(what=what))
     if not isinstance(rungs, list) or not rungs:
-        raise CheckFailed(f"{what} should return a non-empty list of rungs (resource, [(config, score), ...]), "
-                          f"got {_show(rungs, 100)}")
+        raise CheckFailed(_("{what} should return a non-empty list of rungs (resource, [(config, score), ...]), "
+                          "got {show_rungs_100}").format(what=what, show_rungs_100=_show(rungs, 100)))
     names = list(configs[0])
     got_resources, got_sets, pairs = [], [], []
     for i, rung in enumerate(rungs):
         if type(rung) not in (tuple, list) or len(rung) != 2 or not _is_number(rung[0]) \
                 or not isinstance(rung[1], list):
-            raise CheckFailed(f"{what}: rung {i} is {_show(rung, 100)}; each rung must be a pair "
-                              f"(resource, [(config, score), ...])")
+            raise CheckFailed(_("{what}: rung {i} is {show_rung_100}; each rung must be a pair "
+                              "(resource, [(config, score), ...])").format(what=what, i=i, show_rung_100=_show(rung, 100)))
         indices = []
         for item in rung[1]:
             if type(item) not in (tuple, list) or len(item) != 2 or not isinstance(item[0], dict) \
                     or not _is_number(item[1]):
-                raise CheckFailed(f"{what}: rung {i} holds {_show(item, 100)}; each entry must be a pair "
-                                  f"(config, score) with config a dict and score a number")
+                raise CheckFailed(_("{what}: rung {i} holds {show_item_100}; each entry must be a pair "
+                                  "(config, score) with config a dict and score a number").format(what=what, i=i, show_item_100=_show(item, 100)))
             key = _config_key(item[0], names)
             if key not in keys:
-                raise CheckFailed(f"{what}: rung {i} holds {_show(item[0], 100)}, which is not one of the configs")
+                raise CheckFailed(_("{what}: rung {i} holds {show_item_0_100}, which is not one of the configs").format(what=what, i=i, show_item_0_100=_show(item[0], 100)))
             indices.append(keys.index(key))
             pairs.append((i, keys.index(key), float(rung[0]), float(item[1])))
         if len(set(indices)) != len(indices):
-            raise CheckFailed(f"{what}: rung {i} holds the same configuration more than once")
+            raise CheckFailed(_("{what}: rung {i} holds the same configuration more than once").format(what=what, i=i))
         got_resources.append(float(rung[0]))
         got_sets.append(set(indices))
 
@@ -1061,26 +1063,26 @@ def check_successive_halving(record, inputs) -> None:
         hint = ""
         for description, (resources, sets) in _halving_mistakes(inputs):
             if got_resources == resources and got_sets == sets:
-                hint = f"\n  Likely mistake: {description}"
+                hint = _("\n  Likely mistake: {description}").format(description=description)
                 break
         got_counts, want_counts = [len(s) for s in got_sets], [len(s) for s in want_sets]
-        schedule = (f"scikit-learn's HalvingGridSearchCV gives n_candidates_ = {want_counts} and n_resources_ = "
-                    f"{want_resources}; yours: {got_counts} and [{', '.join(f'{r:g}' for r in got_resources)}]")
+        schedule = (_("scikit-learn's HalvingGridSearchCV gives n_candidates_ = {want_counts} and n_resources_ = "
+                    "{want_resources}; yours: {got_counts} and [{join_f_r_g_for_r_in_got}]").format(want_counts=want_counts, want_resources=want_resources, got_counts=got_counts, join_f_r_g_for_r_in_got=', '.join(f'{r:g}' for r in got_resources)))
         if len(got_sets) != len(want_sets) or got_counts != want_counts or got_resources != want_resources:
-            raise CheckFailed(f"{what}: the schedule differs: {schedule}{hint}")
+            raise CheckFailed(_("{what}: the schedule differs: {schedule}{hint}").format(what=what, schedule=schedule, hint=hint))
         rung = next(i for i, (a, b) in enumerate(zip(got_sets, want_sets)) if a != b)
-        raise CheckFailed(f"{what}: rung {rung} has the right number of candidates, but not the right ones "
-                          f"(configs {sorted(got_sets[rung] - want_sets[rung])[:5]} should have been eliminated): "
-                          f"keep the ceil(n / factor) candidates with the HIGHEST scores of the rung before{hint}")
+        raise CheckFailed(_("{what}: rung {rung} has the right number of candidates, but not the right ones "
+                          "(configs {sorted_got_sets_rung_wan} should have been eliminated): "
+                          "keep the ceil(n / factor) candidates with the HIGHEST scores of the rung before{hint}").format(what=what, rung=rung, sorted_got_sets_rung_wan=sorted(got_sets[rung] - want_sets[rung])[:5], hint=hint))
 
     calls = record["calls"]
     expected_calls = sorted([index, int(resource)] for _, index, resource, _ in pairs)
     if sorted(map(list, calls)) != expected_calls:
-        raise CheckFailed(f"{what} called the objective {len(calls)} times; expected once per candidate and rung, "
-                          f"{len(expected_calls)} times (each call trains a network)")
+        raise CheckFailed(_("{what} called the objective {len_calls} times; expected once per candidate and rung, "
+                          "{len_expected_calls} times (each call trains a network)").format(what=what, len_calls=len(calls), len_expected_calls=len(expected_calls)))
     for rung, index, resource, score in pairs:
         expected = _halving_score(inputs["seed"], index, int(resource))
         if not np.isclose(score, expected, rtol=1e-9, atol=1e-12):
-            raise CheckFailed(f"{what}: rung {rung} pairs config {configs[index]} with score {score:.6g}, but the "
-                              f"objective gives {expected:.6g} for it at resource {int(resource)}; store "
-                              f"objective(config, resource) with the config it was computed for")
+            raise CheckFailed(_("{what}: rung {rung} pairs config {configs_index} with score {score:.6g}, but the "
+                              "objective gives {expected:.6g} for it at resource {resource}; store "
+                              "objective(config, resource) with the config it was computed for").format(what=what, rung=rung, configs_index=configs[index], score=score, expected=expected, resource=int(resource)))

@@ -248,13 +248,31 @@ def book_labels() -> dict[str, str]:
     return found
 
 
-def book_link(label: str, book_url: str) -> str:
-    """The URL of the section ``label`` in the built book at ``book_url`` (its ``index.html`` folder)."""
+def edition(book_url: str, lang: str | None = None) -> str:
+    """The root of one edition of the book at ``book_url``: the English one is the root itself, the Korean one
+    is built under ``ko/`` with the same page paths (``_build/html/ko/book/...``). ``lang``: default, the
+    language in use (``autograder.i18n``)."""
+    from autograder.i18n import language
+
+    root = book_url.rstrip("/")
+    return f"{root}/ko" if (lang or language()) == "ko" else root
+
+
+def book_link(label: str, book_url: str, lang: str | None = None) -> str:
+    """The URL of the section ``label`` in the built book at ``book_url`` (its ``index.html`` folder), in the
+    edition of ``lang`` (default: the language in use)."""
     page = book_labels().get(label)
     if page is None:
         raise KeyError(f"no label ({label})= in book/*.md")
-    return f"{book_url.rstrip('/')}/{page}.html#{label}"
+    return f"{edition(book_url, lang)}/{page}.html#{label}"
 
 
-def mistake_link(mistake: str, book_url: str) -> str:
-    return book_link(MISTAKES[mistake].label, book_url)
+def mistake_link(mistake: str, book_url: str, lang: str | None = None) -> str:
+    return book_link(MISTAKES[mistake].label, book_url, lang)
+
+
+def describe(mistake: str) -> str:
+    """The mistake's description in the language in use (its English text is the catalog's key)."""
+    from autograder.i18n import _
+
+    return _(MISTAKES[mistake].description)

@@ -43,8 +43,22 @@ import os as _os  # noqa: E402
 import nbgrader as _nbgrader  # noqa: E402
 
 c.HTMLExporter.template_name = "course_feedback"
-c.HTMLExporter.filters = {"strip_files_prefix": "autograder.feedback.strip_files_prefix_with_mathml"}
+c.HTMLExporter.filters = {"strip_files_prefix": "autograder.feedback.strip_files_prefix_with_mathml",
+                          "tr": "autograder.feedback.translate", "notebook_lang": "autograder.feedback.notebook_lang"}
 c.HTMLExporter.extra_template_basedirs = [
     _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "templates"),
     _os.path.join(_os.path.dirname(_nbgrader.__file__), "server_extensions", "formgrader", "templates"),
+]
+
+# A Korean notebook (exercises/ko/, metadata.normreg.language = "ko") is the same assignment as the English one:
+# autograde puts the release's (English) source back into its locked cells, then RestoreLanguage puts their
+# Korean words back (autograder/notebooks.py; words only, never a check), so that its kernel, outputs and
+# feedback page speak Korean (`nbgrader generate_feedback` reads the language from the notebook's metadata).
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "autograder.notebooks.RestoreLanguagePreprocessor",
+    "nbgrader.preprocessors.CheckCellMetadata",
 ]

@@ -15,6 +15,8 @@ see ``autograder/probe.py``. scikit-learn is imported by the verdicts only.
 """
 from __future__ import annotations
 
+from autograder.i18n import _
+
 import numpy as np
 
 from autograder.compare import CheckFailed, assert_close, assert_unchanged, call_learner, to_array
@@ -71,11 +73,11 @@ def _min_max_mistakes(x: np.ndarray, feature_range) -> dict[str, np.ndarray]:
         rows = (x - x.min(axis=1, keepdims=True)) / (x.max(axis=1, keepdims=True) - x.min(axis=1, keepdims=True))
         by_max = x / x.max(axis=0)
     return {
-        recognised("norm-minmax-whole-array", "the statistics were taken over the whole array (no axis): use axis=0, one min and max per feature"): lo + whole * (hi - lo),
-        recognised("norm-minmax-per-example", "the statistics were taken over axis=1 (per example): use axis=0, one min and max per feature"): lo + rows * (hi - lo),
-        recognised("norm-minmax-range-ignored", "feature_range was ignored: the result is in [0, 1]; scale by (high - low) and add low"): unit,
-        recognised("norm-minmax-low-not-added", "the result is scaled by (high - low) but `low` was not added back"): unit * (hi - lo),
-        recognised("norm-minmax-divide-by-max", "each feature was divided by its maximum instead of (x - min) / (max - min)"): by_max,
+        recognised("norm-minmax-whole-array", _("the statistics were taken over the whole array (no axis): use axis=0, one min and max per feature")): lo + whole * (hi - lo),
+        recognised("norm-minmax-per-example", _("the statistics were taken over axis=1 (per example): use axis=0, one min and max per feature")): lo + rows * (hi - lo),
+        recognised("norm-minmax-range-ignored", _("feature_range was ignored: the result is in [0, 1]; scale by (high - low) and add low")): unit,
+        recognised("norm-minmax-low-not-added", _("the result is scaled by (high - low) but `low` was not added back")): unit * (hi - lo),
+        recognised("norm-minmax-divide-by-max", _("each feature was divided by its maximum instead of (x - min) / (max - min)")): by_max,
     }
 
 
@@ -113,11 +115,10 @@ def check_min_max_scale(record, inputs) -> None:
     assert_unchanged(x, record["x_after"], "min_max_scale")
     rtol, atol = _tolerance(x)
     atol *= max(1.0, abs(bounds[0]), abs(bounds[1]))
-    what = f"min_max_scale(x{', feature_range=' + repr(feature_range) if feature_range is not None else ''}) for x of shape {shape}, dtype {dtype.name}"
+    what = _('min_max_scale(x{detail}) for x of shape {shape}, dtype {dtype_name}').format(detail=', feature_range=' + repr(feature_range) if feature_range is not None else '', shape=shape, dtype_name=dtype.name)
     constant_hint = None
     if constant_features:
-        constant_hint = (recognised("norm-constant-feature", f"features {list(constant_features)} are constant (max == min), so (x - min) / (max - min) "
-                         f"is 0 / 0; scikit-learn maps a constant feature to the low end of feature_range"))
+        constant_hint = (recognised("norm-constant-feature", _('features {constant_features} are constant (max == min), so (x - min) / (max - min) is 0 / 0; scikit-learn maps a constant feature to the low end of feature_range').format(constant_features=list(constant_features))))
     assert_close(actual, expected, what=what, rtol=rtol, atol=atol,
                  mistakes=_min_max_mistakes(x, bounds), hint_for_nonfinite=constant_hint)
 
@@ -127,9 +128,9 @@ def check_min_max_scale(record, inputs) -> None:
 def _fit_result(result, name="z_score_fit"):
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     if type(result) not in (tuple, list) or len(result) != 2:
-        raise CheckFailed(f"`{name}` should return a tuple (mean, std), but it returned {type_name(result)}"
-                          + (f" of length {len(result)}" if type(result) in (tuple, list) else ""))
-    return to_array(result[0], f"the mean returned by {name}"), to_array(result[1], f"the std returned by {name}")
+        raise CheckFailed(_('`{name}` should return a tuple (mean, std), but it returned {type_name_result}').format(name=name, type_name_result=type_name(result))
+                          + (_(' of length {len_result}').format(len_result=len(result)) if type(result) in (tuple, list) else ""))
+    return to_array(result[0], _('the mean returned by {name}').format(name=name)), to_array(result[1], _('the std returned by {name}').format(name=name))
 
 
 
@@ -137,10 +138,10 @@ def _fit_result(result, name="z_score_fit"):
 def _std_mistakes(x: np.ndarray) -> dict[str, np.ndarray]:
     x = x.astype(np.float64)
     mistakes = {
-        recognised("norm-std-ddof1", "ddof=1 (the sample std, dividing by N - 1): StandardScaler uses the population std, ddof=0"): x.std(axis=0, ddof=1) if len(x) > 1 else None,
-        recognised("norm-variance-for-std", "this is the variance, not the standard deviation: take the square root"): x.var(axis=0),
-        recognised("norm-stats-per-example", "the std was taken over axis=1 (per example): use axis=0, one value per feature"): x.std(axis=1),
-        recognised("norm-stats-whole-array", "one std over the whole array (no axis): use axis=0, one value per feature"): x.std(),
+        recognised("norm-std-ddof1", _("ddof=1 (the sample std, dividing by N - 1): StandardScaler uses the population std, ddof=0")): x.std(axis=0, ddof=1) if len(x) > 1 else None,
+        recognised("norm-variance-for-std", _("this is the variance, not the standard deviation: take the square root")): x.var(axis=0),
+        recognised("norm-stats-per-example", _("the std was taken over axis=1 (per example): use axis=0, one value per feature")): x.std(axis=1),
+        recognised("norm-stats-whole-array", _("one std over the whole array (no axis): use axis=0, one value per feature")): x.std(),
     }
     return mistakes
 
@@ -174,17 +175,17 @@ def check_z_score_fit(record, inputs) -> None:
     mean, std = _fit_result(record["out"])
     assert_unchanged(x, record["x_after"], "z_score_fit")
     rtol, atol = _tolerance(x)
-    where = f"for x of shape {shape}, dtype {dtype.name}"
+    where = _('for x of shape {shape}, dtype {dtype_name}').format(shape=shape, dtype_name=dtype.name)
     x64 = x.astype(np.float64)
-    assert_close(mean, scaler.mean_, what=f"the mean from z_score_fit(x) {where}", rtol=rtol, atol=atol,
-                 mistakes={recognised("norm-stats-per-example", "the mean was taken over axis=1 (per example): use axis=0, one value per feature"): x64.mean(axis=1),
-                           recognised("norm-stats-whole-array", "one mean over the whole array (no axis): use axis=0, one value per feature"): x64.mean()})
+    assert_close(mean, scaler.mean_, what=_('the mean from z_score_fit(x) {where}').format(where=where), rtol=rtol, atol=atol,
+                 mistakes={recognised("norm-stats-per-example", _("the mean was taken over axis=1 (per example): use axis=0, one value per feature")): x64.mean(axis=1),
+                           recognised("norm-stats-whole-array", _("one mean over the whole array (no axis): use axis=0, one value per feature")): x64.mean()})
     expected_std = np.sqrt(scaler.var_)
     if std.shape == expected_std.shape:
         # Either convention for constant features (std 0 or 1); the pipeline check decides if it works.
         constant = np.ptp(x64, axis=0) == 0
         expected_std = np.where(constant & (std == 1.0), 1.0, expected_std)
-    assert_close(std, expected_std, what=f"the std from z_score_fit(x) {where}", rtol=rtol, atol=atol,
+    assert_close(std, expected_std, what=_('the std from z_score_fit(x) {where}').format(where=where), rtol=rtol, atol=atol,
                  mistakes=_std_mistakes(x))
 
 
@@ -224,14 +225,13 @@ def check_z_score_transform(record, inputs) -> None:
     x64 = x.astype(np.float64)
     assert_close(
         actual, expected,
-        what=f"z_score_transform(x, mean, std) for x of shape {shape}, dtype {dtype.name}",
+        what=_('z_score_transform(x, mean, std) for x of shape {shape}, dtype {dtype_name}').format(shape=shape, dtype_name=dtype.name),
         rtol=rtol, atol=max(atol, 1e-6 if dtype == np.float32 else atol),
         mistakes={
-            recognised("norm-test-statistics-leak", "z_score_transform ignored the mean and std it was given and standardized x with its own statistics: "
-            "that uses the test set's statistics (leakage); use the training statistics passed in"): StandardScaler().fit_transform(x64),
-            recognised("norm-mean-not-subtracted", "the mean was not subtracted: compute (x - mean) / std"): x64 / std,
-            recognised("norm-variance-for-std", "x was divided by the variance (std**2) instead of the std"): (x64 - mean) / std.astype(np.float64) ** 2,
-            recognised("norm-mean-std-swapped", "the std was subtracted and the mean divided: compute (x - mean) / std"): (x64 - std) / mean,
+            recognised("norm-test-statistics-leak", _("z_score_transform ignored the mean and std it was given and standardized x with its own statistics: that uses the test set's statistics (leakage); use the training statistics passed in")): StandardScaler().fit_transform(x64),
+            recognised("norm-mean-not-subtracted", _("the mean was not subtracted: compute (x - mean) / std")): x64 / std,
+            recognised("norm-variance-for-std", _("x was divided by the variance (std**2) instead of the std")): (x64 - mean) / std.astype(np.float64) ** 2,
+            recognised("norm-mean-std-swapped", _("the std was subtracted and the mean divided: compute (x - mean) / std")): (x64 - std) / mean,
         },
     )
 
@@ -276,16 +276,14 @@ def check_z_score_pipeline(record, inputs) -> None:
     xt64, xs64 = x_train.astype(np.float64), x_test.astype(np.float64)
     constant_hint = None
     if constant_features:
-        constant_hint = (recognised("norm-constant-feature", f"features {list(constant_features)} are constant in x_train, so their std is 0 and "
-                         f"(x - mean) / std divides by zero; StandardScaler divides by 1 there instead"))
+        constant_hint = (recognised("norm-constant-feature", _('features {constant_features} are constant in x_train, so their std is 0 and (x - mean) / std divides by zero; StandardScaler divides by 1 there instead').format(constant_features=list(constant_features))))
     assert_close(
         actual, expected,
-        what=(f"z_score_transform(x_test, *z_score_fit(x_train)) for x_train of shape {x_train.shape}, "
-              f"x_test of shape {x_test.shape}, dtype {dtype.name}"),
+        what=(_('z_score_transform(x_test, *z_score_fit(x_train)) for x_train of shape {x_train_shape}, x_test of shape {x_test_shape}, dtype {dtype_name}').format(x_train_shape=x_train.shape, x_test_shape=x_test.shape, dtype_name=dtype.name)),
         rtol=rtol, atol=atol, hint_for_nonfinite=constant_hint,
         mistakes={
-            recognised("norm-test-statistics-leak", "the test set was standardized with its own statistics instead of the training set's (leakage)"): StandardScaler().fit_transform(xs64),
-            recognised("norm-std-ddof1", "ddof=1 (the sample std) in z_score_fit: StandardScaler uses the population std, ddof=0"):
+            recognised("norm-test-statistics-leak", _("the test set was standardized with its own statistics instead of the training set's (leakage)")): StandardScaler().fit_transform(xs64),
+            recognised("norm-std-ddof1", _("ddof=1 (the sample std) in z_score_fit: StandardScaler uses the population std, ddof=0")):
                 (xs64 - xt64.mean(axis=0)) / np.where(xt64.std(axis=0, ddof=1) == 0, 1.0, xt64.std(axis=0, ddof=1))
                 if n_train > 1 else None,
         },

@@ -34,6 +34,8 @@ name it was reached by.
 """
 from __future__ import annotations
 
+from autograder.i18n import _
+
 import base64
 import contextlib
 import functools
@@ -48,6 +50,7 @@ from typing import Any, Callable
 import numpy as np
 
 from autograder.compare import CheckFailed
+from autograder.forbidden import watched_code, watches_torch  # bound once: a notebook cannot swap them
 
 MAX_ARRAY_BYTES = 64 * 1024 ** 2     # one array in a record
 MAX_RECORD_BYTES = 128 * 1024 ** 2   # all arrays of one record
@@ -179,7 +182,7 @@ class Record(dict):
         __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
         if self.failure is not None:
             raise RecordFailure(self.failure, mistake=self.failure_mistakes)
-        raise CheckFailed(f"the grader received no value for {key!r} from your code")
+        raise CheckFailed(_('the grader received no value for {key!r} from your code').format(key=key))
 
     def fail(self, message: str, mistakes=()) -> None:
         from autograder.mistakes import known_ids
@@ -421,7 +424,7 @@ def _mode_still_on(mode) -> bool:
 @contextlib.contextmanager
 def _noting_calls(watch: Watch):
     files, seen = watch.files, watch.seen
-    prefixes = tuple(folder for folder, _ in watch.folders)
+    prefixes = tuple(folder for folder, _unused in watch.folders)
 
     previous = sys.getprofile()
     if previous is not None and not callable(previous):
@@ -508,8 +511,6 @@ class Check:
 
     def run_probe(self, learners, params) -> Record:
         """Probe: run the learner's code on fresh inputs; always returns a Record (never raises)."""
-        from autograder.forbidden import watched_code, watches_torch
-
         from autograder import forbidden
         from autograder.forbidden import imports_of_absent
 
@@ -533,11 +534,11 @@ class Check:
         except CheckFailed as error:
             record.fail(str(error), getattr(error, "mistakes", ()))
         except RecursionError:
-            record.fail("your code recursed too deeply (RecursionError)")
+            record.fail(_("your code recursed too deeply (RecursionError)"))
         except MemoryError:
-            record.fail("your code ran out of memory (MemoryError)")
+            record.fail(_("your code ran out of memory (MemoryError)"))
         except BaseException as error:  # noqa: BLE001 - whatever the learner's objects raised
-            record.fail(f"your code raised {type(error).__name__} while it was checked: {_text(error)}")
+            record.fail(_('your code raised {error_type} while it was checked: {text_error}').format(error_type=type(error).__name__, text_error=_text(error)))
         finally:
             if watching:
                 _RUNNING.pop()
@@ -556,30 +557,24 @@ class Check:
 
         if OPS_KEY not in record and len(record) and watches_torch(self.module):
             # every probe sends its operator list, empty or not: values without it were not stored by a probe
-            raise ForbiddenReference("tampering: the record of your code's run lacks the list of operators it ran, "
-                                     "which every probe sends")
+            raise ForbiddenReference(_("tampering: the record of your code's run lacks the list of operators it ran, which every probe sends"))
         used = forbidden_ops(self.module, record.ops())
         if used:
             if PROFILER_RUNNING in used:
                 raise ForbiddenReference(
-                    "a profiler (cProfile or similar, through sys.setprofile) was running while your code was checked: "
-                    "the grader needs sys.setprofile to watch which functions your code runs; stop the profiler and run "
-                    "the test again")
+                    _('a profiler (cProfile or similar, through sys.setprofile) was running while your code was checked: the grader needs sys.setprofile to watch which functions your code runs; stop the profiler and run the test again'))
             if WATCH_OFF in used:
                 raise ForbiddenReference(
-                    "tampering: your code switched off the grader's watch of the torch functions it runs "
-                    "(a function mode popped, or torch functions disabled) while it was checked")
+                    _("tampering: your code switched off the grader's watch of the torch functions it runs (a function mode popped, or torch functions disabled) while it was checked"))
             if SWITCHED_OFF in used:
                 raise ForbiddenReference(
-                    "your code replaced the profiler (sys.setprofile) while it was checked: the grader watches which "
-                    "functions your code runs, so leave sys.setprofile alone")
+                    _('your code replaced the profiler (sys.setprofile) while it was checked: the grader watches which functions your code runs, so leave sys.setprofile alone'))
             names = [op.split(":", 1)[1] for op in used]
             named = [name for name in names if not name.rsplit(".", 1)[-1].startswith("<")]  # not <genexpr>, <lambda>
             shown = ", ".join((named or names)[:3])
-            whose = "the course's own" if all(op.startswith("python:normreg.") for op in used) else "the library's own"
+            whose = _("the course's own") if all(op.startswith("python:normreg.") for op in used) else _("the library's own")
             raise ForbiddenReference(
-                f"your code ran {whose} implementation ({shown}): this exercise asks you "
-                f"to write it yourself")
+                _('your code ran {whose} implementation ({shown}): this exercise asks you to write it yourself').format(whose=whose, shown=shown))
         self.verdict(record, self.inputs(**params))
 
 
@@ -598,7 +593,7 @@ def _text(error: BaseException) -> str:
     try:
         return str(error)[:2000]
     except Exception:  # noqa: BLE001 - an exception with a broken __str__
-        return "<no message>"
+        return _("<no message>")
 
 
 def check(*, inputs: Callable[..., dict], probe: Callable, learners: int = 1) -> Callable[[Callable], Check]:

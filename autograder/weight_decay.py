@@ -37,6 +37,8 @@ chapter's sandbox holds NumPy only: torch is imported by the verdicts alone.
 """
 from __future__ import annotations
 
+from autograder.i18n import _
+
 from typing import Callable
 
 import numpy as np
@@ -67,17 +69,14 @@ def _l2_mistakes(params: list[np.ndarray], weight_decay: float) -> dict[str, obj
     squares = [float(np.sum(p.astype(np.float64) ** 2)) for p in params]
     total = sum(squares)
     return {
-        recognised("wd-l2-no-half", "the 1/2 is missing: the penalty is (weight_decay / 2) * sum of squares, whose gradient is "
-        "weight_decay * w (without the 1/2 the gradient would be 2 * weight_decay * w)"): weight_decay * total,
-        recognised("wd-l2-norm-not-squared", "this is the L2 norm, not its square: the penalty uses the squared norm ||w||^2 = sum of squares, "
-        "without a square root"): weight_decay / 2 * np.sqrt(total),
-        recognised("wd-l2-norm-not-squared", "this is a sum of L2 norms (one square root per array), not the squared norm: the penalty uses "
-        "||w||^2 = sum of squares, without a square root"): weight_decay / 2 * sum(np.sqrt(s) for s in squares),
-        recognised("wd-l2-norm-not-squared", "this is the L2 norm without the 1/2: the penalty is (weight_decay / 2) * ||w||^2, the squared norm"): weight_decay * np.sqrt(total),
-        recognised("wd-l2-mean", "the squares were averaged (mean) instead of summed"): weight_decay / 2 * sum(float(np.mean(p.astype(np.float64) ** 2)) for p in params),
-        recognised("wd-l2-first-array-only", "only the first array of `params` was used: sum over every array in the list"): weight_decay / 2 * squares[0],
-        recognised("wd-decay-ignored", "weight_decay was ignored (the result is 1/2 * sum of squares)"): 0.5 * total,
-        recognised("wd-l2-sum-then-square", "the entries were summed before squaring (sum(w)**2): square every entry, then sum"): weight_decay / 2 * sum(
+        recognised("wd-l2-no-half", _('the 1/2 is missing: the penalty is (weight_decay / 2) * sum of squares, whose gradient is weight_decay * w (without the 1/2 the gradient would be 2 * weight_decay * w)')): weight_decay * total,
+        recognised("wd-l2-norm-not-squared", _('this is the L2 norm, not its square: the penalty uses the squared norm ||w||^2 = sum of squares, without a square root')): weight_decay / 2 * np.sqrt(total),
+        recognised("wd-l2-norm-not-squared", _('this is a sum of L2 norms (one square root per array), not the squared norm: the penalty uses ||w||^2 = sum of squares, without a square root')): weight_decay / 2 * sum(np.sqrt(s) for s in squares),
+        recognised("wd-l2-norm-not-squared", _("this is the L2 norm without the 1/2: the penalty is (weight_decay / 2) * ||w||^2, the squared norm")): weight_decay * np.sqrt(total),
+        recognised("wd-l2-mean", _("the squares were averaged (mean) instead of summed")): weight_decay / 2 * sum(float(np.mean(p.astype(np.float64) ** 2)) for p in params),
+        recognised("wd-l2-first-array-only", _("only the first array of `params` was used: sum over every array in the list")): weight_decay / 2 * squares[0],
+        recognised("wd-decay-ignored", _("weight_decay was ignored (the result is 1/2 * sum of squares)")): 0.5 * total,
+        recognised("wd-l2-sum-then-square", _("the entries were summed before squaring (sum(w)**2): square every entry, then sum")): weight_decay / 2 * sum(
             float(np.sum(p.astype(np.float64))) ** 2 for p in params),
     }
 
@@ -113,7 +112,7 @@ def check_l2_penalty(record, inputs) -> None:
     rtol = 1e-9 if dtype == np.float64 else 1e-5
     shown = ", ".join(str(tuple(s)) for s in shapes)
     assert_close(actual, float(expected),
-                 what=f"l2_penalty(params, weight_decay={weight_decay:g}) for arrays of shapes [{shown}], dtype {dtype.name}",
+                 what=_('l2_penalty(params, weight_decay={weight_decay:g}) for arrays of shapes [{shown}], dtype {dtype_name}').format(weight_decay=weight_decay, shown=shown, dtype_name=dtype.name),
                  rtol=rtol, atol=1e-12, mistakes=_l2_mistakes(params, weight_decay))
 
 
@@ -196,7 +195,7 @@ def _gradient(inputs: dict, param: np.ndarray, step: int) -> np.ndarray:
 def _parameter(value, inputs: dict) -> np.ndarray | None:
     """The parameter the learner returned (as recorded) in its dtype, as it is passed back next step; None if unusable."""
     try:
-        array = to_array(value, "the parameter")
+        array = to_array(value, _("the parameter"))
     except CheckFailed:
         return None
     if array.shape != inputs["shape"]:
@@ -236,7 +235,7 @@ def _steps_verdict(record, inputs, make_optimizer: Callable, reference_name: str
     given = start.astype(dtype)  # the parameter the learner's function was given at this step
     wrong_paths = {description: (start.copy(), {}) for description in mistakes}
     rtol, atol = _tolerance(dtype)
-    where = f"{name}(param, grad, state, {_describe(hyperparameters)}) on a parameter of shape {shape}, dtype {dtype.name}"
+    where = _('{name}(param, grad, state, {hyperparameters}) on a parameter of shape {shape}, dtype {dtype_name}').format(name=name, hyperparameters=_describe(hyperparameters), shape=shape, dtype_name=dtype.name)
 
     for step in range(1, steps + 1):
         grad64 = _gradient(inputs, given.astype(np.float64), step).astype(np.float64)
@@ -248,26 +247,24 @@ def _steps_verdict(record, inputs, make_optimizer: Callable, reference_name: str
                                             mistake_state)
 
         result = record[f"param_{step}"]
-        actual = to_array(result, f"the value returned by {name} at step {step}")
+        actual = to_array(result, _('the value returned by {name} at step {step}').format(name=name, step=step))
         if actual.shape != shape:
-            raise CheckFailed(f"{name} returned an array of shape {actual.shape} at step {step}; "
-                              f"expected the new parameter, shape {shape}")
+            raise CheckFailed(_('{name} returned an array of shape {actual_shape} at step {step}; expected the new parameter, shape {shape}').format(name=name, actual_shape=actual.shape, step=step, shape=shape))
         try:
             assert_close(
                 actual, expected,
-                what=(f"{where}, run side by side with {reference_name}: "
-                      + ("" if step == 1 else "step 1 matched; " if step == 2 else f"steps 1 to {step - 1} matched; ")
-                      + f"the parameter after step {step} of {steps}"),
+                what=(_('{where}, run side by side with {reference_name}: ').format(where=where, reference_name=reference_name)
+                      + ("" if step == 1 else _("step 1 matched; ") if step == 2 else _('steps 1 to {step_1} matched; ').format(step_1=step - 1))
+                      + _('the parameter after step {step} of {steps}').format(step=step, steps=steps)),
                 rtol=rtol, atol=atol,
-                mistakes={description: path for description, (path, _) in wrong_paths.items()},
+                mistakes={description: path for description, (path, _unused) in wrong_paths.items()},
             )
         except CheckFailed as failure:
             message = str(failure)
             if needs_state and record[f"state_size_{step}"] == 0 and "not kept between calls" not in message:
-                message += f"\n  `state` is still empty after {step} call{'s' if step > 1 else ''}: {state_hint}"
+                message += _('\n  `state` is still empty after {step} call(s): {state_hint}').format(step=step, state_hint=state_hint)
             if isinstance(result, np.ndarray) and result.dtype == np.float32 and dtype == np.float64:
-                message += ("\n  Your function returned float32 for a float64 parameter: rounding to float32 "
-                            "loses the precision the comparison needs; keep the parameter's dtype")
+                message += (_("\n  Your function returned float32 for a float64 parameter: rounding to float32 loses the precision the comparison needs; keep the parameter's dtype"))
             raise CheckFailed(message) from None
         given = _parameter(result, inputs)
 
@@ -304,23 +301,16 @@ def _sgd_like(*, l2_sign=1.0, decay_after_buffer=False, ema_from_zeros=False,
 def _sgd_mistakes(momentum: float, weight_decay: float) -> dict[str, Callable]:
     mistakes = {}
     if weight_decay:
-        after = ("weight decay was applied after the momentum buffer ({}): PyTorch adds weight_decay * param "
-                 "to the gradient first, g = grad + weight_decay * param, and feeds g into the buffer")
+        after = (_('weight decay was applied after the momentum buffer ({detail}): PyTorch adds weight_decay * param to the gradient first, g = grad + weight_decay * param, and feeds g into the buffer'))
         if momentum:
-            mistakes[recognised("wd-sgd-decay-after-buffer", after.format("the buffer holds only grad and weight_decay * param is added to the step"))] = \
+            mistakes[recognised("wd-sgd-decay-after-buffer", after.format(detail=_("the buffer holds only grad and weight_decay * param is added to the step")))] = \
                 _sgd_like(decay_after_buffer=True)
-        mistakes[recognised("wd-decay-wrong-sign", "weight decay has the wrong sign (grad - weight_decay * param): the penalty's gradient "
-                 "+weight_decay * param is added, so that the step shrinks the weights")] = _sgd_like(l2_sign=-1.0)
-        mistakes[recognised("wd-decay-ignored", "weight_decay was ignored: add weight_decay * param to the gradient")] = _sgd_like(ignore_decay=True)
+        mistakes[recognised("wd-decay-wrong-sign", _("weight decay has the wrong sign (grad - weight_decay * param): the penalty's gradient +weight_decay * param is added, so that the step shrinks the weights"))] = _sgd_like(l2_sign=-1.0)
+        mistakes[recognised("wd-decay-ignored", _("weight_decay was ignored: add weight_decay * param to the gradient"))] = _sgd_like(ignore_decay=True)
     if momentum:
-        mistakes[recognised("wd-sgd-dampened-buffer", "the momentum buffer started from zeros and was updated as momentum * buf + (1 - momentum) * g "
-                 "(dampening, an exponential average): PyTorch sets buf = g on the first step and then "
-                 "buf = momentum * buf + g, without the factor (1 - momentum)")] = _sgd_like(ema_from_zeros=True)
-        mistakes[recognised("wd-sgd-dampened-buffer", "the momentum buffer was dampened, buf = momentum * buf + (1 - momentum) * g: PyTorch "
-                 "(dampening=0) uses buf = momentum * buf + g")] = _sgd_like(dampened=True)
-        mistakes[recognised("wd-state-not-kept", "the state was not kept between calls: the momentum buffer starts afresh at every call, so "
-                 "the result equals SGD without momentum. Store the buffer in the `state` dict you are given "
-                 "(state['momentum_buffer'] = buf) and read it back on the next call")] = _sgd_like(forget_state=True)
+        mistakes[recognised("wd-sgd-dampened-buffer", _('the momentum buffer started from zeros and was updated as momentum * buf + (1 - momentum) * g (dampening, an exponential average): PyTorch sets buf = g on the first step and then buf = momentum * buf + g, without the factor (1 - momentum)'))] = _sgd_like(ema_from_zeros=True)
+        mistakes[recognised("wd-sgd-dampened-buffer", _('the momentum buffer was dampened, buf = momentum * buf + (1 - momentum) * g: PyTorch (dampening=0) uses buf = momentum * buf + g'))] = _sgd_like(dampened=True)
+        mistakes[recognised("wd-state-not-kept", _("the state was not kept between calls: the momentum buffer starts afresh at every call, so the result equals SGD without momentum. Store the buffer in the `state` dict you are given (state['momentum_buffer'] = buf) and read it back on the next call"))] = _sgd_like(forget_state=True)
     return mistakes
 
 
@@ -349,10 +339,9 @@ def check_sgd_step(record, inputs) -> None:
     lr, m, wd = inputs["lr"], inputs["momentum"], inputs["weight_decay"]
     _steps_verdict(
         record, inputs, lambda start: TorchReference("sgd", start, lr=lr, momentum=m, weight_decay=wd),
-        f"torch.optim.SGD(lr={lr:g}, momentum={m:g}, weight_decay={wd:g})", _sgd_mistakes(m, wd),
+        _('torch.optim.SGD(lr={lr:g}, momentum={m:g}, weight_decay={wd:g})').format(lr=lr, m=m, wd=wd), _sgd_mistakes(m, wd),
         needs_state=bool(m),
-        state_hint="with momentum the buffer must be stored in the dict `state` (e.g. state['momentum_buffer'] = buf); "
-                   "assigning `state = {...}` inside the function makes a new dict the caller never sees",
+        state_hint=_("with momentum the buffer must be stored in the dict `state` (e.g. state['momentum_buffer'] = buf); assigning `state = {{...}}` inside the function makes a new dict the caller never sees").format(),
     )
 
 
@@ -387,43 +376,30 @@ def _adam_like(*, decoupled=False, l2=True, decay_unscaled=False, decay_after_up
 def _adam_mistakes(decoupled: bool, weight_decay: float, eps: float) -> dict[str, Callable]:
     kind = {"decoupled": decoupled}
     mistakes = {
-        recognised("wd-adam-no-bias-correction", "the bias correction is missing: divide m by (1 - beta1**t) and v by (1 - beta2**t), where t counts the "
-        "calls so far (1 at the first)"): _adam_like(bias_correction=False, **kind),
-        recognised("wd-adam-eps-inside-sqrt", "eps is inside the square root, sqrt(v_hat + eps): torch.optim.Adam divides by sqrt(v_hat) + eps, with eps "
-        "added after the root"): _adam_like(eps_inside_sqrt=True, **kind),
-        recognised("wd-state-not-kept", "the state was not kept between calls: the step counter restarts at 1 every call, so the bias correction "
-        "is always that of step 1. Keep the step count (and m, v) in the `state` dict and increase it by 1 "
-        "per call"): _adam_like(reset_step=True, **kind),
-        recognised("wd-state-not-kept", "the state was not kept between calls: m, v and the step counter start afresh at every call. Store them "
-        "in the `state` dict you are given and read them back on the next call"): _adam_like(forget_state=True, **kind),
-        recognised("wd-adam-betas-swapped", "betas[0] and betas[1] are swapped: beta1 (0.9 by default) averages the gradient, beta2 (0.999) "
-        "its square"): _adam_like(swap_betas=True, **kind),
+        recognised("wd-adam-no-bias-correction", _('the bias correction is missing: divide m by (1 - beta1**t) and v by (1 - beta2**t), where t counts the calls so far (1 at the first)')): _adam_like(bias_correction=False, **kind),
+        recognised("wd-adam-eps-inside-sqrt", _('eps is inside the square root, sqrt(v_hat + eps): torch.optim.Adam divides by sqrt(v_hat) + eps, with eps added after the root')): _adam_like(eps_inside_sqrt=True, **kind),
+        recognised("wd-state-not-kept", _('the state was not kept between calls: the step counter restarts at 1 every call, so the bias correction is always that of step 1. Keep the step count (and m, v) in the `state` dict and increase it by 1 per call')): _adam_like(reset_step=True, **kind),
+        recognised("wd-state-not-kept", _('the state was not kept between calls: m, v and the step counter start afresh at every call. Store them in the `state` dict you are given and read them back on the next call')): _adam_like(forget_state=True, **kind),
+        recognised("wd-adam-betas-swapped", _('betas[0] and betas[1] are swapped: beta1 (0.9 by default) averages the gradient, beta2 (0.999) its square')): _adam_like(swap_betas=True, **kind),
     }
     if eps != 1e-8:
-        mistakes[recognised("wd-adam-eps-ignored", f"the eps argument was ignored (1e-8 was used instead of eps={eps:g})")] = \
+        mistakes[recognised("wd-adam-eps-ignored", _('the eps argument was ignored (1e-8 was used instead of eps={eps:g})').format(eps=eps))] = \
             lambda param, grad, state, **kw: _adam_like(**kind)(param, grad, state, **{**kw, "eps": 1e-8})
     if weight_decay:
         if decoupled:
             mistakes.update({
-                recognised("wd-adamw-coupled-decay", "AdamW decayed through the gradient (grad + weight_decay * param, which is Adam's L2 penalty): "
-                "decoupled weight decay multiplies the parameter by (1 - lr * weight_decay) before the Adam "
-                "update and leaves the gradient alone"): _adam_like(decoupled=False),
-                recognised("wd-adamw-decay-not-scaled-by-lr", "the decoupled decay was not scaled by lr: PyTorch's AdamW multiplies the parameter by "
-                "(1 - lr * weight_decay), not (1 - weight_decay)"): _adam_like(decoupled=True, decay_unscaled=True),
-                recognised("wd-adamw-decay-after-update", "the decay was applied after the Adam update: PyTorch's AdamW multiplies the parameter by "
-                "(1 - lr * weight_decay) first, then takes the Adam step"): _adam_like(decoupled=True, decay_after_update=True),
-                recognised("wd-decay-ignored", "weight_decay was ignored: AdamW multiplies the parameter by (1 - lr * weight_decay) before the "
-                "Adam update"): _adam_like(decoupled=True, ignore_decay=True),
+                recognised("wd-adamw-coupled-decay", _("AdamW decayed through the gradient (grad + weight_decay * param, which is Adam's L2 penalty): decoupled weight decay multiplies the parameter by (1 - lr * weight_decay) before the Adam update and leaves the gradient alone")): _adam_like(decoupled=False),
+                recognised("wd-adamw-decay-not-scaled-by-lr", _("the decoupled decay was not scaled by lr: PyTorch's AdamW multiplies the parameter by (1 - lr * weight_decay), not (1 - weight_decay)")): _adam_like(decoupled=True, decay_unscaled=True),
+                recognised("wd-adamw-decay-after-update", _("the decay was applied after the Adam update: PyTorch's AdamW multiplies the parameter by (1 - lr * weight_decay) first, then takes the Adam step")): _adam_like(decoupled=True, decay_after_update=True),
+                recognised("wd-decay-ignored", _('weight_decay was ignored: AdamW multiplies the parameter by (1 - lr * weight_decay) before the Adam update')): _adam_like(decoupled=True, ignore_decay=True),
             })
         else:
             mistakes.update({
-                recognised("wd-adam-decoupled-decay", "adam_step applied decoupled weight decay (AdamW's param *= 1 - lr * weight_decay): "
-                "torch.optim.Adam adds weight_decay * param to the gradient (the L2 penalty) before the moments"):
+                recognised("wd-adam-decoupled-decay", _("adam_step applied decoupled weight decay (AdamW's param *= 1 - lr * weight_decay): torch.optim.Adam adds weight_decay * param to the gradient (the L2 penalty) before the moments")):
                     _adam_like(decoupled=True),
-                recognised("wd-decay-wrong-sign", "weight decay has the wrong sign (grad - weight_decay * param): the penalty's gradient is "
-                "+weight_decay * param"): lambda param, grad, state, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0:
+                recognised("wd-decay-wrong-sign", _("weight decay has the wrong sign (grad - weight_decay * param): the penalty's gradient is +weight_decay * param")): lambda param, grad, state, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0:
                     _adam_like()(param, grad - 2 * weight_decay * param, state, lr, betas, eps, weight_decay),
-                recognised("wd-decay-ignored", "weight_decay was ignored: torch.optim.Adam adds weight_decay * param to the gradient"):
+                recognised("wd-decay-ignored", _("weight_decay was ignored: torch.optim.Adam adds weight_decay * param to the gradient")):
                     _adam_like(ignore_decay=True),
             })
     return mistakes
@@ -448,7 +424,7 @@ def _adam_inputs(name: str, default_weight_decay: float, *, seed, shape, steps, 
 def _adam_family_verdict(record, inputs, kind: str, decoupled: bool) -> None:
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     lr, b, e, wd = inputs["lr"], inputs["betas"], inputs["eps"], inputs["weight_decay"]
-    reference_name = f"torch.optim.{'AdamW' if decoupled else 'Adam'}(lr={lr:g}, betas=({b[0]:g}, {b[1]:g}), eps={e:g}, weight_decay={wd:g})"
+    reference_name = _('torch.optim.{detail}(lr={lr:g}, betas=({b_0:g}, {b_1:g}), eps={e:g}, weight_decay={wd:g})').format(detail='AdamW' if decoupled else 'Adam', lr=lr, b_0=b[0], b_1=b[1], e=e, wd=wd)
     mistakes = _adam_mistakes(decoupled, wd, e)
     # The mistakes are written with every argument explicit; the learner's call may rely on its defaults.
     explicit = {description: (lambda f: lambda param, grad, state, **kw: f(param, grad, state, **{
@@ -456,9 +432,7 @@ def _adam_family_verdict(record, inputs, kind: str, decoupled: bool) -> None:
     _steps_verdict(
         record, inputs, lambda start: TorchReference(kind, start, lr=lr, betas=b, eps=e, weight_decay=wd),
         reference_name, explicit, needs_state=True,
-        state_hint="store the step count and both moving averages in the dict `state` "
-                   "(state['step'], state['exp_avg'], state['exp_avg_sq']); assigning `state = {...}` inside "
-                   "the function makes a new dict the caller never sees",
+        state_hint=_("store the step count and both moving averages in the dict `state` (state['step'], state['exp_avg'], state['exp_avg_sq']); assigning `state = {{...}}` inside the function makes a new dict the caller never sees").format(),
     )
 
 

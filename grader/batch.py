@@ -52,6 +52,7 @@ class Options:
     exports: tuple[str, ...] = ()  # LMS grade files to write besides grades.csv: "canvas", "moodle"
     feedback: bool = True     # write each learner's feedback page (``--no-feedback``: grades only)
     scheduler: str | None = None  # a Dask scheduler's address (tcp://HOST:PORT): grade on its workers
+    lang: str | None = None   # the class report's and the exports' language ("en", "ko"); each notebook's own pages follow it
 
 
 # ---------------------------------------------------------------- where the work runs
@@ -349,8 +350,8 @@ class Run:
         written = []
         warnings = list(self.warnings)
         try:  # the grades are recorded already: a report that fails is reported, never a lost run
-            class_report.write(out, records, book_url=self.options.book_url)
-            written = [exports.write(out, records, kind) for kind in self.options.exports]
+            class_report.write(out, records, book_url=self.options.book_url, lang=self.options.lang)
+            written = [exports.write(out, records, kind, lang=self.options.lang) for kind in self.options.exports]
         except Exception as error:  # noqa: BLE001
             warnings.append(f"the report or an export could not be written ({type(error).__name__}: "
                             f"{str(error)[:300]}); `python -m autograder report {out}` tries again")

@@ -28,7 +28,17 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from autograder.course import book_url as default_book_url
-from autograder.mistakes import MISTAKES, mistake_link
+from autograder.mistakes import MISTAKES, describe, mistake_link
+from normreg.i18n import translator
+
+_ = translator("grader")  # the page's words: --lang ko writes it in Korean (normreg/locale/ko/LC_MESSAGES/grader.po)
+
+
+def status_label(kind: str) -> str:
+    """A status kind's words on the page (the kinds themselves stay the data's English names)."""
+    return {"graded": _("graded"), "timeout": _("timeout"), "kernel died": _("kernel died"), "missing": _("missing"),
+            "unreadable": _("unreadable"), "forbidden reference": _("forbidden reference"),
+            "hidden code": _("hidden code"), "other": _("other")}.get(kind, kind)
 
 STATUS_KINDS = ("graded", "timeout", "kernel died", "missing", "unreadable", "forbidden reference", "hidden code",
                 "other")
@@ -95,7 +105,7 @@ def summarise(records: list[dict]) -> dict:
             if message and (mistake not in examples or len(message) < len(examples[mistake])):
                 examples[mistake] = message
     ranked = sorted(learners, key=lambda m: (-len(learners[m]), m))
-    mistakes = [{"id": m, "learners": len(learners[m]), "description": MISTAKES[m].description,
+    mistakes = [{"id": m, "learners": len(learners[m]), "description": describe(m),
                  "label": MISTAKES[m].label, "tests": [t for t, _ in where[m].most_common()],
                  "example": anonymise(examples.get(m, ""), students)} for m in ranked]
     timed = sorted(({"student_id": r["student_id"], "assignment": r["assignment"], "notebook": notebook,
@@ -151,9 +161,9 @@ def score_figure(assignment: str, fractions: list[float]) -> str:
     ax.hist([100 * f for f in fractions], bins=[0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100.001], color="#3b6ea5",
             edgecolor="white")
     ax.set_xlim(0, 100)
-    ax.set_xlabel("score (% of the maximum)")
-    ax.set_ylabel("submissions")
-    ax.set_title(f"{assignment}: {len(fractions)} scored")
+    ax.set_xlabel(_("score (% of the maximum)"))
+    ax.set_ylabel(_("submissions"))
+    ax.set_title(_("{assignment}: {count} scored").format(assignment=assignment, count=len(fractions)))
     ax.yaxis.get_major_locator().set_params(integer=True)
     return _figure_uri(fig)
 
@@ -166,11 +176,11 @@ def pass_rate_figure(assignment: str, tests: dict[str, dict[str, list[int]]]) ->
     for offset, side, color in ((-width / 2, "visible", "#3b6ea5"), (width / 2, "hidden", "#d9822b")):
         rates = [100 * tests[n][side][0] / tests[n][side][1] if tests[n].get(side) and tests[n][side][1] else 0.0
                  for n in names]
-        ax.bar([i + offset for i in range(len(names))], rates, width, label=side, color=color)
+        ax.bar([i + offset for i in range(len(names))], rates, width, label={"visible": _("visible"), "hidden": _("hidden")}[side], color=color)
     ax.set_xticks(range(len(names)), [n.removeprefix("test_") for n in names], rotation=20, ha="right")
     ax.set_ylim(0, 100)
-    ax.set_ylabel("passed (%)")
-    ax.set_title(f"{assignment}: pass rate per test")
+    ax.set_ylabel(_("passed (%)"))
+    ax.set_title(_("{assignment}: pass rate per test").format(assignment=assignment))
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     return _figure_uri(fig)
 
@@ -181,9 +191,9 @@ def mistakes_figure(mistakes: list[dict], students: int) -> str:
     fig, ax = plt.subplots(figsize=(6.4, 0.34 * len(shown) + 1.0))
     ax.barh(range(len(shown)), [m["learners"] for m in shown], color="#a53b4f")
     ax.set_yticks(range(len(shown)), [m["id"] for m in shown])
-    ax.set_xlabel(f"learners (of {students})")
+    ax.set_xlabel(_("learners (of {students})").format(students=students))
     ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.set_title("recognised mistakes, most frequent first")
+    ax.set_title(_("recognised mistakes, most frequent first"))
     return _figure_uri(fig)
 
 
@@ -211,36 +221,58 @@ def _table(header: list[str], rows: list[list[str]], numeric: set[int] = frozens
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def render(records: list[dict], book_url: str | None = None) -> str:
-    book = (book_url or default_book_url()).rstrip("/")
-    data = summarise(records)
-    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-             f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
-             f"<title>Class report</title><style>{STYLE}</style></head><body>",
-             "<h1>What the class got wrong</h1>",
-             f"<p>{len(data['students'])} students, {len(data['assignments'])} assignment(s), {data['rows']} rows "
-             f"of grades.csv; written {e(time.strftime('%Y-%m-%d %H:%M'))}. Mistakes link to the book at "
-             f"<a href='{e(book)}/index.html'>{e(book)}</a>.</p>"]
+def render(records: list[dict], book_url: str | None = None, lang: str | None = None) -> str:
+    """The page, in ``lang`` ('en' or 'ko'; default: the language in use), its links into that edition of the book."""
+    from normreg.i18n import language, set_language
 
-    parts.append("<h2 id='scores'>Scores and statuses</h2><div class='figures'>")
+    previous = language()
+    set_language(lang or previous)
+    try:
+        return _render(records, book_url)
+    finally:
+        set_language(previous)
+
+
+def _render(records: list[dict], book_url: str | None = None) -> str:
+    from autograder.mistakes import edition
+    from normreg.i18n import language
+
+    root = (book_url or default_book_url()).rstrip("/")
+    book = edition(root)  # the edition of the report's language (mistake_link adds it to the root itself)
+    data = summarise(records)
+    parts = [f"<!DOCTYPE html><html lang='{language()}'><head><meta charset='utf-8'>"
+             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+             "<title>" + e(_("Class report")) + f"</title><style>{STYLE}</style></head><body>",
+             "<h1>" + e(_("What the class got wrong")) + "</h1>",
+             "<p>" + _("{students} students, {assignments} assignment(s), {rows} rows of grades.csv; written {when}. "
+                       "Mistakes link to the book at {link}.").format(
+                 students=len(data['students']), assignments=len(data['assignments']), rows=data['rows'],
+                 when=e(time.strftime('%Y-%m-%d %H:%M')), link=f"<a href='{e(book)}/index.html'>{e(book)}</a>")
+             + "</p>"]
+
+    parts.append("<h2 id='scores'>" + e(_("Scores and statuses")) + "</h2><div class='figures'>")
     for assignment in data["assignments"]:
         fractions = data["scores"][assignment]
-        parts.append(f"<img src='{score_figure(assignment, fractions)}' alt='Histogram of the scores of "
-                     f"{e(assignment)}: {len(fractions)} submissions scored, "
-                     f"{sum(f >= 1 for f in fractions)} with full marks, {sum(f == 0 for f in fractions)} with zero'>")
+        alt = _("Histogram of the scores of {assignment}: {count} submissions scored, {full} with full marks, "
+                "{zero} with zero").format(assignment=assignment, count=len(fractions),
+                                           full=sum(f >= 1 for f in fractions), zero=sum(f == 0 for f in fractions))
+        parts.append(f"<img src='{score_figure(assignment, fractions)}' alt='{e(alt)}'>")
     parts.append("</div>")
     rows = [[e(a)] + [str(data["statuses"][a].get(kind, 0)) for kind in STATUS_KINDS] for a in data["assignments"]]
-    parts.append(_table(["assignment", *STATUS_KINDS], rows, numeric=set(range(1, len(STATUS_KINDS) + 1))))
+    parts.append(_table([_("assignment"), *map(status_label, STATUS_KINDS)], rows,
+                        numeric=set(range(1, len(STATUS_KINDS) + 1))))
 
-    parts.append("<h2 id='tests'>Pass rate per test, visible and hidden</h2>"
-                 f"<p>Each test has a visible cell (the learner ran it) and a hidden one (other inputs, run at grading). "
-                 f"Rows in colour pass visibly at least {GAP:.0%} more often than hidden: code that fits the visible "
-                 f"inputs only. Only notebooks that ran count.</p><div class='figures'>")
+    parts.append("<h2 id='tests'>" + e(_("Pass rate per test, visible and hidden")) + "</h2><p>"
+                 + e(_("Each test has a visible cell (the learner ran it) and a hidden one (other inputs, run at "
+                       "grading). Rows in colour pass visibly at least {gap:.0%} more often than hidden: code that "
+                       "fits the visible inputs only. Only notebooks that ran count.").format(gap=GAP))
+                 + "</p><div class='figures'>")
     for assignment in data["assignments"]:
         tests = data["pass_rates"].get(assignment, {})
         if tests:
-            parts.append(f"<img src='{pass_rate_figure(assignment, tests)}' alt='Bar chart: pass rate of each test "
-                         f"of {e(assignment)}, visible and hidden side by side'>")
+            alt = _("Bar chart: pass rate of each test of {assignment}, visible and hidden side by side").format(
+                assignment=assignment)
+            parts.append(f"<img src='{pass_rate_figure(assignment, tests)}' alt='{e(alt)}'>")
     parts.append("</div>")
     rows, gaps = [], []
     for assignment in data["assignments"]:
@@ -253,46 +285,46 @@ def render(records: list[dict], book_url: str | None = None) -> str:
             gaps.append(rates["visible"] is not None and rates["hidden"] is not None
                         and rates["visible"] - rates["hidden"] >= GAP)
             rows.append([e(assignment), e(test), *cells])
-    parts.append(_table(["assignment", "test", "visible passed", "hidden passed"], rows, numeric={2, 3},
+    parts.append(_table([_("assignment"), _("test"), _("visible passed"), _("hidden passed")], rows, numeric={2, 3},
                         row_class=lambda i: "gap" if gaps[i] else ""))
 
-    parts.append("<h2 id='mistakes'>Recognised mistakes</h2>")
+    parts.append("<h2 id='mistakes'>" + e(_("Recognised mistakes")) + "</h2>")
     if data["mistakes"]:
-        parts.append(f"<img src='{mistakes_figure(data['mistakes'], len(data['students']))}' alt='Horizontal bar chart: "
-                     f"the {min(15, len(data['mistakes']))} most frequent recognised mistakes and how many learners "
-                     f"made each'>")
+        alt = _("Horizontal bar chart: the {count} most frequent recognised mistakes and how many learners made "
+                "each").format(count=min(15, len(data['mistakes'])))
+        parts.append(f"<img src='{mistakes_figure(data['mistakes'], len(data['students']))}' alt='{e(alt)}'>")
         rows = []
         for rank, m in enumerate(data["mistakes"], 1):
-            link = mistake_link(m["id"], book)
+            link = mistake_link(m["id"], root)
             rows.append([str(rank), f"<a href='{e(link)}'>{e(m['description'])}</a><br><span class='muted'>"
                                     f"{e(m['id'])}</span>",
                          str(m["learners"]), e(", ".join(m["tests"][:4])), f"<pre>{e(m['example'])}</pre>"])
-        parts.append(_table(["#", "mistake (book section)", "learners", "seen in", "example message"], rows,
+        parts.append(_table(["#", _("mistake (book section)"), _("learners"), _("seen in"), _("example message")], rows,
                             numeric={0, 2}))
     else:
-        parts.append("<p>No recognised mistake in these results.</p>")
+        parts.append("<p>" + e(_("No recognised mistake in these results.")) + "</p>")
 
-    parts.append("<h2 id='time'>Slowest notebooks and timed-out cells</h2>")
+    parts.append("<h2 id='time'>" + e(_("Slowest notebooks and timed-out cells")) + "</h2>")
     rows = [[e(t["student_id"]), e(t["assignment"]), e(t["notebook"]), f"{t['seconds']:.1f}", e(t["status"])]
             for t in data["slowest"]]
-    parts.append(_table(["student", "assignment", "notebook", "seconds", "status"], rows, numeric={3})
-                 if rows else "<p>No notebook ran.</p>")
+    parts.append(_table([_("student"), _("assignment"), _("notebook"), _("seconds"), _("status")], rows, numeric={3})
+                 if rows else "<p>" + e(_("No notebook ran.")) + "</p>")
     rows = [[e(t["student_id"]), e(t["assignment"]), e(str(t.get("notebook"))), e(str(t.get("cell")))]
             for t in data["timeouts"]]
-    parts.append(_table(["student", "assignment", "notebook", "cell that timed out"], rows)
-                 if rows else "<p>No cell timed out.</p>")
+    parts.append(_table([_("student"), _("assignment"), _("notebook"), _("cell that timed out")], rows)
+                 if rows else "<p>" + e(_("No cell timed out.")) + "</p>")
 
-    parts.append("<h2 id='look'>Work that needs a look</h2>")
+    parts.append("<h2 id='look'>" + e(_("Work that needs a look")) + "</h2>")
     rows = [[e(t["student_id"]), e(t["assignment"]), e(t["reason"]), e("; ".join(t["notes"]))] for t in data["look"]]
-    parts.append(_table(["student", "assignment", "reason", "notes"], rows) if rows
-                 else "<p>No forbidden reference, hidden code, tampering or limit hit.</p>")
+    parts.append(_table([_("student"), _("assignment"), _("reason"), _("notes")], rows) if rows
+                 else "<p>" + e(_("No forbidden reference, hidden code, tampering or limit hit.")) + "</p>")
     parts.append("</body></html>")
     return "".join(parts)
 
 
-def write(out: Path, records: list[dict], book_url: str | None = None) -> Path:
+def write(out: Path, records: list[dict], book_url: str | None = None, lang: str | None = None) -> Path:
     from grader.journal import _atomic_write
 
     path = Path(out) / "report.html"
-    _atomic_write(path, render(records, book_url))
+    _atomic_write(path, render(records, book_url, lang))
     return path

@@ -52,6 +52,9 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument("--export", action="append", dest="exports", choices=("canvas", "moodle"), default=[],
                              help="also write OUT/<lms>_grades.csv for Canvas's or Moodle's gradebook import "
                                   "(repeatable)")
+        command.add_argument("--lang", default="en", choices=("en", "ko"),
+                             help="the language of the class report and the exports (default en; each learner's "
+                                  "feedback page is in the language of their notebook)")
         command.add_argument("--book-url", default=None,
                              help="where learners read the book, for the links to its sections "
                                   "(default: $NORMREG_BOOK_URL, else the book built in _build/html)")
@@ -88,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         options = Options(workers=args.workers, cell_timeout=args.timeout, memory=args.memory,
                           assignments=args.assignments, force=args.force, progress=not args.quiet,
                           all_cells=args.all_cells, book_url=args.book_url, exports=tuple(args.exports),
-                          feedback=args.feedback, scheduler=args.scheduler)
+                          feedback=args.feedback, scheduler=args.scheduler, lang=args.lang)
         try:
             result = grade(args.submissions, args.out, options)
         except KeyboardInterrupt:
@@ -109,8 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         started = time.monotonic()
         records = journal.Journal(args.out).records()
         journal.write_results(args.out, records)
-        path = class_report.write(args.out, records, book_url=args.book_url)
-        written = [exports.write(args.out, records, kind) for kind in args.exports]
+        path = class_report.write(args.out, records, book_url=args.book_url, lang=args.lang)
+        written = [exports.write(args.out, records, kind, lang=args.lang) for kind in args.exports]
         print(f"{len(records)} result(s): {path} ({time.monotonic() - started:.1f} s)"
               + "".join(f"\nexport: {p}" for p in written))
         return 0

@@ -47,6 +47,10 @@ import csv
 import io
 from pathlib import Path
 
+from normreg.i18n import translator
+
+_ = translator("grader")
+
 KINDS = ("canvas", "moodle")
 # what a spreadsheet reads as the start of a formula (OWASP "CSV Injection"); full-width forms too
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
@@ -91,17 +95,27 @@ def moodle(records: list[dict]) -> str:
     assignments, students, by = _table(records)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")  # (a cell holding \r or \n is quoted only with this ending)
-    writer.writerow(["ID number", "Email address", *map(inert, assignments)])
+    # Moodle's import maps each column by hand (its preview), so the header may be in the report's language;
+    # Canvas's import reads its own English header names, so canvas_grades.csv keeps them in every language.
+    writer.writerow([_("ID number"), _("Email address"), *map(inert, assignments)])
     for student in students:
         writer.writerow([inert(student), "", *[_number(by[student].get(a, {}).get("score")) for a in assignments]])
     return buffer.getvalue()
 
 
-def write(out: Path, records: list[dict], kind: str) -> Path:
+def write(out: Path, records: list[dict], kind: str, lang: str | None = None) -> Path:
+    """``OUT/<kind>_grades.csv``; ``lang`` ('en', 'ko'; default: the language in use): the words of its header."""
+    from normreg.i18n import language, set_language
+
     if kind not in KINDS:
         raise ValueError(f"unknown export {kind!r} (known: {', '.join(KINDS)})")
     path = Path(out) / f"{kind}_grades.csv"
-    text = canvas(records) if kind == "canvas" else moodle(records)
+    previous = language()
+    set_language(lang or previous)
+    try:
+        text = canvas(records) if kind == "canvas" else moodle(records)
+    finally:
+        set_language(previous)
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_bytes(text.encode("utf-8"))
     temporary.replace(path)

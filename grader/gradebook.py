@@ -192,6 +192,10 @@ class CourseBook:
             nb = before
             nb, resources = self._preprocessor(OverwriteCells).preprocess(nb, resources)
         nb = nbformat.from_dict(nb)  # cells nbgrader put back hold plain dicts
+        # a Korean notebook's locked cells: OverwriteCells put back the English release's; its language again
+        from autograder.notebooks import RestoreLanguage
+
+        nb, resources = RestoreLanguage().preprocess(nb, resources)
         nb, resources = self._preprocessor(CheckCellMetadata).preprocess(nb, resources)
         present = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells
                    if c.metadata.get("nbgrader", {}).get("grade")}

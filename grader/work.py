@@ -240,6 +240,19 @@ class Worker:
         if nb is None:
             outcome.statuses[notebook] = reason
             return
+        from autograder.i18n import notebook_language
+        from normreg.i18n import language, set_language
+
+        # the notebook's language ('en' or 'ko', from its metadata: never from its code) is the language of its
+        # messages and feedback page, and nothing else: the same code earns the same score in either
+        previous = language()
+        set_language(notebook_language(nb))
+        try:
+            self._graded_notebook(task, info, notebook, nb, outcome)
+        finally:
+            set_language(previous)
+
+    def _graded_notebook(self, task: Task, info: AssignmentInfo, notebook: str, nb, outcome: Outcome):
         try:
             nb, notes = self.book.sanitize(task.student, task.assignment, notebook, nb)
         except Exception as error:  # noqa: BLE001 - nbgrader refused the notebook
@@ -485,7 +498,11 @@ def make_job(submission, info, notebook: str, nb: nbformat.NotebookNode, secret:
     files = dict(submission.files)
     files.update(info.extra_files)  # the course's own files win, as in nbgrader autograde
     files = {name: base64.b64encode(data).decode() for name, data in files.items() if not name.endswith(".ipynb")}
-    result.job = {"nonce": secrets.token_hex(16), "cells": cells, "files": files}
+    from autograder.i18n import messages, notebook_language
+
+    lang = notebook_language(nb)
+    result.job = {"nonce": secrets.token_hex(16), "cells": cells, "files": files, "lang": lang,
+                  "messages": messages(lang)}
     result.n_code = len(cells)
     return result
 
@@ -567,7 +584,7 @@ def merge(job: NotebookJob, run: sandbox.RunResult, info, book_url: str | None =
         cell.outputs = [o for o in map(_clean_output, message.get("outputs") or []) if o is not None]
         count = message.get("count")
         cell.execution_count = count if isinstance(count, int) else None
-        if message.get("memory") and status == "graded":
+        if message.get("memory") and run.memory_limit and status == "graded":  # the limit as seen outside the job
             status = f"memory limit exceeded in cell {info.cell_name(notebook, nb, index)}"
     if status == "graded" and problems:
         status = problems[0]

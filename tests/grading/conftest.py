@@ -21,6 +21,18 @@ class GradedAssignment:
     command: Course | None = None       # the course folder `python -m autograder grade` wrote
     command_scores: dict | None = None  # the same submissions, by the class-grading command
     command_run: object = None          # its CompletedProcess
+    languages: tuple = ("en",)          # the languages its submissions were in (``KOREAN`` students: "ko")
+
+
+# The Korean submissions of a chapter that has its Korean notebook (exercises/ko/), graded in the same runs as
+# the English ones, into the same gradebook: the Korean solution, the Korean blank, and the first known wrong
+# answer on the Korean solution (its mistake must be named in Korean).
+KOREAN = {"solution": "ko-solution", "blank": "ko-blank", "mutant": "ko-mutant"}
+
+
+def student(role: str, lang: str) -> str:
+    """The student id of a role ("solution", "blank") in a language's submissions."""
+    return role if lang == "en" else KOREAN[role]
 
 
 def without_demo_after_tests(notebook):
@@ -84,9 +96,25 @@ def grade_assignment(assignment: str, root, command: bool = True, steps: dict | 
     for mutant in mutants.for_assignment(assignment):
         course.submit(f"mutant-{mutant.name}", assignment,
                       with_replaced_cells(source, mutant.cells), name=solution_path.name)
+    languages = ("en",)
+    from autograder.notebooks import translate_notebook, translated_assignments
+
+    if assignment in translated_assignments("ko"):
+        import nbformat
+
+        languages = ("en", "ko")
+        # the Korean solution without the demo after its last test (the English one runs it; it scores nothing)
+        course.submit(KOREAN["solution"], assignment,
+                      translate_notebook(without_demo_after_tests(solution_notebook(assignment)), assignment),
+                      name=solution_path.name)
+        course.submit(KOREAN["blank"], assignment,
+                      translate_notebook(nbformat.read(exercise_path, as_version=4), assignment), name=solution_path.name)
+        first = mutants.for_assignment(assignment)[0]
+        course.submit(KOREAN["mutant"], assignment,
+                      with_replaced_cells(translate_notebook(source, assignment), first.cells), name=solution_path.name)
     course.autograde(assignment)
     done("nbgrader autograde")
-    graded = GradedAssignment(assignment, course, course.scores(assignment))
+    graded = GradedAssignment(assignment, course, course.scores(assignment), languages=languages)
     if command:
         from tests.grading.grade_helpers import grade
 

@@ -6,6 +6,8 @@ from what learners are graded on.
 """
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from autograder import mistakes as registry
@@ -15,11 +17,59 @@ from tests.grading import mutants
 from tests.grading.notebook_code import run_grade_cells, solution_notebook, with_replaced_cells
 
 
+@pytest.fixture
+def language():
+    """Run a test in a language (its notebooks' first cell sets it): English again afterwards."""
+    from normreg.i18n import set_language
+
+    yield set_language
+    set_language(None)
+
+
+# Chapters whose grade cells train networks (minutes in process): their Korean notebooks are graded by
+# test_grading.py (nbgrader and the class command) only, which covers the same cells.
+SLOW_IN_PROCESS = {"08_reproducing_batch_norm"}
+
+
+def _in(lang: str, notebook, assignment: str):
+    """``notebook`` in ``lang``: as exercises/ko/ holds it (translate_notebook), English as it is."""
+    if lang == "en":
+        return notebook
+    if assignment in SLOW_IN_PROCESS:
+        pytest.skip(f"{assignment} in {lang!r}: graded by test_grading.py (its grade cells take minutes here)")
+    from autograder.notebooks import translate_notebook, translated_assignments
+
+    if assignment not in translated_assignments(lang):
+        pytest.skip(f"{assignment} has no notebook in {lang!r} yet")
+    return translate_notebook(notebook, assignment, lang)
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
 @pytest.mark.parametrize("assignment", assignments())
-def test_solution_passes_every_grade_cell(assignment):
-    results = run_grade_cells(solution_notebook(assignment))
+def test_solution_passes_every_grade_cell(assignment, lang, language):
+    language(lang)  # the language the notebook's first cell chooses (its grade cells run here without it)
+    results = run_grade_cells(_in(lang, solution_notebook(assignment), assignment))
     failed = {cell: message for cell, message in results.items() if message is not None}
     assert results and not failed, f"the solution fails {failed}"
+
+
+@pytest.mark.parametrize("assignment", assignments())
+def test_korean_known_mistake_is_named_in_korean(assignment, language):
+    """The first known wrong answer of a chapter, in its Korean notebook: the same cells fail with the same
+    mistake ids as in English, in Korean words (the mistakes' Korean descriptions name them)."""
+    mutant = mutants.for_assignment(assignment)[0]
+    _in("ko", solution_notebook(assignment), assignment)  # skips a chapter with no Korean notebook yet
+    outcome = {}
+    for lang in ("en", "ko"):
+        language(lang)
+        errors = {}
+        notebook = with_replaced_cells(_in(lang, solution_notebook(assignment), assignment), mutant.cells)
+        results = run_grade_cells(notebook, errors=errors)
+        outcome[lang] = ({cell for cell, message in results.items() if message is not None},
+                         {m for e in errors.values() for m in getattr(e, "mistakes", ())},
+                         "\n".join(str(errors.get(cell, "")) for cell in mutant.fails))
+    assert outcome["ko"][:2] == outcome["en"][:2] and set(mutant.fails) <= outcome["ko"][0]
+    assert re.search("[가-힣]{4}", outcome["ko"][2]), outcome["ko"][2][:2000]
 
 
 # Hints that name no misconception: a hidden test's values differ (no mistake recognised), a numerical

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import html
 import json
+import re
 
 import pytest
 
 from autograder.course import EXERCISES, assignments, total
 from tests.grading import mutants
-from tests.grading.conftest import GradedAssignment, grade_assignment
+from tests.grading.conftest import KOREAN, GradedAssignment, grade_assignment, student
 from tests.grading.notebook_code import nbgrader_meta, solution_notebook
 
 
@@ -25,6 +26,13 @@ COMMAND_ONLY = ("ForbiddenReference: not graded", "HiddenCode: not graded")
 def pytest_generate_tests(metafunc):
     if "mutant" in metafunc.fixturenames:
         metafunc.parametrize("mutant", mutants.for_assignment(metafunc.cls.assignment), ids=lambda m: m.name)
+    if "lang" in metafunc.fixturenames:
+        metafunc.parametrize("lang", ["en", "ko"])
+
+
+def _needs(graded: GradedAssignment, lang: str) -> None:
+    if lang not in graded.languages:
+        pytest.skip(f"{graded.assignment} has no notebook in {lang!r} yet (locale/{lang}/LC_MESSAGES/notebooks/)")
 
 
 @pytest.fixture(scope="class")
@@ -48,17 +56,21 @@ class GradingChecks:
 
     assignment: str
 
-    def test_solution_earns_full_marks(self, graded):
-        per_cell = graded.scores["solution"]
+    def test_solution_earns_full_marks(self, graded, lang):
+        _needs(graded, lang)
+        per_cell = graded.scores[student("solution", lang)]
         lost = {cell: score for cell, score in per_cell.items() if score[0] < score[1]}
         assert per_cell and not lost, f"the solution lost points in {lost}"
 
-    def test_blank_exercise_earns_zero_and_grading_completes(self, graded):
-        score, maximum = total(graded.scores["blank"])
+    def test_blank_exercise_earns_zero_and_grading_completes(self, graded, lang):
+        _needs(graded, lang)
+        score, maximum = total(graded.scores[student("blank", lang)])
         assert maximum == total(graded.scores["solution"])[1] > 0
         assert score == 0
         # every submission of the batch was graded: the blank one did not stop the run
         expected = {"solution", "blank"} | {f"mutant-{m.name}" for m in mutants.for_assignment(self.assignment)}
+        if "ko" in graded.languages:
+            expected |= set(KOREAN.values())
         assert expected <= set(graded.scores)
 
     def test_known_mistake_loses_points_and_gets_its_hint(self, graded, mutant):
@@ -70,18 +82,20 @@ class GradingChecks:
         messages = "\n".join(outputs.get(cell, "") for cell in mutant.fails)
         assert mutant.hint in messages, f"{mutant.name}: hint {mutant.hint!r} not in the feedback:\n{messages[:3000]}"
 
-    def test_class_command_gives_full_marks_and_zero(self, graded):
+    def test_class_command_gives_full_marks_and_zero(self, graded, lang):
         """The course command (sandbox, verdicts outside it, fresh seeds) grades the solution and the blank right."""
         from tests.grading.grade_helpers import require_bwrap
 
         require_bwrap()
+        _needs(graded, lang)
         run = graded.command_run
         assert run.returncode == 0, f"grading failed:\n{run.stdout}\n{run.stderr[-5000:]}"
-        per_cell = graded.command_scores["solution"]
+        solution = student("solution", lang)
+        per_cell = graded.command_scores[solution]
         lost = {cell: score for cell, score in per_cell.items() if score[0] < score[1]}
         assert per_cell and not lost, \
-            f"the solution lost points through the command in {lost}:\n{_replay(graded, 'solution', lost)}"
-        assert total(graded.command_scores["blank"])[0] == 0
+            f"the solution lost points through the command in {lost}:\n{_replay(graded, solution, lost)}"
+        assert total(graded.command_scores[student("blank", lang)])[0] == 0
         assert set(graded.command_scores) == set(graded.scores)
 
     def test_class_command_scores_every_submission_as_nbgrader_does(self, graded):
@@ -122,6 +136,53 @@ class GradingChecks:
             assert not leaked, f"{page.parent.parent.name}'s feedback shows hidden tests: {leaked[:3]}"
         blank = html.unescape(next(p for p in pages if p.parent.parent.name == "blank").read_text())
         assert "not implemented yet" in blank and "Score: 0.0" in blank
+        if "ko" in graded.languages:  # the Korean blank's page (plain nbgrader): Korean words, Korean messages
+            ko_blank = html.unescape(next(p for p in pages if p.parent.parent.name == KOREAN["blank"]).read_text())
+            assert "아직 구현되지 않았습니다" in ko_blank and "점수: 0.0" in ko_blank and '<html lang="ko">' in ko_blank
+            assert "not implemented yet" not in ko_blank and "Score:" not in ko_blank
+
+    def test_korean_notebook_speaks_korean_and_scores_as_english(self, graded):
+        """One gradebook for both languages: the Korean solution, blank and known wrong answer score what the
+        English ones score, cell by cell, both ways; the wrong answer's mistake is named in Korean, its feedback
+        page is Korean and links into the Korean edition of the book."""
+        _needs(graded, "ko")
+        first = mutants.for_assignment(self.assignment)[0]
+        pairs = [("solution", KOREAN["solution"]), ("blank", KOREAN["blank"]), (f"mutant-{first.name}", KOREAN["mutant"])]
+        for english, korean in pairs:
+            assert graded.scores[korean] == graded.scores[english], f"nbgrader: {korean} and {english} differ"
+        for cell in first.fails:
+            assert graded.scores[KOREAN["mutant"]][cell][0] < graded.scores[KOREAN["mutant"]][cell][1]
+        ko_out = graded.course.autograded_outputs(KOREAN["mutant"], self.assignment)
+        messages = "\n".join(ko_out.get(cell, "") for cell in first.fails)
+        assert re.search("[가-힣]{4}", messages), messages[:2000]
+        if graded.command_scores is None:
+            return
+        for english, korean in pairs[:2]:  # the wrong answer's fresh seeds differ by student: pass/fail is compared
+            assert graded.command_scores[korean] == graded.command_scores[english], f"command: {korean} / {english}"
+        lost = {c for c, (s, m) in graded.command_scores[KOREAN["mutant"]].items() if s < m}
+        assert set(first.fails) <= lost
+        out = graded.command.root.parent
+        results = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines() if line.strip()]
+        named = {m for r in results if r.get("student_id") == KOREAN["mutant"] for m in r.get("mistakes") or []}
+        english = {m for r in results if r.get("student_id") == f"mutant-{first.name}" for m in r.get("mistakes") or []}
+        assert named == english
+        command_out = graded.command.autograded_outputs(KOREAN["mutant"], self.assignment)
+        words = "\n".join(command_out.get(cell, "") for cell in first.fails)
+        assert re.search("[가-힣]{4}", words), words[:2000]
+        (page,) = (out / "feedback" / KOREAN["mutant"] / self.assignment).glob("*.html")
+        text = html.unescape(page.read_text())
+        assert '<html lang="ko">' in text and "점수:" in text and "Score:" not in text
+        from autograder.mistakes import describe
+        from normreg.i18n import set_language
+
+        set_language("ko")
+        try:  # the feedback page names each recognised mistake in Korean, linked into the Korean edition
+            for mistake in named:
+                assert describe(mistake) in text, f"{mistake} not named in Korean in {page}"
+        finally:
+            set_language(None)
+        if named:
+            assert "알아낸 실수:" in text and "/ko/book/" in text
 
     def test_exercises_are_generated_from_solutions(self, graded):
         """exercises/ holds exactly what `nbgrader generate_assignment` makes from solutions/ now (the fixture's
@@ -134,6 +195,16 @@ class GradingChecks:
         for name in names:
             fresh, ours = json.loads((generated / name).read_text()), json.loads((committed / name).read_text())
             assert fresh == ours, f"exercises/{self.assignment}/{name} is stale: {fix}"
+        if "ko" in graded.languages:  # exercises/ko/: the fresh English exercise translated from the catalog now
+            from autograder.notebooks import exercises_dir, generated as translated
+
+            committed = exercises_dir("ko") / self.assignment
+            fresh = translated(self.assignment, "ko", english=graded.course.root / "exercises")
+            assert sorted(fresh) == sorted(p.name for p in committed.iterdir())
+            for name, text in fresh.items():
+                assert json.loads(text) == json.loads((committed / name).read_text()), \
+                    f"exercises/ko/{self.assignment}/{name} is stale: run `python -m autograder.notebooks generate " \
+                    f"{self.assignment}` and commit exercises/ko/"
 
     def test_every_graded_function_has_a_known_mistake(self):
         solution_cells = {nbgrader_meta(c)["grade_id"] for c in solution_notebook(self.assignment).cells
