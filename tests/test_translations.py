@@ -143,9 +143,10 @@ def exceptions(message) -> set[str]:
     return found
 
 
-def glossary_problems(msgid: str, msgstr: str, terms=None, exempt=frozenset()) -> list[str]:
+def glossary_problems(msgid: str, msgstr: str, terms=None, exempt=frozenset(), code_domain=False) -> list[str]:
     """An English glossary term in the msgid whose Korean term (or a form its note allows) is not in the
-    msgstr; a form its note forbids; 정규화 for regularization."""
+    msgstr; a form its note forbids; 정규화 for regularization. In the code's messages (``code_domain``) a
+    term kept in English is a name of the code (BatchNorm1d's ``weight``, ``momentum=0.1``) and counts."""
     problems = []
     if msgid.lstrip().startswith("\\") or "\\text{" in msgid:
         return problems  # a display formula: maths, not prose
@@ -157,7 +158,9 @@ def glossary_problems(msgid: str, msgstr: str, terms=None, exempt=frozenset()) -
         if not found:
             continue
         explained.add(term.korean)
-        if term.english.lower() not in exempt and not any(k in msgstr for k in (term.korean, *term.also)):
+        kept_as_name = code_domain and re.search(rf"(?<![\w-]){re.escape(term.english)}", msgstr, re.IGNORECASE)
+        if term.english.lower() not in exempt and not kept_as_name \
+                and not any(k in msgstr for k in (term.korean, *term.also)):
             problems.append(f"{term.english!r} is {term.korean!r} in the glossary, not found in the translation"
                             " (another sense of the word: a translator comment '# glossary-ok: "
                             f"{term.english} (why)' on the entry)")
@@ -202,7 +205,8 @@ def test_translations_keep_the_markup(path):
 def test_glossary_terms_are_used(path):
     terms = glossary()
     problems = [f"line {m.lineno}: {problem}: {m.id[:60]!r}" for m in messages(path) if m.string and not m.fuzzy
-                for problem in glossary_problems(m.id, m.string, terms, exceptions(m))]
+                for problem in glossary_problems(m.id, m.string, terms, exceptions(m),
+                                                 code_domain=path.is_relative_to(CODE_CATALOGS))]
     assert not problems, f"{_name(path)}:\n" + "\n".join(problems)
 
 
@@ -233,6 +237,9 @@ def test_the_checks_catch_what_they_are_for():
     assert glossary_problems('"momentum=0.1 keeps 10%"', '"momentum=0.1은 10%를 유지한다"', terms) == []
     assert glossary_problems("units of measure", "측정 단위", terms)
     assert glossary_problems("units of measure", "측정 단위", terms, {"unit"}) == []  # # glossary-ok: unit
+    assert glossary_problems("weight and bias were swapped", "weight와 bias가 뒤바뀌었습니다", terms)
+    assert glossary_problems("weight and bias were swapped", "weight와 bias가 뒤바뀌었습니다", terms,
+                             code_domain=True) == []
 
 
 # ---------------------------------------------------------------------------- normreg's messages
