@@ -27,6 +27,7 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from autograder.course import CSP_META
 from autograder.course import book_url as default_book_url
 from autograder.mistakes import MISTAKES, mistake_link
 
@@ -214,7 +215,7 @@ def _table(header: list[str], rows: list[list[str]], numeric: set[int] = frozens
 def render(records: list[dict], book_url: str | None = None) -> str:
     book = (book_url or default_book_url()).rstrip("/")
     data = summarise(records)
-    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>{CSP_META}"
              f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
              f"<title>Class report</title><style>{STYLE}</style></head><body>",
              "<h1>What the class got wrong</h1>",
