@@ -155,8 +155,15 @@ def _text_underscores(tex: str) -> str:
     return "".join(parts) + tex[position:]
 
 
+# latex2mathml is superlinear in a formula's length (8,000 ``\text{a``: 3 s): a longer formula than this, which no
+# exercise writes, stays as its TeX (readable)
+LONGEST_FORMULA = 1000
+
+
 @functools.lru_cache(maxsize=4096)  # the exercise's own formulas come back in every learner's page
 def _mathml(tex: str, display: bool) -> str | None:
+    if len(tex) > LONGEST_FORMULA:
+        return None
     try:
         from latex2mathml.converter import convert
     except ImportError:  # without the converter the formula stays as TeX, still readable

@@ -258,3 +258,122 @@ def test_a_sandbox_that_fails_its_preflight_stops_the_run_before_any_grade(tmp_p
         batch.grade(tmp_path / "sub", tmp_path / "out", batch.Options(workers=1, progress=False))
     grades = tmp_path / "out" / "grades.csv"
     assert not grades.exists() or len(grades.read_text().splitlines()) == 1  # the header alone
+
+
+def test_a_submission_the_worker_holds_past_its_bound_is_a_grader_failure_and_the_run_goes_on(tmp_path, monkeypatch):
+    """A worker stuck outside the sandbox (a notebook that makes a trusted step endless) costs its row only: the head
+    gives up on it at its bound, replaces the worker, and grades the submission queued behind it."""
+    import time
+
+    from autograder.course import SOLUTIONS
+    from grader import batch, work
+
+    for student in ("a-stuck", "b-fine"):
+        folder = tmp_path / "sub" / student / "01_normalization"
+        folder.mkdir(parents=True)
+        (folder / "01_normalization.ipynb").write_text(
+            (SOLUTIONS / "01_normalization" / "01_normalization.ipynb").read_text())
+
+    def grade(self, task):
+        if task.student == "a-stuck":
+            while True:  # stuck in the trusted side's work
+                time.sleep(1)
+        return work.Outcome(task.student, task.assignment, statuses={"01_normalization": "graded"})
+
+    monkeypatch.setattr(batch, "preflight", lambda hidden: None)
+    monkeypatch.setattr(work.Worker, "grade", grade)
+    monkeypatch.setattr(batch, "submission_bound", lambda options, notebooks: 2.0)
+    monkeypatch.setattr(batch, "WAIT_SECONDS", 0.2)
+    started = time.monotonic()
+    result = batch.grade(tmp_path / "sub", tmp_path / "out",
+                         batch.Options(workers=1, assignments=["01_normalization"], progress=False, feedback=False))
+    assert time.monotonic() - started < 60
+    rows = {r["student_id"]: r for r in result["records"]}
+    assert rows["a-stuck"]["status"].startswith("grader failure: the grader's own work") and "too long" in \
+        rows["a-stuck"]["status"] and rows["a-stuck"]["score"] is None
+    assert rows["b-fine"]["status"] == "graded"
+
+
+def test_the_bound_on_a_submission_covers_the_sandbox_and_minutes_of_trusted_work():
+    from grader import batch, sandbox
+
+    options = batch.Options()
+    assert batch.submission_bound(options, 1) >= batch.TRUSTED_SECONDS + sandbox.BUDGETED_CELLS * options.cell_timeout
+    assert batch.submission_bound(options, 2) == 2 * batch.submission_bound(options, 1)
+
+
+@pytest.mark.parametrize("text", [
+    "See [the book](" + " " * 40000 + "x",          # the attacker's SCRIPT_LINK input (40 KB: 16 s before)
+    "a" + " " * 40000 + "x",                          # mistune itself is quadratic in a run of spaces
+    "[a](<" + " " * 40000 + "x", "](" * 20000, "$\\text{" * 8000 + "$", "$$" + "\\text{a" * 8000 + "$$",
+    "<img" * 20000, "![x](" + " " * 40000,
+])
+def test_learner_markdown_is_cleaned_and_rendered_in_linear_time(text):
+    """Every regular expression applied to learner markdown, and the markdown renderer after them, on large
+    adversarial input: well under a second each (the quadratic forms took seconds to hours)."""
+    import time
+
+    import nbformat
+    from nbconvert.filters.markdown import markdown2html
+
+    from autograder.feedback import SanitizeMarkdown, strip_files_prefix_with_mathml
+
+    started = time.process_time()
+    cell = SanitizeMarkdown().preprocess_cell(nbformat.v4.new_markdown_cell(text), {}, 0)[0]
+    strip_files_prefix_with_mathml(markdown2html(cell.source))
+    assert time.process_time() - started < 3.0
+
+
+def test_the_cleaned_script_link_pattern_still_catches_every_spelling():
+    from autograder.feedback import SCRIPT_LINK
+
+    for text in ["[a](javascript:x)", "[a]( <  JavaScript :x)", "[a](<data:x)", "[a](\n vbscript:x)", "[a](< data :x)"]:
+        assert SCRIPT_LINK.search(text), text
+    for text in ["[a](https://x.org)", "[a](<https://x.org>)", "[a](javascript)"]:
+        assert not SCRIPT_LINK.search(text), text
+
+
+def test_markdown_images_from_elsewhere_become_words_and_inline_pictures_stay():
+    from nbconvert.filters.markdown import markdown2html
+
+    from autograder.feedback import strip_files_prefix_with_mathml
+
+    page = strip_files_prefix_with_mathml(markdown2html(
+        "![tracking pixel](https://tracker.example.invalid/md.png) ![by ref][r] ![](//host/x.png)\n\n"
+        "[r]: http://t.invalid/r.png\n\n![inline](data:image/png;base64,iVBORw0KGgo=)"))
+    assert "tracker.example.invalid" in page and "<img src=\"https" not in page and "//host" in page
+    assert page.count("<img") == 1 and 'src="data:image/png;base64,iVBORw0KGgo="' in page
+    assert "[image not loaded: tracking pixel (https://tracker.example.invalid/md.png)]" in page
+
+
+def test_feedback_pages_and_the_class_report_forbid_every_load():
+    """A Content-Security-Policy in every page made for people: nothing from the network, the disk or the host."""
+    from autograder.course import CONTENT_SECURITY_POLICY, CSP_META, REPO
+    from grader import class_report
+    from grader.gradebook import status_page
+
+    assert "default-src 'none'" in CONTENT_SECURITY_POLICY and "img-src data:;" in CONTENT_SECURITY_POLICY
+    template = (REPO / "autograder" / "templates" / "course_feedback" / "mathjax.html.j2").read_text()
+    assert f'content="{CONTENT_SECURITY_POLICY}"' in template   # the template writes the same policy
+    for page in (status_page("s", "01_normalization", "01_normalization", "unreadable notebook", 0, 12),
+                 class_report.render([])):
+        head = page.split("</head>")[0]
+        assert CSP_META in head or CSP_META.replace('"', "'") in head, head[:300]
+
+
+def test_restoring_cell_metadata_is_linear_in_the_number_of_cells():
+    """50,000 cells claiming grade ids (the attacker's 7 MB notebook): quadratic, 46 s of a worker's CPU before."""
+    import time
+
+    import nbformat
+
+    from autograder.course import SOLUTIONS
+    from grader.gradebook import restore_cell_metadata
+
+    release = nbformat.read(SOLUTIONS / "01_normalization" / "01_normalization.ipynb", as_version=4)
+    nb = nbformat.from_dict({"cells": [{"cell_type": "raw", "source": "", "metadata": {"nbgrader": {
+        "grade_id": f"g{i % 25000}"}}} for i in range(50000)]})
+    started = time.process_time()
+    notes = restore_cell_metadata(nb, release)
+    assert time.process_time() - started < 5.0
+    assert any(n.startswith("duplicated cells") for n in notes)
