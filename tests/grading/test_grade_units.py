@@ -377,3 +377,101 @@ def test_restoring_cell_metadata_is_linear_in_the_number_of_cells():
     notes = restore_cell_metadata(nb, release)
     assert time.process_time() - started < 5.0
     assert any(n.startswith("duplicated cells") for n in notes)
+
+
+def _two_test_notebook(refused: str, where: str):
+    """Two functions, each with its test; ``refused`` (code the reading refuses) in a cell ``where``: "between" the
+    tests, "inside" the second function's cell, "after" the last test or "early" (a function defined before both
+    tests, called only by the second)."""
+    import nbformat
+
+    nb = _one_test_notebook()
+    second = nbformat.v4.new_code_cell("def z_score(x):\n    return x")
+    second.metadata["nbgrader"] = {"grade": False, "grade_id": "g", "locked": False, "solution": True,
+                                   "schema_version": 3}
+    test = nbformat.v4.new_code_cell("from autograder.normalization import check_min_max_scale\n"
+                                     "check_min_max_scale(min_max_scale, seed=4)")
+    test.metadata["nbgrader"] = {"grade": True, "grade_id": "t2", "points": 3, "solution": False, "locked": True,
+                                 "schema_version": 3}
+    nb.cells += [second, test]
+    if where == "between":
+        nb.cells.insert(3, nbformat.v4.new_code_cell(refused))
+    elif where == "inside":
+        second.source = refused + "\n" + second.source
+    elif where == "after":
+        nb.cells.append(nbformat.v4.new_code_cell(refused))
+    elif where == "early":
+        nb.cells.insert(1, nbformat.v4.new_code_cell("def helper(x):\n    " + refused.replace("\n", "\n    ")))
+    return nb
+
+
+@pytest.mark.parametrize("refused", ["help(min_max_scale)", "import numpy as np\nrng = np.random.default_rng()\n"
+                                     "kind = 'uniform'\nsample = getattr(rng, kind)(0, 1)",
+                                     "name = 'x'\nwith open(f'stats_{name}.txt', 'w') as f:\n    f.write('1')",
+                                     "%load_ext autoreload"])
+@pytest.mark.parametrize("where", ["between", "inside", "after", "early"])
+def test_hidden_code_costs_only_the_tests_after_the_first_cell_holding_it(refused, where):
+    """The notebook runs up to (not including) the first cell the reading refuses; the tests before it are graded
+    as usual, those after it score nothing with a message naming the cell; the row's status says hidden code."""
+    import numpy as np
+    from nbgrader.utils import determine_grade
+
+    from autograder.normalization import check_min_max_scale
+    from autograder.probe import encode
+    from grader.gradebook import AssignmentInfo
+    from grader.sandbox import RunResult
+    from grader.submissions import Submission
+    from grader.work import make_job
+
+    nb = _two_test_notebook(refused, where)
+    info = AssignmentInfo("01_normalization", {"n": _two_test_notebook("pass", "none")},
+                          {"n": {"t": 2.0, "t2": 3.0}}, "h")
+    job = make_job(Submission("s", "01_normalization"), info, "n", nb, secret=b"k" * 32, all_cells=True)
+    cut = {"between": 3, "inside": 3, "after": 5, "early": 1}[where]
+    assert job.review.hidden and job.cut == cut
+    # nothing from the refused cell on runs: it is not in the job at all
+    assert [c["i"] for c in job.job["cells"]] == list(range(cut)) and refused not in json.dumps(job.job)
+
+    def scale(x, feature_range=(0.0, 1.0)):
+        span = np.ptp(x, axis=0)
+        return (x - x.min(axis=0)) / np.where(span == 0, 1, span)
+
+    probes = {}
+    for cell in job.job["cells"]:
+        for k, request in enumerate(cell.get("probes", [])):
+            probes[(cell["i"], k)] = encode(check_min_max_scale.run_probe([scale], request["params"]))
+    executed, status, notes = merge(job, RunResult(probes=probes, done=True), info)
+    scores = {c.metadata["nbgrader"]["grade_id"]: determine_grade(c)[0] for c in executed.cells
+              if c.metadata.get("nbgrader", {}).get("grade")}
+    assert scores == {"between": {"t": 2, "t2": 0}, "inside": {"t": 2, "t2": 0}, "after": {"t": 2, "t2": 3},
+                      "early": {"t": 0, "t2": 0}}[where]
+    assert status.startswith("hidden code: ")   # listed under "work that needs a look", whatever the score
+    assert any(f"ran up to cell {cut + 1}" in n for n in notes)
+    for test in job.tests:
+        if test["points"] == 0:
+            assert test["message"].startswith(f"not graded: this test comes after cell {cut + 1}, which hides")
+            assert not test["checked"]
+        else:
+            assert test["checked"] and test["passed"]
+    assert executed.cells[cut].outputs[0]["ename"] == "HiddenCode"
+    # what a forged message claims for a cell after the cut is never shown (the cell did not run)
+    forged = RunResult(probes=probes, done=True, cells={i: {"i": i, "outputs": [
+        {"output_type": "stream", "name": "stdout", "text": "forged"}]} for i in range(len(nb.cells))})
+    executed, _, _ = merge(job, forged, info)
+    assert all("forged" not in json.dumps(c.get("outputs", [])) for c in executed.cells[cut:])
+
+
+def test_a_notebook_without_hidden_code_is_not_cut():
+    from grader.gradebook import AssignmentInfo
+    from grader.submissions import Submission
+    from grader.work import hidden_code_cut, make_job
+
+    nb = _two_test_notebook("pass", "none")
+    info = AssignmentInfo("01_normalization", {"n": nb}, {"n": {"t": 2.0, "t2": 3.0}}, "h")
+    job = make_job(Submission("s", "01_normalization"), info, "n", nb, secret=b"k" * 32)
+    assert job.cut is None and not job.review.hidden and len(job.job["cells"]) == len(nb.cells)
+    assert hidden_code_cut([]) == (None, None)
+
+    class Odd:   # a finding without a usable cell: cut at the start (fails closed)
+        cell, line = None, 3
+    assert hidden_code_cut([Odd()])[0] == 0
