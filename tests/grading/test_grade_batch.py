@@ -248,6 +248,49 @@ def test_feedback_shows_results_but_never_hidden_tests(batch):
     assert "visible tests passed" in ok  # the learner's outputs
 
 
+def test_every_feedback_page_forbids_every_load_and_remote_images_become_words(batch):
+    """M1 (attack3): a markdown image from a tracker is never fetched when the page is opened."""
+    from autograder.course import CONTENT_SECURITY_POLICY
+
+    from tests.grading.submissions.work_attack3 import TRACKER
+
+    for page in _pages(batch):
+        head = page.read_text().split("</head>")[0]
+        assert "Content-Security-Policy" in head and CONTENT_SECURITY_POLICY.replace("'", "") in \
+            html.unescape(head).replace("'", "").replace('"', ""), page
+    text = (batch.out / "feedback" / "a3-remote-image" / "01_normalization" / "01_normalization.html").read_text()
+    assert not re.search(r"<img[^>]*src=[\"']?https?:", text) and f"image not loaded: tracking pixel ({TRACKER})" in text
+    assert not re.search(r"<img[^>]*src=[\"']?(?!data:)", text)
+    assert "Content-Security-Policy" in (batch.out / "report.html").read_text().split("</head>")[0]
+
+
+def _results(batch, student: str) -> list[dict]:
+    lines = (batch.out / "results.jsonl").read_text().splitlines()
+    return [r for r in map(json.loads, lines) if r["student_id"] == student and r["assignment"] == "01_normalization"]
+
+
+def test_hidden_code_costs_only_the_tests_after_its_cell(batch):
+    """The tests before the first cell holding refused code are graded as usual; those after it score nothing with
+    a message naming the cell; the row says hidden code, with full marks too, and is listed for a look."""
+    tests = {t["test"]: t for t in _results(batch, "a3-getattr-between")}
+    for name in ("test_min_max_scale", "test_min_max_scale_hidden"):
+        assert tests[name]["checked"] and tests[name]["passed"] and tests[name]["points"] > 0, tests[name]
+    for name in ("test_z_score_fit", "test_z_score_fit_hidden", "test_z_score_transform"):
+        assert not tests[name]["checked"] and tests[name]["points"] == 0, tests[name]
+        assert tests[name]["message"].startswith("not graded: this test comes after cell "), tests[name]
+        assert "getattr() with a computed name" in tests[name]["message"]
+    trailing = batch.rows[("a3-help-trailing", "01_normalization")]
+    assert trailing["status"].startswith("hidden code: help()") and float(trailing["score"]) == 12
+    report = (batch.out / "report.html").read_text()
+    for student in ("a3-help-trailing", "a3-getattr-between", "a3-refused-in-early-function"):
+        assert student in report.split("<h2 id='look'>")[-1], student
+    # the cell that was refused shows why it did not run; what follows it has no outputs
+    executed = json.loads((batch.out / "course" / "autograded" / "a3-getattr-between" / "01_normalization" /
+                           "01_normalization.ipynb").read_text())
+    refused = [c for c in executed["cells"] if "getattr(rng, kind)" in "".join(c.get("source", ""))]
+    assert refused and refused[0]["outputs"][0]["ename"] == "HiddenCode"
+
+
 def test_feedback_runs_no_learner_script(batch):
     found = _active_markup(batch)
     assert not found, f"{len(found)} script(s) or event handler(s) from learners in feedback pages: {found[:4]}"

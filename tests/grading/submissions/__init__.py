@@ -18,7 +18,9 @@ student also has a "no submission" row for the three others.
   the learner's code, and the operator record;
 - ``tricks``: the cheats the chapters share (sys.modules without an import,
   frames through inspect, forged runner messages, the operator record
-  switched off...); ``memorise``: the visible tests' answers.
+  switched off...); ``memorise``: the visible tests' answers;
+- ``work_attack3``: hidden code costs only the tests after it, the feedback step stays linear, and feedback
+  pages load nothing (the third attack's report).
 
 ``prepare_out`` puts stray and corrupt result files in OUT before the run.
 """
@@ -70,10 +72,10 @@ def cases() -> list[Case]:
     import dataclasses
 
     from tests.grading.submissions import (batchnorm_inference, batchnorm_training, bookkeeping, dropout, isolation,
-                                           normalization, reading)
+                                           normalization, reading, work_attack3)
 
     found = normalization.cases() + batchnorm_training.cases() + batchnorm_inference.cases() + dropout.cases()
-    found += isolation.cases() + bookkeeping.cases() + reading.cases()
+    found += isolation.cases() + bookkeeping.cases() + reading.cases() + work_attack3.cases()
     restated = {**READ_AS_HIDDEN, **reading.READ_NOW}
     found = [dataclasses.replace(c, status=restated[c.student]) if c.student in restated else c for c in found]
     students = [c.student for c in found]
