@@ -278,7 +278,7 @@ class Worker:
             try:
                 outcome.feedback[notebook] = self.book.feedback_html(task.student, task.assignment, notebook, executed)
             except Exception as error:  # noqa: BLE001 - a feedback page must not lose the grade
-                outcome.notes.append(f"feedback page failed: {type(error).__name__}")
+                outcome.notes.append(f"feedback page failed: {type(error).__name__}: {str(error)[:200]}")
 
 
 def preload(assignments, feedback: bool) -> list[str]:

@@ -343,15 +343,27 @@ def _escapes(batch) -> list[str]:
     return escaped
 
 
+NOT_RUN = "not run: the grader cannot read this cell"
+
+
+def _ran_and_says(batch, student: str, words: str) -> bool:
+    """The attack's cell ran and printed ``words``, or the reading refused it and it never ran (hidden code: the
+    notebook stops before that cell, so the attack reaches no sandbox; tests/grading/test_isolation.py runs such
+    attacks in the sandbox directly)."""
+    outputs = _outputs(batch, student, "01_normalization")
+    return words in outputs or (NOT_RUN in outputs and "hidden code" in batch.rows[(student, "01_normalization")]
+                                ["status"])
+
+
 def test_the_sandbox_hides_the_course_and_the_network(batch):
-    assert "leaked: []" in _outputs(batch, "peek-at-solutions", "01_normalization")
-    assert "quietly leaked: []" in _outputs(batch, "peek-quietly", "01_normalization")
+    assert _ran_and_says(batch, "peek-at-solutions", "leaked: []")
+    assert _ran_and_says(batch, "peek-quietly", "quietly leaked: []")
     peek = _outputs(batch, "peek-at-solutions", "01_normalization")
     assert "'solutions'" not in peek and "gradebook.db" not in peek
-    assert "no network" in _outputs(batch, "network", "01_normalization")
+    assert _ran_and_says(batch, "network", "no network")
     for student in ("write-outside", "write-outside-quietly"):
         wrote = _outputs(batch, student, "01_normalization")
-        assert "refused /etc/HACKED" in wrote, wrote[-2000:]
+        assert _ran_and_says(batch, student, "refused /etc/HACKED"), wrote[-2000:]
         # only the sandbox's own /tmp (its HOME is /tmp/home) takes a file
         outside = [p for p in re.findall(r"wrote (\S+)", wrote) if not p.startswith("/tmp/")]
         assert not outside, f"{student} wrote {outside}"
@@ -369,11 +381,12 @@ def test_only_the_capped_tmp_is_writable(batch):
 
 
 def test_floods_are_refused_and_nothing_outlives_the_sandbox(batch):
-    assert "started 0" in _outputs(batch, "process-flood", "01_normalization")
-    assert "quietly started 0" in _outputs(batch, "process-flood-quietly", "01_normalization")
+    assert _ran_and_says(batch, "process-flood", "started 0")
+    assert _ran_and_says(batch, "process-flood-quietly", "quietly started 0")
     # ctypes itself is refused by the job's audit hook (grader/audit.py) before seccomp's refusal of fork
     ctypes_run = _outputs(batch, "ctypes-quietly", "01_normalization")
-    assert "ctypes fork: -1" in ctypes_run or "refused by the grader: ctypes" in ctypes_run, ctypes_run
+    assert _ran_and_says(batch, "ctypes-quietly", "ctypes fork: -1") or "refused by the grader: ctypes" in ctypes_run, \
+        ctypes_run
     assert not batch.leftovers, f"processes of the batch still running: {batch.leftovers}"
     assert not _students_processes(MARKER)
 

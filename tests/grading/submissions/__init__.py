@@ -68,6 +68,29 @@ READ_AS_HIDDEN = {
 }
 
 
+# Cases whose hidden code comes after some grade cells (attack3, "affected tests only"): the notebook runs up to
+# the first cell holding it, so the tests before that cell are graded as usual (their code is the correct
+# solution: they pass), and a crash in or after that cell never happens (os-exit, segfault: the kernel that died
+# is now work_attack3's a3-kernel-dies-readably). student -> (status, the grade ids before the cut).
+_01_BEFORE_FIT = ("test_min_max_scale", "test_min_max_scale_hidden")
+_01_BEFORE_TRANSFORM = _01_BEFORE_FIT + ("test_z_score_fit", "test_z_score_fit_hidden")
+_06_BEFORE_DROPOUT_CLASS = ("test_dropout_forward", "test_dropout_forward_hidden", "test_dropout_backward",
+                            "test_dropout_backward_hidden", "test_vanilla_dropout_forward",
+                            "test_vanilla_dropout_forward_hidden")
+CUT_BY_HIDDEN_CODE = {
+    "os-exit": ("hidden code: ._exit", _01_BEFORE_FIT),
+    "segfault": ("hidden code: ._sigsegv", _01_BEFORE_TRANSFORM),
+    "reload-and-import": ("hidden code: .sys", _01_BEFORE_FIT),
+    "read-unparsable-cell": ("hidden code: a cell the grader cannot read as Python", _01_BEFORE_TRANSFORM),
+    "read-help-syntax": ("hidden code: a cell the grader cannot read as Python", _01_BEFORE_TRANSFORM),
+    "dropout-getattr-computed": ("hidden code: getattr() with a computed name", _06_BEFORE_DROPOUT_CLASS),
+    "dropout-learner-code-silenced": ("hidden code: .sys", _06_BEFORE_DROPOUT_CLASS),
+    "dropout-import-checks": ("hidden code: import of autograder.dropout", _06_BEFORE_DROPOUT_CLASS),
+    "read-thread-dropout": ("hidden code: import of threading", _06_BEFORE_DROPOUT_CLASS),
+    "forge-guessed-nonce": ("hidden code: .sys", ()),   # its forged messages are never sent: no tampering to see
+}
+
+
 def cases() -> list[Case]:
     import dataclasses
 
@@ -78,6 +101,12 @@ def cases() -> list[Case]:
     found += isolation.cases() + bookkeeping.cases() + reading.cases() + work_attack3.cases()
     restated = {**READ_AS_HIDDEN, **reading.READ_NOW}
     found = [dataclasses.replace(c, status=restated[c.student]) if c.student in restated else c for c in found]
+    for index, case in enumerate(found):
+        if case.student in CUT_BY_HIDDEN_CODE:
+            status, before = CUT_BY_HIDDEN_CODE[case.student]
+            kept = common.points(case.assignment, *before)
+            found[index] = dataclasses.replace(case, status=status, at_most=kept, at_least=kept,
+                                               note=case.note + " (hidden code: the tests before its cell are graded)")
     students = [c.student for c in found]
     duplicates = {s for s in students if students.count(s) > 1}
     if duplicates:

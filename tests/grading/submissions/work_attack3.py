@@ -62,6 +62,12 @@ def cases() -> list[Case]:
                     status="hidden code", note="%load_ext in the first solution cell: every test comes after it"),
         folder_case(N, "a3-refused-in-early-function", replace(sol, "min_max_scale", early), status="hidden code",
                     note="refused code inside a function of the first solution cell: cut there, whoever calls it"),
+        # a kernel that dies with no hidden code (the old os-exit/segfault cases now stop at their hidden code):
+        # repr of a list nested a million deep, under a recursion limit raised with sys.setrecursionlimit
+        folder_case(N, "a3-kernel-dies-readably", replace(sol, "z_score_fit", (
+            "import sys\nsys.setrecursionlimit(10 ** 8)\nnested = []\nfor _ in range(10 ** 6):\n"
+            "    nested = [nested]\ntext = repr(nested)")), status="kernel died in cell z_score_fit",
+            at_most=before_fit, at_least=before_fit, note="a segfault in C (stack overflow): the tests before it keep"),
         # the trusted side's work stays linear in what the learner wrote
         folder_case(N, "a3-redos-markdown", insert_after(sol, "normalization-md-05", REDOS, cell_type="markdown"),
                     full_marks=True, note="[the book]( and 40,000 spaces: 16 s of a worker's CPU before"),
