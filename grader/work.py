@@ -387,6 +387,9 @@ def parse_timestamp(raw: bytes | None):
 
 
 MAX_NOTEBOOK_DEPTH = 100   # nesting of a notebook's JSON; nbformat's own needs about 10 (widget state a few more)
+# cells of a notebook: the course's have about 20, a learner's scratch work a few hundred; every step outside the
+# sandbox is linear in them but slow per cell (nbformat, nbgrader: 50,000 empty cells cost 30 s of a worker's CPU)
+MAX_CELLS = 5000
 
 
 def json_depth(raw: bytes) -> int:
@@ -429,6 +432,8 @@ def _parse_notebook(raw: bytes) -> tuple[nbformat.NotebookNode | None, str]:
         return None, f"unreadable notebook (nbformat {str(data.get('nbformat'))[:20]})"
     if not isinstance(data.get("cells", None), list):
         return None, "unreadable notebook"
+    if len(data["cells"]) > MAX_CELLS:
+        return None, f"unreadable notebook (too many cells: {len(data['cells'])}, at most {MAX_CELLS})"
     try:
         nb = nbformat.reads(json.dumps(data), as_version=4)
         for cell in nb.cells:

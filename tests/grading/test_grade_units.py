@@ -475,3 +475,15 @@ def test_a_notebook_without_hidden_code_is_not_cut():
     class Odd:   # a finding without a usable cell: cut at the start (fails closed)
         cell, line = None, 3
     assert hidden_code_cut([Odd()])[0] == 0
+
+
+def test_a_notebook_with_more_cells_than_any_learner_writes_is_unreadable_before_it_is_parsed():
+    from grader.work import MAX_CELLS
+
+    cell = {"cell_type": "raw", "metadata": {}, "source": ""}
+    many = json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [cell] * (MAX_CELLS + 1)})
+    nb, reason = _read_notebook(many.encode())
+    assert nb is None and reason.startswith("unreadable notebook (too many cells")
+    nb, reason = _read_notebook(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+                                            "cells": [cell] * 10}).encode())
+    assert nb is not None and reason == "graded"

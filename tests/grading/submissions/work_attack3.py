@@ -7,8 +7,9 @@ it only, the feedback step stays linear, and feedback pages load nothing.
   the cell; the row's status says ``hidden code`` (listed under "work that needs a look") even with full marks.
   Refused code inside a function defined early and called later cuts at the function's cell.
 - **Linear feedback and metadata steps** (D1, D3): a markdown cell of ``[the book](`` and 40,000 spaces (16 s of a
-  worker's CPU before, in ``SCRIPT_LINK`` and in mistune), 20,000 raw cells claiming grade ids (quadratic in
-  ``restore_cell_metadata``): graded, full marks, in the batch's time.
+  worker's CPU before, in ``SCRIPT_LINK`` and in mistune), 4,900 raw cells claiming grade ids (quadratic in
+  ``restore_cell_metadata``): graded, full marks, in the batch's time; 50,000 cells: an unreadable notebook
+  (``work.MAX_CELLS``), refused before the slow steps.
 - **Feedback pages load nothing** (M1): a markdown image from a tracker becomes words; the page carries a
   Content-Security-Policy that forbids every load (``test_grade_batch.py`` reads the pages).
 """
@@ -71,8 +72,10 @@ def cases() -> list[Case]:
         # the trusted side's work stays linear in what the learner wrote
         folder_case(N, "a3-redos-markdown", insert_after(sol, "normalization-md-05", REDOS, cell_type="markdown"),
                     full_marks=True, note="[the book]( and 40,000 spaces: 16 s of a worker's CPU before"),
-        folder_case(N, "a3-many-raw-cells", _with_raw_cells(sol, 20000), full_marks=True,
-                    note="20,000 raw cells claiming grade ids: quadratic in restore_cell_metadata before"),
+        folder_case(N, "a3-many-raw-cells", _with_raw_cells(sol, 4900), full_marks=True,
+                    note="4,900 raw cells claiming grade ids: quadratic in restore_cell_metadata before"),
+        folder_case(N, "a3-too-many-cells", _with_raw_cells(sol, 50000), status="unreadable notebook (too many cells",
+                    note="50,000 raw cells (attack3's 7 MB notebook): refused before nbformat reads it (30 s of CPU)"),
         # feedback pages load nothing
         folder_case(N, "a3-remote-image", insert_after(sol, "normalization-md-05", f"![tracking pixel]({TRACKER})",
                                                        cell_type="markdown"),
