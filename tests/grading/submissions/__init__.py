@@ -70,7 +70,7 @@ READ_AS_HIDDEN = {
 
 # Cases whose hidden code comes after some grade cells (attack3, "affected tests only"): the notebook runs up to
 # the first cell holding it, so the tests before that cell are graded as usual (their code is the correct
-# solution: they pass), and a crash in or after that cell never happens (os-exit, segfault: the kernel that died
+# solution where _SOLUTION_BEFORE_CUT says so: they pass), and a crash in or after that cell never happens (os-exit, segfault: the kernel that died
 # is now work_attack3's a3-kernel-dies-readably). student -> (status, the grade ids before the cut).
 _01_BEFORE_FIT = ("test_min_max_scale", "test_min_max_scale_hidden")
 _01_BEFORE_TRANSFORM = _01_BEFORE_FIT + ("test_z_score_fit", "test_z_score_fit_hidden")
@@ -91,6 +91,9 @@ CUT_BY_HIDDEN_CODE = {
 }
 
 
+_SOLUTION_BEFORE_CUT = {"os-exit", "segfault", "read-unparsable-cell", "read-help-syntax", "forge-guessed-nonce"}
+
+
 def cases() -> list[Case]:
     import dataclasses
 
@@ -105,7 +108,9 @@ def cases() -> list[Case]:
         if case.student in CUT_BY_HIDDEN_CODE:
             status, before = CUT_BY_HIDDEN_CODE[case.student]
             kept = common.points(case.assignment, *before)
-            found[index] = dataclasses.replace(case, status=status, at_most=kept, at_least=kept,
+            # built on the solution, the tests before the cut pass; the others' earlier cells are the blank exercise
+            found[index] = dataclasses.replace(case, status=status, at_most=kept,
+                                               at_least=kept if case.student in _SOLUTION_BEFORE_CUT else None,
                                                note=case.note + " (hidden code: the tests before its cell are graded)")
     students = [c.student for c in found]
     duplicates = {s for s in students if students.count(s) > 1}
