@@ -279,10 +279,10 @@ def test_hidden_code_costs_only_the_tests_after_its_cell(batch):
         assert not tests[name]["checked"] and tests[name]["points"] == 0, tests[name]
         assert tests[name]["message"].startswith("not graded: this test comes after cell "), tests[name]
         assert "getattr() with a computed name" in tests[name]["message"]
-    trailing = batch.rows[("a3-help-trailing", "01_normalization")]
-    assert trailing["status"].startswith("hidden code: help()") and float(trailing["score"]) == 12
+    trailing = batch.rows[("a3-load-ext-trailing", "01_normalization")]
+    assert trailing["status"].startswith("hidden code: the magic %load_ext") and float(trailing["score"]) == 12
     report = (batch.out / "report.html").read_text()
-    for student in ("a3-help-trailing", "a3-getattr-between", "a3-refused-in-early-function"):
+    for student in ("a3-load-ext-trailing", "a3-getattr-between", "a3-refused-in-early-function"):
         assert student in report.split("<h2 id='look'>")[-1], student
     # the cell that was refused shows why it did not run; what follows it has no outputs
     executed = json.loads((batch.out / "course" / "autograded" / "a3-getattr-between" / "01_normalization" /

@@ -405,7 +405,7 @@ def _two_test_notebook(refused: str, where: str):
     return nb
 
 
-@pytest.mark.parametrize("refused", ["help(min_max_scale)", "import numpy as np\nrng = np.random.default_rng()\n"
+@pytest.mark.parametrize("refused", ["eval('1 + 1')", "import numpy as np\nrng = np.random.default_rng()\n"
                                      "kind = 'uniform'\nsample = getattr(rng, kind)(0, 1)",
                                      "name = 'x'\nwith open(f'stats_{name}.txt', 'w') as f:\n    f.write('1')",
                                      "%load_ext autoreload"])

@@ -1,7 +1,7 @@
 """The third attack's findings on the trusted side's own work (attack3's report): hidden code costs the tests after
 it only, the feedback step stays linear, and feedback pages load nothing.
 
-- **Hidden code costs the affected tests only.** What the reading refuses (``help()``, a computed ``getattr``,
+- **Hidden code costs the affected tests only.** What the reading refuses (a computed ``getattr``,
   ``open(f"...", "w")``, ``%load_ext``...) never runs: the notebook runs up to (not including) the first cell
   holding it. The tests before that cell are graded as usual; those after it score nothing with a message naming
   the cell; the row's status says ``hidden code`` (listed under "work that needs a look") even with full marks.
@@ -50,9 +50,10 @@ def cases() -> list[Case]:
         c for c in sol["cells"] if meta(c).get("grade_id") == "min_max_scale")))
     return [
         # hidden code: only the tests after the first cell holding it lose their points; the status says so
-        folder_case(N, "a3-help-trailing", insert_after(sol, "test_z_score_transform_hidden", "help(np.mean)"),
-                    status="hidden code: help()", full_marks=True,
-                    note="help() in a scratch cell after the last test: every test comes before it"),
+        folder_case(N, "a3-load-ext-trailing", insert_after(sol, "test_z_score_transform_hidden",
+                                                            "%load_ext autoreload\n%autoreload 2"),
+                    status="hidden code: the magic %load_ext", full_marks=True,
+                    note="%load_ext in a scratch cell after the last test: every test comes before it"),
         folder_case(N, "a3-getattr-between", insert_after(sol, "test_min_max_scale_hidden", getattr_cell),
                     status="hidden code", at_most=before_fit, at_least=before_fit,
                     note="a computed getattr between min_max_scale's tests and z_score_fit: those tests keep theirs"),
