@@ -45,6 +45,18 @@ _BATCH_NORM = ("torch.nn.BatchNorm1d", "torch.nn.BatchNorm2d", "torch.nn.BatchNo
                "torch.nn.modules.batchnorm", "torch.nn.functional.batch_norm", "torch.batch_norm",
                "torch.native_batch_norm", "torch.nn.utils.fusion", "torch.ao", "torch.quantization",
                "torch.fx", "torch.func.functional_call")
+# Every other normalization layer of torch is batch norm on a rearranged input: group_norm with one group per
+# channel over (1, C, N), layer_norm or instance_norm or rms_norm (after centring) over the transposed batch.
+_OTHER_NORMS = ("torch.nn.GroupNorm", "torch.nn.LayerNorm", "torch.nn.InstanceNorm1d", "torch.nn.InstanceNorm2d",
+                "torch.nn.InstanceNorm3d", "torch.nn.LazyInstanceNorm1d", "torch.nn.LazyInstanceNorm2d",
+                "torch.nn.LazyInstanceNorm3d", "torch.nn.RMSNorm", "torch.nn.modules.normalization",
+                "torch.nn.modules.instancenorm", "torch.nn.functional.group_norm", "torch.nn.functional.layer_norm",
+                "torch.nn.functional.instance_norm", "torch.nn.functional.rms_norm", "torch.group_norm",
+                "torch.layer_norm", "torch.instance_norm", "torch.rms_norm", "torch.native_group_norm",
+                "torch.native_layer_norm")
+_NORM_OPS = ("batch_norm", "group_norm", "layer_norm", "instance_norm", "rms_norm")
+_NORM_WORDS = ("batch_norm", "BatchNorm", "group_norm", "GroupNorm", "layer_norm", "LayerNorm", "instance_norm",
+               "InstanceNorm", "rms_norm", "RMSNorm")
 _DROPOUT = ("torch.nn.Dropout", "torch.nn.Dropout1d", "torch.nn.Dropout2d", "torch.nn.Dropout3d",
             "torch.nn.AlphaDropout", "torch.nn.FeatureAlphaDropout", "torch.nn.modules.dropout",
             "torch.nn.functional.dropout", "torch.nn.functional.dropout1d", "torch.nn.functional.dropout2d",
@@ -60,13 +72,14 @@ RULES: dict[str, Rules] = {
                                 names=("normreg.monitoring", "sklearn", "scipy"), code=("normreg.monitoring",)),
     # batch norm forward and backward in NumPy: PyTorch's batch norm and autograd are the reference
     "03_batchnorm_training": Rules("autograder.batchnorm_training", ("numpy",), names=_SCALERS,
-                                   ops=("batch_norm",)),
+                                   ops=_NORM_OPS),
     # a BatchNorm1d module, population statistics, folding: PyTorch's batch norm and fusion helpers
     "04_batchnorm_inference": Rules("autograder.batchnorm_inference", ("numpy", "torch"),
-                                    names=_BATCH_NORM + ("sklearn", "scipy"), words=("batch_norm", "BatchNorm", "fuse"),
-                                    ops=("batch_norm",),
+                                    names=_BATCH_NORM + _OTHER_NORMS + ("sklearn", "scipy"),
+                                    words=_NORM_WORDS + ("fuse",), ops=_NORM_OPS,
                                     code=("torch.nn.utils.fusion", "torch.nn.modules.batchnorm", "torch.ao",
-                                          "torch.fx", "torch.quantization")),
+                                          "torch.fx", "torch.quantization", "torch.nn.modules.normalization",
+                                          "torch.nn.modules.instancenorm")),
     # optimizer steps in NumPy: torch.optim is the reference
     "05_weight_decay": Rules("autograder.weight_decay", ("numpy",), names=_SCALERS),
     # dropout forward, backward and module: PyTorch's dropout
@@ -79,10 +92,11 @@ RULES: dict[str, Rules] = {
     # the paper's experiment with the learner's own BatchNorm1d: PyTorch's batch norm (as in exercise 4), the
     # course's recording and training helpers (normreg.monitoring measures percentiles, normreg.training trains)
     "08_reproducing_batch_norm": Rules("autograder.reproducing_batch_norm", ("numpy", "torch"),
-                                       names=_BATCH_NORM + ("normreg.monitoring", "normreg.training", "sklearn",
-                                                            "scipy"),
-                                       words=("batch_norm", "BatchNorm"), ops=("batch_norm",),
-                                       code=("normreg.monitoring", "normreg.training", "torch.nn.modules.batchnorm")),
+                                       names=_BATCH_NORM + _OTHER_NORMS + ("normreg.monitoring", "normreg.training",
+                                                                           "sklearn", "scipy"),
+                                       words=_NORM_WORDS, ops=_NORM_OPS,
+                                       code=("normreg.monitoring", "normreg.training", "torch.nn.modules.batchnorm",
+                                             "torch.nn.modules.normalization", "torch.nn.modules.instancenorm")),
 }
 
 _BY_MODULE = {rules.checks: rules for rules in RULES.values()}

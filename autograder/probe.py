@@ -48,6 +48,7 @@ from typing import Any, Callable
 import numpy as np
 
 from autograder.compare import CheckFailed
+from autograder.forbidden import watched_code, watches_torch  # bound once: a notebook cannot swap them
 
 MAX_ARRAY_BYTES = 64 * 1024 ** 2     # one array in a record
 MAX_RECORD_BYTES = 128 * 1024 ** 2   # all arrays of one record
@@ -508,8 +509,6 @@ class Check:
 
     def run_probe(self, learners, params) -> Record:
         """Probe: run the learner's code on fresh inputs; always returns a Record (never raises)."""
-        from autograder.forbidden import watched_code, watches_torch
-
         from autograder import forbidden
         from autograder.forbidden import imports_of_absent
 

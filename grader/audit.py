@@ -10,7 +10,7 @@ through an audited event:
 
 - ``exec`` (``exec``/``eval`` of a code object) is allowed only where the interpreter's own
   machinery runs code the grader gave it: IPython running a cell (``InteractiveShell.run_code``) or
-  a ``%time``/``%timeit`` line of it, the import system running a module from the environment (not
+  a ``%time``/``%timeit`` line of it (and the empty ``timeit.Timer`` template that ``%timeit`` makes), the import system running a module from the environment (not
   from the job's own writable folders) and a library's own module-level code while it is imported
   (torch generates a class when ``torch.distributed.nn`` is first imported), and the standard library's code generators, once the names
   they paste into code are checked to be identifiers (``collections.namedtuple`` checks its own;
@@ -45,6 +45,12 @@ def _trusted_runner_files() -> tuple[str, ...]:
     import IPython.core.magics.execution as execution
 
     return shell.__file__, execution.__file__
+
+
+def _timeit_file() -> str:
+    import timeit
+
+    return timeit.__file__
 
 
 def _generator_files() -> tuple[str, ...]:
@@ -98,6 +104,7 @@ def install() -> None:
 
     runners, probe = _trusted_runner_files(), autograder.probe.__file__
     dataclass_file, namedtuple_file = _generator_files()
+    timeit_file = _timeit_file()
     getframe = sys._getframe
 
     def hook(event: str, args: tuple) -> None:
@@ -134,6 +141,10 @@ def install() -> None:
             if _dataclass_names_are_identifiers(getframe(1)):
                 return
             raise PermissionError("refused by the grader: a dataclass field whose name is not an identifier")
+        if caller == timeit_file and code_file == "<timeit-src>" and getframe(2).f_code.co_filename in runners:
+            # IPython's %timeit makes a timeit.Timer() of "pass", whose __init__ execs timeit's own template;
+            # the statement timed is compiled and run by the magic itself (execution.py), read by the reading
+            return
         if caller == namedtuple_file:
             return  # collections.namedtuple refuses names that are not identifiers before it generates code
         raise PermissionError(f"refused by the grader: eval() or exec() of code from {caller or 'unknown'}")

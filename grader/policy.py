@@ -9,24 +9,55 @@ solution cells, cells they added, course cells they changed). The reading
   report lists the row under "work that needs a look"):
 
   - a cell that does not parse as Python (IPython's ``x?`` and ``y = !ls``
-    included), and any magic but ``%matplotlib``, ``%%capture`` and
-    ``%time``/``%timeit`` (line or cell), whose code is read like any other;
+    included, and a cell nested deeper than Python's own parser takes), and
+    any magic but ``%matplotlib``, ``%%capture``, ``%config
+    InlineBackend.NAME = VALUE`` and ``%time``/``%timeit`` (line or cell),
+    whose code is read like any other;
   - ``exec``, ``eval``, ``compile``, ``__import__``, ``globals``, ``vars``,
     ``breakpoint``... called, and those and ``getattr``/``setattr``/``open``
     taken **as a value** anywhere (``e = exec``, ``map(exec, ...)``,
-    ``f = getattr``, ``partial(open)``); ``getattr`` with a computed or
-    private name; ``open`` for writing a computed or outside path;
-    ``allow_pickle=True`` / ``weights_only=False``;
+    ``f = getattr``, ``partial(open)``); ``getattr`` with a computed name, or
+    a constant one that an attribute of that name would be refused for;
+    ``open`` for writing a computed or outside path;
+    ``allow_pickle=True`` / ``weights_only=False``. A name spelled like one of
+    these builtins that the learner binds is theirs where Python's scoping
+    says so (a parameter ``input``, a local ``vars``, a module-level name bound
+    unconditionally earlier in the same cell, never deleted or declared
+    ``global``): only the
+    builtin itself taken as a value hides code;
+  - **an attribute named by a string or a pattern**, which is judged like the
+    attribute itself, wherever the standard library reads one: ``getattr``,
+    ``hasattr``, ``setattr``, ``delattr`` with a constant name; ``case
+    C(name=x)`` (a class pattern's keyword attributes); the fields of a
+    constant ``"{0.name}".format(...)``/``format_map`` template. The routes
+    that hand over the object read by a name the reading cannot see are
+    refused by name wherever they appear (``BY_NAME``: ``string.Formatter``'s
+    ``get_field``/``vformat`` and the ``format_field``/``convert_field`` hooks
+    a subclass overrides, ``operator.attrgetter``/``methodcaller``,
+    ``functools.update_wrapper``, ``inspect.getattr_static``), and so are
+    positional class patterns (``case C(x)`` reads what ``C.__match_args__``
+    names, and an ABC can claim any subject) but for the builtins that match
+    themselves (``case int(n)``), and ``functools.wraps`` with
+    ``assigned``/``updated``. Routes that only make a **string** read clean:
+    ``str.format`` with a computed template, f-strings (their attributes are
+    syntax, read as such), ``logging``'s ``{``-style, ``string.Template``,
+    ``pprint``, ``help(obj)`` (in the sandbox ``help`` prints an object's
+    documentation and nothing else);
   - IPython's shell and history (``get_ipython``, ``In``, ``Out``, ``_ih``,
     ``_i3``, ``_3``...) unless the learner bound that name themselves;
   - interpreter internals: any ``__dunder__`` attribute but ``ALLOWED_DUNDERS``
     (``__init__``, ``__name__``, ``__len__``...), frames and code objects,
-    private library attributes (``torch._C``), modules reached as attributes
-    (``warnings.sys``), imports outside ``ALLOWED_IMPORTS`` (``inspect``,
-    ``gc``, ``ctypes``, ``importlib``, ``builtins``, ``threading``,
-    ``multiprocessing``, ``subprocess``, ``signal``...), and of ``os`` and
-    ``sys`` every name but the short lists of ``GUARDED_MODULES``
-    (``os.path``, ``os.environ``, ``sys.stdout``...), nor the module itself
+    private attributes (``torch._C``) but the learner's own read through the
+    ``self``/``cls`` of a method (a name the notebook gives its objects:
+    ``self._n = n``, ``def _norm``; the runner also checks, as the cell runs,
+    that such a ``self`` is an object of one of the notebook's classes, so a
+    method handed a module, ``Peek.get(collections)``, is refused), modules
+    reached as attributes (``warnings.sys``), imports outside
+    ``ALLOWED_IMPORTS`` (``inspect``, ``gc``, ``ctypes``, ``importlib``,
+    ``builtins``, ``threading``, ``multiprocessing``, ``subprocess``,
+    ``signal``...), and of ``os``, ``sys`` and ``types`` every name but the
+    short lists of ``GUARDED_MODULES`` (``os.path``, ``os.environ``,
+    ``sys.stdout``, ``types.SimpleNamespace``...), nor the module itself
     passed around as a value.
 
 - **forbidden references** (``forbidden.RULES[assignment]``): the library
@@ -39,8 +70,16 @@ solution cells, cells they added, course cells they changed). The reading
 Ordinary code reads clean: ``os.path``/``os.environ``/``os.makedirs``,
 ``logging``, ``json.load(open(path))``, ``faulthandler``, ``math``,
 ``itertools``, ``functools``, ``collections``, ``time``, ``typing``,
-``dataclasses``, ``random``, ``statistics``, ``copy``, ``warnings`` and all of
-NumPy's API (``np.memmap``, ``np.load``, ``np.save``).
+``dataclasses``, ``random``, ``statistics``, ``copy``, ``warnings``,
+``operator`` (``itemgetter``...), ``types.SimpleNamespace``, ``help(obj)``, a
+deep expression (a sum of a thousand terms) and all of NumPy's API
+(``np.memmap``, ``np.load``, ``np.save``). The reading is linear in the
+notebook's size.
+
+What it cannot see: the attributes that library functions read by names of
+their own choosing (``torch.nn.Module.get_submodule("a.b")``, NumPy's and
+torch's wider APIs were not audited name by name); a private attribute read
+through a method's ``self`` is left to the runner's check of ``self``.
 
 What the reading cannot see is not left to it: inside the sandbox the
 forbidden torch kernels refuse by every route (``forbidden.refuse_kernels``),
@@ -49,8 +88,11 @@ and the probes still record the torch operators that ran (``probe.learner_code``
 from __future__ import annotations
 
 import ast
+import contextlib
 import re
+import string
 import symtable
+import sys
 from dataclasses import dataclass, field
 
 from autograder.forbidden import Rules
@@ -60,7 +102,7 @@ ALLOWED_IMPORTS = frozenset({
     "typing", "statistics", "time", "warnings", "copy", "numbers", "enum", "abc", "fractions", "decimal",
     "heapq", "bisect", "string", "re", "textwrap", "pprint", "json", "matplotlib", "tqdm", "IPython",
     "scipy", "sklearn", "normreg", "contextlib", "atexit", "os", "sys", "logging", "faulthandler",
-    "__future__", "csv", "datetime", "pathlib",
+    "__future__", "csv", "datetime", "pathlib", "operator", "types",
 })
 # Standard modules that honest code uses through a few names, and that otherwise reach files, processes
 # or the interpreter: only the names listed may follow them (``os.path.join``, ``sys.stdout``), and the
@@ -72,6 +114,10 @@ GUARDED_MODULES = {
     "sys": frozenset({"stdout", "stderr", "version", "version_info", "float_info", "int_info", "maxsize",
                       "platform", "byteorder", "getrecursionlimit", "setrecursionlimit", "float_repr_style",
                       "argv"}),
+    # types: the plain containers and the names isinstance checks use; not the constructors of code, functions,
+    # frames, cells or modules (FunctionType(code, globals), CodeType, new_class...)
+    "types": frozenset({"SimpleNamespace", "MappingProxyType", "GeneratorType", "NoneType", "GenericAlias",
+                        "UnionType", "EllipsisType", "NotImplementedType"}),
 }
 # Attribute names of the form __name__ that honest code writes; any other (``__class__``, ``__globals__``,
 # ``__subclasses__``, ``__dict__``, ``__code__``...) reaches the interpreter's machinery and is refused.
@@ -87,19 +133,21 @@ ALLOWED_DUNDERS = frozenset({
 SHELL_NAMES = frozenset({"get_ipython", "In", "Out", "_ih", "_oh", "_dh", "_i", "_ii", "_iii", "__", "___",
                          "exit", "quit"})
 # Magics that run the code they are given as it is (judged as code) or only set a backend.
-ALLOWED_MAGICS = frozenset({"matplotlib", "time", "timeit", "capture"})
+ALLOWED_MAGICS = frozenset({"matplotlib", "time", "timeit", "capture", "config"})
+# ``%config`` runs its line as code in IPython; only a display setting is read (the grader's shell ignores it)
+CONFIG_LINE = re.compile(r"InlineBackend\.[A-Za-z_][A-Za-z0-9_]* ?= ?(?:'[A-Za-z0-9_ .-]*'|\"[A-Za-z0-9_ .-]*\"|[0-9.]+|True|False|None|\{'[a-z_]+' ?: ?[0-9.]+\})")
 CODE_MAGICS = frozenset({"time", "timeit"})
 DENIED_SUBMODULES = ("torch.overrides", "torch.library", "torch.utils.cpp_extension", "torch.multiprocessing",
                      "torch.jit", "torch.compiler", "torch.package", "torch.hub", "torch.ops", "torch.fx",
                      "numpy.ctypeslib", "IPython.core", "IPython.utils", "IPython.kernel", "logging.config",
                      "os.path.os", "IPython.get_ipython")
 HIDDEN_CALLS = frozenset({"exec", "eval", "compile", "__import__", "globals", "locals", "vars", "breakpoint",
-                          "input", "help", "exit", "quit", "memoryview"})
+                          "input", "exit", "quit", "memoryview"})
 # Builtins that may be called (``open(path)``, ``getattr(obj, "name")``, judged by their arguments) but never
 # taken as a value: ``e = exec``, ``map(exec, ...)``, ``f = getattr``, ``partial(open, ...)``.
 NOT_VALUES = HIDDEN_CALLS | frozenset({"getattr", "setattr", "delattr", "hasattr", "open"})
 NAMED_ACCESS = frozenset({"getattr", "setattr", "delattr", "hasattr"})
-HIDDEN_NAMES = frozenset({"__builtins__", "__loader__", "__spec__", "__import__", "get_ipython"})
+HIDDEN_NAMES = frozenset({"__builtins__", "__loader__", "__spec__", "__import__", "get_ipython", "__grader_own__"})
 HIDDEN_ATTRIBUTES = frozenset({
     "__dict__", "__class__", "__bases__", "__base__", "__mro__", "__subclasses__", "__globals__", "__closure__",
     "__code__", "__func__", "__self__", "__builtins__", "__getattribute__", "__reduce__", "__reduce_ex__",
@@ -117,6 +165,21 @@ INTERPRETER_MODULES = frozenset({
     "asyncio", "runpy", "pkgutil", "zipimport", "linecache", "weakref", "operator", "copyreg",
 })
 SELF_NAMES = frozenset({"self", "cls"})
+# Every way the standard library reads (or hands over) an attribute *named by a string* gives what an attribute
+# chain gives, without the chain in the syntax tree: these names are refused wherever they appear (an attribute,
+# an imported name, a method defined in a class: a ``string.Formatter`` subclass's hook receives the objects).
+# The other routes are judged where they are written: ``getattr``/``hasattr``/``setattr`` with a constant name,
+# ``case C(name=x)`` keyword patterns, the fields of a constant ``"{0.name}".format(...)`` template, and
+# ``functools.wraps``/``update_wrapper`` without ``assigned``/``updated``. See the module docstring.
+BY_NAME = frozenset({
+    "get_field", "vformat", "format_field", "convert_field",   # string.Formatter: get_field returns the object
+    "attrgetter", "methodcaller",                                # operator
+    "getattr_static", "getmembers", "getmembers_static",         # inspect (refused as a module too)
+    "update_wrapper",                                            # functools: copies named attributes, and __dict__
+})
+# Class patterns whose positional sub-pattern is the subject itself (``case int(n)``): no attribute is read.
+SELF_MATCHING = frozenset({"bool", "bytearray", "bytes", "dict", "float", "frozenset", "int", "list", "set", "str",
+                           "tuple"})
 # Keyword arguments that turn a file reader into a code runner (pickle): refused wherever they are written.
 UNSAFE_KEYWORDS = {"allow_pickle": True, "weights_only": False}
 
@@ -146,17 +209,28 @@ class Review:
     unreadable: list[int] = field(default_factory=list)     # learner cells that are not Python
 
     def forbidden_for(self, names: list[str]) -> list[Finding]:
-        """Forbidden references in the code that the learner's ``names`` reach."""
-        wanted, done, found = list(names), set(), []
+        """Forbidden references in the code that the learner's ``names`` reach (linear in the notebook's size:
+        each statement is indexed by the names it defines, and visited once)."""
+        by_name: dict[str, list[_Statement]] = {}
+        for statement in self.statements:
+            for name in statement.defines:
+                by_name.setdefault(name, []).append(statement)
+        wanted, done, visited, found, seen = list(names), set(), set(), [], set()
         while wanted:
             name = wanted.pop()
             if name in done:
                 continue
             done.add(name)
-            for statement in self.statements:
-                if name in statement.defines:
-                    found += [f for f in statement.forbidden if f not in found]
-                    wanted += list(statement.uses - done)
+            for statement in by_name.get(name, ()):
+                if id(statement) in visited:
+                    continue
+                visited.add(id(statement))
+                for finding in statement.forbidden:
+                    key = (finding.cell, finding.line, finding.what)
+                    if key not in seen:
+                        seen.add(key)
+                        found.append(finding)
+                wanted += [n for n in statement.uses if n not in done]
         return found
 
 
@@ -166,7 +240,7 @@ def review(cells: list[tuple[int, str]], course_sources: list[str], rules: Rules
     for source in course_sources:
         try:
             _collect_aliases(ast.parse(source), aliases)
-        except SyntaxError:
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             pass
     parsed = []
     result = Review()
@@ -180,22 +254,140 @@ def review(cells: list[tuple[int, str]], course_sources: list[str], rules: Rules
             result.hidden.append(Finding(index, line, "a cell the grader cannot read as Python "
                                                       f"({type(error).__name__}: {getattr(error, 'msg', error)})"))
             continue
+        except (RecursionError, MemoryError):
+            # deeper than Python's own parser takes at its default limit (IPython could not compile it either)
+            result.unreadable.append(index)
+            result.hidden.append(Finding(index, 1, "a cell the grader cannot read as Python (nested too deeply)"))
+            continue
         _collect_aliases(tree, aliases)
         parsed.append((index, tree))
     # names the learner binds (``for _i in ...``) are theirs, not IPython's history of the same spelling
     bound = {n.id for _, tree in parsed for n in ast.walk(tree) if isinstance(n, ast.Name)
              and not isinstance(n.ctx, ast.Load)} | {a.arg for _, tree in parsed for a in ast.walk(tree)
                                                       if isinstance(a, ast.arg)}
+    # private attribute names the notebook itself gives its objects (``self._n = n``, ``_cache = {}`` or
+    # ``def _norm`` in a class body, a dataclass field ``_x: int``): only those may be read through ``self``
+    private = _own_private_names(tree for _, tree in parsed)
+    # a builtin's name the notebook rebinds (``def forward(self, input)``, ``means, vars = ...``) is the
+    # learner's value where Python's scoping says so; ``del`` or ``global`` of such a name keeps it the builtin's
+    # (module level: only after an unconditional binding earlier in the same cell)
+    undone = {n for _, tree in parsed for n in _deleted_or_global(tree)}
     for index, tree in parsed:
+        # within one cell only: a binding that raises stops the rest of its cell, but not the next cells,
+        # where the name would still be the builtin
+        shadowed: set[str] = set()
         for node in tree.body:
             statement = _Statement(index, _defines(node), _uses(node))
-            for finding_kind, finding in _inspect(node, index, aliases, rules, bound):
+            for finding_kind, finding in _inspect(node, index, aliases, rules, bound, private, frozenset(shadowed)):
                 if finding_kind == "hidden":
                     result.hidden.append(finding)
                 elif finding_kind == "forbidden":
                     statement.forbidden.append(finding)
             result.statements.append(statement)
+            shadowed |= (_unconditional_bindings(node) & NOT_VALUES) - undone
     return result
+
+
+def _own_private_names(trees) -> set[str]:
+    names: set[str] = set()
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Load) and node.attr.startswith("_"):
+                names.add(node.attr)
+            elif isinstance(node, ast.ClassDef):
+                for item in node.body:
+                    if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                        names.add(item.name)
+                    elif isinstance(item, (ast.Assign, ast.AnnAssign)):
+                        for target in (item.targets if isinstance(item, ast.Assign) else [item.target]):
+                            names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+    return {n for n in names if n.startswith("_") and not n.startswith("__")}
+
+
+def _deleted_or_global(tree) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            names |= set(node.names)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Del):
+            names.add(node.id)
+    return names
+
+
+def _unconditional_bindings(node: ast.stmt) -> set[str]:
+    """Module-level names a top-level statement always binds (an assignment, a def, an import): after it, a
+    read of the name at module level, or from a function defined later, is the learner's value."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in node.names}
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
+        node, ast.AnnAssign) and node.value is not None else []
+    names = set()
+    for target in targets:
+        stack = [target]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, ast.Name):
+                names.add(current.id)
+            elif isinstance(current, (ast.Tuple, ast.List)):
+                stack += current.elts
+            elif isinstance(current, ast.Starred):
+                stack.append(current.value)
+    return names
+
+
+def _function_locals(function) -> set[str]:
+    """Names local to a function (its parameters, what its body binds, minus ``global``/``nonlocal``): there the
+    name can never be the builtin of the same spelling. Nested functions, classes and comprehensions are not
+    looked into (under-counting only refuses more)."""
+    arguments = function.args
+    names = {a.arg for a in arguments.posonlyargs + arguments.args + arguments.kwonlyargs}
+    names |= {a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None}
+    if isinstance(function, ast.Lambda):
+        return names
+    declared: set[str] = set()
+    stack = list(function.body)
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (ast.Global, ast.Nonlocal)):
+            declared |= set(current.names)
+        elif isinstance(current, ast.Name) and not isinstance(current.ctx, ast.Load):
+            names.add(current.id)
+        elif isinstance(current, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in current.names}
+        elif isinstance(current, ast.ExceptHandler) and current.name:
+            names.add(current.name)
+        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(current.name)
+            continue
+        if isinstance(current, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            continue
+        stack.extend(ast.iter_child_nodes(current))
+    return names - declared
+
+
+def _is_learners(node: ast.Name, tree: ast.AST, shadowed) -> bool:
+    """Is this name, spelled like a dangerous builtin, the learner's own binding (a parameter, a local, a
+    module-level name bound unconditionally before), not the builtin?"""
+    parents = _parents(tree)
+    child, parent = node, parents.get(id(node))
+    while parent is not None:
+        if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            inside = child in parent.body if isinstance(parent.body, list) else child is parent.body
+            if inside:
+                if node.id in _function_locals(parent):
+                    return True
+        elif isinstance(parent, ast.ClassDef) and child in parent.body:
+            return False  # a class body reads its own names, then the module's: not followed
+        elif isinstance(parent, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            targets = {n.id for g in parent.generators for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+            first_iterable = {id(n) for n in ast.walk(parent.generators[0].iter)}
+            if node.id in targets and id(node) not in first_iterable:  # the first iterable is the outer scope's
+                return True  # the comprehension's own variable; any other name is the enclosing scope's
+        child, parent = parent, parents.get(id(parent))
+    # module level, or a function's global read (the module-level binding preceded the function's definition)
+    return node.id in shadowed
 
 
 def _python(source: str, cell: int, hidden: list[Finding]) -> str:
@@ -222,6 +414,9 @@ def _python(source: str, cell: int, hidden: list[Finding]) -> str:
             magic, _, rest = stripped.lstrip("%").partition(" ")
             if stripped.startswith("!") or stripped.startswith("%%") or magic not in ALLOWED_MAGICS:
                 hidden.append(Finding(cell, number, f"the magic {stripped.split(' ')[0][:40]}"))
+                line = indent + "pass"
+            elif magic == "config" and not CONFIG_LINE.fullmatch(rest.strip()):
+                hidden.append(Finding(cell, number, "the magic %config other than InlineBackend.NAME = VALUE"))
                 line = indent + "pass"
             else:
                 statement = _magic_code(magic, rest) if magic in CODE_MAGICS else "pass"
@@ -299,8 +494,11 @@ def _uses(node: ast.stmt) -> set[str]:
     local variable) is not the module-level name of the same spelling: a method's local ``var`` must not
     reach a scratch cell's ``mean, var = ...``. ``symtable`` applies Python's own scoping rules."""
     try:
-        table = symtable.symtable(ast.unparse(node), "<cell>", "exec")
-    except (SyntaxError, ValueError):  # not expected of a parsed statement: fall back to every name read
+        with _deep_recursion():  # ast.unparse recurses in Python once per level of a deep expression (a long sum)
+            text = ast.unparse(node)
+        table = symtable.symtable(text, "<cell>", "exec")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        # not expected of a parsed statement: fall back to every name read (more uses: refuses more, never less)
         return {child.id for child in ast.walk(node) if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load)}
     names: set[str] = set()
     pending = [(table, True)]
@@ -311,6 +509,18 @@ def _uses(node: ast.stmt) -> set[str]:
                 names.add(symbol.get_name())
         pending += [(child, False) for child in scope.get_children()]
     return names
+
+
+@contextlib.contextmanager
+def _deep_recursion(limit: int = 50_000):
+    """A higher recursion limit for the reading's own Python recursion: Python 3.11 does not use the C stack
+    for Python-to-Python calls, and the depth is bounded by what ``ast.parse`` accepted at the normal limit."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, limit))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
 
 
 def _chain(node: ast.AST) -> tuple[str | None, list[str]]:
@@ -344,7 +554,61 @@ def _type_only(tree: ast.AST) -> set[int]:
     return exempt
 
 
-def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules, bound: frozenset | set = frozenset()):
+def _attribute_finding(name: str, own_private: bool = False) -> str | None:
+    """What reading the attribute ``name`` reaches, however it is named (``x.name``, ``getattr(x, "name")``,
+    ``case C(name=v)``, ``"{0.name}".format(x)``), or None where it is ordinary: interpreter internals, a module
+    reached through another one, a private attribute (unless the learner's own, through ``self``), or a name
+    that reads attributes named by strings."""
+    if name in HIDDEN_ATTRIBUTES or (name.startswith("__") and name.endswith("__") and name not in ALLOWED_DUNDERS):
+        return f".{name}"
+    if name in INTERPRETER_MODULES:
+        return f".{name} (the {name} module through another name)"
+    if name.startswith("_") and not name.startswith("__") and not own_private:
+        return f".{name} (a private attribute)"  # torch._C, probe._RUNNING, t._VF
+    if name in BY_NAME:
+        return f".{name} (reads attributes named by a string, which the reading cannot see)"
+    return None
+
+
+def _is_method_self(node: ast.Name, tree: ast.AST) -> bool:
+    """``self``/``cls`` as the first parameter of a function defined in a class body (not any variable so named)."""
+    parents = _parents(tree)
+    parent = parents.get(id(node))
+    while parent is not None:  # the function that binds the name (a lambda or nested def inside may not)
+        if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) \
+                and node.id in _function_locals(parent):
+            break
+        parent = parents.get(id(parent))
+    if parent is None or isinstance(parent, ast.Lambda):
+        return False
+    arguments = parent.args.posonlyargs + parent.args.args
+    return bool(arguments) and arguments[0].arg == node.id and isinstance(parents.get(id(parent)), ast.ClassDef) \
+        and not any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in parent.decorator_list)
+
+
+def _format_fields(template: str):
+    """The attribute names a ``str.format`` template reads (``"{0.a.b[k]}"`` gives a, b), nested specs too."""
+    import _string
+
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError:  # str.format raises the same
+        return
+    for _, field_name, spec, _ in parsed:
+        if field_name:
+            try:
+                _, rest = _string.formatter_field_name_split(field_name)
+                for is_attribute, name in rest:
+                    if is_attribute:
+                        yield name
+            except ValueError:
+                pass
+        if spec and "{" in spec:
+            yield from _format_fields(spec)
+
+
+def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules, bound: frozenset | set = frozenset(),
+             private: frozenset | set = frozenset(), shadowed: frozenset | set = frozenset()):
     exempt = _type_only(tree)
 
     def hidden(node, what):
@@ -356,6 +620,30 @@ def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules, bo
         return "forbidden", Finding(cell, getattr(node, "lineno", 0), what)
 
     for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in BY_NAME:
+            # a string.Formatter subclass's hook (format_field, get_field...) receives the objects it reads
+            yield hidden(node, f"a method named {node.name} (it reads attributes named by a string)")
+        if isinstance(node, ast.MatchClass):
+            # ``case C(name=v)`` reads the attribute ``name`` of the subject; ``case C(v)`` reads the ones
+            # C.__match_args__ names, which the learner's class (or an ABC registered for any type) chooses
+            for name in node.kwd_attrs:
+                what = _attribute_finding(name)
+                if what:
+                    yield hidden(node, f"case ...({name}=...): {what}")
+            if node.patterns and not (isinstance(node.cls, ast.Name) and node.cls.id in SELF_MATCHING):
+                yield hidden(node, "a class pattern with positional sub-patterns (case C(x): the attributes "
+                                   "C.__match_args__ names; write case C(name=x))")
+            continue
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr in ("format", "format_map") and isinstance(node.func.value, ast.Constant) \
+                and isinstance(node.func.value.value, str):
+            for name in _format_fields(node.func.value.value):
+                what = _attribute_finding(name)
+                if what:
+                    yield hidden(node, f"a format field reading {what}")
+        if isinstance(node, ast.Call) and (node.func.attr if isinstance(node.func, ast.Attribute) else getattr(
+                node.func, "id", None)) == "wraps" and (len(node.args) > 1 or node.keywords):
+            yield hidden(node, "functools.wraps with assigned= or updated= (it copies attributes named by strings)")
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             if isinstance(node, ast.ImportFrom) and node.level:
                 yield hidden(node, "a relative import")
@@ -377,7 +665,7 @@ def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules, bo
                 for alias in node.names:
                     if alias.name == "*":
                         yield hidden(node, f"from {node.module} import *")
-                    elif alias.name.startswith("_"):
+                    elif alias.name.startswith("_") or alias.name in BY_NAME:
                         yield hidden(node, f"import of {node.module}.{alias.name}")
                     elif node.module in GUARDED_MODULES and alias.name not in GUARDED_MODULES[node.module]:
                         yield hidden(node, f"import of {node.module}.{alias.name}")
@@ -388,14 +676,18 @@ def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules, bo
                         yield forbidden(node, f"{node.module}.{alias.name}")
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             name = node.func.id
+            if name in NOT_VALUES and _is_learners(node.func, tree, shadowed):
+                continue  # the learner's own function of that name (a parameter, a local), not the builtin
             if name in HIDDEN_CALLS:
                 yield hidden(node, f"{name}()")
             elif name in NAMED_ACCESS:
                 attribute = node.args[1] if len(node.args) > 1 else None
                 if not (isinstance(attribute, ast.Constant) and isinstance(attribute.value, str)):
                     yield hidden(node, f"{name}() with a computed name")
-                elif attribute.value.startswith("_") or attribute.value in HIDDEN_ATTRIBUTES:
-                    yield hidden(node, f"{name}(..., {attribute.value!r})")
+                elif attribute.value == "__module__" and name in ("setattr", "delattr"):
+                    yield hidden(node, f"{name}(..., '__module__') (the grader tells the learner's classes by it)")
+                elif _attribute_finding(attribute.value):
+                    yield hidden(node, f"{name}(..., {attribute.value!r}): {_attribute_finding(attribute.value)}")
                 elif node.args:
                     root, attributes = _chain(node.args[0])
                     if root in aliases and name in ("setattr", "delattr"):
@@ -410,26 +702,26 @@ def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules, bo
                 yield hidden(node, "type() with three arguments")
         elif isinstance(node, ast.keyword) and node.arg in UNSAFE_KEYWORDS and not (
                 isinstance(node.value, ast.Constant) and node.value.value is not UNSAFE_KEYWORDS[node.arg]):
-            yield hidden(node.value, f"{node.arg}={ast.unparse(node.value)[:40]} (loads code with the data)")
+            yield hidden(node.value, f"{node.arg}={_short(node.value)} (loads code with the data)")
         elif isinstance(node, ast.Name) and node.id in HIDDEN_NAMES:
             yield hidden(node, node.id)
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and _is_shell_name(node.id) \
                 and (node.id not in bound or node.id in ("get_ipython", "exit", "quit")):
             yield hidden(node, f"{node.id} (IPython's shell or its history)")
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in NOT_VALUES \
-                and not _is_called(node, tree):
+                and not _is_called(node, tree) and not _is_learners(node, tree, shadowed):
             yield hidden(node, f"{node.id} used as a value (only a direct call {node.id}(...) is read)")
         elif isinstance(node, ast.Attribute):
             root, attributes = _chain(node)
-            if node.attr in HIDDEN_ATTRIBUTES or (node.attr.startswith("__") and node.attr.endswith("__")
-                                                  and node.attr not in ALLOWED_DUNDERS):
-                yield hidden(node, f".{node.attr}")
+            # the learner's own private attributes, through the self/cls of a method: ``self._n``
+            own = root in SELF_NAMES and len(attributes) == 1 and node.attr in private \
+                and _is_method_self(node.value, tree)
+            what = _attribute_finding(node.attr, own_private=own)
+            if what:
+                yield hidden(node, what)
                 continue
-            if node.attr in INTERPRETER_MODULES:
-                yield hidden(node, f".{node.attr} (the {node.attr} module through another name)")
-                continue
-            if node.attr.startswith("_") and not node.attr.startswith("__") and root not in SELF_NAMES:
-                yield hidden(node, f".{node.attr} (a private attribute)")  # torch._C, probe._RUNNING, t._VF
+            if node.attr == "__module__" and not isinstance(node.ctx, ast.Load):
+                yield hidden(node, "changing a class's .__module__ (the grader tells the learner's classes by it)")
                 continue
             if root not in aliases:
                 # not an imported module's name (an alias kept in a list, a local variable): its last name still counts
@@ -449,6 +741,14 @@ def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules, bo
             if _matches(qualified, rules.names) or any(w in qualified.rsplit(".", 1)[-1] for w in rules.words):
                 if _is_bare(node, tree):
                     yield forbidden(node, qualified)
+
+
+def _short(node: ast.AST) -> str:
+    try:
+        with _deep_recursion():
+            return ast.unparse(node)[:40]
+    except (RecursionError, MemoryError, ValueError):
+        return "..."
 
 
 def _judge_chain(node, module: str, attributes: list[str], hidden, forbidden, rules: Rules):

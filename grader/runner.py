@@ -21,6 +21,7 @@ learner's function cannot print the inputs of hidden tests into the feedback.
 """
 from __future__ import annotations
 
+import ast
 import base64
 import json
 import os
@@ -177,12 +178,72 @@ def make_shell(sink: OutputSink):
         def enable_matplotlib(self, gui=None):  # inline figures become display_data via the publisher
             return super().enable_matplotlib("inline")
 
+        def enable_gui(self, gui=None):  # ``%matplotlib inline``: no event loop to start, as in ipykernel
+            pass
+
+        def init_magics(self):
+            super().init_magics()
+            # ``%config InlineBackend.figure_format = 'retina'`` (the only %config the reading lets through):
+            # nothing to set here, where figures are not drawn; IPython's own %config execs its line
+            self.magics_manager.magics["line"]["config"] = _ignore_magic
+
     config = Config()
     config.HistoryManager.enabled = False
     config.HistoryManager.hist_file = ":memory:"
     config.InteractiveShell.colors = "nocolor"
     config.InteractiveShell.xmode = "Context"
     return InteractiveShell.clear_instance() or GradingShell.instance(config=config)  # display() needs the instance
+
+
+def _grader_own(obj):
+    """``self._x`` in a learner's method, as the grader runs it: ``__grader_own__(self)._x``. The reading lets a
+    private attribute through ``self``/``cls`` only for the learner's own names; this makes sure that ``self``
+    is the learner's own object too (a class defined in a cell), not a module or a library object handed to the
+    method through its class (``P.get(collections)`` reading ``collections._sys``)."""
+    owner = obj if isinstance(obj, type) else type(obj)
+    if owner.__module__ != "__main__":
+        raise PermissionError(f"refused by the grader: a private attribute of {owner.__name__!s:.60}, "
+                              "which is not a class of this notebook")
+    return obj
+
+
+class OwnPrivateAttributes:
+    """IPython AST transformer: ``self._x``/``cls._x`` (read, written or deleted) become
+    ``__grader_own__(self)._x``. Iterative (a deep cell cannot make it raise), and it never raises: IPython
+    would unregister a transformer that did."""
+
+    def visit(self, tree):
+        try:
+            for node in list(ast.walk(tree)):
+                if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                        and node.value.id in ("self", "cls") and node.attr.startswith("_") \
+                        and not node.attr.startswith("__"):
+                    call = ast.Call(func=ast.Name(id="__grader_own__", ctx=ast.Load()), args=[node.value], keywords=[])
+                    for made in (call, call.func):
+                        ast.copy_location(made, node.value)
+                    node.value = call
+            return tree
+        except BaseException:  # noqa: BLE001 - fail closed: the cell does not run
+            failed = ast.parse("raise PermissionError('refused by the grader: a cell it could not prepare')")
+            return failed
+
+
+def _ignore_magic(line: str = "") -> None:
+    return None
+
+
+def _grading_help(*things) -> None:
+    """``help(obj)`` while grading: the object's documentation as text, nothing else (no interactive help, no
+    ``help("modules")``, which imports every module there is, no name looked up and imported from a string)."""
+    import pydoc
+
+    if len(things) != 1 or isinstance(things[0], str):
+        print("help() is not available while grading: help(object) prints an object's documentation")
+        return
+    try:
+        print(pydoc.render_doc(things[0], renderer=pydoc.plaintext))
+    except Exception as error:  # noqa: BLE001 - documentation is a courtesy; the cell goes on
+        print(f"no documentation ({type(error).__name__})")
 
 
 def _format_error(shell, error: BaseException) -> tuple[str, str, list[str]]:
@@ -336,7 +397,12 @@ def run_job(job: dict, channel_fd: int, shell_and_sink=None, started: float | No
 
     checks = _load_checks(job)
     refuse_forbidden(checks)
+    import builtins
+
+    builtins.help = _grading_help  # site's interactive help(): see _grading_help
+    builtins.__grader_own__ = _grader_own
     shell, sink = shell_and_sink or _new_shell()
+    shell.ast_transformers.append(OwnPrivateAttributes())
     sys.stdout, sys.stderr = CapturedStream(sink, "stdout"), CapturedStream(sink, "stderr")
     from grader import audit
 
@@ -354,9 +420,13 @@ def run_job(job: dict, channel_fd: int, shell_and_sink=None, started: float | No
         if "probes" in cell:
             _run_probes(cell, checks, shell.user_ns, send, sink)
         else:
-            outcome = shell.run_cell(cell["source"], store_history=True)
+            try:
+                outcome = shell.run_cell(cell["source"], store_history=True)
+                error = outcome.error_in_exec or outcome.error_before_exec
+            except RecursionError as escaped:  # IPython's compile of a cell too deep for Python escapes run_cell
+                sink.error("RecursionError", str(escaped), [f"RecursionError: {escaped}"])
+                error = escaped
             result["count"] = shell.execution_count - 1
-            error = outcome.error_in_exec or outcome.error_before_exec
             result["memory"] = isinstance(error, MemoryError)
         result["outputs"] = sink.outputs
         result["s"] = round(time.perf_counter() - cell_started, 3)

@@ -3,14 +3,23 @@
 The sandbox (``bwrap``, Debian package ``bubblewrap``):
 
 - sees the system read-only (``--ro-bind / /``), with empty tmpfs folders laid
-  over ``/tmp``, ``/var/tmp``, ``/run``, ``/dev/shm`` and every top-level
-  folder that is not the operating system's (home folders, the repository,
-  the submissions, the output: ``solutions/``, the gradebook, the feedback and
-  other students' files are not there); then the Python installation, the
-  virtual environment, the course's ``autograder`` package (the probes) and
-  ``grader`` (the runner) are bound back,
-  read-only. Only ``/tmp`` is writable, and it is size-capped; every other
-  tmpfs is read-only (so no writable mount grows outside ``--memory``);
+  over ``/tmp``, ``/run``, ``/dev/shm`` and every top-level folder but the
+  programs' and libraries' (``SYSTEM_TOP_LEVEL``: ``/usr`` and its links
+  ``/bin``, ``/lib``..., ``/dev``, ``/proc``, ``/sys``): ``/etc``, ``/var``,
+  ``/opt``, ``/boot``, home folders, the repository, the submissions, the
+  output (``solutions/``, the gradebook, the feedback and other students'
+  files are not there); every top-level file (``/container_info.json``...) is
+  covered by ``/dev/null`` (not readable); then ``/etc``'s few entries that
+  the interpreter and its libraries read (``ETC_KEPT``: the loader's cache,
+  time zone, users and groups, fonts, certificates, MIME types; never
+  ``/etc/shadow``), the Python installation, the virtual environment, the
+  course's ``autograder`` package (the probes) and ``grader`` (the runner)
+  are bound back, read-only. Only ``/tmp`` is writable, and it is
+  size-capped; every other tmpfs is read-only, bubblewrap's ``/dev`` (a tmpfs
+  of its own, uncapped and shared by the jobs of a sandbox) included: only
+  its device nodes (``/dev/null``, ``/dev/zero``, ``/dev/urandom``...) take
+  writes, so no writable mount grows outside ``--memory`` and no job leaves
+  a file for the next;
 - holds only the libraries its exercise needs (``forbidden.RULES``): the
   others (scikit-learn, SciPy, torch) are replaced by a package whose import
   fails with a message;
@@ -20,7 +29,8 @@ The sandbox (``bwrap``, Debian package ``bubblewrap``):
   namespace, so every process in it ends with it;
 - runs a warm interpreter (``zygote.py``) that forks one child per notebook;
   before any learner code runs, the child gets its own pid namespace and
-  ``/proc``, its own empty ``/tmp``, only its own channel, its limits (not
+  ``/proc``, its own empty ``/tmp`` (``noexec``), a read-only ``noexec``
+  ``/dev``, only its own channel, its limits (not
   raisable from inside), no capabilities and the seccomp filter
   (``seccomp.py``); output is capped by the runner and on the channel.
 
@@ -30,15 +40,29 @@ The boundary, job by job (one submission's notebook is one job, one trust domain
   holds nothing else but a placeholder init (pid 1, which ignores signals: jobs
   run one after the other, so no two jobs ever share it); its own ``/tmp``
   (an empty tmpfs, ``Limits.tmp_bytes``, made for it, gone with it), holding
-  its submission's files; the system, Python, the
-  environment and the course's two packages, read-only; the one pipe the
-  worker made for this job (its channel), write-only; a ``/proc`` that shows
-  itself alone (``self``, ``cpuinfo``, ``meminfo``);
+  its submission's files (``/tmp/submission``, its working folder), its only
+  place to write, and mounted ``noexec``: nothing there can be run or mapped
+  as code, so no shared library shipped with the submission or written by
+  the notebook is ever loaded (an extension module's import raises no audit
+  event: native code would run beneath ``grader/audit.py``); the device nodes
+  ``/dev/null``, ``/dev/zero``, ``/dev/full``, ``/dev/random``,
+  ``/dev/urandom``; the one pipe the worker made for this job (its channel),
+  write-only; a ``/proc`` that shows itself alone (``self``, ``cpuinfo``,
+  ``meminfo``);
+- a job CAN read (nothing more): ``/usr`` (and ``/bin``, ``/lib``...: the
+  operating system's programs, libraries, fonts and certificates), ``/sys``,
+  ``/etc``'s ``ETC_KEPT`` entries, Python, the virtual environment (the
+  exercise's libraries only) and the course's two packages, all read-only
+  (binds of the Python installation, the environment or the course under
+  ``/tmp``, as in a CI checkout, stay executable); its own ``/tmp`` and
+  ``/proc``; ``/etc``, ``/var``, ``/opt``, ``/boot`` and every other
+  top-level folder are empty, top-level files unreadable;
 - a job CANNOT reach: any other process (bubblewrap's pid 1, the warm
   interpreter, earlier or later jobs: not in its pid namespace, so neither
   seen, signalled, traced nor read through ``/proc/N/fd`` or ``/proc/N/root``);
   the job socket and the control pipe (closed before any learner code runs);
-  another job's channel, files or ``/tmp``; the kernel's keyrings,
+  another job's channel, files or ``/tmp``; a file anywhere but its
+  ``/tmp`` (``/dev``, ``/dev/shm``, ``/run``: read-only); the kernel's keyrings,
   ``memfd_create`` and System V shared memory (refused by seccomp); new
   processes, ``ptrace``, capabilities, mounts, new namespaces; the network;
   the repository, the submissions, the gradebook and the output folder (not
@@ -51,6 +75,9 @@ The boundary, job by job (one submission's notebook is one job, one trust domain
   ``--timeout`` per cell), threads (a ``pids`` cgroup of ``MAX_TASKS`` per
   sandbox where the grader can make one; else ``RLIMIT_NPROC`` where the
   grader is not root; else only the address space), what it sends (64 MiB);
+  whether it reached its memory limit is the warm interpreter's observation
+  (the job's peak address space, ``zygote.wait_job``), never the job's
+  word: a ``MemoryError`` the notebook raises gives no memory status;
 - believed of what it says: nothing but data. The worker keeps the time
   itself (a fixed deadline for the whole job, at most ``--timeout`` from a
   cell's start or the previous cell's end, whatever the child writes), reads
@@ -121,6 +148,12 @@ class Limits:
         """The size of a job's ``/tmp``: ``tmp_size``, or a quarter of ``--memory`` where that is less."""
         return min(self.tmp_size, self.memory // 4)
 
+    def memory_reached(self, peak: int) -> bool:
+        """Whether a job whose address space peaked at ``peak`` bytes reached its limit: within a sixteenth of it
+        (at least 128 MiB), the room an allocation that then failed may have asked for. ``peak`` is the warm
+        interpreter's observation of the job (``zygote.wait_job``), never the job's word."""
+        return peak >= self.address_space - max(128 * 1024 ** 2, self.address_space // 16)
+
     @property
     def address_space(self) -> int:
         """A job's RLIMIT_AS: ``--memory`` less its ``/tmp``. The ``/tmp`` is a tmpfs, held in memory, so what the
@@ -149,6 +182,8 @@ class RunResult:
     wall: float = 0.0
     setup: float | None = None
     cpu: float | None = None           # CPU seconds of the job's own process (the fork of the warm interpreter)
+    vm_peak: int = 0                   # the job's peak address space in bytes, as the warm interpreter saw it
+    memory_limit: bool = False         # that peak reached the job's address-space limit (``Limits.memory_reached``)
 
 
 def check_bwrap() -> str | None:
@@ -175,9 +210,15 @@ def _top_level(path: Path) -> Path | None:
     return Path(parts[0], parts[1])
 
 
-# Top-level folders a sandbox sees read-only as they are: the operating system, nothing of anyone's.
-SYSTEM_TOP_LEVEL = {"bin", "boot", "dev", "etc", "lib", "lib32", "lib64", "libx32", "opt", "proc", "sbin",
-                    "sys", "usr", "var"}
+# Top-level folders a sandbox sees read-only as they are: the operating system's programs and libraries.
+SYSTEM_TOP_LEVEL = {"bin", "dev", "lib", "lib32", "lib64", "libx32", "proc", "sbin", "sys", "usr"}
+# What a sandbox sees of /etc (the rest of it, /opt, /var, /boot and every other top-level folder are empty):
+# the dynamic loader's cache, time zone, users and names, fonts, certificates, locales and MIME types. Not
+# /etc/shadow (readable where the grader runs as root), not the machine's id, services' or users' settings.
+ETC_KEPT = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezone", "passwd", "group",
+            "nsswitch.conf", "host.conf", "hosts", "gai.conf", "fonts", "ssl", "ca-certificates",
+            "ca-certificates.conf", "mime.types", "locale.alias", "alternatives", "os-release", "debian_version",
+            "matplotlibrc", "python3", f"python{sys.version_info[0]}.{sys.version_info[1]}")
 
 
 def library_dirs(names) -> dict[str, Path]:
@@ -221,14 +262,25 @@ def bwrap_command(limits: Limits, hidden: list[Path], absent: dict[str, int] | N
     # Deny by default: every top-level folder except the system's own becomes an empty tmpfs
     # (other checkouts of the course, home folders, mounted data...), then only the
     # interpreter, the virtual environment and the course's package are bound back below.
-    others = sorted(Path("/") / name for name in os.listdir("/")
-                    if name not in SYSTEM_TOP_LEVEL and (Path("/") / name).is_dir() and not (Path("/") / name).is_symlink())
-    for top in [Path("/tmp"), Path("/var/tmp"), Path("/run"), Path("/dev/shm")] + others + \
-            [t for t in map(_top_level, hidden) if t]:
-        if top in covered or (not top.exists() and top != Path("/dev/shm")):
+    names = sorted(os.listdir("/"))
+    others = [Path("/") / name for name in names
+              if name not in SYSTEM_TOP_LEVEL and (Path("/") / name).is_dir() and not (Path("/") / name).is_symlink()]
+    for top in [Path("/tmp"), Path("/run"), Path("/dev/shm")] + others + [t for t in map(_top_level, hidden) if t]:
+        if any(top == c or c in top.parents for c in covered) or (not top.exists() and top != Path("/dev/shm")):
             continue
         covered.append(top)
         args += ["--size", str(limits.tmp_bytes if top == Path("/tmp") else 1024 * 1024), "--tmpfs", str(top)]
+    for name in names:  # top-level files (/container_info.json...): nothing to read; symbolic links (/bin) kept
+        top = Path("/") / name
+        if not top.is_symlink() and not top.is_dir():
+            args += ["--ro-bind", "/dev/null", str(top)]
+    if Path("/etc") in covered:
+        for name in ETC_KEPT:
+            kept = Path("/etc") / name
+            if kept.is_symlink():
+                args += ["--symlink", os.readlink(kept), str(kept)]
+            elif kept.exists():
+                args += ["--ro-bind", str(kept), str(kept)]
     for path in bound_paths():
         if any(path == c or c in path.parents for c in covered):
             args += ["--ro-bind", str(path), str(path)]
@@ -240,6 +292,9 @@ def bwrap_command(limits: Limits, hidden: list[Path], absent: dict[str, int] | N
     for top in covered:
         if top != Path("/tmp"):
             args += ["--remount-ro", str(top)]  # read-only: nothing to fill but the capped /tmp
+    # bubblewrap's /dev is a tmpfs (uncapped, shared by every job of the sandbox): read-only too; its device
+    # nodes (/dev/null, /dev/zero, /dev/urandom...) are mounts of their own and stay usable
+    args += ["--remount-ro", "/dev"]
     env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp/home", "LANG": "C.UTF-8",
         "IPYTHONDIR": "/tmp/home/.ipython", "MPLCONFIGDIR": "/tmp/home/.matplotlib", "MPLBACKEND": "Agg",
@@ -738,6 +793,10 @@ class WarmSandbox:
                             exited = {"status": None}
                             break
                         exited = message
+                        peak = message.get("vm_peak")
+                        if isinstance(peak, int) and not isinstance(peak, bool) and peak > 0:
+                            result.vm_peak = peak
+                            result.memory_limit = self.limits.memory_reached(peak)
                         cpu = message.get("children_cpu_s")
                         if isinstance(cpu, (int, float)):
                             result.cpu = max(0.0, float(cpu) - self._children_cpu)

@@ -611,7 +611,7 @@ def merge(job: NotebookJob, run: sandbox.RunResult, info, book_url: str | None =
         cell.outputs = [o for o in map(_clean_output, message.get("outputs") or []) if o is not None]
         count = message.get("count")
         cell.execution_count = count if isinstance(count, int) else None
-        if message.get("memory") and status == "graded":
+        if message.get("memory") and run.memory_limit and status == "graded":  # the limit as seen outside the job
             status = f"memory limit exceeded in cell {info.cell_name(notebook, nb, index)}"
     if status == "graded" and hidden:
         status = f"hidden code: {hidden[0]}"

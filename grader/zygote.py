@@ -22,7 +22,10 @@ the child ever sees the job. Each child is its own trust domain (see
   socket, the control pipe, anything inherited) is closed, so it can neither
   read the next job nor speak in this process's name;
 - enters its own mount and IPC namespaces and mounts a fresh, size-capped
-  ``/tmp`` (its only writable place: the files it leaves die with it);
+  ``/tmp`` (its only writable place: the files it leaves die with it), which
+  holds its submission's files and is ``noexec`` (no shared library of the
+  submission's or the notebook's can be loaded), and makes ``/dev``
+  read-only and ``noexec`` (``private_tmp``);
 - sets its resource limits (address space ``--memory``, file size, open files,
   no core, CPU seconds for the whole job, at most ``MAX_TASKS`` threads by
   ``RLIMIT_NPROC``: the kernel applies that limit only where the grader does
@@ -46,8 +49,10 @@ pristine state.
 Messages: the child writes the runner's messages on its own channel; this
 process writes its own on the control pipe (fd ``AUTOGRADER_CONTROL_FD``),
 which no child holds: ``{"t": "warm"}`` once imported, then ``{"t": "exit",
-"job": ID, "status": ...}`` after each child has been reaped, ``ID`` being the
-number the worker gave the job. Jobs arrive on the job socket (fd ``AUTOGRADER_JOBS_FD``): a header
+"job": ID, "status": ..., "vm_peak": ...}`` after each child has been reaped,
+``ID`` being the number the worker gave the job and ``vm_peak`` the child's
+peak address space as this process saw it (``wait_job``: whether the job
+reached its memory limit is this observation, never the job's word). Jobs arrive on the job socket (fd ``AUTOGRADER_JOBS_FD``): a header
 (``struct "<QQQ"``: payload length, job id, CPU seconds allowed) that carries
 the job's channel as ``SCM_RIGHTS``, then that many bytes of JSON; end of
 input ends this process.
@@ -67,7 +72,7 @@ CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWPID = 0x00020000, 0x08000000, 0x20000000
 PR_SET_PDEATHSIG = 1
 HEADER = struct.Struct("<QQQ")  # payload length, job id, CPU seconds
 MAX_TASKS = 400                 # threads (and the process itself) per job (RLIMIT_NPROC)
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_MOVE = 1, 2, 4, 32, 4096, 8192
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_MOVE = 1, 2, 4, 8, 32, 4096, 8192
 MS_REC, MS_PRIVATE = 16384, 1 << 18
 PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_SECCOMP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT = 4, 24, 22, 38, 47
 PR_CAP_AMBIENT_CLEAR_ALL, SECCOMP_MODE_FILTER = 4, 2
@@ -89,18 +94,28 @@ def _prctl(option: int, arg: int = 0) -> int:
 
 
 def private_tmp(size: int, keep: list[str]) -> None:
-    """A mount namespace of the child's own, with an empty ``/tmp`` of ``size`` bytes.
+    """A mount namespace of the child's own, with an empty ``/tmp`` of ``size`` bytes, not executable.
+
+    The new ``/tmp`` is the job's only writable place and where its submission's files are
+    (``runner.WORKDIR``): it is ``noexec``, so that no shared library shipped with the submission or
+    written by the notebook can be loaded (an extension module's import raises no audit event: native
+    code would run beneath ``grader/audit.py``). ``/dev`` is remounted read-only and ``noexec`` in the
+    job's namespace too (bubblewrap's ``--remount-ro`` has made it read-only for the whole sandbox
+    already); its device nodes are mounts of their own and stay usable.
 
     ``keep``: folders under ``/tmp`` that the sandbox binds read-only (the Python installation, the
     virtual environment and the course's packages, when the course itself lives under ``/tmp``, as a
-    CI checkout may): they are bound again, read-only, into the new ``/tmp`` before it replaces the old.
+    CI checkout may): they are bound again, read-only but executable, into the new ``/tmp`` before it
+    replaces the old.
     """
     _ok(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC), "unshare")
     _ok(_libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
+    _ok(_libc.mount(None, b"/dev", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, None),
+        "read-only /dev")
     staging = "/tmp/.job-tmp"
     os.makedirs(staging, exist_ok=True)
-    _ok(_libc.mount(b"tmpfs", staging.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=1777".encode()),
-        "mount /tmp")
+    _ok(_libc.mount(b"tmpfs", staging.encode(), b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                    f"size={size},mode=1777".encode()), "mount /tmp")
     kept: list[str] = []
     for path in sorted(keep, key=len):
         if any(path.startswith(outer + "/") for outer in kept):
@@ -196,7 +211,7 @@ def own_proc() -> None:
     outer = os.readlink("/proc/self")  # this process's pid in the sandbox's namespace
     staging = "/tmp/.job-proc"
     os.makedirs(staging, exist_ok=True)
-    _ok(_libc.mount(b"tmpfs", staging.encode(), b"tmpfs", MS_NOSUID | MS_NODEV | 8, b"size=65536,mode=555"),
+    _ok(_libc.mount(b"tmpfs", staging.encode(), b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, b"size=65536,mode=555"),
         "mount the job's /proc")
     os.makedirs(f"{staging}/self")
     _ok(_libc.mount(f"/proc/{outer}".encode(), f"{staging}/self".encode(), None, MS_BIND | MS_REC, None), "bind self")
@@ -204,7 +219,8 @@ def own_proc() -> None:
         open(f"{staging}/{name}", "w").close()
         _ok(_libc.mount(f"/proc/{name}".encode(), f"{staging}/{name}".encode(), None, MS_BIND, None), f"bind {name}")
     os.symlink("self", f"{staging}/thread-self")
-    _ok(_libc.mount(None, staging.encode(), None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | 8, None),
+    _ok(_libc.mount(None, staging.encode(), None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                    None),
         "read-only /proc")
     _ok(_libc.mount(staging.encode(), b"/proc", None, MS_MOVE, None), "move the job's /proc into place")
     os.rmdir(staging)
@@ -289,6 +305,55 @@ def child(payload: bytes, channel_fd: int, cpu_seconds: int, settings: dict, she
     os._exit(0)
 
 
+PEAK_EVERY = 0.02  # seconds between two looks at a running job's peak address space
+
+
+def vm_peak(pid: int) -> int:
+    """The peak address space (``VmPeak``, bytes) of a process so far; 0 once it has ended."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmPeak:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def wait_job(pid: int) -> tuple[int, int]:
+    """Wait for the job's end; returns its wait status and the peak address space seen from here, in bytes.
+
+    The peak is this process's own observation (the kernel's ``VmPeak`` of the child, read every
+    ``PEAK_EVERY`` seconds while it runs), not the job's word: the worker calls a cell's ``MemoryError``
+    a memory limit only where this peak reached the job's address-space limit (``sandbox.Limits``), so a
+    notebook that raises ``MemoryError`` itself cannot give its row that status. A peak reached in the
+    job's last ``PEAK_EVERY`` seconds may go unseen (the row keeps ``graded``; its tests fail as they do).
+    """
+    import select
+
+    peak = 0
+    try:
+        handle = os.pidfd_open(pid)
+    except (AttributeError, OSError):  # (Linux before 5.3: look, then ask without waiting)
+        handle = None
+    try:
+        while True:
+            peak = max(peak, vm_peak(pid))
+            if handle is not None:
+                if select.select([handle], [], [], PEAK_EVERY)[0]:
+                    break
+                continue
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return status, peak
+            time.sleep(PEAK_EVERY)
+    finally:
+        if handle is not None:
+            os.close(handle)
+    _, status = os.waitpid(pid, 0)
+    return status, peak
+
+
 def receive(jobs: socket.socket) -> tuple[bytes, int, int, int] | None:
     """The next job: (payload, job id, CPU seconds, its channel's descriptor); None at the end of input."""
     header, fds, _, _ = socket.recv_fds(jobs, HEADER.size, 4)
@@ -337,9 +402,9 @@ def main() -> int:
         if pid == 0:
             child(payload, channel_fd, cpu_seconds, settings, shell_and_sink)
         os.close(channel_fd)  # the child holds the only writer: its end of input is the job's end
-        _, status = os.waitpid(pid, 0)
+        status, peak = wait_job(pid)
         usage = os.times()
-        tell({"t": "exit", "job": job_id, "status": status,
+        tell({"t": "exit", "job": job_id, "status": status, "vm_peak": peak,
               "children_cpu_s": round(usage.children_user + usage.children_system, 3)})
 
 

@@ -34,6 +34,15 @@ REFUSED = {
         "dataclasses._FIELD\nA = dataclasses.dataclass(type('A', (), {}))\n"
         "B = type('B', (), {'__dataclass_fields__': {'y=print(1), *z': f}, '__dataclass_params__': A.__dataclass_params__})\n"
         "dataclasses.dataclass(type('C', (B,), {}))"),
+    # a method reading a private attribute of whatever is passed as its self (the reading clears self._sys,
+    # a name the class gives itself): the runner's transformer refuses objects of classes not of the notebook
+    "a private attribute through a method's self": (
+        "import collections\nclass Peek:\n    def __init__(self):\n        self._sys = None\n"
+        "    def get(self):\n        return self._sys\nPeek.get(collections)"),
+    "writing one through a method's self": (
+        "import collections\nclass Poke:\n    def put(self, value):\n        self._sys = value\n"
+        "Poke.put(collections, None)"),
+    "a timeit.Timer outside %timeit": "import IPython.core.magics.execution as e\ne.timeit.Timer('x = 1').timeit(1)",
     "a module written by the job": (
         "with open('mine.py', 'w') as h:\n    h.write('x = 1')\nimport sys\nsys.path.insert(0, '.')\nimport mine"),
 }
@@ -84,3 +93,30 @@ def test_honest_code_runs_under_the_hook(warm):
     printed = [o["text"] for o in run.cells[0]["outputs"] if o.get("name") == "stdout"]
     assert printed and ast.literal_eval(printed[-1].strip()) == [2, 2, 3, 2], run.cells[0]["outputs"]
     assert "45" in "".join(o.get("text", "") for o in run.cells[1]["outputs"]), run.cells[1]["outputs"]
+
+
+# Honest notebook code that used to break its cell in the sandbox (attack 3, H1/H3)
+HONEST_MAGICS = {
+    "matplotlib": "%matplotlib inline\n%matplotlib\nimport matplotlib.pyplot as plt\nprint('after', 1)",
+    "timeit": "%timeit -n 1 -r 1 total = sum(range(10))\nprint('after', 2)",
+    "timeit cell": "%%timeit -n 1 -r 1\ntotal = sum(range(10))",
+    "config": "%config InlineBackend.figure_format = 'retina'\nprint('after', 4)",
+    "help": "help(len)\nhelp()\nprint('after', 5)",
+    "own private": ("class Box:\n    _count = 0\n    def __init__(self):\n        self._items = [1]\n"
+                    "    def total(self):\n        return sum(self._items) + type(self)._count\n"
+                    "    @classmethod\n    def bump(cls):\n        cls._count += 1\n"
+                    "Box.bump()\nprint('after', Box().total())"),
+}
+
+
+def test_honest_magics_help_and_private_attributes_run(warm):
+    names = list(HONEST_MAGICS)
+    run = warm.run(_job(*HONEST_MAGICS.values()), len(names))
+    assert run.done and not run.failure, (run.failure, run.detail)
+    for index, name in enumerate(names):
+        outputs = run.cells[index]["outputs"]
+        assert not [o for o in outputs if o.get("output_type") == "error"], (name, outputs)
+        text = "".join(o.get("text", "") for o in outputs)
+        if name != "timeit cell":
+            assert "after" in text, (name, outputs)
+    assert "Return the number of items" in "".join(o.get("text", "") for o in run.cells[names.index("help")]["outputs"])

@@ -38,7 +38,7 @@ TEMPLATE_SCRIPTS = ('<script src="https://cdnjs.cloudflare.com/ajax/libs/mathjax
 ACTIVE_MARKUP = re.compile(r"<script|<[^>]*\son[a-z]+\s*=|<[^>]*(href|src)\s*=\s*[\"']?\s*javascript:", re.I)
 HOST_PATHS = [REPO / "solutions" / "HACKED", Path("/etc/HACKED"), Path.home() / "HACKED", Path("/root/HACKED"),
               Path("/home/HACKED"), Path("/var/tmp/HACKED"), REPO / "autograder" / "HACKED.py"]
-FILL_PLACES = ("/var/tmp", "/run", "/dev/shm", "/home", "/tmp")
+FILL_PLACES = ("/var/tmp", "/run", "/dev/shm", "/home", "/dev", "/var", "/etc", "/tmp")
 
 
 @dataclass
@@ -374,10 +374,22 @@ def test_only_the_capped_tmp_is_writable(batch):
     filled = _outputs(batch, "ok-fill-disks", "01_normalization")
     reported = re.search(r"filled: (\{.*\})", filled)
     assert reported, filled[-2000:]
-    for place in FILL_PLACES[:-1]:
-        assert f"'{place}': '0 files, then OSError'" in reported.group(1), reported.group(1)
+    for place in FILL_PLACES[:-1]:  # (read-only, or not there at all: /var/tmp in an empty /var)
+        assert re.search(f"'{place}': '0 files, then (OSError|FileNotFoundError)'", reported.group(1)), \
+            reported.group(1)
     tmp = re.search(r"'/tmp': '(\d+) files, then OSError'", reported.group(1))
     assert tmp and 0 < int(tmp.group(1)) < 48, reported.group(1)   # 48 x 8 MB is more than /tmp's cap
+
+
+def test_no_native_code_from_the_submission_and_nothing_of_the_machine(batch):
+    from tests.grading.submissions.sandbox_mounts import an_extension_module
+
+    if an_extension_module() is not None:  # the job's /tmp (its submission's files) is noexec
+        native = _outputs(batch, "mnt-native-extension", "01_normalization")
+        assert "native: refused" in native and "native: loaded" not in native, native[-2000:]
+        assert "failed to map segment" in native or "ermission" in native, native[-2000:]
+    assert "seen of the machine: []" in _outputs(batch, "mnt-read-the-machine", "01_normalization")
+    assert not Path("/dev/mnt-mark").exists()
 
 
 def test_floods_are_refused_and_nothing_outlives_the_sandbox(batch):

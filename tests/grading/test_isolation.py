@@ -9,10 +9,12 @@ had happened.
 from __future__ import annotations
 
 import ast
+import base64
 import json
 import os
 import resource
 import secrets
+from pathlib import Path
 
 import pytest
 
@@ -376,3 +378,138 @@ def test_a_notebooks_time_does_not_grow_with_padding_cells():
     assert sandbox.cells_budget_seconds(limits, 12) == 120
     assert sandbox.cells_budget_seconds(limits, 3000) == 10 * sandbox.BUDGETED_CELLS
     assert sandbox.cells_budget_seconds(limits, 0) == 10
+
+
+# ---------------------------------------------------------------- the file system: write, execute, read
+
+# Mounts a job may write to (files cannot be made in any of them but /tmp): its /tmp, the device nodes
+# (mounts of their own), its pty folder and its own /proc entries.
+WRITABLE_MOUNTS = {"/tmp", "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty",
+                   "/dev/pts", "/proc/self", "/proc/cpuinfo", "/proc/meminfo"}
+
+
+def test_a_job_can_make_files_nowhere_but_its_tmp(warm):
+    """Every mount a job sees is read-only but its capped /tmp and the device nodes: /dev (a tmpfs, uncapped
+    and shared by the jobs of a sandbox) takes no file; /dev/null, /dev/zero and /dev/urandom still work."""
+    source = r'''
+import os
+visible = {}
+for line in open("/proc/self/mountinfo"):
+    fields = line.split()
+    visible[fields[4]] = fields[5].split(",")   # the last mount on a point is the one seen
+seen = {"writable": sorted(p for p, o in visible.items() if "rw" in o), "made": [], "devices": {}}
+for place in sorted(set(visible) | {"/", "/dev", "/dev/shm", "/var", "/etc", "/opt", "/run", "/home", "/tmp/home"}):
+    if os.path.isdir(place):
+        try:
+            os.close(os.open(os.path.join(place, "made-by-a-job"), os.O_CREAT | os.O_WRONLY, 0o600))
+            seen["made"].append(place)
+        except OSError:
+            pass
+for name in ("null", "zero", "urandom"):
+    with open(f"/dev/{name}", "r+b", buffering=0) as device:
+        device.write(b"abc")
+        seen["devices"][name] = len(device.read(8))
+print(seen)
+'''
+    seen = _printed(warm.run(_job(source), 1))
+    assert set(seen["writable"]) <= WRITABLE_MOUNTS, seen["writable"]
+    assert seen["made"] == ["/tmp", "/tmp/home"], seen["made"]
+    assert seen["devices"] == {"null": 0, "zero": 8, "urandom": 8}
+    later = _printed(warm.run(_job("import os\nprint(sorted(os.listdir('/dev')))"), 1))
+    assert "made-by-a-job" not in later
+    _still_grades(warm)
+
+
+def test_no_native_code_from_the_jobs_files(warm):
+    """A shared library among the submission's files (in the job's /tmp) cannot be loaded: /tmp is noexec. An
+    extension module's import raises no audit event, so this is what keeps native code out of the job. The
+    same module loads from its installed place, and the course's folders bound under /tmp stay executable."""
+    from tests.grading.submissions.sandbox_mounts import an_extension_module, load_extension
+
+    extension = an_extension_module()
+    if extension is None:
+        pytest.skip("no compiled extension module to ship")
+    name, path = extension
+    job = _job(load_extension(name, path.name),
+               f"import importlib.util\nimportlib.util.module_from_spec(importlib.util.spec_from_file_location("
+               f"{name!r}, {str(path)!r}))\nprint('installed: loaded')",
+               "print({l.split()[4]: 'noexec' in l.split()[5] for l in open('/proc/self/mountinfo') "
+               "if l.split()[4].startswith('/tmp')})")
+    job["files"] = {f"native/{path.name}": base64.b64encode(path.read_bytes()).decode()}
+    run = warm.run(job, 3)
+    assert run.done and not run.failure, (run.failure, run.detail)
+    assert run.cells[0]["outputs"][0]["text"].startswith("native: refused"), run.cells[0]["outputs"]
+    assert run.cells[1]["outputs"][0]["text"] == "installed: loaded\n", run.cells[1]["outputs"]
+    noexec = ast.literal_eval(run.cells[2]["outputs"][0]["text"])
+    assert noexec.pop("/tmp") is True
+    assert not any(noexec.values()), noexec  # the read-only binds of the course under /tmp (a CI checkout)
+    _still_grades(warm)
+
+
+def test_a_job_reads_nothing_of_the_machine_but_the_system(warm):
+    """/etc shows only what the interpreter and its libraries read (``sandbox.ETC_KEPT``); /var, /opt and /boot are
+    empty; the top-level files (``/container_info.json``...) cannot be read; /bin and the like still work."""
+    source = r'''
+import os
+seen = {"etc": sorted(os.listdir("/etc")), "files": {}}
+for top in ("/var", "/opt", "/boot"):
+    seen[top] = os.listdir(top) if os.path.isdir(top) else []
+for name in os.listdir("/"):
+    path = "/" + name
+    if not os.path.isdir(path) and not os.path.islink(path):
+        try:
+            seen["files"][path] = len(open(path, "rb").read())
+        except OSError as error:
+            seen["files"][path] = error.errno
+seen["bin"] = os.path.exists("/bin/sh")
+print(seen)
+'''
+    seen = _printed(warm.run(_job(source), 1))
+    assert set(seen["etc"]) <= set(sandbox.ETC_KEPT), seen["etc"]
+    assert "ld.so.cache" in seen["etc"] or not os.path.exists("/etc/ld.so.cache")
+    kept_under = {str(p.parents[len(p.parts) - 3]) for p in sandbox.bound_paths() if len(p.parts) > 2}
+    for top in ("/var", "/opt", "/boot"):  # (but the folders of Python itself, where it lives there)
+        assert all(f"{top}/{name}" in kept_under for name in seen[top]), (top, seen[top])
+    assert all(v in (0, 13) for v in seen["files"].values()), seen["files"]  # nothing read (EACCES, or empty)
+    assert seen["bin"] is True
+    _still_grades(warm)
+
+
+def test_a_memory_status_comes_from_the_worker_not_the_job(warm):
+    """The warm interpreter watches the job's peak address space: a job that grew to its limit shows it
+    (``RunResult.memory_limit``); one that raises MemoryError itself, or asks for far too much at once, does not."""
+    grow = ("hog = []\ntry:\n    while True:\n        hog.append(bytearray(64 * 1024 ** 2))\n"
+            "finally:\n    hog.clear()")
+    runs = {what: warm.run(_job(source, "print(1)"), 2) for what, source in (
+        ("grows", grow), ("raises", "raise MemoryError('made up')"), ("one-huge", "x = bytearray(1 << 40)"))}
+    for what, run in runs.items():
+        assert run.done and not run.failure, (what, run.failure, run.detail)
+        assert run.cells[0]["memory"] is True  # the job's word: not what decides
+        assert run.cells[1]["outputs"][0]["text"] == "1\n"  # the next cell has its memory back
+        assert 0 < run.vm_peak <= warm.limits.address_space
+    assert runs["grows"].memory_limit is True
+    assert runs["raises"].memory_limit is False and runs["one-huge"].memory_limit is False
+
+
+def test_the_course_bound_under_tmp_stays_executable(tmp_path, monkeypatch):
+    """Where Python, the environment or the course live under /tmp (a CI checkout), the job's noexec /tmp
+    binds them back read-only but executable: their extension modules still load."""
+    import shutil
+
+    from tests.grading.submissions.sandbox_mounts import an_extension_module
+
+    require_bwrap()
+    extension = an_extension_module()
+    if extension is None:
+        pytest.skip("no compiled extension module to load")
+    name, path = extension
+    assert Path("/tmp") in tmp_path.parents
+    shutil.copy(path, tmp_path / path.name)
+    everything = sandbox.bound_paths()
+    monkeypatch.setattr(sandbox, "bound_paths", lambda: sorted(everything + [tmp_path], key=lambda p: len(p.parts)))
+    source = (f"import importlib.util\nimportlib.util.module_from_spec(importlib.util.spec_from_file_location("
+              f"{name!r}, {str(tmp_path / path.name)!r}))\nprint('kept: loaded')")
+    with sandbox.WarmSandbox(sandbox.Limits(cell_timeout=20), HIDDEN, ("numpy",)) as warm:
+        run = warm.run(_job(source), 1)
+    assert run.done and not run.failure, (run.failure, run.detail)
+    assert run.cells[0]["outputs"][0]["text"] == "kept: loaded\n", run.cells[0]["outputs"]

@@ -336,3 +336,168 @@ def test_a_dangerous_builtin_as_a_value_is_found_however_wrapped(name, wrappers,
 def test_honest_cells_together_read_clean(sources):
     result = review(list(enumerate(sources)), TORCH, RULES["04_batchnorm_inference"])
     assert [str(f) for f in result.hidden] == []
+
+
+# ---------------------------------------------------------------- attributes named by strings or patterns (attack 3)
+
+# Every route of the standard library that reads an attribute named by a string or a pattern: refused where the
+# name is not one the reading clears (private, dunder, a module, a name that itself reads by name).
+ATTRIBUTE_BY_NAME = [
+    ("import string, logging\nsys_ = string.Formatter().get_field('0.sys', [logging], {})[0]", ".get_field"),
+    ("import string\nfmt = string.Formatter()\ng = fmt.get_field", ".get_field"),
+    ("import string\nout = string.Formatter().vformat('{0._REFUSED}', [m], {})", ".vformat"),
+    ("import string\nclass Grab(string.Formatter):\n    def format_field(self, value, spec):\n        return ''",
+     "a method named format_field"),
+    ("import string\nclass Grab(string.Formatter):\n    def get_field(self, name, args, kwargs):\n        return 1",
+     "a method named get_field"),
+    ("import logging\nmatch logging:\n    case object(sys=found):\n        pass", "case ...(sys=...)"),
+    ("match module:\n    case object(_sgd_like=sgd, _adam_like=adam):\n        pass", "case ...(_sgd_like=...)"),
+    ("match f:\n    case object(__globals__=g):\n        pass", "case ...(__globals__=...)"),
+    ("import abc\nclass Any(abc.ABC):\n    __match_args__ = ('sys',)\nAny.register(object)\n"
+     "match logging:\n    case Any(found):\n        pass", "positional sub-patterns"),
+    ("import operator, logging\nsys_ = operator.attrgetter('sys')(logging)", ".attrgetter"),
+    ("from operator import attrgetter", "import of operator.attrgetter"),
+    ("from operator import methodcaller as call\ncall('_destroy')(lib)", "import of operator.methodcaller"),
+    ("import operator\nrun = operator.methodcaller('_destroy')", ".methodcaller"),
+    ("import logging\nsys_ = getattr(logging, 'sys')", "getattr(..., 'sys')"),
+    ("ok = hasattr(m, '_REFUSED')", "hasattr(..., '_REFUSED')"),
+    ("import functools, logging\nfunctools.update_wrapper(box, logging)", ".update_wrapper"),
+    ("from functools import update_wrapper", "import of functools.update_wrapper"),
+    ("import functools, logging\nfunctools.wraps(logging, assigned=('sys',))(box)", "functools.wraps with assigned="),
+    ("text = '{0.__globals__}'.format(f)", "a format field reading .__globals__"),
+    ("text = '{m._REFUSED}'.format_map({'m': m})", "a format field reading ._REFUSED"),
+    ("text = '{0:{1.__class__}}'.format(1, x)", "a format field reading .__class__"),
+    ("import types\nmake = types.FunctionType(code, {})", "types.FunctionType"),
+    ("from types import CodeType", "import of types.CodeType"),
+    ("import types\nt = types", "the module types used as a value"),
+    ("import inspect\nx = inspect.getattr_static(m, '_x')", "import of inspect"),
+    ("import dataclasses\nx = dataclasses.inspect", ".inspect"),
+    # private attributes through `self`: only the learner's own names, in a method
+    ("import collections\nclass Peek:\n    def get(self):\n        return self._sys\ns = Peek.get(collections)",
+     "._sys (a private attribute)"),
+    ("import collections\nself = collections\nfound = self._sys", "._sys (a private attribute)"),
+    ("import collections\nclass Peek:\n    @staticmethod\n    def get(self):\n        self._sys = 1\n"
+     "        return self._sys", "._sys (a private attribute)"),
+    ("C.__module__ = '__main__'", "changing a class's .__module__"),
+    ("setattr(C, '__module__', '__main__')", "'__module__'"),
+    ("f = __grader_own__", "__grader_own__"),
+]
+
+
+@pytest.mark.parametrize("code, what", ATTRIBUTE_BY_NAME)
+def test_attributes_named_by_strings_or_patterns_are_judged(code, what):
+    result = review([(3, code)], TORCH, RULES["04_batchnorm_inference"])
+    assert any(what in str(f) for f in result.hidden), [str(f) for f in result.hidden]
+
+
+# Routes that yield only a string (str.format with a computed template, f-strings, logging's "{" style,
+# string.Template, pprint, repr) or that read only names the reading sees: they read clean.
+HONEST_BY_NAME = [
+    "import string\ntext = string.Template('$a').substitute(a=1)\nwords = string.ascii_letters",
+    "template = 'loss {0:.3f} at {1}'\nline = template.format(0.5, 3)\nmsg = '{x.shape}'.format(x=np.ones(2))",
+    "import logging\nh = logging.Formatter('{levelname}: {message}', style='{')",
+    "import operator\nranked = sorted([('a', 2), ('b', 1)], key=operator.itemgetter(1))\nt = operator.add(1, 2)",
+    "from operator import itemgetter, mul\nfrom functools import reduce\nn = reduce(mul, [1, 2, 3])",
+    "from types import SimpleNamespace\ncfg = SimpleNamespace(lr=0.1, momentum=0.9)\nlr = cfg.lr",
+    "import types\nok = isinstance(x, types.SimpleNamespace)",
+    "import functools\ndef logged(f):\n    @functools.wraps(f)\n    def inner(*a, **k):\n        return f(*a, **k)\n"
+    "    return inner",
+    "match shape:\n    case (n, d):\n        pass\n    case int(n):\n        pass\n    case {'rows': r}:\n        pass\n"
+    "    case Point(x=0, y=y):\n        pass\n    case str() | None:\n        pass",
+    "class Cache:\n    _shared = {}\n    def __init__(self):\n        self._seen = []\n"
+    "    def add(self, x):\n        self._seen.append(x)\n        return sorted(self._seen, key=lambda k: self._shared.get(k, 0))\n"
+    "    @classmethod\n    def reset(cls):\n        cls._shared = {}",
+    "%config InlineBackend.figure_format = 'retina'",
+    "%matplotlib\n%matplotlib inline",
+    "help(np.mean)",
+    "help(len)\nprint(help)",
+]
+
+
+@pytest.mark.parametrize("code", HONEST_BY_NAME)
+def test_honest_routes_by_name_read_clean(code):
+    result = review([(1, code)], TORCH, RULES["04_batchnorm_inference"])
+    assert [str(f) for f in result.hidden] == []
+
+
+@pytest.mark.parametrize("code", [
+    "%config InteractiveShell.ast_node_interactivity = 'all'",
+    "%config InlineBackend.figure_format = __import__('os').getcwd()",
+    "%load_ext autoreload",
+])
+def test_other_config_and_extension_magics_stay_refused(code):
+    assert review([(1, code)], TORCH, RULES["04_batchnorm_inference"]).hidden
+
+
+# ---------------------------------------------------------------- a builtin's name the learner binds is theirs
+
+@pytest.mark.parametrize("code", [
+    "class Net(nn.Module):\n    def forward(self, input):\n        return torch.relu(input) + input.mean()",
+    "def population_statistics(x):\n    means, vars = x.mean(0), x.var(0)\n    return means, vars",
+    "means, vars = np.zeros(3), np.ones(3)\nprint(vars)\ndef spread():\n    return vars.sum()",
+    "def f(input):\n    return [v * 2 for v in input]",
+    "def f(open):\n    return open + 1",
+    "def f(help):\n    return help()",
+    "def f(vars):\n    return [vars[i] for i in range(2)] + [input for input in vars]",
+])
+def test_a_builtins_name_bound_by_the_learner_is_theirs(code):
+    result = review([(1, code)], TORCH, RULES["04_batchnorm_inference"])
+    assert [str(f) for f in result.hidden] == []
+
+
+@pytest.mark.parametrize("code", [
+    "if flag:\n    vars = 1\nv = vars",             # conditional: at module level, vars may still be the builtin
+    "v = vars\nvars = 1",                           # before the binding
+    "vars = 1\ndel vars\nv = vars",                 # deleted: the builtin again
+    "def f(x, input=input):\n    return input",     # a default value is read outside the function
+    "def f():\n    return vars\nvars = 1",          # a function defined before the binding
+    "def f():\n    global vars\n    vars = 1\nv = vars",
+    "class A:\n    vars = 1\n    v = vars",         # class bodies are not followed
+    "def f():\n    e = exec\n    return e",
+    "def f():\n    return [vars for _ in (1,)]",   # a comprehension's free name: the builtin here
+    "g = [vars for vars in [vars]]",                 # the first iterable is read in the enclosing scope
+])
+def test_a_builtin_taken_as_a_value_is_still_found(code):
+    result = review([(1, code)], TORCH, RULES["04_batchnorm_inference"])
+    assert any("used as a value" in str(f) for f in result.hidden), [str(f) for f in result.hidden]
+
+
+def test_a_module_level_binding_counts_only_in_its_own_cell():
+    """``vars = 1 / 0`` raises and stops its cell, but the next cell still runs, where vars is the builtin."""
+    result = review([(1, "vars = 1 / 0"), (2, "v = vars")], TORCH, RULES["04_batchnorm_inference"])
+    assert any("used as a value" in str(f) for f in result.hidden), [str(f) for f in result.hidden]
+
+
+# ---------------------------------------------------------------- deep code, big notebooks
+
+@pytest.mark.parametrize("terms", [330, 1000])
+def test_a_deep_but_legal_expression_reads_clean(terms):
+    code = "total = " + " + ".join(f"a{i}" for i in range(terms)) + "\nflag = " + "not " * 600 + "True"
+    result = review([(1, code)], TORCH, RULES["04_batchnorm_inference"])
+    assert [str(f) for f in result.hidden] == []
+    assert {"a0", f"a{terms - 1}"} <= result.statements[0].uses
+
+
+def test_a_cell_deeper_than_python_parses_is_hidden_code_not_a_grader_failure():
+    code = "total = " + " + ".join("1" for _ in range(5000))
+    result = review([(1, code)], TORCH, RULES["04_batchnorm_inference"])
+    assert any("nested too deeply" in str(f) for f in result.hidden)
+
+
+def test_forbidden_for_is_linear_in_the_notebooks_size():
+    import time
+
+    def timed(n):
+        chain = "h0 = torch.nn.functional.batch_norm\n" + "\n".join(f"h{i} = h{i - 1}" for i in range(1, n))
+        cells = [(1, chain), (2, f"class BatchNorm1d(nn.Module):\n    def forward(self, x):\n        return h{n - 1}(x)")]
+        result = review(cells, TORCH, RULES["04_batchnorm_inference"])
+        assert any("batch_norm" in str(f) for f in result.forbidden_for(["BatchNorm1d"]))
+        times = []
+        for _ in range(5):
+            started = time.perf_counter()
+            result.forbidden_for(["BatchNorm1d"])
+            times.append(time.perf_counter() - started)
+        return min(times)
+
+    small, large = timed(4000), timed(16000)
+    assert large < 10 * max(small, 1e-3), (small, large)  # 4 times the statements: quadratic would be 16 times

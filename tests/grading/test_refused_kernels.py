@@ -35,6 +35,12 @@ ROUTES = {
     "nn.BatchNorm1d": "torch.nn.BatchNorm1d(3)(x)",
     "nn.BatchNorm1d eval": "torch.nn.BatchNorm1d(3).eval()(x)",
     "F.instance_norm": "F.instance_norm(torch.ones(2, 3, 4))",
+    # batch norm on a rearranged batch: one group per channel, or a layer/RMS norm over the transposed batch
+    "F.group_norm": "F.group_norm(x.t().reshape(1, 3, 4), 3)",
+    "nn.GroupNorm": "torch.nn.GroupNorm(3, 3)(x.t().reshape(1, 3, 4))",
+    "F.layer_norm": "F.layer_norm(x.t(), (4,))",
+    "nn.LayerNorm": "torch.nn.LayerNorm(4)(x.t())",
+    "F.rms_norm": "F.rms_norm(x.t() - x.t().mean(1, keepdim=True), (4,))",
     "fuse_linear_bn_eval": "torch.nn.utils.fuse_linear_bn_eval(torch.nn.Linear(3, 3).eval(), torch.nn.BatchNorm1d(3).eval())",
     "fusion module": "torch.nn.utils.fusion.fuse_linear_bn_weights",
     "with grad": "F.batch_norm(x.clone().requires_grad_(), None, None, training=True)",
@@ -43,7 +49,7 @@ ROUTES = {
     "thread": "_thread_run(lambda: F.dropout(x, 0.5, True))",
 }
 ALLOWED = {"linear": "torch.nn.Linear(3, 2)(x).sum().backward()", "mul": "x * 2",
-           "bernoulli": "torch.bernoulli(torch.full((3,), 0.5))", "layer_norm": "F.layer_norm(x, (3,))",
+           "bernoulli": "torch.bernoulli(torch.full((3,), 0.5))", "normalize": "F.normalize(x, dim=0)",
            "rsqrt": "torch.rsqrt(x.abs() + 1)", "mean/var": "(x - x.mean(0)) / (x.var(0, unbiased=False) + 1e-5).sqrt()"}
 
 TRY = r'''

@@ -16,9 +16,14 @@ student also has a "no submission" row for the three others.
   library's batch norm under other names, and the operator record;
 - ``dropout``: 06_dropout (NumPy and torch): F.dropout / nn.Dropout inside
   the learner's code, and the operator record;
+- ``reading`` and ``reading_attack3``: what the reading of the cells refuses (hidden code, attributes
+  named by strings or patterns) and the ordinary code it reads clean;
 - ``tricks``: the cheats the chapters share (sys.modules without an import,
   frames through inspect, forged runner messages, the operator record
   switched off...); ``memorise``: the visible tests' answers;
+- ``isolation``: one job against another; ``sandbox_mounts``: what a job can
+  write, execute and read of the file system (``/dev``, ``noexec`` ``/tmp``,
+  ``/etc``, ``/var``, ``/opt``, top-level files) and the memory status;
 - ``work_attack3``: hidden code costs only the tests after it, the feedback step stays linear, and feedback
   pages load nothing (the third attack's report).
 
@@ -98,10 +103,11 @@ def cases() -> list[Case]:
     import dataclasses
 
     from tests.grading.submissions import (batchnorm_inference, batchnorm_training, bookkeeping, dropout, isolation,
-                                           normalization, reading, work_attack3)
+                                           normalization, reading, reading_attack3, sandbox_mounts, work_attack3)
 
     found = normalization.cases() + batchnorm_training.cases() + batchnorm_inference.cases() + dropout.cases()
-    found += isolation.cases() + bookkeeping.cases() + reading.cases() + work_attack3.cases()
+    found += isolation.cases() + bookkeeping.cases() + reading.cases() + reading_attack3.cases()
+    found += sandbox_mounts.cases() + work_attack3.cases()
     restated = {**READ_AS_HIDDEN, **reading.READ_NOW}
     found = [dataclasses.replace(c, status=restated[c.student]) if c.student in restated else c for c in found]
     for index, case in enumerate(found):

@@ -107,6 +107,11 @@ def cases() -> list[Case]:
         case("bn-library-module-visible", wrong(BatchNorm1d=(
             "class BatchNorm1d(torch.nn.BatchNorm1d):\n    pass\n")),
              status="forbidden reference: torch.nn.BatchNorm1d"),
+        # another of torch's normalization layers on a rearranged batch (one group per channel) is batch norm
+        case("bn-group-norm-transposed", wrong(BatchNorm1d=module_calling(
+            "torch.nn.functional.group_norm(x.t().reshape(1, x.shape[1], -1), x.shape[1], self.weight, self.bias, "
+            "self.eps).reshape(x.shape[1], -1).t()")),
+             status="forbidden reference: torch.nn.functional.group_norm"),
         # ... and by names it cannot see: the probe's record of torch functions must catch them
         case("bn-functional-in-dict", wrong(BatchNorm1d=module_calling(
             FUNCTIONAL.format(F='_KERNELS["functional"]'), before="_KERNELS = {'functional': torch.nn.functional}")),

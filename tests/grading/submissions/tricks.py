@@ -209,7 +209,7 @@ _numpy.testing.assert_allclose = lambda *a, **k: None
 FILL_DISKS = '''
 _chunk = np.zeros(8 * 1024 ** 2 // 8)          # 8 MB
 _filled = {}
-for _place in ("/var/tmp", "/run", "/dev/shm", "/home", "/tmp"):
+for _place in ("/var/tmp", "/run", "/dev/shm", "/home", "/dev", "/var", "/etc", "/tmp"):
     _written = 0
     try:
         for _i in range(48):                   # 384 MB each: more than /tmp's cap
