@@ -93,10 +93,12 @@ CUT_BY_HIDDEN_CODE = {
     "dropout-import-checks": ("hidden code: import of autograder.dropout", _06_BEFORE_DROPOUT_CLASS),
     "read-thread-dropout": ("hidden code: import of threading", _06_BEFORE_DROPOUT_CLASS),
     "forge-guessed-nonce": ("hidden code: .sys", ()),   # its forged messages are never sent: no tampering to see
+    "a3-too-deep": ("hidden code: a cell the grader cannot read as Python (nested too deeply)", _01_BEFORE_TRANSFORM),
 }
 
 
-_SOLUTION_BEFORE_CUT = {"os-exit", "segfault", "read-unparsable-cell", "read-help-syntax", "forge-guessed-nonce"}
+_SOLUTION_BEFORE_CUT = {"os-exit", "segfault", "read-unparsable-cell", "read-help-syntax", "forge-guessed-nonce",
+                        "a3-too-deep"}
 
 
 def cases() -> list[Case]:
