@@ -386,8 +386,12 @@ def test_no_native_code_from_the_submission_and_nothing_of_the_machine(batch):
 
     if an_extension_module() is not None:  # the job's /tmp (its submission's files) is noexec
         native = _outputs(batch, "mnt-native-extension", "01_normalization")
-        assert "native: refused" in native and "native: loaded" not in native, native[-2000:]
-        assert "failed to map segment" in native or "ermission" in native, native[-2000:]
+        assert "native: loaded" not in native, native[-2000:]
+        # its importlib is hidden code: the notebook stops before that cell, so the extension never reaches the
+        # sandbox here (tests/grading/test_isolation.py loads one in a job directly); where it runs, it is refused
+        if NOT_RUN not in native:
+            assert "native: refused" in native, native[-2000:]
+            assert "failed to map segment" in native or "ermission" in native, native[-2000:]
     assert "seen of the machine: []" in _outputs(batch, "mnt-read-the-machine", "01_normalization")
     assert not Path("/dev/mnt-mark").exists()
 
