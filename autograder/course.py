@@ -28,6 +28,13 @@ SOLUTIONS = REPO / "solutions"
 EXERCISES = REPO / "exercises"
 CONFIG = REPO / "autograder" / "nbgrader_config.py"
 
+# Every page the course writes for people to open (feedback pages, the class report) forbids every load: no script,
+# no request to the network, the disk or the page's host; only its inline styles and the pictures inside it (data:).
+# The feedback template (templates/course_feedback/index.html.j2) writes the same text.
+CONTENT_SECURITY_POLICY = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
+                           "form-action 'none'; base-uri 'none'")
+CSP_META = f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}" />'
+
 # Where learners read the book: feedback pages and the class report link each recognised mistake to its
 # section there. The one setting: the environment variable NORMREG_BOOK_URL (e.g. the GitHub Pages site,
 # https://YOUR-ORG.github.io/normreg-course); the grade and report commands also take --book-url. Without

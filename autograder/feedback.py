@@ -21,6 +21,7 @@ import bleach
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
+from autograder.course import CONTENT_SECURITY_POLICY, CSP_META  # noqa: F401 - the pages' policy, kept with them
 from normreg.i18n import translator
 
 _ = translator("grader")  # the feedback page's own words (normreg/locale/ko/LC_MESSAGES/grader.po)
@@ -45,20 +46,42 @@ SAFE_TAGS = {"a", "abbr", "b", "blockquote", "br", "code", "em", "h1", "h2", "h3
              "li", "ol", "p", "pre", "span", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul"}
 
 
-SCRIPT_LINK = re.compile(r"\]\(\s*<?\s*(?:javascript|vbscript|data)\s*:", re.IGNORECASE)
+# Every pattern applied to learner text is linear: no two adjacent quantifiers can match the same characters
+# (``\s*<?\s*`` could split a run of spaces in n ways: a 40 KB cell of spaces cost 16 s).
+SCRIPT_LINK = re.compile(r"\]\(\s*(?:<\s*)?(?:javascript|vbscript|data)\s*:", re.IGNORECASE)
+
+
+# mistune (nbconvert's markdown) is quadratic in a run of spaces (8,000 spaces: 0.8 s; 30,000: 13 s); longer runs
+# than this draw nothing more (HTML collapses them) and become this many
+LONGEST_SPACES = 64
+_LONG_SPACES = re.compile(" {%d,}" % (LONGEST_SPACES + 1))
+
+
+def clean_markdown(text: str) -> str:
+    """A learner's markdown with plain formatting only (no script, no on*=, no javascript:), ready for mistune."""
+    if "<" in text:
+        text = bleach.clean(text, tags=SAFE_TAGS, attributes={"a": ["href", "title"]},
+                            protocols={"http", "https", "mailto"}, strip=True, strip_comments=True)
+    # markdown's own links, [text](javascript:...), become plain anchors
+    text = SCRIPT_LINK.sub("](#", text)
+    return _LONG_SPACES.sub(" " * LONGEST_SPACES, text)
 
 
 class SanitizeMarkdown(Preprocessor):
-    """Strip every HTML tag and attribute but plain formatting from markdown cells (no script, no on*=, no javascript:)."""
+    """Strip every HTML tag and attribute but plain formatting from markdown cells (no script, no on*=, no javascript:),
+    and from the markdown outputs of code cells (``display(Markdown(...))``); their images load nothing
+    (``no_remote_images``, in the page's filter, and the page's Content-Security-Policy)."""
 
     enabled = Bool(True).tag(config=True)
 
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type == "markdown" and "<" in cell.source:
-            cell.source = bleach.clean(cell.source, tags=SAFE_TAGS, attributes={"a": ["href", "title"]},
-                                       protocols={"http", "https", "mailto"}, strip=True, strip_comments=True)
-        # markdown's own links, [text](javascript:...), become plain anchors
-        cell.source = SCRIPT_LINK.sub("](#", cell.source)
+        if cell.cell_type == "markdown":
+            cell.source = clean_markdown(cell.source)
+        elif cell.cell_type == "code":
+            for output in cell.get("outputs", []):
+                data = output.get("data") if isinstance(output, dict) else None
+                if isinstance(data, dict) and isinstance(data.get("text/markdown"), str):
+                    data["text/markdown"] = clean_markdown(data["text/markdown"])
         return cell, resources
 
 
@@ -125,14 +148,39 @@ _DISPLAY = re.compile(r"\$\$(.+?)\$\$", re.S)
 _INLINE = re.compile(r"(?<![\\$])\$([^$<>]+?)\$")
 
 
+def _text_underscores(tex: str) -> str:
+    r"""``\text{a\_b}`` as ``\text{a_b}``: each ``\text{`` up to the next ``}``, found with ``str.find``.
+
+    (The regular expression ``\\text\{([^}]*)\}`` scans to the end of the formula from every ``\text{`` that no
+    ``}`` follows: quadratic in a learner's formula.)"""
+    parts, position = [], 0
+    while True:
+        start = tex.find("\\text{", position)
+        if start < 0:
+            break
+        end = tex.find("}", start + 6)
+        if end < 0:
+            break
+        parts += [tex[position:start + 6], tex[start + 6:end].replace("\\_", "_"), "}"]
+        position = end + 1
+    return "".join(parts) + tex[position:]
+
+
+# latex2mathml is superlinear in a formula's length (8,000 ``\text{a``: 3 s): a longer formula than this, which no
+# exercise writes, stays as its TeX (readable)
+LONGEST_FORMULA = 1000
+
+
 @functools.lru_cache(maxsize=4096)  # the exercise's own formulas come back in every learner's page
 def _mathml(tex: str, display: bool) -> str | None:
+    if len(tex) > LONGEST_FORMULA:
+        return None
     try:
         from latex2mathml.converter import convert
     except ImportError:  # without the converter the formula stays as TeX, still readable
         return None
     tex = html.unescape(tex)
-    tex = re.sub(r"\\text\{([^}]*)\}", lambda m: "\\text{" + m.group(1).replace("\\_", "_") + "}", tex)
+    tex = _text_underscores(tex)
     try:
         markup = convert(tex, display="block" if display else "inline")
     except Exception:  # noqa: BLE001 - TeX the converter does not know stays as it was written
@@ -147,14 +195,43 @@ def math_to_mathml(text: str) -> str:
     return _INLINE.sub(lambda m: _mathml(m.group(1), False) or m.group(0), text)
 
 
+# an <img> tag of rendered markdown: [^<>]* stops at the next tag, so each tag is scanned once (linear)
+_IMG_TAG = re.compile(r"<img\b[^<>]*>", re.IGNORECASE)
+_ATTRIBUTE = re.compile(r"""\s(src|alt)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""", re.IGNORECASE)
+
+
+def _inline_image_only(match: re.Match) -> str:
+    """An image whose picture is inside the page (``data:``) stays; any other becomes its words and its address.
+
+    A markdown image (``![pixel](https://tracker/x.png)``, or by reference) would be fetched when the page is
+    opened, telling whoever wrote it when and where the feedback was read; the page's Content-Security-Policy
+    refuses the load too, and this leaves a readable trace of what was there instead of a broken picture."""
+    tag = match.group(0)
+    values = {}
+    for attribute in _ATTRIBUTE.finditer(tag):
+        values.setdefault(attribute.group(1).lower(), next(v for v in attribute.groups()[1:] if v is not None))
+    source = html.unescape(values.get("src", "")).strip()
+    if source.lower().startswith("data:image/"):
+        return tag
+    alt = html.unescape(values.get("alt", "")).strip()
+    words = f"[image not loaded: {alt} ({source})]" if alt else f"[image not loaded: {source}]"
+    return f'<span class="remote-image">{html.escape(words)}</span>'
+
+
+def no_remote_images(text: str) -> str:
+    """Rendered markdown with every ``<img>`` that would load from elsewhere replaced by its words (above)."""
+    return _IMG_TAG.sub(_inline_image_only, text) if "<img" in text.lower() else text
+
+
 def strip_files_prefix_with_mathml(text: str) -> str:
     """nbconvert's ``strip_files_prefix`` filter, then the formulas as MathML. nbgrader's feedback template
     passes every markdown cell (already rendered to HTML, and stripped of active markup by
-    ``SanitizeMarkdown``) through this filter; registered under its name in nbgrader_config.py, it serves
+    ``SanitizeMarkdown``) through this filter, which also keeps its images from loading anything
+    (``no_remote_images``); registered under its name in nbgrader_config.py, it serves
     ``nbgrader generate_feedback`` and the class grader alike."""
     from nbconvert.filters.strings import strip_files_prefix
 
-    return math_to_mathml(strip_files_prefix(text))
+    return math_to_mathml(no_remote_images(strip_files_prefix(text)))
 
 
 # ---------------------------------------------------------------- the page's words in the notebook's language

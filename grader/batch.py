@@ -58,27 +58,44 @@ class Options:
 # ---------------------------------------------------------------- where the work runs
 
 _SETUP: work.Setup | None = None  # in a local worker process: the run it works for
+_STARTS = None  # in a local worker process: where it says which task it starts (the head keeps the time)
+
+# The head's bound on one submission's work outside the sandbox (nbgrader's steps, the reading, the verdicts, the
+# feedback page), per notebook, on top of everything the sandbox may take (its starts, the notebook's deadline).
+# Ordinary work takes a second or two; past this, the worker is stuck (a notebook that makes some step quadratic):
+# the row is a grader failure, the worker is replaced, and the run goes on.
+TRUSTED_SECONDS = 300.0
+WAIT_SECONDS = 5.0   # how often the head looks at the clocks of the submissions in flight
 
 
-def _install(setup: work.Setup, head: int) -> None:
+def submission_bound(options: Options, notebooks: int) -> float:
+    """The seconds a worker may spend on one submission of ``notebooks`` notebooks before the head gives up on it."""
+    sandbox_seconds = (work.START_ATTEMPTS * sandbox.STARTUP_SECONDS + sandbox.READY_SECONDS + sandbox.DONE_SECONDS
+                       + options.cell_timeout * sandbox.BUDGETED_CELLS)
+    return max(1, notebooks) * (TRUSTED_SECONDS + sandbox_seconds)
+
+
+def _install(setup: work.Setup, head: int, starts=None) -> None:
     """A local worker process's start: die with the head, remember the run; end its sandboxes with it.
 
     ``PR_SET_PDEATHSIG``: a ``kill -9`` of the head kills this worker, and bubblewrap (``--die-with-parent``)
     and every process of its sandboxes with it; the check of ``getppid`` after it covers a head that died
     before the signal was asked for.
     """
-    global _SETUP
+    global _SETUP, _STARTS
     import ctypes
     import signal
 
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # 1: PR_SET_PDEATHSIG
     if os.getppid() != head:
         os._exit(1)
-    _SETUP = setup
+    _SETUP, _STARTS = setup, starts
     multiprocessing.util.Finalize(None, work.close_all, exitpriority=10)
 
 
-def _grade_here(task: work.Task) -> work.Outcome:
+def _grade_here(task: work.Task, token: int | None = None) -> work.Outcome:
+    if _STARTS is not None and token is not None:
+        _STARTS.put((token, os.getpid()))   # the head starts this task's clock now, and knows whom to stop
     return work.grade(_SETUP, task)
 
 
@@ -89,15 +106,52 @@ class LocalWorkers:
     the head starts any thread, so that starting them costs milliseconds.
     """
 
+    BOUND_FACTOR = 1.0   # a task's clock starts when a worker takes it
+
     def __init__(self, setup: work.Setup, n: int):
-        self.capacity = n
-        self.pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("fork"),
-                                        initializer=_install, initargs=(setup, os.getpid()))
-        for future in [self.pool.submit(os.getpid) for _ in range(n)]:  # start them all now, from this thread
+        self.capacity, self.setup = n, setup
+        self.context = multiprocessing.get_context("fork")
+        self.starts = self.context.SimpleQueue()
+        self.tokens: dict[Future, int] = {}
+        self.running: dict[int, tuple[int, float]] = {}   # token -> (worker pid, when it started, head's clock)
+        self.counter = 0
+        self._start_pool()
+
+    def _start_pool(self) -> None:
+        self.pool = ProcessPoolExecutor(max_workers=self.capacity, mp_context=self.context, initializer=_install,
+                                        initargs=(self.setup, os.getpid(), self.starts))
+        for future in [self.pool.submit(os.getpid) for _ in range(self.capacity)]:  # start them all now
             future.result()
 
     def submit(self, task: work.Task) -> Future:
-        return self.pool.submit(_grade_here, task)
+        self.counter += 1
+        future = self.pool.submit(_grade_here, task, self.counter)
+        self.tokens[future] = self.counter
+        return future
+
+    def started(self, future: Future) -> float | None:
+        """When (the head's monotonic clock) a worker began this task; None while it waits for one."""
+        while not self.starts.empty():
+            token, pid = self.starts.get()
+            self.running[token] = (pid, time.monotonic())
+        token = self.tokens.get(future)
+        return self.running[token][1] if token in self.running else None
+
+    def forget(self, future: Future) -> None:
+        self.running.pop(self.tokens.pop(future, None), None)
+
+    def replace(self, stuck: Future, others: dict[Future, work.Task]) -> dict[Future, Future]:
+        """End every worker (the stuck one cannot be stopped alone: the pool would be broken anyway), start fresh ones
+        and submit ``others`` again; returns each old future's replacement."""
+        self.forget(stuck)
+        self.close(now=True)
+        for future in others:
+            self.forget(future)
+        while not self.starts.empty():
+            self.starts.get()
+        self.running.clear()
+        self._start_pool()
+        return {future: self.submit(task) for future, task in others.items()}
 
     def close(self, now: bool = False) -> None:
         if now:
@@ -105,6 +159,8 @@ class LocalWorkers:
             self.pool.shutdown(wait=False, cancel_futures=True)
             for process in processes:  # their sandboxes die with them (bwrap --die-with-parent)
                 process.kill()
+            for process in processes:
+                process.join(timeout=10)
         else:
             self.pool.shutdown(wait=True)
 
@@ -145,7 +201,26 @@ class DaskWorkers:
 
         task_future.add_done_callback(done)
         result.dask = task_future
+        result.submitted = time.monotonic()
         return result
+
+    def started(self, future: Future) -> float | None:
+        """Dask does not say when a task starts: its clock runs from its submission, and at most two tasks per
+        worker thread are in flight, so the head allows it its bound twice over (``BOUND_FACTOR``)."""
+        return getattr(future, "submitted", None)
+
+    BOUND_FACTOR = 2.0
+
+    def forget(self, future: Future) -> None:
+        pass
+
+    def replace(self, stuck: Future, others: dict[Future, work.Task]) -> dict[Future, Future]:
+        """A Dask task cannot be stopped where it runs: it is cancelled (its worker thread may stay busy)."""
+        try:
+            self.client.cancel(stuck.dask)
+        except Exception:  # noqa: BLE001 - a cluster that went away has nothing to cancel
+            pass
+        return {future: future for future in others}
 
     def close(self, now: bool = False) -> None:
         try:
@@ -250,17 +325,19 @@ class Run:
                         continue
                     task = work.Task(submission.student, submission.assignment,
                                      dict(submission.files), submission.files.get("timestamp.txt"))
-                    in_flight[workers.submit(task)] = (submission, key)
+                    in_flight[workers.submit(task)] = (submission, key, task)
                 if not in_flight:
                     continue
-                done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+                done, _ = wait(list(in_flight), timeout=WAIT_SECONDS, return_when=FIRST_COMPLETED)
                 for future in done:
-                    submission, key = in_flight.pop(future)
+                    submission, key, _task = in_flight.pop(future)
+                    workers.forget(future)
                     try:
                         outcome, problem = future.result(), None
                     except Exception as error:  # noqa: BLE001 - a lost worker or a grader bug: no score, regraded next run
                         outcome, problem = None, f"grader failure ({type(error).__name__}: {str(error)[:200]})"
                     self.record(submission, key, outcome, problem)
+                self._give_up_on_stuck(workers, in_flight)
         except BaseException:  # Ctrl-C: stop the workers and their sandboxes now; what was recorded stays recorded
             if workers is not None:
                 workers.close(now=True)
@@ -273,6 +350,28 @@ class Run:
             self.journal.write_csv()
             journal_module.write_results(self.out, self.journal.records())
             self.progress.finish()
+
+    def _give_up_on_stuck(self, workers, in_flight: dict) -> None:
+        """A submission a worker has held past its bound (``submission_bound``) is a grader failure, and the worker
+        is replaced (with the submissions it shared the pool with, sent again): one notebook that makes the grader's
+        own work endless costs its row, never the run."""
+        now = time.monotonic()
+        for future in list(in_flight):
+            if future not in in_flight or future.done():
+                continue
+            started = workers.started(future)
+            submission, key, _task = in_flight[future]
+            notebooks = len(self.infos[submission.assignment].release) if submission.assignment in self.infos else 1
+            bound = submission_bound(self.options, notebooks) * workers.BOUND_FACTOR
+            if started is None or now - started <= bound:
+                continue
+            del in_flight[future]
+            others = {f: entry[2] for f, entry in in_flight.items()}
+            replaced = workers.replace(future, others)
+            for old, new in replaced.items():
+                in_flight[new] = in_flight.pop(old)
+            self.record(submission, key, None, f"grader failure: the grader's own work on this submission took too "
+                                                f"long (over {bound:.0f} s outside the sandbox); its worker was replaced")
 
     def record(self, submission: Submission, key: str, outcome: work.Outcome | None, problem: str | None = None):
         """Everything about one submission, written at once: gradebook (one transaction), files, journal."""

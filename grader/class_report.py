@@ -27,6 +27,7 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from autograder.course import CSP_META
 from autograder.course import book_url as default_book_url
 from autograder.mistakes import MISTAKES, describe, mistake_link
 from normreg.i18n import translator
@@ -240,7 +241,7 @@ def _render(records: list[dict], book_url: str | None = None) -> str:
     root = (book_url or default_book_url()).rstrip("/")
     book = edition(root)  # the edition of the report's language (mistake_link adds it to the root itself)
     data = summarise(records)
-    parts = [f"<!DOCTYPE html><html lang='{language()}'><head><meta charset='utf-8'>"
+    parts = [f"<!DOCTYPE html><html lang='{language()}'><head><meta charset='utf-8'>{CSP_META}"
              "<meta name='viewport' content='width=device-width, initial-scale=1'>"
              "<title>" + e(_("Class report")) + f"</title><style>{STYLE}</style></head><body>",
              "<h1>" + e(_("What the class got wrong")) + "</h1>",

@@ -23,6 +23,7 @@ the gradebook, in ``nbgrader autograde``'s order:
 """
 from __future__ import annotations
 
+import collections
 import copy
 import hashlib
 import html
@@ -398,7 +399,7 @@ def _feedback_exporter(base):
     from nbconvert.filters.highlight import Highlight2HTML
     from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 
-    missing_alt = re.compile(r"<img(?![^>]*\salt=)", re.I)
+    missing_alt = re.compile(r"<img(?![^<>]*\salt=)", re.I)   # [^<>]: each tag scanned once, even with no ">"
 
     class FeedbackExporter(base):
         def from_notebook_node(self, nb, resources=None, **kw):
@@ -438,7 +439,8 @@ def restore_cell_metadata(nb: nbformat.NotebookNode, release: nbformat.NotebookN
         notes.append("edited locked cells restored: " + ", ".join(edited))
     seen = [c.metadata["nbgrader"].get("grade_id") for c in nb.cells
             if isinstance(c.get("metadata", {}).get("nbgrader"), dict) and c.metadata["nbgrader"].get("grade_id")]
-    duplicates = sorted({g for g in seen if isinstance(g, str) and seen.count(g) > 1})
+    counts = collections.Counter(g for g in seen if isinstance(g, str))   # linear: 50,000 cells are not 50,000²
+    duplicates = sorted(g for g, n in counts.items() if n > 1)
     if duplicates:
         notes.append("duplicated cells (nbgrader keeps the last of each): " + ", ".join(duplicates))
     for cell in nb.cells:
@@ -469,7 +471,9 @@ def restore_cell_metadata(nb: nbformat.NotebookNode, release: nbformat.NotebookN
 def status_page(student: str, assignment: str, notebook: str, status: str, score: float, max_score: float) -> str:
     """Feedback for a notebook that could not be run."""
     e = html.escape
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{e(notebook)}</title></head><body>"
+    from autograder.course import CSP_META
+
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'>{CSP_META}<title>{e(notebook)}</title></head><body>"
             f"<h1>{e(assignment)} / {e(notebook)}</h1><p>Student: {e(student)}</p>"
             f"<p><strong>Not graded: {e(status)}.</strong></p><p>Score: {score} / {max_score}</p></body></html>")
 

@@ -192,7 +192,7 @@ def make_shell(sink: OutputSink):
     config.HistoryManager.hist_file = ":memory:"
     config.InteractiveShell.colors = "nocolor"
     config.InteractiveShell.xmode = "Context"
-    return GradingShell(config=config)
+    return InteractiveShell.clear_instance() or GradingShell.instance(config=config)  # display() needs the instance
 
 
 def _grader_own(obj):

@@ -109,6 +109,12 @@ class NotebookJob:
     libraries: tuple[str, ...] | None = None
     tests: list[dict] = field(default_factory=list)   # one verdict per grade cell, for results.jsonl
     points: dict[str, float] = field(default_factory=dict)   # grade_id -> its points
+    cut: int | None = None            # the first cell holding code the reading refused: it and all after never run
+    cut_finding: policy.Finding | None = None   # what the reading refused there
+
+    def affected(self, index: int) -> bool:
+        """Whether the grade cell at ``index`` comes after the cut: its test scores nothing (hidden code)."""
+        return self.cut is not None and index >= self.cut
 
 
 class _CachedSchemaValidation:
@@ -285,7 +291,7 @@ class Worker:
             try:
                 outcome.feedback[notebook] = self.book.feedback_html(task.student, task.assignment, notebook, executed)
             except Exception as error:  # noqa: BLE001 - a feedback page must not lose the grade
-                outcome.notes.append(f"feedback page failed: {type(error).__name__}")
+                outcome.notes.append(f"feedback page failed: {type(error).__name__}: {str(error)[:200]}")
 
 
 def preload(assignments, feedback: bool) -> list[str]:
@@ -394,6 +400,9 @@ def parse_timestamp(raw: bytes | None):
 
 
 MAX_NOTEBOOK_DEPTH = 100   # nesting of a notebook's JSON; nbformat's own needs about 10 (widget state a few more)
+# cells of a notebook: the course's have about 20, a learner's scratch work a few hundred; every step outside the
+# sandbox is linear in them but slow per cell (nbformat, nbgrader: 50,000 empty cells cost 30 s of a worker's CPU)
+MAX_CELLS = 5000
 
 
 def json_depth(raw: bytes) -> int:
@@ -436,6 +445,8 @@ def _parse_notebook(raw: bytes) -> tuple[nbformat.NotebookNode | None, str]:
         return None, f"unreadable notebook (nbformat {str(data.get('nbformat'))[:20]})"
     if not isinstance(data.get("cells", None), list):
         return None, "unreadable notebook"
+    if len(data["cells"]) > MAX_CELLS:
+        return None, f"unreadable notebook (too many cells: {len(data['cells'])}, at most {MAX_CELLS})"
     try:
         nb = nbformat.reads(json.dumps(data), as_version=4)
         for cell in nb.cells:
@@ -495,6 +506,11 @@ def make_job(submission, info, notebook: str, nb: nbformat.NotebookNode, secret:
     if rules is not None:
         result.review = policy.review(learner_cells, course_sources, rules)
         result.libraries = rules.libraries
+        result.cut, result.cut_finding = hidden_code_cut(result.review.hidden)
+        if result.cut is not None:
+            # what the grader cannot read never runs: the notebook runs up to (not including) that cell, so no code
+            # of it can reach any probe; the tests before it are graded as usual, those after it score nothing
+            cells = [cell for cell in cells if cell["i"] < result.cut]
     files = dict(submission.files)
     files.update(info.extra_files)  # the course's own files win, as in nbgrader autograde
     files = {name: base64.b64encode(data).decode() for name, data in files.items() if not name.endswith(".ipynb")}
@@ -505,6 +521,25 @@ def make_job(submission, info, notebook: str, nb: nbformat.NotebookNode, secret:
                   "messages": messages(lang)}
     result.n_code = len(cells)
     return result
+
+
+def hidden_code_cut(findings) -> tuple[int | None, policy.Finding | None]:
+    """The first cell holding hidden code (the reading's findings), and its first finding there; (None, None) if none.
+
+    Cells run in order: a grade cell before that cell is probed before any of its code has run, so it is decided
+    as usual. A finding without a usable cell index cuts at the start (fails closed)."""
+    def where(finding) -> tuple[int, int]:
+        cell, line = getattr(finding, "cell", 0), getattr(finding, "line", 0)
+        return (cell if isinstance(cell, int) and cell >= 0 else 0, line if isinstance(line, int) else 0)
+
+    if not findings:
+        return None, None
+    first = min(findings, key=where)
+    return where(first)[0], first
+
+
+NOT_READ = ("Graded notebooks may not use exec/eval/compile, dynamic imports or attribute names, frames, private "
+            "library attributes, or modules outside the exercise's (e.g. os, sys, importlib)")
 
 
 OUTPUT_TYPES = {"stream", "display_data", "execute_result", "error"}
@@ -566,6 +601,10 @@ def merge(job: NotebookJob, run: sandbox.RunResult, info, book_url: str | None =
     hidden = job.review.hidden
     if hidden:
         notes.append("hidden code: " + "; ".join(str(f) for f in hidden[:5]))
+        if job.cut is not None:
+            after = sum(1 for i in job.grade_cells if job.affected(i))
+            notes.append(f"hidden code: the notebook ran up to cell {job.cut + 1}, which the grader cannot read; "
+                         f"{after} of {len(job.grade_cells)} test cell(s) come after it and score nothing")
     if run.duplicates:
         notes.append(f"{run.duplicates} forged probe message(s) from the notebook")
     problems: list[str] = []
@@ -577,7 +616,12 @@ def merge(job: NotebookJob, run: sandbox.RunResult, info, book_url: str | None =
             if problem:
                 problems.append(problem)
             continue
-        message = run.cells.get(index)
+        message = run.cells.get(index) if not job.affected(index) else None
+        if index == job.cut:
+            cell.outputs = [nbformat.v4.new_output("error", ename="HiddenCode", evalue=_not_run(job), traceback=[
+                f"HiddenCode: {_not_run(job)}"])]
+            cell.execution_count = None
+            continue
         if message is None:
             cell.outputs, cell.execution_count = [], None
             continue
@@ -586,9 +630,16 @@ def merge(job: NotebookJob, run: sandbox.RunResult, info, book_url: str | None =
         cell.execution_count = count if isinstance(count, int) else None
         if message.get("memory") and run.memory_limit and status == "graded":  # the limit as seen outside the job
             status = f"memory limit exceeded in cell {info.cell_name(notebook, nb, index)}"
+    if status == "graded" and hidden:
+        status = f"hidden code: {hidden[0]}"
     if status == "graded" and problems:
         status = problems[0]
     return executed, status, notes
+
+
+def _not_run(job: NotebookJob) -> str:
+    return (f"not run: the grader cannot read this cell ({job.cut_finding}), so the notebook was graded up to it; "
+            f"the tests after it score nothing. {NOT_READ}")
 
 
 def _grade_cell_outputs(cell, job: NotebookJob, index: int, run: sandbox.RunResult, missing: str,
@@ -599,11 +650,11 @@ def _grade_cell_outputs(cell, job: NotebookJob, index: int, run: sandbox.RunResu
     forbidden = job.review.forbidden_for(names)
     status = None
     records = {}
-    if job.review.hidden:
+    affected = job.affected(index)
+    if affected:
         outcome = cells_module.CellOutcome(False, error=("HiddenCode", (
-            f"not graded: your notebook hides what it runs ({job.review.hidden[0]}). Graded notebooks may not use "
-            "exec/eval/compile, dynamic imports or attribute names, frames, private library attributes, or "
-            "modules outside the exercise's (e.g. os, sys, importlib)")))
+            f"not graded: this test comes after cell {job.cut + 1}, which hides what it runs ({job.cut_finding}); "
+            f"the notebook was run only up to that cell. {NOT_READ}")))
         status = f"hidden code: {job.review.hidden[0]}"
     elif forbidden:
         outcome = cells_module.CellOutcome(False, error=("ForbiddenReference", (
@@ -636,7 +687,7 @@ def _grade_cell_outputs(cell, job: NotebookJob, index: int, run: sandbox.RunResu
             notes.append(f"{grade_cell.grade_id}: grader error: {outcome.grader_error}")
             status = f"grader error in {grade_cell.grade_id}"
     maximum = job.points.get(grade_cell.grade_id, 0.0)
-    checked = not (job.review.hidden or forbidden or run.duplicates) and len(records) == len(requests)
+    checked = not (affected or forbidden or run.duplicates) and len(records) == len(requests)
     job.tests.append({"notebook": job.notebook, "test": grade_cell.grade_id, "hidden": HIDDEN_MARKER in grade_cell.source,
                       "checked": checked, "passed": bool(outcome.passed),
                       "points": maximum if outcome.passed else 0.0, "max_points": maximum,

@@ -248,6 +248,49 @@ def test_feedback_shows_results_but_never_hidden_tests(batch):
     assert "visible tests passed" in ok  # the learner's outputs
 
 
+def test_every_feedback_page_forbids_every_load_and_remote_images_become_words(batch):
+    """M1 (attack3): a markdown image from a tracker is never fetched when the page is opened."""
+    from autograder.course import CONTENT_SECURITY_POLICY
+
+    from tests.grading.submissions.work_attack3 import TRACKER
+
+    for page in _pages(batch):
+        head = page.read_text().split("</head>")[0]
+        assert "Content-Security-Policy" in head and CONTENT_SECURITY_POLICY.replace("'", "") in \
+            html.unescape(head).replace("'", "").replace('"', ""), page
+    text = (batch.out / "feedback" / "a3-remote-image" / "01_normalization" / "01_normalization.html").read_text()
+    assert not re.search(r"<img[^>]*src=[\"']?https?:", text) and f"image not loaded: tracking pixel ({TRACKER})" in text
+    assert not re.search(r"<img[^>]*src=[\"']?(?!data:)", text)
+    assert "Content-Security-Policy" in (batch.out / "report.html").read_text().split("</head>")[0]
+
+
+def _results(batch, student: str) -> list[dict]:
+    lines = (batch.out / "results.jsonl").read_text().splitlines()
+    return [r for r in map(json.loads, lines) if r["student_id"] == student and r["assignment"] == "01_normalization"]
+
+
+def test_hidden_code_costs_only_the_tests_after_its_cell(batch):
+    """The tests before the first cell holding refused code are graded as usual; those after it score nothing with
+    a message naming the cell; the row says hidden code, with full marks too, and is listed for a look."""
+    tests = {t["test"]: t for t in _results(batch, "a3-getattr-between")}
+    for name in ("test_min_max_scale", "test_min_max_scale_hidden"):
+        assert tests[name]["checked"] and tests[name]["passed"] and tests[name]["points"] > 0, tests[name]
+    for name in ("test_z_score_fit", "test_z_score_fit_hidden", "test_z_score_transform"):
+        assert not tests[name]["checked"] and tests[name]["points"] == 0, tests[name]
+        assert tests[name]["message"].startswith("not graded: this test comes after cell "), tests[name]
+        assert "getattr() with a computed name" in tests[name]["message"]
+    trailing = batch.rows[("a3-load-ext-trailing", "01_normalization")]
+    assert trailing["status"].startswith("hidden code: the magic %load_ext") and float(trailing["score"]) == 12
+    report = (batch.out / "report.html").read_text()
+    for student in ("a3-load-ext-trailing", "a3-getattr-between", "a3-refused-in-early-function"):
+        assert student in report.split("<h2 id='look'>")[-1], student
+    # the cell that was refused shows why it did not run; what follows it has no outputs
+    executed = json.loads((batch.out / "course" / "autograded" / "a3-getattr-between" / "01_normalization" /
+                           "01_normalization.ipynb").read_text())
+    refused = [c for c in executed["cells"] if "getattr(rng, kind)" in "".join(c.get("source", ""))]
+    assert refused and refused[0]["outputs"][0]["ename"] == "HiddenCode"
+
+
 def test_feedback_runs_no_learner_script(batch):
     found = _active_markup(batch)
     assert not found, f"{len(found)} script(s) or event handler(s) from learners in feedback pages: {found[:4]}"
@@ -300,15 +343,27 @@ def _escapes(batch) -> list[str]:
     return escaped
 
 
+NOT_RUN = "not run: the grader cannot read this cell"
+
+
+def _ran_and_says(batch, student: str, words: str) -> bool:
+    """The attack's cell ran and printed ``words``, or the reading refused it and it never ran (hidden code: the
+    notebook stops before that cell, so the attack reaches no sandbox; tests/grading/test_isolation.py runs such
+    attacks in the sandbox directly)."""
+    outputs = _outputs(batch, student, "01_normalization")
+    return words in outputs or (NOT_RUN in outputs and "hidden code" in batch.rows[(student, "01_normalization")]
+                                ["status"])
+
+
 def test_the_sandbox_hides_the_course_and_the_network(batch):
-    assert "leaked: []" in _outputs(batch, "peek-at-solutions", "01_normalization")
-    assert "quietly leaked: []" in _outputs(batch, "peek-quietly", "01_normalization")
+    assert _ran_and_says(batch, "peek-at-solutions", "leaked: []")
+    assert _ran_and_says(batch, "peek-quietly", "quietly leaked: []")
     peek = _outputs(batch, "peek-at-solutions", "01_normalization")
     assert "'solutions'" not in peek and "gradebook.db" not in peek
-    assert "no network" in _outputs(batch, "network", "01_normalization")
+    assert _ran_and_says(batch, "network", "no network")
     for student in ("write-outside", "write-outside-quietly"):
         wrote = _outputs(batch, student, "01_normalization")
-        assert "refused /etc/HACKED" in wrote, wrote[-2000:]
+        assert _ran_and_says(batch, student, "refused /etc/HACKED"), wrote[-2000:]
         # only the sandbox's own /tmp (its HOME is /tmp/home) takes a file
         outside = [p for p in re.findall(r"wrote (\S+)", wrote) if not p.startswith("/tmp/")]
         assert not outside, f"{student} wrote {outside}"
@@ -331,18 +386,23 @@ def test_no_native_code_from_the_submission_and_nothing_of_the_machine(batch):
 
     if an_extension_module() is not None:  # the job's /tmp (its submission's files) is noexec
         native = _outputs(batch, "mnt-native-extension", "01_normalization")
-        assert "native: refused" in native and "native: loaded" not in native, native[-2000:]
-        assert "failed to map segment" in native or "ermission" in native, native[-2000:]
+        assert "native: loaded" not in native, native[-2000:]
+        # its importlib is hidden code: the notebook stops before that cell, so the extension never reaches the
+        # sandbox here (tests/grading/test_isolation.py loads one in a job directly); where it runs, it is refused
+        if NOT_RUN not in native:
+            assert "native: refused" in native, native[-2000:]
+            assert "failed to map segment" in native or "ermission" in native, native[-2000:]
     assert "seen of the machine: []" in _outputs(batch, "mnt-read-the-machine", "01_normalization")
     assert not Path("/dev/mnt-mark").exists()
 
 
 def test_floods_are_refused_and_nothing_outlives_the_sandbox(batch):
-    assert "started 0" in _outputs(batch, "process-flood", "01_normalization")
-    assert "quietly started 0" in _outputs(batch, "process-flood-quietly", "01_normalization")
+    assert _ran_and_says(batch, "process-flood", "started 0")
+    assert _ran_and_says(batch, "process-flood-quietly", "quietly started 0")
     # ctypes itself is refused by the job's audit hook (grader/audit.py) before seccomp's refusal of fork
     ctypes_run = _outputs(batch, "ctypes-quietly", "01_normalization")
-    assert "ctypes fork: -1" in ctypes_run or "refused by the grader: ctypes" in ctypes_run, ctypes_run
+    assert _ran_and_says(batch, "ctypes-quietly", "ctypes fork: -1") or "refused by the grader: ctypes" in ctypes_run, \
+        ctypes_run
     assert not batch.leftovers, f"processes of the batch still running: {batch.leftovers}"
     assert not _students_processes(MARKER)
 

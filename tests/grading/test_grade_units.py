@@ -258,3 +258,232 @@ def test_a_sandbox_that_fails_its_preflight_stops_the_run_before_any_grade(tmp_p
         batch.grade(tmp_path / "sub", tmp_path / "out", batch.Options(workers=1, progress=False))
     grades = tmp_path / "out" / "grades.csv"
     assert not grades.exists() or len(grades.read_text().splitlines()) == 1  # the header alone
+
+
+def test_a_submission_the_worker_holds_past_its_bound_is_a_grader_failure_and_the_run_goes_on(tmp_path, monkeypatch):
+    """A worker stuck outside the sandbox (a notebook that makes a trusted step endless) costs its row only: the head
+    gives up on it at its bound, replaces the worker, and grades the submission queued behind it."""
+    import time
+
+    from autograder.course import SOLUTIONS
+    from grader import batch, work
+
+    for student in ("a-stuck", "b-fine"):
+        folder = tmp_path / "sub" / student / "01_normalization"
+        folder.mkdir(parents=True)
+        (folder / "01_normalization.ipynb").write_text(
+            (SOLUTIONS / "01_normalization" / "01_normalization.ipynb").read_text())
+
+    def grade(self, task):
+        if task.student == "a-stuck":
+            while True:  # stuck in the trusted side's work
+                time.sleep(1)
+        return work.Outcome(task.student, task.assignment, statuses={"01_normalization": "graded"})
+
+    monkeypatch.setattr(batch, "preflight", lambda hidden: None)
+    monkeypatch.setattr(work.Worker, "grade", grade)
+    monkeypatch.setattr(batch, "submission_bound", lambda options, notebooks: 2.0)
+    monkeypatch.setattr(batch, "WAIT_SECONDS", 0.2)
+    started = time.monotonic()
+    result = batch.grade(tmp_path / "sub", tmp_path / "out",
+                         batch.Options(workers=1, assignments=["01_normalization"], progress=False, feedback=False))
+    assert time.monotonic() - started < 60
+    rows = {r["student_id"]: r for r in result["records"]}
+    assert rows["a-stuck"]["status"].startswith("grader failure: the grader's own work") and "too long" in \
+        rows["a-stuck"]["status"] and rows["a-stuck"]["score"] is None
+    assert rows["b-fine"]["status"] == "graded"
+
+
+def test_the_bound_on_a_submission_covers_the_sandbox_and_minutes_of_trusted_work():
+    from grader import batch, sandbox
+
+    options = batch.Options()
+    assert batch.submission_bound(options, 1) >= batch.TRUSTED_SECONDS + sandbox.BUDGETED_CELLS * options.cell_timeout
+    assert batch.submission_bound(options, 2) == 2 * batch.submission_bound(options, 1)
+
+
+@pytest.mark.parametrize("text", [
+    "See [the book](" + " " * 40000 + "x",          # the attacker's SCRIPT_LINK input (40 KB: 16 s before)
+    "a" + " " * 40000 + "x",                          # mistune itself is quadratic in a run of spaces
+    "[a](<" + " " * 40000 + "x", "](" * 20000, "$\\text{" * 8000 + "$", "$$" + "\\text{a" * 8000 + "$$",
+    "<img" * 20000, "![x](" + " " * 40000,
+])
+def test_learner_markdown_is_cleaned_and_rendered_in_linear_time(text):
+    """Every regular expression applied to learner markdown, and the markdown renderer after them, on large
+    adversarial input: well under a second each (the quadratic forms took seconds to hours)."""
+    import time
+
+    import nbformat
+    from nbconvert.filters.markdown import markdown2html
+
+    from autograder.feedback import SanitizeMarkdown, strip_files_prefix_with_mathml
+
+    started = time.process_time()
+    cell = SanitizeMarkdown().preprocess_cell(nbformat.v4.new_markdown_cell(text), {}, 0)[0]
+    strip_files_prefix_with_mathml(markdown2html(cell.source))
+    assert time.process_time() - started < 3.0
+
+
+def test_the_cleaned_script_link_pattern_still_catches_every_spelling():
+    from autograder.feedback import SCRIPT_LINK
+
+    for text in ["[a](javascript:x)", "[a]( <  JavaScript :x)", "[a](<data:x)", "[a](\n vbscript:x)", "[a](< data :x)"]:
+        assert SCRIPT_LINK.search(text), text
+    for text in ["[a](https://x.org)", "[a](<https://x.org>)", "[a](javascript)"]:
+        assert not SCRIPT_LINK.search(text), text
+
+
+def test_markdown_images_from_elsewhere_become_words_and_inline_pictures_stay():
+    from nbconvert.filters.markdown import markdown2html
+
+    from autograder.feedback import strip_files_prefix_with_mathml
+
+    page = strip_files_prefix_with_mathml(markdown2html(
+        "![tracking pixel](https://tracker.example.invalid/md.png) ![by ref][r] ![](//host/x.png)\n\n"
+        "[r]: http://t.invalid/r.png\n\n![inline](data:image/png;base64,iVBORw0KGgo=)"))
+    assert "tracker.example.invalid" in page and "<img src=\"https" not in page and "//host" in page
+    assert page.count("<img") == 1 and 'src="data:image/png;base64,iVBORw0KGgo="' in page
+    assert "[image not loaded: tracking pixel (https://tracker.example.invalid/md.png)]" in page
+
+
+def test_feedback_pages_and_the_class_report_forbid_every_load():
+    """A Content-Security-Policy in every page made for people: nothing from the network, the disk or the host."""
+    from autograder.course import CONTENT_SECURITY_POLICY, CSP_META, REPO
+    from grader import class_report
+    from grader.gradebook import status_page
+
+    assert "default-src 'none'" in CONTENT_SECURITY_POLICY and "img-src data:;" in CONTENT_SECURITY_POLICY
+    template = (REPO / "autograder" / "templates" / "course_feedback" / "mathjax.html.j2").read_text()
+    assert f'content="{CONTENT_SECURITY_POLICY}"' in template   # the template writes the same policy
+    for page in (status_page("s", "01_normalization", "01_normalization", "unreadable notebook", 0, 12),
+                 class_report.render([])):
+        head = page.split("</head>")[0]
+        assert CSP_META in head or CSP_META.replace('"', "'") in head, head[:300]
+
+
+def test_restoring_cell_metadata_is_linear_in_the_number_of_cells():
+    """50,000 cells claiming grade ids (the attacker's 7 MB notebook): quadratic, 46 s of a worker's CPU before."""
+    import time
+
+    import nbformat
+
+    from autograder.course import SOLUTIONS
+    from grader.gradebook import restore_cell_metadata
+
+    release = nbformat.read(SOLUTIONS / "01_normalization" / "01_normalization.ipynb", as_version=4)
+    nb = nbformat.from_dict({"cells": [{"cell_type": "raw", "source": "", "metadata": {"nbgrader": {
+        "grade_id": f"g{i % 25000}"}}} for i in range(50000)]})
+    started = time.process_time()
+    notes = restore_cell_metadata(nb, release)
+    assert time.process_time() - started < 5.0
+    assert any(n.startswith("duplicated cells") for n in notes)
+
+
+def _two_test_notebook(refused: str, where: str):
+    """Two functions, each with its test; ``refused`` (code the reading refuses) in a cell ``where``: "between" the
+    tests, "inside" the second function's cell, "after" the last test or "early" (a function defined before both
+    tests, called only by the second)."""
+    import nbformat
+
+    nb = _one_test_notebook()
+    second = nbformat.v4.new_code_cell("def z_score(x):\n    return x")
+    second.metadata["nbgrader"] = {"grade": False, "grade_id": "g", "locked": False, "solution": True,
+                                   "schema_version": 3}
+    test = nbformat.v4.new_code_cell("from autograder.normalization import check_min_max_scale\n"
+                                     "check_min_max_scale(min_max_scale, seed=4)")
+    test.metadata["nbgrader"] = {"grade": True, "grade_id": "t2", "points": 3, "solution": False, "locked": True,
+                                 "schema_version": 3}
+    nb.cells += [second, test]
+    if where == "between":
+        nb.cells.insert(3, nbformat.v4.new_code_cell(refused))
+    elif where == "inside":
+        second.source = refused + "\n" + second.source
+    elif where == "after":
+        nb.cells.append(nbformat.v4.new_code_cell(refused))
+    elif where == "early":
+        nb.cells.insert(1, nbformat.v4.new_code_cell("def helper(x):\n    " + refused.replace("\n", "\n    ")))
+    return nb
+
+
+@pytest.mark.parametrize("refused", ["eval('1 + 1')", "import numpy as np\nrng = np.random.default_rng()\n"
+                                     "kind = 'uniform'\nsample = getattr(rng, kind)(0, 1)",
+                                     "name = 'x'\nwith open(f'stats_{name}.txt', 'w') as f:\n    f.write('1')",
+                                     "%load_ext autoreload"])
+@pytest.mark.parametrize("where", ["between", "inside", "after", "early"])
+def test_hidden_code_costs_only_the_tests_after_the_first_cell_holding_it(refused, where):
+    """The notebook runs up to (not including) the first cell the reading refuses; the tests before it are graded
+    as usual, those after it score nothing with a message naming the cell; the row's status says hidden code."""
+    import numpy as np
+    from nbgrader.utils import determine_grade
+
+    from autograder.normalization import check_min_max_scale
+    from autograder.probe import encode
+    from grader.gradebook import AssignmentInfo
+    from grader.sandbox import RunResult
+    from grader.submissions import Submission
+    from grader.work import make_job
+
+    nb = _two_test_notebook(refused, where)
+    info = AssignmentInfo("01_normalization", {"n": _two_test_notebook("pass", "none")},
+                          {"n": {"t": 2.0, "t2": 3.0}}, "h")
+    job = make_job(Submission("s", "01_normalization"), info, "n", nb, secret=b"k" * 32, all_cells=True)
+    cut = {"between": 3, "inside": 3, "after": 5, "early": 1}[where]
+    assert job.review.hidden and job.cut == cut
+    # nothing from the refused cell on runs: it is not in the job at all
+    assert [c["i"] for c in job.job["cells"]] == list(range(cut)) and refused not in json.dumps(job.job)
+
+    def scale(x, feature_range=(0.0, 1.0)):
+        span = np.ptp(x, axis=0)
+        return (x - x.min(axis=0)) / np.where(span == 0, 1, span)
+
+    probes = {}
+    for cell in job.job["cells"]:
+        for k, request in enumerate(cell.get("probes", [])):
+            probes[(cell["i"], k)] = encode(check_min_max_scale.run_probe([scale], request["params"]))
+    executed, status, notes = merge(job, RunResult(probes=probes, done=True), info)
+    scores = {c.metadata["nbgrader"]["grade_id"]: determine_grade(c)[0] for c in executed.cells
+              if c.metadata.get("nbgrader", {}).get("grade")}
+    assert scores == {"between": {"t": 2, "t2": 0}, "inside": {"t": 2, "t2": 0}, "after": {"t": 2, "t2": 3},
+                      "early": {"t": 0, "t2": 0}}[where]
+    assert status.startswith("hidden code: ")   # listed under "work that needs a look", whatever the score
+    assert any(f"ran up to cell {cut + 1}" in n for n in notes)
+    for test in job.tests:
+        if test["points"] == 0:
+            assert test["message"].startswith(f"not graded: this test comes after cell {cut + 1}, which hides")
+            assert not test["checked"]
+        else:
+            assert test["checked"] and test["passed"]
+    assert executed.cells[cut].outputs[0]["ename"] == "HiddenCode"
+    # what a forged message claims for a cell after the cut is never shown (the cell did not run)
+    forged = RunResult(probes=probes, done=True, cells={i: {"i": i, "outputs": [
+        {"output_type": "stream", "name": "stdout", "text": "forged"}]} for i in range(len(nb.cells))})
+    executed, _, _ = merge(job, forged, info)
+    assert all("forged" not in json.dumps(c.get("outputs", [])) for c in executed.cells[cut:])
+
+
+def test_a_notebook_without_hidden_code_is_not_cut():
+    from grader.gradebook import AssignmentInfo
+    from grader.submissions import Submission
+    from grader.work import hidden_code_cut, make_job
+
+    nb = _two_test_notebook("pass", "none")
+    info = AssignmentInfo("01_normalization", {"n": nb}, {"n": {"t": 2.0, "t2": 3.0}}, "h")
+    job = make_job(Submission("s", "01_normalization"), info, "n", nb, secret=b"k" * 32)
+    assert job.cut is None and not job.review.hidden and len(job.job["cells"]) == len(nb.cells)
+    assert hidden_code_cut([]) == (None, None)
+
+    class Odd:   # a finding without a usable cell: cut at the start (fails closed)
+        cell, line = None, 3
+    assert hidden_code_cut([Odd()])[0] == 0
+
+
+def test_a_notebook_with_more_cells_than_any_learner_writes_is_unreadable_before_it_is_parsed():
+    from grader.work import MAX_CELLS
+
+    cell = {"cell_type": "raw", "metadata": {}, "source": ""}
+    many = json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [cell] * (MAX_CELLS + 1)})
+    nb, reason = _read_notebook(many.encode())
+    assert nb is None and reason.startswith("unreadable notebook (too many cells")
+    nb, reason = _read_notebook(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+                                            "cells": [cell] * 10}).encode())
+    assert nb is not None and reason == "graded"

@@ -23,7 +23,9 @@ student also has a "no submission" row for the three others.
   switched off...); ``memorise``: the visible tests' answers;
 - ``isolation``: one job against another; ``sandbox_mounts``: what a job can
   write, execute and read of the file system (``/dev``, ``noexec`` ``/tmp``,
-  ``/etc``, ``/var``, ``/opt``, top-level files) and the memory status.
+  ``/etc``, ``/var``, ``/opt``, top-level files) and the memory status;
+- ``work_attack3``: hidden code costs only the tests after it, the feedback step stays linear, and feedback
+  pages load nothing (the third attack's report).
 
 ``prepare_out`` puts stray and corrupt result files in OUT before the run.
 """
@@ -71,17 +73,53 @@ READ_AS_HIDDEN = {
 }
 
 
+# Cases whose hidden code comes after some grade cells (attack3, "affected tests only"): the notebook runs up to
+# the first cell holding it, so the tests before that cell are graded as usual (their code is the correct
+# solution where _SOLUTION_BEFORE_CUT says so: they pass), and a crash in or after that cell never happens (os-exit, segfault: the kernel that died
+# is now work_attack3's a3-kernel-dies-readably). student -> (status, the grade ids before the cut).
+_01_BEFORE_FIT = ("test_min_max_scale", "test_min_max_scale_hidden")
+_01_BEFORE_TRANSFORM = _01_BEFORE_FIT + ("test_z_score_fit", "test_z_score_fit_hidden")
+_06_BEFORE_DROPOUT_CLASS = ("test_dropout_forward", "test_dropout_forward_hidden", "test_dropout_backward",
+                            "test_dropout_backward_hidden", "test_vanilla_dropout_forward",
+                            "test_vanilla_dropout_forward_hidden")
+CUT_BY_HIDDEN_CODE = {
+    "os-exit": ("hidden code: ._exit", _01_BEFORE_FIT),
+    "segfault": ("hidden code: ._sigsegv", _01_BEFORE_TRANSFORM),
+    "reload-and-import": ("hidden code: .sys", _01_BEFORE_FIT),
+    "read-unparsable-cell": ("hidden code: a cell the grader cannot read as Python", _01_BEFORE_TRANSFORM),
+    "read-help-syntax": ("hidden code: a cell the grader cannot read as Python", _01_BEFORE_TRANSFORM),
+    "dropout-getattr-computed": ("hidden code: getattr() with a computed name", _06_BEFORE_DROPOUT_CLASS),
+    "dropout-learner-code-silenced": ("hidden code: .sys", _06_BEFORE_DROPOUT_CLASS),
+    "dropout-import-checks": ("hidden code: import of autograder.dropout", _06_BEFORE_DROPOUT_CLASS),
+    "read-thread-dropout": ("hidden code: import of threading", _06_BEFORE_DROPOUT_CLASS),
+    "forge-guessed-nonce": ("hidden code: .sys", ()),   # its forged messages are never sent: no tampering to see
+    "a3-too-deep": ("hidden code: a cell the grader cannot read as Python (nested too deeply)", _01_BEFORE_TRANSFORM),
+}
+
+
+_SOLUTION_BEFORE_CUT = {"os-exit", "segfault", "read-unparsable-cell", "read-help-syntax", "forge-guessed-nonce",
+                        "a3-too-deep"}
+
+
 def cases() -> list[Case]:
     import dataclasses
 
     from tests.grading.submissions import (batchnorm_inference, batchnorm_training, bookkeeping, dropout, isolation,
-                                           normalization, reading, reading_attack3, sandbox_mounts)
+                                           normalization, reading, reading_attack3, sandbox_mounts, work_attack3)
 
     found = normalization.cases() + batchnorm_training.cases() + batchnorm_inference.cases() + dropout.cases()
     found += isolation.cases() + bookkeeping.cases() + reading.cases() + reading_attack3.cases()
-    found += sandbox_mounts.cases()
+    found += sandbox_mounts.cases() + work_attack3.cases()
     restated = {**READ_AS_HIDDEN, **reading.READ_NOW}
     found = [dataclasses.replace(c, status=restated[c.student]) if c.student in restated else c for c in found]
+    for index, case in enumerate(found):
+        if case.student in CUT_BY_HIDDEN_CODE:
+            status, before = CUT_BY_HIDDEN_CODE[case.student]
+            kept = common.points(case.assignment, *before)
+            # built on the solution, the tests before the cut pass; the others' earlier cells are the blank exercise
+            found[index] = dataclasses.replace(case, status=status, at_most=kept,
+                                               at_least=kept if case.student in _SOLUTION_BEFORE_CUT else None,
+                                               note=case.note + " (hidden code: the tests before its cell are graded)")
     students = [c.student for c in found]
     duplicates = {s for s in students if students.count(s) > 1}
     if duplicates:
