@@ -148,6 +148,7 @@ def glossary_problems(msgid: str, msgstr: str, terms=None, exempt=frozenset(), c
     msgstr; a form its note forbids; 정규화 for regularization. In the code's messages (``code_domain``) a
     term kept in English is a name of the code (BatchNorm1d's ``weight``, ``momentum=0.1``) and counts."""
     problems = []
+    msgstr = re.sub(r"\s+", " ", msgstr)  # a line break inside a paragraph is a space: 최소-최대\n스케일링
     if msgid.lstrip().startswith("\\") or "\\text{" in msgid:
         return problems  # a display formula: maths, not prose
     text = prose(msgid)
