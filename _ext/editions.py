@@ -319,7 +319,7 @@ def _build(srcdir, outdir, builder, language, toc, *, doctreedir, cache, warning
 
 def _fill(paths: list[str]) -> int:
     """``editions.py fill NEW.po ...``: every empty or fuzzy msgstr of the catalogs under locale/ko/LC_MESSAGES/
-    whose msgid one of the given files translates takes that translation (written as sphinx-intl writes)."""
+    whose msgid one of the given files translates takes that translation (written unwrapped, as `sphinx-intl update -w 0`)."""
     from babel.messages.pofile import read_po, write_po
 
     given = {}
@@ -339,7 +339,7 @@ def _fill(paths: list[str]) -> int:
                 changed += 1
         if changed:
             with open(path, "wb") as f:
-                write_po(f, catalog, width=76)
+                write_po(f, catalog, width=0)  # unwrapped, as sphinx-intl update -w 0 writes and the catalogs are kept
             print(f"{path}: {changed} entries filled")
             filled += changed
     print(f"{filled} of {len(given)} given translations used")
