@@ -62,3 +62,26 @@ def test_the_glossary_keeps_regularization_apart():
     rows = {row["english"]: row["korean"] for row in glossary_table.read_glossary(REPO / "locale/ko/glossary.tsv")}
     assert rows["normalization"] == "정규화" and rows["regularization"] == "규제"
     assert len(rows) == len(set(rows)) and all(rows.values())
+
+
+def test_korean_exercise_pages_come_from_the_korean_notebooks(tmp_path):
+    """exercises/<id>/<id> is shown from exercises/ko/<id>/<id>.ipynb in the Korean edition where that exists."""
+    assert editions.translated_notebook(REPO, "exercises/01_normalization/01_normalization", "ko") == \
+        REPO / "exercises/ko/01_normalization/01_normalization.ipynb"
+    assert editions.translated_notebook(REPO, "exercises/01_normalization/01_normalization", "en") is None
+    assert editions.translated_notebook(REPO, "book/01_data_normalization", "ko") is None
+    assert editions.translated_notebook(REPO, "exercises/xx_none/xx_none", "ko") is None
+    # its links, written from exercises/ko/<id>/, are made relative to the page's folder exercises/<id>/
+    notebook = REPO / "exercises/ko/07_hyperparameter_search/07_hyperparameter_search.ipynb"
+    text = ("[7장](../../../book/07_hyperparameter_search.md), [실습 8](../08_reproducing_batch_norm/08_reproducing_batch_norm.ipynb), "
+            "[x](https://example.org/a.md), [y](#anchor)")
+    assert editions._relinked(text, notebook, REPO / "exercises/07_hyperparameter_search", REPO, "ko") == (
+        "[7장](../../book/07_hyperparameter_search.md), [실습 8](../08_reproducing_batch_norm/08_reproducing_batch_norm.ipynb), "
+        "[x](https://example.org/a.md), [y](#anchor)")
+    # their message templates are left out of the extraction; an exercise with no Korean notebook keeps its own
+    for name in ("01_normalization", "xx_none"):
+        (tmp_path / "exercises" / name).mkdir(parents=True)
+        (tmp_path / "exercises" / name / f"{name}.pot").write_text("")
+    removed = editions.translated_exercise_templates(REPO, tmp_path)
+    assert removed == [tmp_path / "exercises/01_normalization/01_normalization.pot"]
+    assert [p.name for p in tmp_path.rglob("*.pot")] == ["xx_none.pot"]
