@@ -993,6 +993,9 @@ def _recipe_mistake(curves: dict, expected: dict, inputs: dict, settings: dict) 
     return RUN_HINTS[hits[0]]
 
 
+NAME_RECIPE_MISTAKES = True   # tests/grading/many_seeds.py --caught-only turns off the reruns that name them
+
+
 def _compare_run(record, curves: dict, inputs: dict, what: str, seed=None, diagnose: str = "all") -> None:
     """Raise CheckFailed, naming the mistake where the evidence shows it, unless the curves are the recipe's."""
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
@@ -1000,6 +1003,8 @@ def _compare_run(record, curves: dict, inputs: dict, what: str, seed=None, diagn
     expected = reference_run(*inputs["data"], **settings)
     if _same_run(curves, expected):
         return
+    if diagnose == "all" and not NAME_RECIPE_MISTAKES:
+        diagnose = "bn"
     hint = None
     problem = bn_problem(record) if diagnose in ("all", "bn") else None
     if problem:
