@@ -642,7 +642,7 @@ def _sta_inputs(*, seed: int = 0, records: int = 10, every: int = 20, target=Non
 
     ``target`` None: built so that each known mistake gives another answer, on every seed: the target is
     reached EXACTLY at a record j >= 1 (and again at j + 1), first exceeded at j + 2, missed again at j + 3,
-    and the best accuracy comes at j + 5, before the last record (for ``records`` >= 7; with fewer, the
+    and the best accuracy comes at j + 5, before the last record (for ``records`` >= 8; with fewer, the
     target is still reached exactly, so a strict comparison always gives another answer); ``plateau``: the
     curve stays below the target (None expected).
     """
@@ -654,10 +654,10 @@ def _sta_inputs(*, seed: int = 0, records: int = 10, every: int = 20, target=Non
                                 + rng.normal(0, 0.03, records), 0.05, 0.9), 3)
     if target is None:
         target = float(np.round(rng.uniform(0.3, 0.6), 3))
-        if records >= 7:
+        if records >= 8:
             # j - 1 below, j and j + 1 exactly the target, j + 2 above (a strict comparison's answer), j + 3 a dip
-            # below (so "stays above" answers j + 4), the best accuracy at j + 5, the last record lower than it
-            j = int(rng.integers(1, records - 5))
+            # below (so "stays above" answers j + 4), the best accuracy at j + 5, a last record after it, lower
+            j = int(rng.integers(1, records - 6))
             accuracy[:j] = np.minimum(accuracy[:j], target - 0.01 - 0.01 * np.arange(j)[::-1])
             accuracy[j:j + 6] = [target, target, target + 0.02, target - 0.005, target + 0.03, 0.99]
             later = np.arange(j + 6, records)
