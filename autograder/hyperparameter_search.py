@@ -493,7 +493,7 @@ def _identity_control(sample_config, seed: int):
         for space in spaces:
             rng = np.random.default_rng(seed + 2)
             found.append([isinstance(c, dict) and "momentum" in c
-                          for c in (sample_config(space, rng) for _ in range(3))])
+                          for c in (call_learner(sample_config, space, rng) for _ in range(3))])
         return found
     except Exception:  # noqa: BLE001 -- the main draws already tell what fails
         return None
