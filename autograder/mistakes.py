@@ -247,6 +247,9 @@ MISTAKES: dict[str, Mistake] = {m.id: m for m in [
     _m("cap-network-init-order", "capstone-setup", "the layers initialised from the output to the input"),
     _m("cap-network-output-layer-not-initialised", "capstone-setup", "the output layer left with PyTorch's default initialisation"),
     _m("cap-network-bias-not-zeroed", "capstone-setup", "the biases left with PyTorch's default initialisation"),
+    _m("cap-network-global-generator", "capstone-setup", "the weights drawn from the global generator, after the layers used it"),
+    _m("cap-accuracy-not-fraction", "capstone-figure-1", "the accuracy reported as a count or a percentage instead of a fraction"),
+    _m("cap-batchnorm-flag-ignored", "capstone-setup", "both networks built the same, with or without batch norm"),
 ]}
 
 # The texts recognised lately: static ones (module constants) stay, dynamic ones (made per call) are capped.

@@ -824,7 +824,19 @@ def _weight_mistakes(in_features: int, hidden: int, std: float, seed: int, class
                           else std ** 0.5)).to(torch.float64)
         return [_numpy(w) for w in weights]
 
+    def global_generator():
+        """torch.manual_seed(seed) before the layers are built, then the weights drawn from the global generator:
+        the layers' own default initialisation has used its first numbers."""
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            for shape in shapes:
+                nn.Linear(shape[1], shape[0])
+            return [_numpy(torch.randn(shape, dtype=torch.float64) * std) for shape in shapes]
+
     return [
+        ("cap-network-global-generator", "the weights were drawn from PyTorch's global generator, seeded before the "
+         "layers were built, whose default initialisation used its first numbers: draw them from one "
+         "torch.Generator().manual_seed(seed), passed as generator=", global_generator()),
         ("cap-network-std-as-variance", "the weights were drawn with standard deviation std**2 (std taken for the "
          "variance): torch.randn(...) * std has standard deviation std", draw(scale=std)),
         ("cap-network-std-as-variance", "the weights were drawn with standard deviation sqrt(std) (std taken for "
@@ -979,6 +991,24 @@ def _recipe_mistake(curves: dict, expected: dict, inputs: dict, settings: dict) 
     run of the reference, one network at a time: the baseline first, which rules most of them out."""
     if not _close(curves["steps"], expected["steps"], 0, 0):
         return None
+    n_test = len(inputs["data"][3])
+    cheap = []   # mistakes seen without a rerun: the right runs, reported otherwise
+    for name in ("baseline", "batchnorm"):
+        right = {key: expected[name][key] for key in CURVES}
+        for scale, words in ((n_test, "the number of right answers"), (100, "a percentage")):
+            if _close(curves[name]["accuracy"], right["accuracy"] * scale) and all(
+                    _close(curves[name][key], right[key]) for key in CURVES[1:]):
+                cheap.append(("cap-accuracy-not-fraction", f"the accuracy was reported as {words}: report the "
+                              f"fraction of the test set whose largest logit is the label, a number in [0, 1] "
+                              f"((logits.argmax(1) == y_test).double().mean())"))
+    for name, other in (("baseline", "batchnorm"), ("batchnorm", "baseline")):
+        if _same_network(curves, expected, other) and all(_close(curves[name][key], expected[other][key])
+                                                              for key in CURVES):
+            cheap.append(("cap-batchnorm-flag-ignored", "both networks are the same one: pass batchnorm=False for "
+                          "result['baseline'] and batchnorm=True for result['batchnorm'] to paper_network, and "
+                          "let paper_network add BatchNorm layers only when batchnorm is True"))
+    if cheap:
+        return cheap[0] if len({m for m, _ in cheap}) == 1 else None
     data = inputs["data"]
     if _same_network(curves, expected, "baseline"):
         candidates = [m for m in RUN_HINTS if m in BN_ONLY_MISTAKES]
