@@ -725,18 +725,20 @@ def check_sample_config(record, inputs) -> None:
             if x.min() < low or x.max() > high:
                 hint = ""
                 if x.min() >= low and x.max() == high + 1:
-                    for description, wrong_pmf in _overflow_mistakes(kind, low, high):
-                        counts = np.bincount(x - low, minlength=wrong_pmf.size)
-                        if np.all(wrong_pmf[counts > 0] > 0) and _discrete_ks_pvalue(x, low, wrong_pmf) >= HINT_ALPHA:
-                            hint = f"\n  Likely mistake: {description}"
-                            break
+                    counts = np.bincount(x - low, minlength=high - low + 2)
+                    fits = [description for description, wrong_pmf in _overflow_mistakes(kind, low, high)
+                            if np.all(wrong_pmf[counts > 0] > 0)
+                            and _discrete_ks_pvalue(x, low, wrong_pmf) >= HINT_ALPHA
+                            and (1.0 - float(wrong_pmf[counts == 0].sum())) ** m >= HINT_ALPHA]
+                    hint = f"\n  Likely mistake: {fits[0]}" if len({mistakes_in(d) for d in fits}) == 1 else ""
                 raise CheckFailed(f"{what}: values of {name!r} must be integers from {low} to {high} inclusive "
                                   f"({kind!r}), but they range from {x.min()} to {x.max()}{hint}")
             pmf = _reference_pmf(kind, low, high)
             p = _discrete_ks_pvalue(x, low, pmf)
             counts = np.bincount(x - low, minlength=pmf.size)
             fits = [description for description, wrong_pmf in mistakes
-                    if np.all(wrong_pmf[counts > 0] > 0) and _discrete_ks_pvalue(x, low, wrong_pmf) >= HINT_ALPHA]
+                    if np.all(wrong_pmf[counts > 0] > 0) and _discrete_ks_pvalue(x, low, wrong_pmf) >= HINT_ALPHA
+                    and (1.0 - float(wrong_pmf[counts == 0].sum())) ** m >= HINT_ALPHA]   # its values all came
             hint = f"\n  Likely mistake: {fits[0]}" if len(fits) == 1 else ""
             never = np.flatnonzero(counts == 0)
             chance_of_a_gap = float(np.sum((1.0 - pmf) ** m))
