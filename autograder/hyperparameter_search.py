@@ -573,10 +573,7 @@ def _overflow_mistakes(kind: str, low: int, high: int) -> list:
                             "high + 1 comes too: take its integer part, int(x) (or np.floor), not round()"), rounded),
                 (recognised("hp-config-int-log-rounded", "the log-uniform sample on [low, high + 1) was rounded UP "
                             "(ceil), so high + 1 comes and low never: take its integer part, int(x)"), ceiled)]
-    return [(recognised("hp-config-int-excludes-high", "the upper end was shifted: rng.integers(low, high + 2) or "
-                        "rng.integers(low, high + 1, endpoint=True) reaches high + 1; use rng.integers(low, high + 1)"),
-             np.append(np.full(high - low + 2, 1.0 / (high - low + 2)), [])),
-            (recognised("hp-config-int-rounded", "a uniform float on [low, high + 1] was ROUNDED, so high + 1 comes "
+    return [(recognised("hp-config-int-rounded", "a uniform float on [low, high + 1] was ROUNDED, so high + 1 comes "
                         "too: use rng.integers(low, high + 1)"),
              np.concatenate([[0.5], np.ones(high - low + 1 - 1), [0.5]]) / (high - low + 1))]
 
