@@ -70,7 +70,7 @@ def cells_of(assignment: str) -> list[tuple[str, str]]:
             if nbgrader_meta(c).get("grade")]
 
 
-def sweep(mutant, seeds: list[int], which: str = "fails") -> dict:
+def sweep(mutant, seeds: list[int], which: str = "fails", only=None) -> dict:
     """{cell: Counter(outcome)} for a mutant (or None: the solution) over the seeds; outcomes: 'pass',
     'named' (exactly its mistake), 'unnamed', 'wrong:<ids>'."""
     assignment = mutant.assignment if mutant else sys_assignment[0]
@@ -83,6 +83,8 @@ def sweep(mutant, seeds: list[int], which: str = "fails") -> dict:
         cells = [(g, s) for g, s in cells if g in mutant.fails]
     elif mutant and which == "visible":
         cells = [(g, s) for g, s in cells if g in mutant.fails and not g.endswith("_hidden")]
+    if only:
+        cells = [(g, s) for g, s in cells if g in only]
     results = collections.defaultdict(collections.Counter)
     for grade_id, source in cells:
         for seed in [None] + seeds:
@@ -114,6 +116,7 @@ def main(argv=None) -> int:
     parser.add_argument("--assignment", choices=ASSIGNMENTS)
     parser.add_argument("--mutant", nargs="*")
     parser.add_argument("--cells", choices=("fails", "visible", "all"), default="fails")
+    parser.add_argument("--cell", nargs="*", help="only these test cells (grade ids)")
     parser.add_argument("--solution", action="store_true", help="grade the solution instead (every cell)")
     parser.add_argument("--caught-only", action="store_true",
                         help="exercise 8: skip the reruns that name a recipe mistake (faster; counts as 'unnamed')")
@@ -141,7 +144,7 @@ def main(argv=None) -> int:
               and (not args.mutant or m.name in args.mutant)]
     for mutant in chosen:
         start = time.perf_counter()
-        for (cell, key), counts in sorted(sweep(mutant, seeds, args.cells).items()):
+        for (cell, key), counts in sorted(sweep(mutant, seeds, args.cells, args.cell).items()):
             expected_fail = cell in mutant.fails
             passed = counts.get("pass", 0)
             total = sum(counts.values())
