@@ -41,7 +41,7 @@ import numpy as np
 
 from autograder.compare import CheckFailed, call_learner
 from autograder.probe import ObjectData, capture, check, type_name
-from autograder.mistakes import recognised
+from autograder.mistakes import mistakes_in, recognised
 
 # The chance that a correct answer fails one call of a check, whatever the seed. Each check
 # divides it among its statistical tests: split 5 (one-block test, three Kolmogorov-Smirnov
@@ -257,6 +257,16 @@ def check_train_val_test_split(record, inputs) -> None:
     parts = [_index_array(part, _("{name} from {call}").format(name=name, call=call)) for name, part in zip(names, result)]
     train, val, test = parts
 
+    # Drawn without replacement (before disjointness: a split drawn with replacement also overlaps).
+    for name, part in zip(names, parts):
+        values, counts = np.unique(part, return_counts=True)
+        if (counts > 1).any():
+            raise CheckFailed(_("{call}: {name} holds index {values_counts_1_0} more than once; "
+                              "each index belongs to exactly one part, once\n  Likely mistake: ").format(call=call, name=name, values_counts_1_0=int(values[counts > 1][0]))
+                              + recognised("hp-split-with-replacement", _("the indices were drawn WITH replacement "
+                                           "(rng.choice(n, size) or rng.integers): cut one permutation, "
+                                           "rng.permutation(n), into three slices")))
+
     # Disjoint.
     for (name_a, a), (name_b, b) in itertools.combinations(zip(names, parts), 2):
         shared = np.intersect1d(a, b)
@@ -280,6 +290,13 @@ def check_train_val_test_split(record, inputs) -> None:
         hint = ""
         if (len(val), len(test)) == (int(n * val_fraction), int(n * test_fraction)) != (n_val, n_test):
             hint = (recognised("hp-split-truncates", _("\n  Likely mistake: int() truncates n * fraction; the documented rule is round(n * fraction)")))
+        elif (len(val), len(test)) == (math.ceil(n * val_fraction), math.ceil(n * test_fraction)) != (n_val, n_test):
+            hint = _("\n  Likely mistake: ") + recognised("hp-split-rounds-up", _("math.ceil rounds n * fraction up; the "
+                                                        "documented rule is round(n * fraction)"))
+        elif got == (n_train, n_test, n_val):
+            hint = _("\n  Likely mistake: ") + recognised("hp-split-parts-swapped", _("the validation and test parts are "
+                                                        "swapped: return (train_idx, val_idx, test_idx) in this order, "
+                                                        "with round(n * val_fraction) validation indices"))
         elif len(train) == round(n * (1 - val_fraction - test_fraction)) != n_train:
             hint = (recognised("hp-split-train-rounded", _("\n  Likely mistake: the training size was rounded on its own; it must take the rest, "
                     "n - n_val - n_test, so that the three parts cover range(n)")))
@@ -351,6 +368,7 @@ def _log_uniform_mistakes(low: float, high: float):
 
 def _name_log_uniform_mistake(samples: np.ndarray, low: float, high: float) -> str:
     """The known mistake whose distribution the samples follow (a test at HINT_ALPHA), for the message."""
+    fits = []
     with np.errstate(all="ignore"):
         for description, g, a, b in _log_uniform_mistakes(low, high):
             if not a < b:
@@ -359,8 +377,8 @@ def _name_log_uniform_mistake(samples: np.ndarray, low: float, high: float) -> s
             if not np.all(np.isfinite(transformed)):
                 continue
             if _ks_pvalue(transformed, _uniform_cdf(a, b)) >= HINT_ALPHA:
-                return _("\n  Likely mistake: {description}").format(description=description)
-    return ""
+                fits.append(description)
+    return _("\n  Likely mistake: {fits_0}").format(fits_0=fits[0]) if len(fits) == 1 else ""
 
 
 # ---------------------------------------------------------------- sampling a configuration from a search space
@@ -390,6 +408,26 @@ def _integer_pmf(kind: str, low: int, high: int) -> np.ndarray:
     if kind == "int":
         return np.full(k.size, 1.0 / k.size)
     return np.log((k + 1) / k) / np.log((high + 1) / low)
+
+
+def _fresh(value):
+    """``value`` with every string of two or more characters a NEW object (containers rebuilt).
+
+    So that every path gives the learner's code the same objects: under plain nbgrader the strings of a grade
+    cell's space are shared constants (a choice and a condition's value can be one object), under the class
+    command they arrive decoded. With every string a fresh object, a condition tested with ``is`` instead of
+    ``==`` fails the same way on every path. (One-character strings and small integers are shared by Python
+    itself, whatever the path.)
+    """
+    if isinstance(value, str) and len(value) >= 2:
+        return "".join(list(value))
+    if isinstance(value, dict):
+        return {_fresh(key): _fresh(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_fresh(item) for item in value]
+    if isinstance(value, tuple):
+        return tuple(_fresh(item) for item in value)
+    return value
 
 
 def _config_space_inputs(*, space: dict | None = None, n_draws: int = 2000, seed: int = 0) -> dict:
@@ -423,22 +461,44 @@ def _config_space_inputs(*, space: dict | None = None, n_draws: int = 2000, seed
     share = ALPHA / (tests + 1)
     return {"space": space, "n_draws": n_draws, "seed": seed, "share": share,
             "other_seed": log_same < math.log(share),
+            "all_same_impossible": continuous or (n_draws - 1) * collision < math.log(share),
             "what": _("sample_config(space, rng) called {n_draws} times with one rng = np.random.default_rng({seed}), "
                     "space = {space}").format(n_draws=n_draws, seed=seed, space=space)}
 
 
 def _config_space_probe(record, sample_config, inputs) -> None:
     space, n, seed = inputs["space"], inputs["n_draws"], inputs["seed"]
-    given = copy.deepcopy(space)
+    given = _fresh(space)
     rng = np.random.default_rng(seed)
-    record["configs"] = [_plain(call_learner(sample_config, given, rng)) for _ in range(n)]
+    returned = [call_learner(sample_config, given, rng) for _ in range(n)]
+    record["one_dict"] = n > 1 and all(isinstance(c, dict) for c in returned) and len({id(c) for c in returned}) == 1
+    record["configs"] = [_plain(config) for config in returned]
     record["space_after"] = given
     # Reproducibility is judged on the first REPEAT_DRAWS draws.
     for key, other_seed in (("again", seed), ("other", seed + 1)):
         if key == "other" and not inputs["other_seed"]:
             continue
-        given, rng = copy.deepcopy(space), np.random.default_rng(other_seed)
+        given, rng = _fresh(space), np.random.default_rng(other_seed)
         record[key] = [_plain(call_learner(sample_config, given, rng)) for _ in range(min(n, REPEAT_DRAWS))]
+    record["identity"] = _identity_control(sample_config, seed)
+
+
+def _identity_control(sample_config, seed: int):
+    """Whether a condition holds for the learner's code when its value is the SAME object as the parent's value,
+    and when it is an equal but other object: [[present?] * 3 (same object), [present?] * 3 (equal object)].
+    ``==`` gives all True; ``is`` gives True, then False. None if the code failed on these spaces."""
+    value = _fresh("sgd")
+    spaces = [{"optimizer": ("choice", [value]), "momentum": ("if", "optimizer", value, ("uniform", 0.0, 1.0))},
+              {"optimizer": ("choice", [value]), "momentum": ("if", "optimizer", _fresh(value), ("uniform", 0.0, 1.0))}]
+    try:
+        found = []
+        for space in spaces:
+            rng = np.random.default_rng(seed + 2)
+            found.append([isinstance(c, dict) and "momentum" in c
+                          for c in (call_learner(sample_config, space, rng) for _ in range(3))])
+        return found
+    except Exception:  # noqa: BLE001 -- the main draws already tell what fails
+        return None
 
 
 def _discrete_ks_pvalue(values: np.ndarray, low: int, pmf: np.ndarray) -> float:
@@ -489,7 +549,35 @@ def _integer_mistakes(kind: str, low: int, high: int) -> list:
         mistakes.append((recognised("hp-config-int-log-uniform", _("the integers are uniform, not log-uniform: every integer is equally likely, but "
                          "'int_log' gives small values more weight (take the integer part of a log-uniform "
                          "sample on [low, high + 1))")), stats.randint(low, high + 1).pmf(k)))
+        if high > low:
+            cdf = stats.loguniform(low, high).cdf
+            mistakes.append((recognised("hp-config-int-log-rounded", _("the log-uniform sample on [low, high] was "
+                             "ROUNDED: round() gives low and high half the weight they should have; take the integer "
+                             "part, int(x), of a log-uniform sample on [low, high + 1)")),
+                             cdf(np.minimum(k + 0.5, high)) - cdf(np.maximum(k - 0.5, low))))
+    elif high > low:
+        mistakes.append((recognised("hp-config-int-rounded", _("a uniform float on [low, high] was ROUNDED: round() "
+                         "gives low and high half the weight of the others; use rng.integers(low, high + 1)")),
+                         np.concatenate([[0.5], np.ones(high - low - 1), [0.5]]) / (high - low)))
     return mistakes
+
+
+def _overflow_mistakes(kind: str, low: int, high: int) -> list:
+    """(description, pmf on low .. high + 1) of the known mistakes whose values reach high + 1."""
+    from scipy import stats
+
+    k = np.arange(low, high + 2)
+    if kind == "int_log":
+        cdf = stats.loguniform(low, high + 1).cdf
+        rounded = cdf(np.minimum(k + 0.5, high + 1)) - cdf(np.maximum(k - 0.5, low))
+        ceiled = np.append(0.0, cdf(k[1:]) - cdf(k[1:] - 1))
+        return [(recognised("hp-config-int-log-rounded", _("the log-uniform sample on [low, high + 1) was ROUNDED, so "
+                            "high + 1 comes too: take its integer part, int(x) (or np.floor), not round()")), rounded),
+                (recognised("hp-config-int-log-rounded", _("the log-uniform sample on [low, high + 1) was rounded UP "
+                            "(ceil), so high + 1 comes and low never: take its integer part, int(x)")), ceiled)]
+    return [(recognised("hp-config-int-rounded", _("a uniform float on [low, high + 1] was ROUNDED, so high + 1 comes "
+                        "too: use rng.integers(low, high + 1)")),
+             np.concatenate([[0.5], np.ones(high - low + 1 - 1), [0.5]]) / (high - low + 1))]
 
 
 def _is_integer(value) -> bool:
@@ -529,7 +617,20 @@ def check_sample_config(record, inputs) -> None:
     """
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     space, n, share, what, seed = (inputs[key] for key in ("space", "n_draws", "share", "what", "seed"))
+    failure = record.failure or ""
+    if "configs" not in record and "raised KeyError: " in failure:
+        key = failure.split("raised KeyError: ", 1)[1].split("\n", 1)[0].strip("'\" ")
+        parents = {_inner(spec)[0][0] for spec in space.values() if _inner(spec)[0] is not None}
+        conditional = {name for name, spec in space.items() if _inner(spec)[0] is not None}
+        if key in parents & conditional:
+            raise CheckFailed(_("{what}: sample_config raised KeyError: {key!r}\n  Likely mistake: ").format(what=what, key=key) + recognised(
+                "hp-config-parent-absent", _("the condition read config[{key!r}] while {key!r} was left out (its own "
+                "condition was off): test `parent in config` first, and leave the child out too").format(key=key)))
     configs = record["configs"]
+    if record["one_dict"] is True:
+        raise CheckFailed(_("{what}: every call returned the SAME dict object.\n  Likely mistake: ").format(what=what) + recognised(
+            "hp-config-dict-reused", _("one dict is kept between calls (a global, or a mutable default argument "
+            "config={{}}): make a new dict, config = {{}}, inside the function, on every call").format()))
     if not _same_data(record["space_after"], space):
         raise CheckFailed(recognised("changed-input-in-place", _("{what}: sample_config changed the `space` dict it was given; leave it as it is").format(what=what)))
     for i, config in enumerate(configs):
@@ -540,6 +641,15 @@ def check_sample_config(record, inputs) -> None:
         unknown = sorted(set(map(str, config)) - set(space))
         if unknown:
             raise CheckFailed(_("{what}: draw {i} has names that are not in the space: {unknown}").format(what=what, i=i, unknown=unknown))
+
+    if n > 1 and inputs["all_same_impossible"] and all(_same_data(c, configs[0]) for c in configs[1:]):
+        raise CheckFailed(_("{what}: all {n} draws returned the same configuration, {show_configs_0}.\n  Likely "
+                          "mistake: ").format(what=what, n=n, show_configs_0=_show(configs[0])) + recognised("hp-rng-recreated", _("a generator with a fixed seed is created on "
+                          "every call (np.random.default_rng(0) inside the function), so every call draws the same "
+                          "numbers: draw from the `rng` passed in, which moves on from call to call")))
+    identity = record["identity"]
+    uses_is = (isinstance(identity, list) and len(identity) == 2 and all(identity[0])
+               and not any(identity[1]))
 
     for name, spec in space.items():
         condition, inner = _inner(spec)
@@ -565,8 +675,15 @@ def check_sample_config(record, inputs) -> None:
                     raise CheckFailed(_("{what}: draw {i} holds {name!r} = {show_config_name_60} with {shown}; "
                                       "{name!r} is conditional on {parent} == {value!r}{hint}").format(what=what, i=i, name=name, show_config_name_60=_show(config[name], 60), shown=shown, parent=parent, value=value, hint=hint))
                 if wanted and not present[i]:
+                    hint = ""
+                    if uses_is and not any(present) and not (isinstance(value, (bool, type(None))) or
+                                                             (type(value) is int and -5 <= value <= 256)):
+                        hint = _("\n  Likely mistake: ") + recognised("hp-config-condition-is", (
+                            _("the condition was tested with `is` (identity) instead of `==` (equality): "
+                            "config[{parent!r}] is an equal value but another object than {value!r} in the spec; "
+                            "use config[parent] == value").format(parent=parent, value=value)))
                     raise CheckFailed(_("{what}: draw {i} has {parent}={config_parent!r} but no value for {name!r}; "
-                                      "a conditional parameter is sampled whenever its condition holds").format(what=what, i=i, parent=parent, config_parent=config[parent], name=name))
+                                      "a conditional parameter is sampled whenever its condition holds{hint}").format(what=what, i=i, parent=parent, config_parent=config[parent], name=name, hint=hint))
         values = [config[name] for config in configs if name in config]
         if not values:
             continue
@@ -605,16 +722,23 @@ def check_sample_config(record, inputs) -> None:
             x = np.asarray([int(v) for v in values], dtype=np.int64)
             mistakes = _integer_mistakes(kind, low, high)
             if x.min() < low or x.max() > high:
+                hint = ""
+                if x.min() >= low and x.max() == high + 1:
+                    counts = np.bincount(x - low, minlength=high - low + 2)
+                    fits = [description for description, wrong_pmf in _overflow_mistakes(kind, low, high)
+                            if np.all(wrong_pmf[counts > 0] > 0)
+                            and _discrete_ks_pvalue(x, low, wrong_pmf) >= HINT_ALPHA
+                            and (1.0 - float(wrong_pmf[counts == 0].sum())) ** m >= HINT_ALPHA]
+                    hint = _("\n  Likely mistake: {fits_0}").format(fits_0=fits[0]) if len({mistakes_in(d) for d in fits}) == 1 else ""
                 raise CheckFailed(_("{what}: values of {name!r} must be integers from {low} to {high} inclusive "
-                                  "({kind!r}), but they range from {x_min} to {x_max}").format(what=what, name=name, low=low, high=high, kind=kind, x_min=x.min(), x_max=x.max()))
+                                  "({kind!r}), but they range from {x_min} to {x_max}{hint}").format(what=what, name=name, low=low, high=high, kind=kind, x_min=x.min(), x_max=x.max(), hint=hint))
             pmf = _reference_pmf(kind, low, high)
             p = _discrete_ks_pvalue(x, low, pmf)
             counts = np.bincount(x - low, minlength=pmf.size)
-            hint = ""
-            for description, wrong_pmf in mistakes:
-                if np.all(wrong_pmf[counts > 0] > 0) and _discrete_ks_pvalue(x, low, wrong_pmf) >= HINT_ALPHA:
-                    hint = _("\n  Likely mistake: {description}").format(description=description)
-                    break
+            fits = [description for description, wrong_pmf in mistakes
+                    if np.all(wrong_pmf[counts > 0] > 0) and _discrete_ks_pvalue(x, low, wrong_pmf) >= HINT_ALPHA
+                    and (1.0 - float(wrong_pmf[counts == 0].sum())) ** m >= HINT_ALPHA]   # its values all came
+            hint = _("\n  Likely mistake: {fits_0}").format(fits_0=fits[0]) if len(fits) == 1 else ""
             never = np.flatnonzero(counts == 0)
             chance_of_a_gap = float(np.sum((1.0 - pmf) ** m))
             if never.size and pmf.size > 1 and chance_of_a_gap < share:
@@ -648,6 +772,10 @@ def check_sample_config(record, inputs) -> None:
                 if never == [options[-1]]:
                     hint = (recognised("hp-choice-last-never", _("\n  Likely mistake: the last choice is never drawn: rng.integers(low, high) excludes "
                             "`high`, so use rng.integers(len(values)), or rng.choice(values)")))
+                elif never == [options[0]]:
+                    hint = _("\n  Likely mistake: ") + recognised("hp-choice-first-never", (
+                        _("the first choice is never drawn: indices start at 0, so use rng.integers(len(values)) "
+                        "(0 .. len - 1), not rng.integers(1, len(values))")))
                 raise CheckFailed(_("{what}: in {m} draws, {name!r} never took the value(s) {never} "
                                   "(counts {dict_zip_map_str_options}); every choice must be "
                                   "equally likely{hint}").format(what=what, m=m, name=name, never=never, dict_zip_map_str_options=dict(zip(map(str, options), counts.tolist())), hint=hint))
@@ -700,8 +828,12 @@ class _RecordingObjective:
         self.calls: list[dict] = []
         self._record, self._error_key = record, error_key
 
-    def __call__(self, config):
+    def __call__(self, config=None, *more, **keywords):
         __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+        if more or keywords or config is None:
+            self._fail(_("the objective must be called with one configuration, a dict mapping each name to a value, "
+                       "objective(config), but it was called with {len_more_config_is_not_n} positional and "
+                       "{len_keywords} keyword argument(s) (objective(**config) passes the values one by one)").format(len_more_config_is_not_n=len(more) + (config is not None), len_keywords=len(keywords)))
         if not isinstance(config, dict):
             self._fail(_("the objective must be called with one configuration, a dict mapping each name to "
                        "a value, but it was called with a {type_config___name}: {config!r:.200}").format(type_config___name=type(config).__name__, config=config))
@@ -742,6 +874,10 @@ def _results_list(results, distinct, what: str, n_expected: int | None = None) -
         raise CheckFailed(_("{what} should return a list of (config, score) pairs, but it returned "
                           "a {type_name_results}").format(what=what, type_name_results=type_name(results)))
     for i, item in enumerate(results):
+        if type(item) in (tuple, list) and len(item) == 2 and isinstance(item[1], dict) and _is_number(item[0]):
+            raise CheckFailed(_("{what}: entry {i} of the result is {show_item}.\n  Likely mistake: ").format(what=what, i=i, show_item=_show(item)) + recognised(
+                "hp-result-pair-swapped", _("the pairs are (score, config): return (config, score), the configuration "
+                "first")))
         if type(item) not in (tuple, list) or len(item) != 2 or not isinstance(item[0], dict):
             raise CheckFailed(_("{what}: entry {i} of the result is {show_item}; each entry must be a pair "
                               "(config, score) with config a dict").format(what=what, i=i, show_item=_show(item)))
@@ -784,7 +920,7 @@ def _check_scores(results, calls, weights: dict, what: str, n_expected: int) -> 
 
 # ---------------------------------------------------------------- grid search
 
-DEFAULT_GRID = {"lr": [1e-3, 1e-2, 1e-1], "weight_decay": [0.0, 1e-4], "activation": ["relu", "tanh"]}
+DEFAULT_GRID = {"lr": [1e-3, 1e-2, 1e-1], "weight_decay": [0.0, 1e-4], "activation": ["tanh", "relu"]}
 
 
 def _canonical(value) -> str:
@@ -792,6 +928,14 @@ def _canonical(value) -> str:
     if isinstance(value, np.generic):
         value = value.item()
     return repr(value)
+
+
+def _sorted_or_none(values: list) -> list:
+    """The values sorted as Python sorts them (numbers by value), or as they are when they cannot be compared."""
+    try:
+        return sorted(values)
+    except TypeError:
+        return list(values)
 
 
 def _config_key(config: dict, names) -> tuple:
@@ -851,9 +995,24 @@ def check_grid_search(record, inputs) -> None:
     _check_scores(results, record["calls"], inputs["weights"], what, len(expected))
     if got_keys != want_keys:
         first = next(i for i, (a, b) in enumerate(zip(got_keys, want_keys)) if a != b)
-        raise CheckFailed(recognised("hp-grid-order", _("{what}: every combination is there, but in another order: result {first} is "
-                          "{results_first_0}, expected {expected_first}. The documented order is "
-                          "itertools.product over the names in the grid's order, the last name varying fastest").format(what=what, first=first, results_first_0=results[first][0], expected_first=expected[first])))
+        orders = [
+            ("hp-grid-names-sorted", _("the names were sorted (sorted(grid)) before the product: keep the grid's own "
+             "order of names, list(grid)"), [dict(zip(sorted(names), v)) for v in
+                                            itertools.product(*(grid[k] for k in sorted(names)))]),
+            ("hp-grid-values-sorted", _("each name's values were sorted: keep them in the order the grid lists them"),
+             [dict(zip(names, v)) for v in itertools.product(*(sorted(grid[k], key=_canonical) for k in names))]),
+            ("hp-grid-values-sorted", _("each name's values were sorted: keep them in the order the grid lists them"),
+             [dict(zip(names, v)) for v in itertools.product(*(_sorted_or_none(grid[k]) for k in names))]),
+            ("hp-grid-order", _("the FIRST name varies fastest: itertools.product(*grid.values()) makes the LAST name "
+             "vary fastest, as nested for loops over the names in order"),
+             [dict(zip(names[::-1], v)) for v in itertools.product(*(grid[k] for k in names[::-1]))]),
+        ]
+        hits = {(m, t) for m, t, order in orders if [_config_key(c, names) for c in order] == got_keys}
+        hint = _("\n  Likely mistake: {recognised_next_iter_hit}").format(recognised_next_iter_hit=recognised(*next(iter(hits)))) if len({m for m, _ in hits}) == 1 else ""
+        message = (_("{what}: every combination is there, but in another order: result {first} is "
+                   "{results_first_0}, expected {expected_first}. The documented order is "
+                   "itertools.product over the names in the grid's order, the last name varying fastest").format(what=what, first=first, results_first_0=results[first][0], expected_first=expected[first]))
+        raise CheckFailed(message + hint if hint else recognised("hp-grid-order", message))
 
 
 
@@ -980,17 +1139,19 @@ def _sklearn_schedule(inputs: dict) -> tuple[list, list]:
     return [int(r) for r in search.n_resources_], rungs
 
 
-def _simulate(inputs: dict, *, keep=None, best_first=True, until_one=False, first_power=0):
+def _simulate(inputs: dict, *, keep=None, best_first=True, until_one=False, first_power=0, growth=None,
+              rungs_by=("configs", "budget")):
     """A schedule computed in plain Python, with one rule changed (to name the learner's mistake)."""
     n, f = inputs["n_configs"], inputs["factor"]
     low, high, seed = inputs["min_resource"], inputs["max_resource"], inputs["seed"]
     keep = keep or (lambda k: math.ceil(k / f))
-    n_rungs = 1 + min(_integer_log(n, f), _integer_log(high // low, f))
+    limits = {"configs": _integer_log(n, f), "budget": _integer_log(high // low, f)}
+    n_rungs = 1 + min(limits[rule] for rule in rungs_by)
     alive, resources, rungs = list(range(n)), [], []
     for i in range(10 * n + 10):
         if (i >= n_rungs and not until_one) or (until_one and i > 0 and len(alive) <= 1):
             break
-        resource = low * f ** (i + first_power)
+        resource = low * f ** (i + first_power) if growth is None else growth(i)
         resource = min(resource, high) if until_one else resource
         resources.append(resource)
         rungs.append(set(alive))
@@ -1011,6 +1172,17 @@ def _halving_mistakes(inputs: dict) -> list:
          _simulate(inputs, until_one=True)),
         (recognised("hp-halving-first-rung-too-large", _("the first rung already had min_resource * factor: rung i trains with min_resource * factor**i, "
          "starting at factor**0 = 1")), _simulate(inputs, first_power=1)),
+        (recognised("hp-halving-resource-growth", _("the resource was doubled from rung to rung: it grows by `factor`, "
+         "min_resource * factor**rung")), _simulate(inputs, growth=lambda i: inputs["min_resource"] * 2 ** i)),
+        (recognised("hp-halving-resource-growth", _("the resource grew by min_resource per rung (min_resource * (rung "
+         "+ 1)): it grows by a factor, min_resource * factor**rung")),
+         _simulate(inputs, growth=lambda i: inputs["min_resource"] * (i + 1))),
+        (recognised("hp-halving-keep-rounded", _("the number kept was round(n / factor): scikit-learn keeps "
+         "ceil(n / factor), rounded up")), _simulate(inputs, keep=lambda k: max(round(k / f), 0))),
+        (recognised("hp-halving-ignores-max-resource", _("the number of rungs ignored max_resource: stop before "
+         "min_resource * factor**rung exceeds max_resource")), _simulate(inputs, rungs_by=("configs",))),
+        (recognised("hp-halving-ignores-candidates", _("the number of rungs ignored how many configurations there "
+         "are: stop before factor**rung exceeds len(configs)")), _simulate(inputs, rungs_by=("budget",))),
     ]
 
 
@@ -1044,6 +1216,10 @@ def check_successive_halving(record, inputs) -> None:
                               "(resource, [(config, score), ...])").format(what=what, i=i, show_rung_100=_show(rung, 100)))
         indices = []
         for item in rung[1]:
+            if type(item) in (tuple, list) and len(item) == 2 and isinstance(item[1], dict) and _is_number(item[0]):
+                raise CheckFailed(_("{what}: rung {i} holds {show_item_100}.\n  Likely mistake: ").format(what=what, i=i, show_item_100=_show(item, 100)) + recognised(
+                    "hp-result-pair-swapped", _("the pairs are (score, config): return (config, score), the "
+                    "configuration first")))
             if type(item) not in (tuple, list) or len(item) != 2 or not isinstance(item[0], dict) \
                     or not _is_number(item[1]):
                 raise CheckFailed(_("{what}: rung {i} holds {show_item_100}; each entry must be a pair "
@@ -1060,11 +1236,9 @@ def check_successive_halving(record, inputs) -> None:
 
     want_resources, want_sets = _sklearn_schedule(inputs)
     if got_resources != want_resources or got_sets != want_sets:
-        hint = ""
-        for description, (resources, sets) in _halving_mistakes(inputs):
-            if got_resources == resources and got_sets == sets:
-                hint = _("\n  Likely mistake: {description}").format(description=description)
-                break
+        fits = [description for description, (resources, sets) in _halving_mistakes(inputs)
+                if got_resources == resources and got_sets == sets]
+        hint = _("\n  Likely mistake: {fits_0}").format(fits_0=fits[0]) if len({mistakes_in(d) for d in fits}) == 1 else ""
         got_counts, want_counts = [len(s) for s in got_sets], [len(s) for s in want_sets]
         schedule = (_("scikit-learn's HalvingGridSearchCV gives n_candidates_ = {want_counts} and n_resources_ = "
                     "{want_resources}; yours: {got_counts} and [{join_f_r_g_for_r_in_got}]").format(want_counts=want_counts, want_resources=want_resources, got_counts=got_counts, join_f_r_g_for_r_in_got=', '.join(f'{r:g}' for r in got_resources)))

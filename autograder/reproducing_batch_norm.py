@@ -15,21 +15,35 @@ with their own ``BatchNorm1d`` from exercise 4 and writes the measurements:
 - ``run_experiment(BatchNorm, X_train, y_train, X_test, y_test, *, steps, record_every, lr, std,
   batch_size=60, seed=0)``: trains ``paper_network`` without and with BatchNorm (same initial
   weights, same mini-batches drawn with ``torch.randint`` from a generator seeded with ``seed + 1``)
-  and returns the recorded steps and, for each network, the test accuracy and the percentiles of the
-  last sigmoid's input on the test set, measured in eval mode every ``record_every`` steps.
+  and returns the recorded steps and, for each network, every ``record_every`` steps: the test accuracy in
+  eval mode (running averages, as the paper's section 3.1 tracks it), the percentiles of the last
+  sigmoid's input on the test set in eval mode (the comparison) and in the training network (the paper's
+  N_BN^tr, section 4.1: batch statistics), the latter measured on a copy of the model in train mode so that
+  the test set never enters the model's running statistics.
 
 The data of every check is synthetic (``make_data``: noisy binary prototypes of ten classes), built by
-NumPy from ``seed`` on both sides of the sandbox, which holds only NumPy and torch.
+NumPy from ``seed`` on both sides of the sandbox, which holds only NumPy and torch. The experiment checks
+flip more pixels of the test images than of the training images (``TEST_FLIP``), so the test set's own
+batch statistics differ from the running averages BY CONSTRUCTION, whatever the seed: a measurement made
+with the wrong statistics, or test data in the running averages, always changes continuous numbers (the
+eval-mode percentiles), never only the accuracy, which could stay the same by luck.
+
+Every mistake the checks name is caught on every seed: ``tests/grading/test_reproducing_batch_norm_checks.py``
+grades each known wrong answer over many fresh seeds of the checks' own input generators. A message names
+a mistake only when the learner's output equals what that mistake produces on the same inputs (and no
+other known mistake produces it too).
 
 ``check_run_experiment`` compares with a reference run of the same recipe with ``torch.nn.BatchNorm1d``
-(float64: the two implementations agree to round-off, so the curves agree to a tight tolerance) and
-recognises four mistakes by reruns of the reference that make them: BN left in eval mode during
-training, accuracy measured on the training batch, test data in the running statistics (the test set
-passed in training mode, or a BatchNorm1d that updates its running statistics in eval mode).
-``check_experiment_outcome`` checks the paper's two findings over several seeds, with the bound stated
-there. A module that runs PyTorch's own batch norm, by whatever name, is refused (``forbidden.py``).
+(float64: the two implementations agree to round-off, so the curves agree to a tight tolerance). It
+recognises a wrong pasted ``BatchNorm1d`` by a probe of the learner's module on fixed batches (``_bn_probe``,
+compared with a simulation of each known mistake), and the recipe's mistakes by reruns of the reference that
+make them (``MISTAKE_RUNS``). ``check_experiment_outcome`` checks the paper's two findings over several seeds
+on runs that must follow the recipe (so that its verdict never depends on the seed's luck), with the bound
+stated there. A module that runs PyTorch's own batch norm, by whatever name, is refused (``forbidden.py``).
 """
 from __future__ import annotations
+
+import copy
 
 import numpy as np
 import torch
@@ -41,8 +55,10 @@ from autograder.probe import TensorData, check, type_name
 
 PERCENTS = (15.0, 50.0, 85.0)
 TOLERANCE = (1e-7, 1e-9)   # (rtol, atol): float64 runs of the same recipe agree to round-off
+TEST_FLIP = 0.35           # the experiment checks' test images flip more pixels than the training ones (0.2)
+CURVES = ("accuracy", "percentiles", "percentiles_eval")
 
-# The mistakes the checks name (each has a mutant in tests/grading/mutants/m08_reproducing_batch_norm.py).
+# The mistakes the checks name (each has a mutant in tests/grading/mutants/m08_*.py).
 EVAL_MODE_HINT = ("the BN layers were left in eval mode during training: after measuring in eval mode, "
                   "call model.train() before the next training step (in eval mode BatchNorm normalizes with "
                   "its running statistics and stops updating them)")
@@ -52,29 +68,37 @@ AFTER_SIGMOID_HINT = ("the pre-activation was read after the sigmoid (its output
                       "sigmoid's input is the first argument the forward pre-hook (or forward hook) receives")
 TRAINING_BATCH_HINT = ("the accuracy was measured on the training batch: measure it on the held-out test data "
                        "(X_test, y_test), in eval mode")
+PERCENTILES_EVAL_HINT = ("the percentiles were measured in eval mode, with the running averages: the paper's "
+                         "Figure 1(b, c) measures the training network, which normalizes with the batch's own "
+                         "statistics; pass X_test through a copy of the model in train mode "
+                         "(copy.deepcopy(model).train()) for result[...]['percentiles'], and through the model in "
+                         "eval mode for result[...]['percentiles_eval']")
 TEST_STATISTICS_HINT = ("test data entered the running statistics: {how}; the running statistics must come from "
-                        "training batches only, and the test set must be passed in eval mode, which neither "
-                        "updates them nor normalizes with the test set's own statistics")
+                        "training batches only: measure the accuracy in eval mode, which neither updates them nor "
+                        "normalizes with the test set's own statistics, and the percentiles on a copy of the model "
+                        "in train mode")
 
 
 # ---------------------------------------------------------------- data and the reference recipe
 
-def make_data(seed: int, n_train: int = 600, n_test: int = 300, features: int = 64, classes: int = 10):
-    """Noisy binary images: ``classes`` random prototypes, each pixel flipped with probability 0.2.
+def make_data(seed: int, n_train: int = 600, n_test: int = 300, features: int = 64, classes: int = 10,
+              test_flip: float = 0.2):
+    """Noisy binary images: ``classes`` random prototypes, each pixel flipped with probability 0.2 (the test
+    images with ``test_flip``).
 
     Returns X_train (n_train, features) float64, y_train (n_train,) int64, X_test, y_test as tensors.
     """
     rng = np.random.default_rng(seed)
     prototypes = rng.random((classes, features)) < 0.35
 
-    def draw(n):
+    def draw(n, flip):
         labels = rng.integers(0, classes, n)
-        flips = rng.random((n, features)) < 0.2
+        flips = rng.random((n, features)) < flip
         return (torch.tensor(np.logical_xor(prototypes[labels], flips), dtype=torch.float64),
                 torch.tensor(labels, dtype=torch.int64))
 
-    X_train, y_train = draw(n_train)
-    X_test, y_test = draw(n_test)
+    X_train, y_train = draw(n_train, 0.2)
+    X_test, y_test = draw(n_test, test_flip)
     return X_train, y_train, X_test, y_test
 
 
@@ -99,13 +123,13 @@ def reference_network(batchnorm: bool, in_features: int, std: float, seed: int, 
     return model
 
 
-def sigmoid_input(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """The input of the last nn.Sigmoid of ``model`` (a Sequential) on ``x``, computed layer by layer."""
+def sigmoid_input(model: nn.Module, x: torch.Tensor, which: int = -1) -> torch.Tensor:
+    """The input of the last (``which``-th) nn.Sigmoid of ``model`` (a Sequential) on ``x``, layer by layer."""
     layers = list(model)
-    last = max(i for i, layer in enumerate(layers) if isinstance(layer, nn.Sigmoid))
+    positions = [i for i, layer in enumerate(layers) if isinstance(layer, nn.Sigmoid)]
     h = x
     with torch.no_grad():
-        for layer in layers[:last]:
+        for layer in layers[:positions[which]]:
             h = layer(h)
     return h
 
@@ -131,45 +155,99 @@ def _eval_updates_running_statistics(model: nn.Module) -> list:
     return [layer.register_forward_pre_hook(update) for layer in model if isinstance(layer, nn.BatchNorm1d)]
 
 
+# The recipe's mistakes a rerun of the reference can make (reference_run's ``mistake``).
+RUN_MISTAKES = ("eval_in_training", "training_batch", "training_batch_eval", "test_in_train_mode",
+                "eval_updates_stats", "percentiles_in_eval_mode", "percentiles_without_copy",
+                "percentiles_eval_from_copy", "accuracy_in_train_mode", "one_generator", "generator_seeded_with_seed",
+                "record_off_by_one", "record_before_step", "no_zero_grad", "percentiles_on_training_data",
+                "networks_swapped")
+
+
+# The mistakes that leave the baseline's curves as the recipe's (it has no batch norm): where the learner's
+# baseline is right, only these are tried, on the batch-normalized network alone.
+BN_ONLY_MISTAKES = ("eval_in_training", "test_in_train_mode", "eval_updates_stats", "percentiles_in_eval_mode",
+                    "percentiles_without_copy", "percentiles_eval_from_copy", "accuracy_in_train_mode",
+                    "one_generator")
+
+
 def reference_run(X_train, y_train, X_test, y_test, *, steps: int, record_every: int, lr: float, std: float,
-                  batch_size: int = 60, seed: int = 0, hidden: int = 100, mistake: str | None = None) -> dict:
-    """``run_experiment``'s recipe with torch.nn.BatchNorm1d; ``mistake`` makes one of the named mistakes:
-    ``"eval_in_training"``, ``"training_batch"``, ``"training_batch_eval"``, ``"test_in_train_mode"``,
-    ``"eval_updates_stats"``."""
+                  batch_size: int = 60, seed: int = 0, hidden: int = 100, mistake: str | None = None,
+                  networks=("baseline", "batchnorm")) -> dict:
+    """``run_experiment``'s recipe with torch.nn.BatchNorm1d; ``mistake`` (one of ``RUN_MISTAKES``) makes
+    one of the named mistakes; ``networks``: the runs to make (the others are left out of the result)."""
     import torch.nn.functional as F
 
+    if mistake is not None and mistake not in RUN_MISTAKES:
+        raise ValueError(f"unknown mistake {mistake!r}")
+    if mistake == "networks_swapped":
+        swapped = {"baseline": "batchnorm", "batchnorm": "baseline"}
+        run = reference_run(X_train, y_train, X_test, y_test, steps=steps, record_every=record_every, lr=lr,
+                            std=std, batch_size=batch_size, seed=seed, hidden=hidden,
+                            networks=tuple(swapped[n] for n in networks))
+        return {"steps": run["steps"], **{n: run[swapped[n]] for n in networks}}
     result = {"steps": torch.arange(record_every, steps + 1, record_every)}
+    shared = torch.Generator().manual_seed(seed + 1)   # "one_generator": one stream for both networks
+    if mistake == "one_generator" and "baseline" not in networks:
+        for _ in range(steps):                         # the baseline's draws, without its run
+            torch.randint(len(X_train), (batch_size,), generator=shared)
     for name, batchnorm in (("baseline", False), ("batchnorm", True)):
+        if name not in networks:
+            continue
         model = reference_network(batchnorm, X_train.shape[1], std, seed, hidden=hidden)
         hooks = _eval_updates_running_statistics(model) if mistake == "eval_updates_stats" else []
         optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-        generator = torch.Generator().manual_seed(seed + 1)
-        accuracy, percentiles = [], []
+        if mistake == "one_generator":
+            generator = shared
+        else:
+            generator = torch.Generator().manual_seed(seed if mistake == "generator_seeded_with_seed" else seed + 1)
+        curves = {key: [] for key in CURVES}
         model.train()
-        for step in range(1, steps + 1):
-            if mistake != "eval_in_training":
-                model.train()
-            batch = torch.randint(len(X_train), (batch_size,), generator=generator)
-            logits = model(X_train[batch])
-            loss = F.cross_entropy(logits, y_train[batch])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            if step % record_every:
-                continue
+
+        def measure(logits=None, batch=None):
             if mistake == "training_batch":
-                accuracy.append((logits.detach().argmax(1) == y_train[batch]).double().mean())
+                curves["accuracy"].append((logits.detach().argmax(1) == y_train[batch]).double().mean())
             if mistake != "test_in_train_mode":
                 model.eval()
             with torch.no_grad():
                 if mistake == "training_batch_eval":
-                    accuracy.append((model(X_train[batch]).argmax(1) == y_train[batch]).double().mean())
+                    curves["accuracy"].append((model(X_train[batch]).argmax(1) == y_train[batch]).double().mean())
+                elif mistake == "accuracy_in_train_mode":
+                    curves["accuracy"].append((copy.deepcopy(model).train()(X_test).argmax(1) == y_test).double().mean())
                 elif mistake != "training_batch":
-                    accuracy.append((model(X_test).argmax(1) == y_test).double().mean())
-                percentiles.append(_percentiles(sigmoid_input(model, X_test)))
+                    curves["accuracy"].append((model(X_test).argmax(1) == y_test).double().mean())
+            data = X_train if mistake == "percentiles_on_training_data" else X_test
+            in_eval = _percentiles(sigmoid_input(model, data))
+            if mistake == "percentiles_in_eval_mode":
+                measured = model
+            elif mistake == "percentiles_without_copy":
+                measured = model.train()
+            else:                      # the training network, on a copy: the model's running averages stay
+                measured = copy.deepcopy(model).train()
+            in_train = _percentiles(sigmoid_input(measured, data))
+            curves["percentiles_eval"].append(in_train if mistake == "percentiles_eval_from_copy" else in_eval)
+            curves["percentiles"].append(in_train)
+
+        for step in range(1, steps + 1):
+            if mistake != "eval_in_training":
+                model.train()
+            batch = torch.randint(len(X_train), (batch_size,), generator=generator)
+            if mistake == "record_before_step" and step % record_every == 0:
+                measure(batch=batch)
+                model.train()
+            logits = model(X_train[batch])
+            loss = F.cross_entropy(logits, y_train[batch])
+            if mistake != "no_zero_grad":
+                optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            recorded = (step - 1) % record_every == 0 if mistake == "record_off_by_one" else step % record_every == 0
+            if recorded and mistake != "record_before_step":
+                if mistake == "record_off_by_one" and len(curves["accuracy"]) == len(result["steps"]):
+                    continue
+                measure(logits, batch)
         for handle in hooks:
             handle.remove()
-        result[name] = {"accuracy": torch.stack(accuracy), "percentiles": torch.stack(percentiles)}
+        result[name] = {key: torch.stack(values) for key, values in curves.items()}
     return result
 
 
@@ -183,13 +261,221 @@ def first_step(steps: np.ndarray, accuracy: np.ndarray, target: float) -> int | 
     return int(steps[reached[0]]) if len(reached) else None
 
 
+# ---------------------------------------------------------------- the learner's BatchNorm1d, probed directly
+
+BN_FEATURES, BN_ROWS = 3, 8
+BN_AFFINE = ([1.5, 0.5, 2.0], [0.1, -0.2, 0.3])
+
+
+def _bn_batches() -> list:
+    """Four fixed batches (8, 3): three training batches, then one for eval mode; with means and variances
+    far from the initial running statistics (0 and 1), and a different spread per feature."""
+    generator = torch.Generator().manual_seed(20150211)
+    scale = torch.tensor([0.5, 2.0, 3.0], dtype=torch.float64)
+    shift = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
+    return [torch.randn(BN_ROWS, BN_FEATURES, generator=generator, dtype=torch.float64) * scale + shift + 0.3 * k
+            for k in range(4)]
+
+
+def _bn_grad_weights() -> torch.Tensor:
+    generator = torch.Generator().manual_seed(7)
+    return torch.randn(BN_ROWS, BN_FEATURES, generator=generator, dtype=torch.float64)
+
+
+def _bn_probe(record, BatchNorm) -> None:
+    """What the learner's BatchNorm does on fixed batches (course code calling it; errors are noted, not raised):
+    the initial parameters and buffers, three training steps (output, buffers after; the gradient of the
+    first), one eval-mode step (output, buffers after) and a training step with weight and bias set."""
+    facts: dict = {}
+    try:
+        module = BatchNorm(BN_FEATURES)
+        module = module.double()
+        for name in ("weight", "bias", "running_mean", "running_var"):
+            value = getattr(module, name, None)
+            facts[f"init_{name}"] = value.detach().clone() if isinstance(value, torch.Tensor) else None
+        batches, weights = _bn_batches(), _bn_grad_weights()
+        module.train()
+        for k in range(3):
+            x = batches[k].clone().requires_grad_(k == 0)
+            out = module(x)
+            if k == 0:
+                (out * weights).sum().backward()
+                facts["grad"] = x.grad.detach().clone()
+            facts[f"train{k}"] = out.detach().clone()
+            facts[f"mean{k}"] = module.running_mean.detach().clone()
+            facts[f"var{k}"] = module.running_var.detach().clone()
+        module.eval()
+        with torch.no_grad():
+            facts["eval"] = module(batches[3].clone()).detach().clone()
+        facts["mean_eval"] = module.running_mean.detach().clone()
+        facts["var_eval"] = module.running_var.detach().clone()
+        module.train()
+        weight, bias = getattr(module, "weight", None), getattr(module, "bias", None)
+        if isinstance(weight, torch.Tensor) and isinstance(bias, torch.Tensor) and weight.shape == bias.shape == (3,):
+            with torch.no_grad():
+                weight.copy_(torch.tensor(BN_AFFINE[0], dtype=weight.dtype))
+                bias.copy_(torch.tensor(BN_AFFINE[1], dtype=bias.dtype))
+        with torch.no_grad():
+            facts["affine"] = module(batches[0].clone()).detach().clone()
+    except Exception as error:  # noqa: BLE001 -- the learner's module failed: the main check says how
+        facts["error"] = f"{type(error).__name__}: {str(error)[:300]}"
+    record["bn"] = facts
+
+
+# (id, what the learner's BatchNorm1d does, the simulation's flags, facts a mistake's module may not have)
+BN_MISTAKES = [
+    ("bn-unbiased-variance", "normalizes with the unbiased variance (N - 1): batch norm's forward pass uses the "
+     "biased one (divide by N), torch.var(x, dim=0, unbiased=False); only the running_var stores the unbiased "
+     "one", {"forward_unbiased": True}, ("var0", "var1", "var2", "var_eval", "eval")),
+    ("bninf-stores-biased-var", "stores the biased batch variance in running_var: torch.nn.BatchNorm1d stores the "
+     "unbiased one, var * n / (n - 1)", {"store_biased": True}, ()),
+    ("bninf-momentum-reversed", "updates the running statistics with the momentum convention reversed: PyTorch's "
+     "momentum is the weight of the NEW batch, running = (1 - momentum) * running + momentum * batch",
+     {"reversed": True}, ()),
+    ("bn-eps-outside-sqrt", "adds eps outside the square root: (x - mean) / (sqrt(var) + eps) instead of "
+     "(x - mean) / sqrt(var + eps)", {"eps_outside": True}, ()),
+    ("bn-eps-missing", "leaves eps out: (x - mean) / sqrt(var) instead of (x - mean) / sqrt(var + eps)",
+     {"no_eps": True}, ()),
+    ("bninf-eval-batch-statistics", "normalizes with the batch's own statistics in eval mode too: in eval mode "
+     "it must use running_mean and running_var", {"eval_batch": True}, ()),
+    ("bninf-eval-updates-running", "updates running_mean and running_var in eval mode too, so test data entered the "
+     "running statistics; only training batches may update them", {"eval_updates": True}, ()),
+    ("bninf-running-not-updated", "never updates running_mean and running_var in training mode, so eval mode "
+     "normalizes with their initial values", {"no_update": True}, ()),
+    ("bninf-running-var-zeros", "starts running_var at zeros: torch.nn.BatchNorm1d starts it at ones",
+     {"var_zeros": True}, ()),
+    ("bn-gamma-beta-missing", "does not apply its weight and bias (gamma, beta) to the normalized values",
+     {"no_affine": True}, ("init_weight", "init_bias")),
+    ("bninf-gamma-beta-swapped", "starts with weight and bias swapped: weight (gamma) starts at ones and bias "
+     "(beta) at zeros", {"swapped_init": True}, ()),
+    ("bninf-detached-statistics", "detaches the batch mean and variance, so no gradient flows through them: the "
+     "forward values are right but training takes other steps", {"detached": True}, ()),
+]
+
+
+def _bn_simulate(eps: float = 1e-5, momentum: float = 0.1, *, forward_unbiased=False, store_biased=False,
+                 reversed=False, eps_outside=False, no_eps=False, eval_batch=False, eval_updates=False,
+                 no_update=False, var_zeros=False, no_affine=False, swapped_init=False, detached=False) -> dict:
+    """The facts ``_bn_probe`` records, for torch.nn.BatchNorm1d's behaviour with one mistake switched on."""
+    batches, weights = _bn_batches(), _bn_grad_weights()
+    c = BN_FEATURES
+    weight = torch.zeros(c, dtype=torch.float64) if swapped_init else torch.ones(c, dtype=torch.float64)
+    bias = torch.ones(c, dtype=torch.float64) if swapped_init else torch.zeros(c, dtype=torch.float64)
+    running_mean = torch.zeros(c, dtype=torch.float64)
+    running_var = torch.zeros(c, dtype=torch.float64) if var_zeros else torch.ones(c, dtype=torch.float64)
+    facts = {"init_weight": None if no_affine else weight.clone(), "init_bias": None if no_affine else bias.clone(),
+             "init_running_mean": running_mean.clone(), "init_running_var": running_var.clone()}
+
+    def normalize(x, mean, var, w, b):
+        if no_eps:
+            x_hat = (x - mean) / torch.sqrt(var)
+        elif eps_outside:
+            x_hat = (x - mean) / (torch.sqrt(var) + eps)
+        else:
+            x_hat = (x - mean) / torch.sqrt(var + eps)
+        return x_hat if no_affine else x_hat * w + b
+
+    def update(x):
+        nonlocal running_mean, running_var
+        n = x.shape[0]
+        mean, var = x.detach().mean(0), x.detach().var(0, unbiased=False)
+        stored = var if store_biased else var * n / (n - 1)
+        if reversed:
+            running_mean = momentum * running_mean + (1 - momentum) * mean
+            running_var = momentum * running_var + (1 - momentum) * stored
+        else:
+            running_mean = (1 - momentum) * running_mean + momentum * mean
+            running_var = (1 - momentum) * running_var + momentum * stored
+
+    def batch_stats(x):
+        mean, var = x.mean(0), x.var(0, unbiased=forward_unbiased)
+        return (mean.detach(), var.detach()) if detached else (mean, var)
+
+    def train_step(x, w, b):
+        mean, var = batch_stats(x)
+        if not no_update:
+            update(x)
+        return normalize(x, mean, var, w, b)
+
+    for k in range(3):
+        x = batches[k].clone().requires_grad_(k == 0)
+        out = train_step(x, weight, bias)
+        if k == 0:
+            (out * weights).sum().backward()
+            facts["grad"] = x.grad.detach().clone()
+        facts[f"train{k}"], facts[f"mean{k}"], facts[f"var{k}"] = out.detach(), running_mean.clone(), running_var.clone()
+    x = batches[3].clone()
+    with torch.no_grad():
+        if eval_batch:
+            mean, var = batch_stats(x)
+            facts["eval"] = normalize(x, mean, var, weight, bias)
+        else:
+            if eval_updates:
+                update(x)
+            facts["eval"] = normalize(x, running_mean, running_var, weight, bias)
+    facts["mean_eval"], facts["var_eval"] = running_mean.clone(), running_var.clone()
+    affine = (torch.tensor(BN_AFFINE[0], dtype=torch.float64), torch.tensor(BN_AFFINE[1], dtype=torch.float64))
+    with torch.no_grad():
+        facts["affine"] = train_step(batches[0].clone(), *affine).detach()
+    return facts
+
+
+BN_WHAT = {"init_weight": "its initial weight", "init_bias": "its initial bias",
+           "init_running_mean": "its initial running_mean", "init_running_var": "its initial running_var",
+           "grad": "the gradient of its training-mode output with respect to its input",
+           "eval": "its output in eval mode", "mean_eval": "running_mean after a batch in eval mode",
+           "var_eval": "running_var after a batch in eval mode", "affine": "its output with weight and bias set",
+           **{f"train{k}": f"its output on training batch {k + 1}" for k in range(3)},
+           **{f"mean{k}": f"running_mean after training batch {k + 1}" for k in range(3)},
+           **{f"var{k}": f"running_var after training batch {k + 1}" for k in range(3)}}
+
+
+def _same_fact(recorded, expected) -> bool:
+    if expected is None or recorded is None:
+        return expected is None and recorded is None
+    if not isinstance(recorded, TensorData):
+        return False
+    actual = recorded.array
+    if actual.dtype.kind not in "biuf" or actual.shape != tuple(expected.shape):
+        return False
+    expected = expected.detach().numpy()
+    return bool(np.all(np.abs(actual.astype(np.float64) - expected) <= 1e-9 + 1e-7 * np.abs(expected)))
+
+
+def bn_problem(record, key: str = "bn") -> str | None:
+    """What the learner's BatchNorm1d does wrong, as a sentence (with the mistake's name when the module
+    behaves exactly as that one mistake does), or None when it behaves as torch.nn.BatchNorm1d."""
+    facts = dict.get(record, key)
+    if not isinstance(facts, dict):
+        return None
+    if "error" in facts:
+        return (f"your BatchNorm1d raised {facts['error']} on a batch of shape ({BN_ROWS}, {BN_FEATURES}) "
+                f"(built as BatchNorm1d({BN_FEATURES}).double())")
+    reference = _bn_simulate()
+    differ = [name for name in BN_WHAT if not _same_fact(facts.get(name), reference[name])]
+    if not differ:
+        return None
+    named = []
+    for mistake, words, flags, optional in BN_MISTAKES:
+        wrong = _bn_simulate(**flags)
+        if all(_same_fact(facts.get(name), wrong[name]) for name in BN_WHAT if name not in optional):
+            named.append((mistake, words))
+    shown = ", ".join(BN_WHAT[name] for name in differ[:3]) + (", ..." if len(differ) > 3 else "")
+    text = (f"your BatchNorm1d does not behave as torch.nn.BatchNorm1d on fixed batches of shape "
+            f"({BN_ROWS}, {BN_FEATURES}): {shown} differ")
+    if len(named) == 1:
+        mistake, words = named[0]
+        return text + "\n  Likely mistake: " + recognised(mistake, f"your BatchNorm1d {words} (exercise 4)")
+    return text + " (fix it as exercise 4's tests say)"
+
+
 # ---------------------------------------------------------------- helpers
 
 def _array(value, what: str) -> np.ndarray:
     """A recorded tensor as float64 NumPy, or a CheckFailed saying what it was."""
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     if value is None:
-        raise CheckFailed(f"{what} is None: did you forget to `return` it?")
+        raise CheckFailed(recognised("forgot-return", f"{what} is None: did you forget to `return` it?"))
     if isinstance(value, TensorData):
         return value.array.astype(np.float64) if value.array.dtype.kind != "c" else value.array.real
     if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
@@ -201,6 +487,24 @@ def _array(value, what: str) -> np.ndarray:
 
 def _numpy(tensor: torch.Tensor) -> np.ndarray:
     return tensor.detach().to(torch.float64).numpy()
+
+
+def _close(actual: np.ndarray, expected, rtol: float = TOLERANCE[0], atol: float = TOLERANCE[1]) -> bool:
+    expected = _numpy(expected) if isinstance(expected, torch.Tensor) else np.asarray(expected, dtype=np.float64)
+    if actual.shape != expected.shape:
+        return False
+    both_nan = np.isnan(actual) & np.isnan(expected)
+    return bool((both_nan | (np.abs(actual - expected) <= atol + rtol * np.abs(expected))).all())
+
+
+def _only_match(actual, candidates) -> tuple[str, str] | None:
+    """(id, text) of the one mistake whose candidate output ``actual`` equals; None when none does or when
+    candidates of different mistakes give the same output (the evidence would not say which)."""
+    hits = [(mistake, text) for mistake, text, candidate in candidates
+            if candidate is not None and _close(actual, candidate)]
+    if not hits or len({mistake for mistake, _ in hits}) > 1:
+        return None
+    return hits[0]
 
 
 class Standardize(nn.Module):
@@ -220,7 +524,7 @@ class Standardize(nn.Module):
 
 def _percentile_model(seed: int, in_features: int, hidden: int, normalized: bool) -> nn.Sequential:
     """Three sigmoid layers (with a fixed normalization before each sigmoid if ``normalized``) and an output,
-    weights large enough that the sigmoid inputs spread over both signs."""
+    weights large enough that the sigmoid inputs spread over both signs; every weight from one generator."""
     generator = torch.Generator().manual_seed(seed)
     layers, width = [], in_features
     for _ in range(3):
@@ -234,14 +538,18 @@ def _percentile_model(seed: int, in_features: int, hidden: int, normalized: bool
                                       0.5 + torch.rand(hidden, generator=generator, dtype=torch.float64)))
         layers.append(nn.Sigmoid())
         width = hidden
-    layers.append(nn.Linear(width, 10).double())
+    output = nn.Linear(width, 11).double()   # 11 logits: never the width of a hidden layer in the tests
+    with torch.no_grad():
+        output.weight.copy_(torch.randn(11, width, generator=generator, dtype=torch.float64))
+        output.bias.zero_()
+    layers.append(output)
     return nn.Sequential(*layers)
 
 
 def _sip_inputs(*, seed: int = 0, n: int = 50, in_features: int = 12, hidden: int = 20, normalized: bool = False,
                 mode: str = "eval", q=None) -> dict:
-    if n == hidden:
-        raise ValueError("use n != hidden, so that percentiles over the wrong axis show up in the shape")
+    if n == hidden or hidden == 11:
+        raise ValueError("use n != hidden != 11, so that percentiles of the wrong values show up in the shape")
     model = _percentile_model(seed, in_features, hidden, normalized)
     model.train(mode == "train")
     generator = torch.Generator().manual_seed(seed + 1)
@@ -258,6 +566,9 @@ def _sip_probe(record, sigmoid_input_percentiles, inputs) -> None:
     record["x_changed"] = not torch.equal(x, inputs["x"])
 
 
+QUANTILE_RANGE_ERROR = "q values must be in the range [0, 1]"
+
+
 @check(inputs=_sip_inputs, probe=_sip_probe)
 def check_sigmoid_input_percentiles(record, inputs) -> None:
     """``sigmoid_input_percentiles(model, x, q)`` equals ``np.percentile(s, q, axis=0)`` with ``s`` the input of
@@ -269,38 +580,93 @@ def check_sigmoid_input_percentiles(record, inputs) -> None:
     layers = " -> ".join(type(layer).__name__ for layer in model)
     what = (f"sigmoid_input_percentiles(model, x{', q=' + repr(q) if q is not None else ''}) for the model "
             f"{layers} in {mode} mode and x of shape {tuple(x.shape)}")
+    failure = record.failure or ""
+    if "out" not in record and QUANTILE_RANGE_ERROR in failure and max(percents) > 1:
+        raise CheckFailed(f"{what} raised an error: {failure[:300]}\n  Likely mistake: " + recognised(
+            "cap-percentiles-percent-as-fraction", "q is given in percent (15, 50, 85) but torch.quantile takes "
+            "fractions: divide q by 100 (torch.tensor(q) / 100)"))
     actual = _array(record["out"], what)
     s = _numpy(sigmoid_input(model, x))
-    with torch.no_grad():
-        after = _numpy(torch.sigmoid(sigmoid_input(model, x)))
     expected = np.percentile(s, percents, axis=0)
-    mistakes = {
-        recognised("cap-percentiles-wrong-axis", WRONG_AXIS_HINT): np.percentile(s, percents, axis=1),
-        recognised("cap-read-after-sigmoid", AFTER_SIGMOID_HINT): np.percentile(after, percents, axis=0),
-    }
-    rtol, atol = TOLERANCE
-    assert_close(actual, expected, what=what, rtol=rtol, atol=atol, mistakes=mistakes)
+    def candidates():
+        with torch.no_grad():
+            after = _numpy(torch.sigmoid(sigmoid_input(model, x)))
+            first = _numpy(sigmoid_input(model, x, which=0))
+            out = _numpy(model(x))
+        found = [
+            ("cap-percentiles-wrong-axis", WRONG_AXIS_HINT, np.percentile(s, percents, axis=1)),
+            ("cap-read-after-sigmoid", AFTER_SIGMOID_HINT, np.percentile(after, percents, axis=0)),
+            ("cap-read-first-sigmoid", "the input of the FIRST sigmoid was recorded: the paper follows the last "
+             "hidden layer; hook the last torch.nn.Sigmoid (e.g. [m for m in model.modules() if isinstance(m, "
+             "torch.nn.Sigmoid)][-1])", np.percentile(first, percents, axis=0)),
+            ("cap-read-model-output", "the percentiles are those of the model's output (the logits): record the "
+             "input of the last sigmoid with a forward pre-hook", np.percentile(out, percents, axis=0)),
+            ("cap-percentiles-all-entries", "one set of percentiles was taken over all entries (no dim): take them "
+             "over the examples, dim=0, one column per unit", np.percentile(s, percents)),
+            ("cap-percentiles-transposed", "the result is transposed, (H, len(q)): return one row per percentile, "
+             "one column per unit, (len(q), H)", np.percentile(s, percents, axis=0).T),
+            ("cap-percentiles-divided-twice", "q was divided by 100 twice (or fractions given to a function that "
+             "takes percent, such as numpy.percentile): torch.quantile takes q / 100, numpy.percentile takes q",
+             np.percentile(s, [p / 100 for p in percents], axis=0)),
+        ]
+        if q is not None and tuple(percents) != PERCENTS:
+            found.append(("cap-percentiles-q-ignored", "the percentiles (15, 50, 85) were taken whatever q was "
+                          "given: use the q argument", np.percentile(s, PERCENTS, axis=0)))
+        for method in ("lower", "higher", "nearest", "midpoint"):
+            found.append(("cap-percentiles-interpolation", f"the percentiles use {method!r} interpolation: the "
+                          f"reference interpolates linearly between order statistics (torch.quantile's and "
+                          f"numpy.percentile's default)", np.percentile(s, percents, axis=0, method=method)))
+        return found
+
+    if not _close(actual, expected):
+        hit = _only_match(actual, candidates())
+        rtol, atol = TOLERANCE
+        assert_close(actual, expected, what=what, rtol=rtol, atol=atol,
+                     mistakes={recognised(*hit): actual} if hit else None)
     if record["x_changed"] is not False:
-        raise CheckFailed(f"{what} changed x in place")
+        raise CheckFailed(recognised("changed-input-in-place", f"{what} changed x in place"))
     if record["hooks_left"] != 0:
-        raise CheckFailed(f"{what} left {record['hooks_left']} hook(s) registered on the model: keep the handle "
-                          f"that register_forward_pre_hook returns and call handle.remove() (in a `finally:` block)")
+        raise CheckFailed(recognised("cap-percentiles-hooks-left", (
+            f"{what} left {record['hooks_left']} hook(s) registered on the model: keep the handle "
+            f"that register_forward_pre_hook returns and call handle.remove() (in a `finally:` block)")))
     if record["modes_after"] != [m.training for m in model.modules()]:
-        raise CheckFailed(f"{what} changed the model's mode: it was in {mode} mode. Measure in the mode the "
-                          f"caller chose, without calling model.eval() or model.train()")
+        raise CheckFailed(recognised("cap-percentiles-changed-mode", (
+            f"{what} changed the model's mode: it was in {mode} mode. Measure in the mode the "
+            f"caller chose, without calling model.eval() or model.train()")))
 
 
 # ---------------------------------------------------------------- steps_to_accuracy
 
 def _sta_inputs(*, seed: int = 0, records: int = 10, every: int = 20, target=None, plateau: bool = False) -> dict:
-    """A noisy rising accuracy curve recorded at every-th steps; ``target`` None: one of its own values
-    (reached exactly somewhere); ``plateau``: the curve stays below the target (None expected)."""
+    """A noisy rising accuracy curve recorded at every-th steps (every >= 2, so a step is never an index).
+
+    ``target`` None: built so that each known mistake gives another answer, on every seed: the target is
+    reached EXACTLY at a record j >= 1 (and again at j + 1), first exceeded at j + 2, missed again at j + 3,
+    and the best accuracy comes at j + 5, before the last record (for ``records`` >= 8; with fewer, the
+    target is still reached exactly, so a strict comparison always gives another answer); ``plateau``: the
+    curve stays below the target (None expected).
+    """
+    if every < 2:
+        raise ValueError("every >= 2, so that a recorded step never equals its index")
     rng = np.random.default_rng(seed)
     steps = np.arange(1, records + 1) * every
-    accuracy = np.round(np.clip(1 - 0.9 * np.exp(-steps / (every * records / 3)) + rng.normal(0, 0.03, records),
-                                0, 1), 3)
+    accuracy = np.round(np.clip(0.1 + 0.85 * (1 - np.exp(-np.arange(1, records + 1) / (records / 3)))
+                                + rng.normal(0, 0.03, records), 0.05, 0.9), 3)
     if target is None:
-        target = float(accuracy[rng.integers(0, records)])
+        target = float(np.round(rng.uniform(0.3, 0.6), 3))
+        if records >= 8:
+            # j - 1 below, j and j + 1 exactly the target, j + 2 above (a strict comparison's answer), j + 3 a dip
+            # below (so "stays above" answers j + 4), the best accuracy at j + 5, a last record after it, lower
+            j = int(rng.integers(1, records - 6))
+            accuracy[:j] = np.minimum(accuracy[:j], target - 0.01 - 0.01 * np.arange(j)[::-1])
+            accuracy[j:j + 6] = [target, target, target + 0.02, target - 0.005, target + 0.03, 0.99]
+            later = np.arange(j + 6, records)
+            accuracy[later] = np.round(np.clip(accuracy[later], target + 0.04, 0.98), 3)
+        else:
+            j = min(1, records - 1)
+            accuracy[:j] = np.minimum(accuracy[:j], target - 0.01)
+            accuracy[j] = target
+            accuracy[j + 1:] = np.maximum(accuracy[j + 1:], target + 0.02)
     if plateau:
         target = float(accuracy.max()) + 0.01
     return {"steps": torch.tensor(steps), "accuracy": torch.tensor(accuracy, dtype=torch.float64),
@@ -310,6 +676,48 @@ def _sta_inputs(*, seed: int = 0, records: int = 10, every: int = 20, target=Non
 def _sta_probe(record, steps_to_accuracy, inputs) -> None:
     steps, accuracy = inputs["steps"].clone(), inputs["accuracy"].clone()
     record["out"] = call_learner(steps_to_accuracy, steps, accuracy, inputs["target"])
+
+
+def _sta_mistakes(steps: np.ndarray, accuracy: np.ndarray, target: float) -> list:
+    """(id, text, the wrong answer) of the known mistakes, on these inputs."""
+    reached = np.flatnonzero(accuracy >= target)
+    above = np.flatnonzero(accuracy > target)
+    found = [("cap-steps-strict-threshold", "the comparison is strict (accuracy > target): a record whose accuracy "
+              "EQUALS the target reaches it; use >=", int(steps[above[0]]) if len(above) else None)]
+    if len(reached):
+        i = int(reached[0])
+        found += [
+            ("cap-steps-index-not-step", "the position of the record was returned, not its step: return steps[i]",
+             i),
+            ("cap-steps-index-not-step", "the position of the record was returned, not its step: return steps[i]",
+             i + 1),
+            ("cap-steps-off-by-one", "the step of the record AFTER the first one that reaches the target was "
+             "returned (an index off by one)", int(steps[i + 1]) if i + 1 < len(steps) else None),
+            ("cap-steps-off-by-one", "the step of the record BEFORE the first one that reaches the target was "
+             "returned (an index off by one)", int(steps[i - 1]) if i >= 1 else None),
+            ("cap-steps-last-reaching", "the LAST recorded step that reaches the target was returned: the first "
+             "one is asked for (stop at the first, e.g. return inside the loop)", int(steps[reached[-1]])),
+            ("cap-steps-best-accuracy", "the step of the highest accuracy was returned: the first step whose "
+             "accuracy reaches the target is asked for", int(steps[int(np.argmax(accuracy))])),
+        ]
+        stays = [k for k in range(len(accuracy)) if np.all(accuracy[k:] >= target)]
+        found.append(("cap-steps-reached-for-good", "the first step from which the accuracy STAYS at or above the "
+                      "target was returned: the first step that reaches it is asked for",
+                      int(steps[stays[0]]) if stays else None))
+    return found
+
+
+def _never_reached_mistake(out) -> str | None:
+    if out is None:
+        return None
+    if type(out) in (int, float) and (out == -1 or out == 0 or out != out or out == float("inf")):
+        return recognised("cap-steps-number-for-never", (
+            f"a number ({out!r}) was returned where no record reaches the target: return None, "
+            f"which cannot be mistaken for a step"))
+    if out is False:
+        return recognised("cap-steps-number-for-never", "False was returned where no record reaches the target: "
+                          "return None")
+    return None
 
 
 @check(inputs=_sta_inputs, probe=_sta_probe)
@@ -322,17 +730,58 @@ def check_steps_to_accuracy(record, inputs) -> None:
     out = record["out"]
     if isinstance(out, TensorData) and out.array.size == 1 and out.array.dtype.kind in "iu":
         out = int(out.array.reshape(-1)[0])
-    what = (f"steps_to_accuracy(steps, accuracy, target={target:g}) for steps {steps.tolist()} and accuracy "
+    what = (f"steps_to_accuracy(steps, accuracy, target={target!r}) for steps {steps.tolist()} and accuracy "
             f"{accuracy.tolist()}")
     if out is None and expected is None:
         return
     if expected is None:
-        raise CheckFailed(f"{what} returned {out!r}, expected None: no recorded accuracy reaches the target")
+        hint = _never_reached_mistake(out)
+        raise CheckFailed(f"{what} returned {_shown(out)}, expected None: no recorded accuracy reaches the target"
+                          + (f"\n  Likely mistake: {hint}" if hint else ""))
+    number = _as_number(out)
     if type(out) is not int:
-        raise CheckFailed(f"{what} returned {out!r} (a {type_name(out)}), expected the step {expected} as an int")
+        hint = ""
+        if number is not None and number == expected:
+            hint = "\n  Likely mistake: " + recognised("cap-steps-not-int", (
+                f"the right step, but as a {type_name(out)}: return it as a Python int, int(step)"))
+        raise CheckFailed(f"{what} returned {_shown(out)} (a {type_name(out)}), expected the step {expected} as an "
+                          f"int{hint}" + (_sta_hint(number, steps, accuracy, target) if not hint else ""))
     if out != expected:
         raise CheckFailed(f"{what} returned {out}, expected {expected}: the first recorded step whose accuracy "
-                          f"is at least the target (>=)")
+                          f"is at least the target (>=){_sta_hint(out, steps, accuracy, target)}")
+
+
+def _sta_hint(out, steps, accuracy, target) -> str:
+    if out is None:
+        above = np.flatnonzero(accuracy > target)
+        if not len(above):
+            return "\n  Likely mistake: " + recognised("cap-steps-strict-threshold", (
+                "the comparison is strict (accuracy > target): a record whose accuracy EQUALS the target reaches "
+                "it; use >="))
+        return ""
+    hits = [(mistake, text) for mistake, text, wrong in _sta_mistakes(steps, accuracy, target) if wrong == out]
+    if not hits or len({mistake for mistake, _ in hits}) > 1:
+        return ""
+    mistake, text = hits[0]
+    return "\n  Likely mistake: " + recognised(mistake, text)
+
+
+def _as_number(value):
+    if type(value) in (int, float):
+        return value
+    if isinstance(value, TensorData) and value.array.size == 1 and value.array.dtype.kind in "biuf":
+        return float(value.array.reshape(-1)[0])
+    if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "biuf":
+        return float(value.reshape(-1)[0])
+    if isinstance(value, np.generic) and np.asarray(value).dtype.kind in "biuf":
+        return float(value)
+    return None
+
+
+def _shown(value) -> str:
+    if isinstance(value, TensorData):
+        return f"tensor({value.array.tolist()!r:.60})"
+    return f"{value!r:.80}"
 
 
 # ---------------------------------------------------------------- paper_network
@@ -344,6 +793,7 @@ def _net_inputs(*, seed: int = 0, in_features: int = 16, std: float = 0.1, hidde
 
 
 def _net_probe(record, paper_network, BatchNorm, inputs) -> None:
+    _bn_probe(record, BatchNorm)
     for batchnorm in (False, True):
         key = "bn" if batchnorm else "plain"
         model = call_learner(paper_network, BatchNorm, batchnorm, inputs["in_features"], inputs["std"],
@@ -358,6 +808,48 @@ def _net_probe(record, paper_network, BatchNorm, inputs) -> None:
         model.train()
         with torch.no_grad():
             record[f"{key}_out"] = call_learner(model, inputs["x"].clone(), name="the network")
+
+
+def _weight_mistakes(in_features: int, hidden: int, std: float, seed: int, classes: int = 10) -> list:
+    """(id, text, [weights of each Linear]) of the known ways to draw the weights wrongly."""
+    shapes = [(hidden, in_features), (hidden, hidden), (hidden, hidden), (classes, hidden)]
+
+    def draw(scale=1.0, per_layer=False, dtype=torch.float64, order=None):
+        generator = torch.Generator().manual_seed(seed)
+        weights = [None] * 4
+        for i in (order or range(4)):
+            if per_layer:
+                generator = torch.Generator().manual_seed(seed)
+            weights[i] = (torch.randn(shapes[i], generator=generator, dtype=dtype) * (std * scale if scale != "sqrt"
+                          else std ** 0.5)).to(torch.float64)
+        return [_numpy(w) for w in weights]
+
+    def global_generator():
+        """torch.manual_seed(seed) before the layers are built, then the weights drawn from the global generator:
+        the layers' own default initialisation has used its first numbers."""
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            for shape in shapes:
+                nn.Linear(shape[1], shape[0])
+            return [_numpy(torch.randn(shape, dtype=torch.float64) * std) for shape in shapes]
+
+    return [
+        ("cap-network-global-generator", "the weights were drawn from PyTorch's global generator, seeded before the "
+         "layers were built, whose default initialisation used its first numbers: draw them from one "
+         "torch.Generator().manual_seed(seed), passed as generator=", global_generator()),
+        ("cap-network-std-as-variance", "the weights were drawn with standard deviation std**2 (std taken for the "
+         "variance): torch.randn(...) * std has standard deviation std", draw(scale=std)),
+        ("cap-network-std-as-variance", "the weights were drawn with standard deviation sqrt(std) (std taken for "
+         "the variance): torch.randn(...) * std has standard deviation std", draw(scale="sqrt")),
+        ("cap-network-generator-per-layer", "a new generator seeded with seed was made for every layer, so layers "
+         "of the same shape start with the same weights: make ONE generator before the loop",
+         draw(per_layer=True)),
+        ("cap-network-float32-init", "the weights were drawn in float32 (before .double(), or without "
+         "dtype=torch.float64): draw them with dtype=torch.float64, after the model is in float64",
+         draw(dtype=torch.float32)),
+        ("cap-network-init-order", "the Linear layers were initialised from the output to the input: draw their "
+         "weights in order, from the input layer to the output layer", draw(order=[3, 2, 1, 0])),
+    ]
 
 
 @check(inputs=_net_inputs, probe=_net_probe, learners=2)
@@ -377,22 +869,49 @@ def check_paper_network(record, inputs) -> None:
                            for layer in reference]
         layers = record[f"{key}_layers"]
         if layers != expected_layers:
+            hint = ""
+            if sorted(layers) == sorted(expected_layers) and batchnorm:
+                hint = "\n  Likely mistake: " + recognised("cap-network-layer-order", (
+                    "the layers are all there but in another order: each hidden layer is Linear, then BatchNorm, "
+                    "then Sigmoid (batch norm between the Linear layer and its nonlinearity)"))
             raise CheckFailed(f"{call} has the layers {layers}, expected {expected_layers} (BatchNorm: the class "
-                              f"passed as BatchNorm, your BatchNorm1d)")
+                              f"passed as BatchNorm, your BatchNorm1d){hint}")
         weights = record[f"{key}_weights"]
         linears = [layer for layer in reference if isinstance(layer, nn.Linear)]
         for i, (pair, layer) in enumerate(zip(weights, linears)):
-            for name, value, expected in (("weight", pair[0], layer.weight), ("bias", pair[1], layer.bias)):
+            for name, value in (("weight", pair[0]), ("bias", pair[1])):
                 if not isinstance(value, TensorData) or value.dtype != "float64":
                     raise CheckFailed(f"{call}: the {name} of Linear layer {i} should be a float64 tensor, but it is "
                                       f"{value.dtype if isinstance(value, TensorData) else type_name(value)}: "
-                                      f"convert the model with .double()")
-                assert_close(value.array, _numpy(expected), what=f"the {name} of Linear layer {i} of {call}",
-                             rtol=0, atol=0)
+                                      + recognised("cap-network-not-float64", "convert the model with .double()"))
+        got = [pair[0].array for pair in weights]
+        want = [_numpy(layer.weight) for layer in linears]
+        if not all(a.shape == b.shape and np.array_equal(a, b) for a, b in zip(got, want)):
+            hits = [(mistake, text) for mistake, text, wrong in _weight_mistakes(in_features, hidden, std, seed)
+                    if all(a.shape == b.shape and np.allclose(a, b, rtol=1e-6, atol=0) for a, b in zip(got, wrong))]
+            if not hits and all(a.shape == b.shape for a, b in zip(got, want)) \
+                    and all(np.array_equal(a, b) for a, b in zip(got[:-1], want[:-1])):
+                hits = [("cap-network-output-layer-not-initialised", "the output layer was left with PyTorch's "
+                         "default initialisation: draw the weights of every Linear layer, the output layer too")]
+            hint = "\n  Likely mistake: " + recognised(*hits[0]) if len({m for m, _ in hits}) == 1 else ""
+            first = next(i for i, (a, b) in enumerate(zip(got, want)) if a.shape != b.shape or not np.array_equal(a, b))
+            assert_close(got[first], want[first], what=f"the weight of Linear layer {first} of {call}", rtol=0,
+                         atol=0, mistakes={hint.split("Likely mistake: ", 1)[1]: got[first]} if hint else None)
+        for i, pair in enumerate(weights):
+            if np.any(pair[1].array != 0):
+                raise CheckFailed(f"{call}: the bias of Linear layer {i} is not zero.\n  Likely mistake: "
+                                  + recognised("cap-network-bias-not-zeroed", "the biases were left with PyTorch's "
+                                               "default initialisation: set each bias to 0 with bias.zero_()"))
         reference.train()
         with torch.no_grad():
             expected_out = _numpy(reference(x))
-        assert_close(_array(record[f"{key}_out"], "the output"), expected_out,
+        actual = _array(record[f"{key}_out"], "the output")
+        if batchnorm and not _close(actual, expected_out, 1e-9, 1e-10):
+            problem = bn_problem(record)
+            if problem:
+                raise CheckFailed(f"the output of {call} in train mode for x of shape {tuple(x.shape)} differs from "
+                                  f"the reference: {problem}")
+        assert_close(actual, expected_out,
                      what=f"the output of {call} in train mode for x of shape {tuple(x.shape)}",
                      rtol=1e-9, atol=1e-10)
 
@@ -400,9 +919,13 @@ def check_paper_network(record, inputs) -> None:
 # ---------------------------------------------------------------- run_experiment
 
 def _run_inputs(*, seed: int = 0, steps: int = 40, record_every: int = 10, lr: float = 0.5, std: float = 0.1,
-                batch_size: int = 60, features: int = 64, n_train: int = 300, n_test: int = 120,
+                batch_size: int = 60, features: int = 64, n_train: int = 300, n_test: int = 121,
                 hidden: int = 100) -> dict:
-    X_train, y_train, X_test, y_test = make_data(seed, n_train, n_test, features)
+    # n_test = 121 (and 51 in a hidden test) shares no factor with the batch sizes: an accuracy measured on a
+    # training batch (k / batch_size) equals a test accuracy (j / n_test) only at 0 or 1
+    if steps // record_every < 2:
+        raise ValueError("record at least twice, so that what the first record did to the model shows in the second")
+    X_train, y_train, X_test, y_test = make_data(seed, n_train, n_test, features, test_flip=TEST_FLIP)
     return {"data": (X_train, y_train, X_test, y_test), "steps": steps, "record_every": record_every, "lr": lr,
             "std": std, "batch_size": batch_size, "seed": seed, "hidden": hidden}
 
@@ -418,11 +941,14 @@ def _call_run(run_experiment, BatchNorm, inputs, seed=None):
 
 def _run_probe(record, run_experiment, BatchNorm, inputs) -> None:
     record["out"] = _call_run(run_experiment, BatchNorm, inputs)
+    _bn_probe(record, BatchNorm)
 
 
 def _curves(result, what: str) -> dict:
     """The learner's returned curves as arrays: {"steps", "baseline": {...}, "batchnorm": {...}}."""
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    if result is None:
+        raise CheckFailed(recognised("forgot-return", f"{what} returned None: did you forget to `return` the dict?"))
     if not isinstance(result, dict):
         raise CheckFailed(f"{what} should return a dict with keys 'steps', 'baseline' and 'batchnorm', but it "
                           f"returned a {type_name(result)}")
@@ -432,68 +958,177 @@ def _curves(result, what: str) -> dict:
     curves = {"steps": _array(result["steps"], "result['steps']")}
     for name in ("baseline", "batchnorm"):
         part = result[name]
-        if not isinstance(part, dict) or not {"accuracy", "percentiles"} <= set(part):
-            raise CheckFailed(f"result[{name!r}] should be a dict with keys 'accuracy' and 'percentiles'")
-        curves[name] = {key: _array(part[key], f"result[{name!r}][{key!r}]") for key in ("accuracy", "percentiles")}
+        if not isinstance(part, dict) or not set(CURVES) <= set(part):
+            keys = sorted(part) if isinstance(part, dict) else type_name(part)
+            raise CheckFailed(f"{what}: result[{name!r}] should be a dict with keys 'accuracy', 'percentiles' (the "
+                              f"training network) and 'percentiles_eval' (eval mode), but it has {keys}")
+        curves[name] = {key: _array(part[key], f"result[{name!r}][{key!r}]") for key in CURVES}
     return curves
+
+
+def _settings(inputs: dict, seed=None) -> dict:
+    return dict(steps=inputs["steps"], record_every=inputs["record_every"], lr=inputs["lr"], std=inputs["std"],
+                batch_size=inputs["batch_size"], seed=inputs["seed"] if seed is None else seed, hidden=inputs["hidden"])
+
+
+def _describe_run(inputs: dict, seed=None) -> str:
+    X_train, _, X_test, _ = inputs["data"]
+    settings = _settings(inputs, seed)
+    return (f"run_experiment(BatchNorm1d, X_train {tuple(X_train.shape)}, y_train, X_test {tuple(X_test.shape)}, "
+            f"y_test, " + ", ".join(f"{k}={v}" for k, v in settings.items() if k != "hidden")
+            + (f", hidden={inputs['hidden']}" if inputs["hidden"] != 100 else "") + ")")
+
+
+def _same_network(curves: dict, run: dict, name: str) -> bool:
+    return all(_close(curves[name][key], run[name][key]) for key in CURVES)
+
+
+def _same_run(curves: dict, run: dict) -> bool:
+    return _close(curves["steps"], run["steps"], 0, 0) and all(
+        _same_network(curves, run, name) for name in ("baseline", "batchnorm"))
+
+
+def _recipe_mistake(curves: dict, expected: dict, inputs: dict, settings: dict) -> tuple[str, str] | None:
+    """(id, text) of the one recipe mistake whose rerun gives the learner's curves, or None. Each candidate is a
+    run of the reference, one network at a time: the baseline first, which rules most of them out."""
+    if not _close(curves["steps"], expected["steps"], 0, 0):
+        return None
+    n_test = len(inputs["data"][3])
+    cheap = []   # mistakes seen without a rerun: the right runs, reported otherwise
+    for name in ("baseline", "batchnorm"):
+        right = {key: expected[name][key] for key in CURVES}
+        for scale, words in ((n_test, "the number of right answers"), (100, "a percentage")):
+            if _close(curves[name]["accuracy"], right["accuracy"] * scale) and all(
+                    _close(curves[name][key], right[key]) for key in CURVES[1:]):
+                cheap.append(("cap-accuracy-not-fraction", f"the accuracy was reported as {words}: report the "
+                              f"fraction of the test set whose largest logit is the label, a number in [0, 1] "
+                              f"((logits.argmax(1) == y_test).double().mean())"))
+    for name, other in (("baseline", "batchnorm"), ("batchnorm", "baseline")):
+        if _same_network(curves, expected, other) and all(_close(curves[name][key], expected[other][key])
+                                                              for key in CURVES):
+            cheap.append(("cap-batchnorm-flag-ignored", "both networks are the same one: pass batchnorm=False for "
+                          "result['baseline'] and batchnorm=True for result['batchnorm'] to paper_network, and "
+                          "let paper_network add BatchNorm layers only when batchnorm is True"))
+    if cheap:
+        return cheap[0] if len({m for m, _ in cheap}) == 1 else None
+    data = inputs["data"]
+    if _same_network(curves, expected, "baseline"):
+        candidates = [m for m in RUN_HINTS if m in BN_ONLY_MISTAKES]
+    else:
+        candidates = [m for m in RUN_HINTS if m not in BN_ONLY_MISTAKES
+                      and _same_network(curves, reference_run(*data, mistake=m, networks=("baseline",), **settings),
+                                        "baseline")]
+    hits = [m for m in candidates
+            if _same_network(curves, reference_run(*data, mistake=m, networks=("batchnorm",), **settings), "batchnorm")]
+    if not hits or len({RUN_HINTS[m][0] for m in hits}) > 1:
+        return None
+    return RUN_HINTS[hits[0]]
+
+
+NAME_RECIPE_MISTAKES = True   # tests/grading/many_seeds.py --caught-only turns off the reruns that name them
+
+
+def _compare_run(record, curves: dict, inputs: dict, what: str, seed=None, diagnose: str = "all") -> None:
+    """Raise CheckFailed, naming the mistake where the evidence shows it, unless the curves are the recipe's."""
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    settings = _settings(inputs, seed)
+    expected = reference_run(*inputs["data"], **settings)
+    if _same_run(curves, expected):
+        return
+    if diagnose == "all" and not NAME_RECIPE_MISTAKES:
+        diagnose = "bn"
+    hint = None
+    problem = bn_problem(record) if diagnose in ("all", "bn") else None
+    if problem:
+        hint = problem
+    elif diagnose == "all":
+        found = _recipe_mistake(curves, expected, inputs, settings)   # only now: each candidate is one more run
+        if found:
+            hint = "Likely mistake: " + recognised(*found)
+    rtol, atol = TOLERANCE
+    assert_close(curves["steps"], _numpy(expected["steps"]), what=f"result['steps'] of {what}", rtol=0, atol=0,
+                 mistakes=_steps_mistakes(inputs, curves["steps"]))
+    for name in ("baseline", "batchnorm"):
+        for key in CURVES:
+            actual = curves[name][key]
+            if not _close(actual, expected[name][key]):
+                try:
+                    assert_close(actual, _numpy(expected[name][key]), what=f"result[{name!r}][{key!r}] of {what}",
+                                 rtol=rtol, atol=atol)
+                except CheckFailed as error:
+                    message = str(error) + (f"\n  {hint}" if hint else "")
+                    raise CheckFailed(message) from None
+    raise CheckFailed(f"{what} differs from the reference" + (f"\n  {hint}" if hint else ""))
+
+
+def _steps_mistakes(inputs: dict, actual: np.ndarray) -> dict | None:
+    """``{text: actual}`` when the learner's steps are one of the wrong step arrays a learner writes (from 0,
+    without the last, the indices), else None."""
+    steps, every = inputs["steps"], inputs["record_every"]
+    count = steps // every
+    wrong = [np.arange(0, steps, every), np.arange(every, steps, every), np.arange(count), np.arange(1, count + 1)]
+    if not any(w.shape == actual.shape and np.array_equal(w, actual) for w in wrong):
+        return None
+    return {recognised("cap-recorded-steps-wrong", (
+        f"result['steps'] must hold the steps after which you measured, record_every, 2 * record_every, ..., "
+        f"up to steps: torch.arange({every}, {steps} + 1, {every})")): actual}
+
+
+RUN_HINTS = {
+    "eval_in_training": ("cap-bn-eval-in-training", EVAL_MODE_HINT),
+    "training_batch": ("cap-accuracy-on-training-batch", TRAINING_BATCH_HINT),
+    "training_batch_eval": ("cap-accuracy-on-training-batch", TRAINING_BATCH_HINT),
+    "test_in_train_mode": ("cap-test-data-in-running-stats", TEST_STATISTICS_HINT.format(
+        how="the test set was passed in training mode (model.eval() was not called before measuring), so it was "
+            "normalized with its own batch statistics and updated the running statistics")),
+    "eval_updates_stats": ("cap-test-data-in-running-stats", TEST_STATISTICS_HINT.format(
+        how="your BatchNorm1d updates running_mean and running_var in eval mode too, so every measurement on the "
+            "test set changed them")),
+    "percentiles_in_eval_mode": ("cap-percentiles-in-eval-mode", PERCENTILES_EVAL_HINT),
+    "percentiles_without_copy": ("cap-test-data-in-running-stats", TEST_STATISTICS_HINT.format(
+        how="the percentiles were measured on the model itself in train mode, not on a copy "
+            "(copy.deepcopy(model).train()), so the test set updated its running statistics")),
+    "percentiles_eval_from_copy": ("cap-percentiles-eval-in-train-mode", (
+        "result[...]['percentiles_eval'] was measured in the training network too: it is the comparison, the "
+        "model itself in eval mode (running averages), sigmoid_input_percentiles(model, X_test) after "
+        "model.eval()")),
+    "accuracy_in_train_mode": ("cap-accuracy-in-train-mode", (
+        "the accuracy was measured in the training network (batch statistics of the test set): the paper tracks "
+        "the accuracy with the running averages, so measure it in eval mode, model.eval()")),
+    "one_generator": ("cap-batches-not-shared", (
+        "the two networks did not see the same mini-batches: one generator served both runs; make a new "
+        "torch.Generator().manual_seed(seed + 1) for each network")),
+    "generator_seeded_with_seed": ("cap-batches-wrong-seed", (
+        "the mini-batch generator was seeded with seed: the recipe seeds it with seed + 1 "
+        "(torch.Generator().manual_seed(seed + 1)), so that it is not the stream of the weights")),
+    "record_off_by_one": ("cap-record-off-by-one", (
+        "the measurements were taken one step too early (after steps 1, record_every + 1, ...): count the steps "
+        "from 1, for step in range(1, steps + 1), and measure after the step when step % record_every == 0")),
+    "record_before_step": ("cap-record-off-by-one", (
+        "the measurements were taken BEFORE the training step of the recorded step: measure after "
+        "optimizer.step()")),
+    "no_zero_grad": ("cap-no-zero-grad", (
+        "the gradients were never reset, so each step adds up all the earlier gradients: call "
+        "optimizer.zero_grad() before loss.backward()")),
+    "percentiles_on_training_data": ("cap-percentiles-on-training-data", (
+        "the percentiles were measured on the training data: measure them on X_test, as the accuracy")),
+    "networks_swapped": ("cap-networks-swapped", (
+        "the two networks are swapped: result['baseline'] is the network WITHOUT batch normalization "
+        "(batchnorm=False), result['batchnorm'] the one with it")),
+}
 
 
 @check(inputs=_run_inputs, probe=_run_probe, learners=2)
 def check_run_experiment(record, inputs) -> None:
     """``run_experiment(BatchNorm1d, ...)`` returns the curves of the reference recipe run with
-    torch.nn.BatchNorm1d: recorded steps, test accuracy and last-sigmoid input percentiles (T, 3, hidden)
-    of both networks, to float64 round-off (rtol 1e-7)."""
+    torch.nn.BatchNorm1d: recorded steps, test accuracy (eval mode), last-sigmoid input percentiles (T, 3, hidden)
+    in the training network and in eval mode, for both networks, to float64 round-off (rtol 1e-7). The test
+    images are noisier than the training ones, so every mistake about which statistics normalize what changes
+    the eval-mode percentiles on every seed."""
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
-    X_train, y_train, X_test, y_test = inputs["data"]
-    settings = dict(steps=inputs["steps"], record_every=inputs["record_every"], lr=inputs["lr"], std=inputs["std"],
-                    batch_size=inputs["batch_size"], seed=inputs["seed"], hidden=inputs["hidden"])
-    what = (f"run_experiment(BatchNorm1d, X_train {tuple(X_train.shape)}, y_train, X_test {tuple(X_test.shape)}, "
-            f"y_test, " + ", ".join(f"{k}={v}" for k, v in settings.items() if k != "hidden")
-            + (f", hidden={inputs['hidden']}" if inputs["hidden"] != 100 else "") + ")")
+    what = _describe_run(inputs)
     curves = _curves(record["out"], what)
-    expected = reference_run(X_train, y_train, X_test, y_test, **settings)
-    rtol, atol = TOLERANCE
-    assert_close(curves["steps"], _numpy(expected["steps"]), what=f"result['steps'] of {what}", rtol=0, atol=0)
-    pairs = [(name, key) for name in ("baseline", "batchnorm") for key in ("accuracy", "percentiles")]
-    if all(_matches(curves[name][key], expected[name][key], rtol, atol) for name, key in pairs):
-        return
-    hint = None
-    for text, mistake in MISTAKE_RUNS:  # only now: each is one more run of the reference
-        run = reference_run(X_train, y_train, X_test, y_test, mistake=mistake, **settings)
-        if all(_matches(curves[name][key], run[name][key], rtol, atol) for name, key in pairs):
-            hint = _named(text)
-            break
-    for name, key in pairs:
-        actual = curves[name][key]
-        assert_close(actual, _numpy(expected[name][key]), what=f"result[{name!r}][{key!r}] of {what}",
-                     rtol=rtol, atol=atol, mistakes={hint: actual} if hint else None)
-
-
-def _named(hint: str) -> str:
-    """The hint of a mistake run, marked with its id (autograder/mistakes.py) for the class report."""
-    if hint == EVAL_MODE_HINT:
-        return recognised("cap-bn-eval-in-training", hint)
-    if hint == TRAINING_BATCH_HINT:
-        return recognised("cap-accuracy-on-training-batch", hint)
-    return recognised("cap-test-data-in-running-stats", hint)
-
-
-MISTAKE_RUNS = [  # (hint, the reference run that makes the mistake)
-    (EVAL_MODE_HINT, "eval_in_training"),
-    (TRAINING_BATCH_HINT, "training_batch"),
-    (TRAINING_BATCH_HINT, "training_batch_eval"),
-    (TEST_STATISTICS_HINT.format(how="the test set was passed in training mode (model.eval() was not called "
-                                     "before measuring), so it was normalized with its own batch statistics and "
-                                     "updated the running statistics"), "test_in_train_mode"),
-    (TEST_STATISTICS_HINT.format(how="your BatchNorm1d updates running_mean and running_var in eval mode too, so "
-                                     "every measurement on the test set changed them"), "eval_updates_stats"),
-]
-
-
-def _matches(actual: np.ndarray, expected: torch.Tensor, rtol: float, atol: float) -> bool:
-    from autograder.compare import likely_mistake
-
-    return likely_mistake(actual, {"same": _numpy(expected)}, rtol, atol) is not None
+    _compare_run(record, curves, inputs, what)
 
 
 # ---------------------------------------------------------------- the outcome over seeds
@@ -513,6 +1148,24 @@ def _outcome_inputs(*, seed: int = 0, steps: int = 160, record_every: int = 20, 
 def _outcome_probe(record, run_experiment, BatchNorm, inputs) -> None:
     record["runs"] = [_call_run(run_experiment, BatchNorm, inputs, seed=inputs["seed"] + k)
                       for k in range(OUTCOME_SEEDS)]
+    _bn_probe(record, BatchNorm)
+
+
+def findings(curves: dict) -> list[str]:
+    """What a run lacks of the paper's two findings (empty when it shows both)."""
+    steps = curves["steps"]
+    base, bn = curves["baseline"], curves["batchnorm"]
+    target = float(base["accuracy"][-1]) - OUTCOME_TOLERANCE
+    base_steps = first_step(steps, base["accuracy"], target)
+    bn_steps = first_step(steps, bn["accuracy"], target)
+    drift_base, drift_bn = band_drift(base["percentiles"]), band_drift(bn["percentiles"])
+    problems = []
+    if bn_steps is None or base_steps is None or bn_steps >= base_steps:
+        problems.append(f"the BN network reached {target:.3f} (the baseline's final test accuracy less "
+                        f"{OUTCOME_TOLERANCE}) at step {bn_steps}, the baseline at step {base_steps}")
+    if not drift_bn < drift_base:
+        problems.append(f"the percentile drift is {drift_bn:.3f} with BN and {drift_base:.3f} without")
+    return problems
 
 
 @check(inputs=_outcome_inputs, probe=_outcome_probe, learners=2)
@@ -520,30 +1173,30 @@ def check_experiment_outcome(record, inputs) -> None:
     """The paper's two findings, in each of 3 runs (seeds seed, seed+1, seed+2; the paper's network on 600
     synthetic training images, std 0.3, learning rate 1.0, 160 steps, records every 20): (1) the BN network
     reaches the baseline's final test accuracy, less ``OUTCOME_TOLERANCE`` (0.02), at an earlier recorded step
-    than the baseline does; (2) the percentile band of the last sigmoid's input drifts less with BN (max - min
-    over the records, averaged over units and percentiles). The reference recipe showed both in every one of
-    the seeds 0 to 299 (tests/grading/test_reproducing_batch_norm_checks.py reruns a sample of them)."""
+    than the baseline does; (2) the percentile band of the last sigmoid's input, measured in the training network,
+    drifts less with BN (max - min over the records, averaged over units and percentiles).
+
+    The findings are judged on runs of the recipe: a run that differs from the reference recipe's fails this
+    test too, whatever it shows, so that a wrong answer never keeps these points by the luck of a seed. The
+    reference recipe showed both findings in every one of the seeds 0 to 299 with the percentiles measured in
+    the training network (tests/grading/test_reproducing_batch_norm_checks.py reruns a sample of them)."""
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     runs = record["runs"]
     if type(runs) is not list:
         raise CheckFailed("the grader received no runs of run_experiment")
     failures = []
     for k, result in enumerate(runs):
-        curves = _curves(result, f"run_experiment(..., seed={inputs['seed'] + k})")
-        steps = curves["steps"]
-        base, bn = curves["baseline"], curves["batchnorm"]
-        target = float(base["accuracy"][-1]) - OUTCOME_TOLERANCE
-        base_steps = first_step(steps, base["accuracy"], target)
-        bn_steps = first_step(steps, bn["accuracy"], target)
-        drift_base, drift_bn = band_drift(base["percentiles"]), band_drift(bn["percentiles"])
-        problems = []
-        if bn_steps is None or base_steps is None or bn_steps >= base_steps:
-            problems.append(f"the BN network reached {target:.3f} (the baseline's final test accuracy less "
-                            f"{OUTCOME_TOLERANCE}) at step {bn_steps}, the baseline at step {base_steps}")
-        if not drift_bn < drift_base:
-            problems.append(f"the percentile drift is {drift_bn:.3f} with BN and {drift_base:.3f} without")
+        seed = inputs["seed"] + k
+        what = _describe_run(inputs, seed)
+        curves = _curves(result, what)
+        try:
+            _compare_run(record, curves, inputs, what, seed=seed, diagnose="bn" if k == 0 else "")
+        except CheckFailed as error:
+            raise CheckFailed(f"the findings are judged on runs of the recipe, and run {k + 1} of {len(runs)} is not "
+                              f"one (test_run_experiment says more):\n{error}") from None
+        problems = findings(curves)
         if problems:
-            failures.append(f"seed {inputs['seed'] + k}: " + "; ".join(problems))
+            failures.append(f"seed {seed}: " + "; ".join(problems))
     if failures:
         raise CheckFailed("the experiment does not show the paper's findings in "
                           f"{len(failures)} of {len(runs)} runs:\n  " + "\n  ".join(failures))

@@ -13,12 +13,19 @@ from autograder import mistakes as registry
 from autograder.course import REPO
 
 
+ID_SHAPE = re.compile(r"(cap|hp|bn|bninf|cs|norm|wd|do)-[a-z0-9]+(-[a-z0-9]+)*")
+
+
 def _ids_used() -> list[tuple[str, str]]:
-    """(file, id) for every recognised("id", ...) and mistake="id" in the checks."""
+    """(file, id) for every recognised("id", ...) and mistake="id" in the checks, and every tuple that starts with a
+    string shaped as an id (("id", text, candidate) tables whose entries reach recognised(*entry))."""
     found = []
     for path in sorted((REPO / "autograder").glob("*.py")):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
+            if isinstance(node, ast.Tuple) and node.elts and isinstance(node.elts[0], ast.Constant) \
+                    and isinstance(node.elts[0].value, str) and ID_SHAPE.fullmatch(node.elts[0].value):
+                found.append((path.name, node.elts[0].value))
             if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "recognised" and node.args \
                     and isinstance(node.args[0], ast.Constant):
                 found.append((path.name, node.args[0].value))

@@ -1,5 +1,7 @@
 """Wrong answers for exercise 07_hyperparameter_search (splits, sampling a configuration from a
 search space, grid search, successive halving)."""
+import dataclasses
+
 from tests.grading.mutants import Mutant
 
 A = "07_hyperparameter_search"
@@ -211,4 +213,153 @@ MUTANTS = [
     Mutant("halving_first_rung_times_factor", A,
            {"successive_halving": _successive_halving(resource="        resource = min_resource * factor ** (rung + 1)\n")},
            HALVING_CELLS, "the first rung already had min_resource * factor", "rung i trains with min_resource * factor**(i + 1)"),
+]
+
+# The id each graded mutant's message must name (tests/grading/test_hints.py).
+_IDS = {
+    "split_val_test_independent": "hp-split-independent-draws", "split_truncates": "hp-split-truncates",
+    "split_train_rounded_separately": "hp-split-train-rounded", "split_not_shuffled": "hp-split-not-shuffled",
+    "split_ignores_rng": "hp-rng-ignored", "split_fixed_seed": "hp-rng-ignored",
+    "config_log_as_uniform": "hp-log-uniform-is-uniform", "config_int_excludes_high": "hp-config-int-excludes-high",
+    "config_int_log_uniform_integers": "hp-config-int-log-uniform",
+    "config_int_log_excludes_high": "hp-config-int-log-excludes-high", "config_int_log_float": "hp-config-int-float",
+    "config_condition_ignored": "hp-config-condition-ignored", "config_condition_none": "hp-config-condition-none",
+    "config_choice_index": "hp-choice-index-stored", "config_last_choice_never": "hp-choice-last-never",
+    "config_ignores_rng": "hp-rng-ignored", "grid_zip": "hp-grid-zip", "grid_one_name_at_a_time": "hp-grid-one-name-at-a-time",
+    "grid_first_name_fastest": "hp-grid-order", "grid_shared_dict": "hp-shared-config-dict",
+    "grid_objective_twice": "hp-objective-wrong-calls", "halving_rounds_down": "hp-halving-rounds-down",
+    "halving_keeps_worst": "hp-halving-keeps-worst", "halving_until_one_left": "hp-halving-until-one-left",
+    "halving_first_rung_times_factor": "hp-halving-first-rung-too-large",
+}
+MUTANTS = [dataclasses.replace(m, mistake=_IDS[m.name]) for m in MUTANTS]
+
+SPLIT_CELLS = ("test_train_val_test_split", "test_train_val_test_split_hidden")
+GRID_CELLS = ("test_grid_search", "test_grid_search_hidden")
+
+
+def _split(body, *, name, hint, mistake):
+    return Mutant(name, A, {"train_val_test_split": SPLIT + body}, SPLIT_CELLS, hint, mistake=mistake)
+
+
+def _config(name, hint, mistake, **wrong):
+    return Mutant(name, A, {"sample_config": _sample_config(**wrong)}, SAMPLE_CELLS, hint, mistake=mistake)
+
+
+def _grid(body, *, name, hint, mistake):
+    return Mutant(name, A, {"grid_search": GRID + body}, GRID_CELLS, hint, mistake=mistake)
+
+
+def _halving(name, hint, mistake, **wrong):
+    return Mutant(name, A, {"successive_halving": _successive_halving(**wrong)}, HALVING_CELLS, hint, mistake=mistake)
+
+
+_LOG = "            config[name] = float({})\n"
+_INT_LOG = "            config[name] = int({})\n"
+
+HINTS = [
+    # ---- train_val_test_split
+    _split("    n_val, n_test = round(n * val_fraction), round(n * test_fraction)\n"
+           "    order = rng.choice(n, n)\n"
+           "    return order[n_val + n_test:], order[:n_val], order[n_val:n_val + n_test]\n",
+           name="split_with_replacement", hint="WITH replacement", mistake="hp-split-with-replacement"),
+    _split("    n_val, n_test = math.ceil(n * val_fraction), math.ceil(n * test_fraction)\n"
+           "    order = rng.permutation(n)\n"
+           "    return order[n_val + n_test:], order[:n_val], order[n_val:n_val + n_test]\n",
+           name="split_ceil", hint="math.ceil rounds", mistake="hp-split-rounds-up"),
+    _split("    n_val, n_test = round(n * val_fraction), round(n * test_fraction)\n"
+           "    order = rng.permutation(n)\n"
+           "    return order[n_val + n_test:], order[n_val:n_val + n_test], order[:n_val]\n",
+           name="split_val_test_swapped", hint="parts are swapped", mistake="hp-split-parts-swapped"),
+    _split("    n_val, n_test = round(n * val_fraction), round(n * test_fraction)\n"
+           "    order = np.random.default_rng(42).permutation(n)\n"
+           "    return order[n_val + n_test:], order[:n_val], order[n_val:n_val + n_test]\n",
+           name="split_fixed_seed_42", hint="gave the same split", mistake="hp-rng-ignored"),
+    # ---- sample_config: log-scale floats
+    _config("config_log_no_exp", "exp() was not applied", "hp-log-uniform-no-exp",
+            log=_LOG.format("rng.uniform(np.log(spec[1]), np.log(spec[2]))")),
+    _config("config_log_ten_to_natural", "the bases are mixed up", "hp-log-uniform-mixed-bases",
+            log=_LOG.format("10 ** rng.uniform(np.log(spec[1]), np.log(spec[2]))")),
+    _config("config_log_exp_of_log10", "the bases are mixed up", "hp-log-uniform-mixed-bases",
+            log=_LOG.format("np.exp(rng.uniform(np.log10(spec[1]), np.log10(spec[2])))")),
+    _config("config_log_bounds_as_exponents", "low and high were used as exponents", "hp-log-uniform-bounds-as-exponents",
+            log=_LOG.format("10 ** rng.uniform(spec[1], spec[2])")),
+    _config("config_log_high_not_logged", "instead of [log(low), log(high)]", "hp-log-uniform-high-not-logged",
+            log=_LOG.format("np.exp(rng.uniform(np.log(spec[1]), spec[2]))")),
+    # ---- sample_config: integers
+    _config("config_int_log_round", "was ROUNDED", "hp-config-int-log-rounded",
+            int_log=_INT_LOG.format("round(np.exp(rng.uniform(np.log(spec[1]), np.log(spec[2]))))")),
+    _config("config_int_log_round_high_plus_one", "was ROUNDED", "hp-config-int-log-rounded",
+            int_log=_INT_LOG.format("round(np.exp(rng.uniform(np.log(spec[1]), np.log(spec[2] + 1))))")),
+    _config("config_int_log_ceil", "rounded UP", "hp-config-int-log-rounded",
+            int_log=_INT_LOG.format("math.ceil(np.exp(rng.uniform(np.log(spec[1]), np.log(spec[2] + 1))))")),
+    _config("config_int_round", "was ROUNDED", "hp-config-int-rounded",
+            int="            config[name] = int(round(rng.uniform(spec[1], spec[2])))\n"),
+    _config("config_int_truncated_float", "`high` is never drawn", "hp-config-int-excludes-high",
+            int="            config[name] = int(rng.uniform(spec[1], spec[2]))\n"),
+    # ---- sample_config: choices, conditions, the generator, the dict
+    _config("config_first_choice_never", "first choice is never drawn", "hp-choice-first-never",
+            choice="            config[name] = spec[1][rng.integers(1, len(spec[1]))]\n"),
+    _config("config_condition_is", "with `is`", "hp-config-condition-is",
+            condition=("        if spec[0] == 'if':\n"
+                       "            _, parent, value, spec = spec\n"
+                       "            if parent not in config or config[parent] is not value:\n"
+                       "                continue\n")),
+    _config("config_condition_parent_not_checked", "was left out", "hp-config-parent-absent",
+            condition=("        if spec[0] == 'if':\n"
+                       "            _, parent, value, spec = spec\n"
+                       "            if config[parent] != value:\n"
+                       "                continue\n")),
+    _config("config_fixed_seed_each_call", "created on every call", "hp-rng-recreated",
+            rng_line="    rng = np.random.default_rng(0)\n"),
+    Mutant("config_mutable_default", A,
+           {"sample_config": _sample_config().replace("def sample_config(space, rng):\n    config = {}\n",
+                                                      "def sample_config(space, rng, config={}):\n")},
+           SAMPLE_CELLS, "SAME dict object", mistake="hp-config-dict-reused"),
+    # ---- grid_search
+    _grid("    names = sorted(grid)\n"
+          "    configs = [dict(zip(names, values)) for values in itertools.product(*(grid[n] for n in names))]\n"
+          "    return [(config, objective(config)) for config in configs]\n",
+          name="grid_sorted_names", hint="names were sorted", mistake="hp-grid-names-sorted"),
+    _grid("    names = list(grid)\n"
+          "    configs = [dict(zip(names, values)) for values in itertools.product(*(sorted(grid[n]) for n in names))]\n"
+          "    return [(config, objective(config)) for config in configs]\n",
+          name="grid_sorted_values", hint="values were sorted", mistake="hp-grid-values-sorted"),
+    _grid("    names = list(grid)\n"
+          "    configs = [dict(zip(names, values)) for values in itertools.product(*grid.values())]\n"
+          "    return [(objective(config), config) for config in configs]\n",
+          name="grid_score_first", hint="(score, config)", mistake="hp-result-pair-swapped"),
+    _grid("    names = list(grid)\n"
+          "    configs = [dict(zip(names, values)) for values in itertools.product(*grid.values())]\n"
+          "    return [(config, objective(**config)) for config in configs]\n",
+          name="grid_objective_keywords", hint="objective(**config)", mistake="hp-objective-wrong-argument"),
+    _grid("    names = list(grid)\n"
+          "    results = []\n"
+          "    for values in itertools.product(*grid.values()):\n"
+          "        config = dict(zip(names, values))\n"
+          "        results.append((config, objective(config)))\n",
+          name="grid_no_return", hint="did you forget to `return`", mistake="forgot-return"),
+    # ---- successive_halving
+    _halving("halving_resource_doubled", "doubled from rung to rung", "hp-halving-resource-growth",
+             resource="        resource = min_resource * 2 ** rung\n"),
+    _halving("halving_resource_additive", "grew by min_resource per rung", "hp-halving-resource-growth",
+             resource="        resource = min_resource * (rung + 1)\n"),
+    _halving("halving_keep_rounded", "round(n / factor)", "hp-halving-keep-rounded",
+             keep="round(len(results) / factor)"),
+    _halving("halving_ignores_max_resource", "ignored max_resource", "hp-halving-ignores-max-resource",
+             rungs=("    n_rungs = 1\n"
+                    "    while factor ** n_rungs <= len(configs):\n"
+                    "        n_rungs += 1\n"
+                    "    for rung in range(n_rungs):\n")),
+    _halving("halving_ignores_candidates", "ignored how many configurations", "hp-halving-ignores-candidates",
+             rungs=("    n_rungs = 1\n"
+                    "    while min_resource * factor ** n_rungs <= max_resource:\n"
+                    "        n_rungs += 1\n"
+                    "    for rung in range(n_rungs):\n")),
+    Mutant("halving_score_first", A,
+           {"successive_halving": _successive_halving().replace(
+               "        results = [(config, objective(config, resource)) for config in survivors]\n"
+               "        rungs.append((resource, results))\n",
+               "        results = [(config, objective(config, resource)) for config in survivors]\n"
+               "        rungs.append((resource, [(score, config) for config, score in results]))\n")},
+           HALVING_CELLS, "(score, config)", mistake="hp-result-pair-swapped"),
 ]
