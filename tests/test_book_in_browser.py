@@ -4,8 +4,9 @@ For every HTML page, at a desktop and a phone width: every formula typeset by th
 MathJax, every image loaded and no wider than its column, no sideways scrolling of the page or of
 a code cell or output, figure fonts readable at the size they are drawn, no console or page error,
 no request leaving 127.0.0.1; every internal link and anchor resolves; and the language switch
-is visible and leads to the same page of the other edition. All failures are reported at once;
-full-page screenshots are kept in _build/browser-screenshots/<width>/.
+is visible and leads to the same page of the other edition. All failures are reported at once.
+With ``BOOK_SCREENSHOTS=1`` full-page screenshots are kept in _build/browser-screenshots/<width>/
+for a person to look at (they check nothing, and took half of the test's time: not taken by default).
 
 This module reads the English edition (_build/html/); tests/test_book_in_browser_ko.py reads the
 Korean one (_build/html/ko/) with the same checks and a few of its own (a module of its own, so
@@ -35,6 +36,7 @@ VIEWPORTS = ((1280, 900), (390, 844))  # (width, height) in CSS pixels: a laptop
 MIN_FONT_PX = 9.0           # smallest figure text a reader can make out, in CSS pixels as drawn
 RAW_TEX = ("\\(", "\\)", "\\[", "\\]", "\\begin{")
 SCREENSHOTS = BUILD / "browser-screenshots"
+TAKE_SCREENSHOTS = os.environ.get("BOOK_SCREENSHOTS", "") not in ("", "0")
 NOTHING_TO_RENDER = {"search.html", "genindex.html"}  # Sphinx's own pages: links and console only
 
 # Runs in the page once it has loaded: waits for MathJax and the images, then measures.
@@ -218,8 +220,11 @@ def read_edition(html: Path, edition: str, page_checks=None,
     """Read every page of one edition at every width; (problems by page, summary line).
 
     ``page_checks(page_name, width, result)`` -> problems: an edition's own checks of MEASURE's result.
-    Full-page screenshots (most of the time per page) are taken at ``screenshot_widths``.
+    Full-page screenshots (half of the time per page) are taken at ``screenshot_widths`` when
+    ``BOOK_SCREENSHOTS=1``.
     """
+    if not TAKE_SCREENSHOTS:
+        screenshot_widths = ()
     chromium = _chromium()
     from playwright.sync_api import sync_playwright
 
@@ -325,7 +330,7 @@ def read_edition(html: Path, edition: str, page_checks=None,
                f"{stats['formulas']} formulas typeset, {stats['images']} images checked, "
                f"{stats['links']} links checked, {stats['console_errors']} console errors, "
                f"{len(set(outside_requests))} requests outside 127.0.0.1, {seconds:.0f} s; "
-               f"screenshots in {SCREENSHOTS}")
+               + (f"screenshots in {SCREENSHOTS}" if screenshot_widths else "no screenshots (BOOK_SCREENSHOTS=1 keeps them)"))
     return failures, summary
 
 

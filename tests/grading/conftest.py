@@ -64,11 +64,13 @@ _forking_kernels.install()
 
 
 def grade_assignment(assignment: str, root, command: bool = True, steps: dict | None = None,
-                     mutant_demo: bool = False, cold_kernels: bool = False) -> GradedAssignment:
+                     mutant_demo: bool = False, cold_kernels: bool = False,
+                     every_mutant_by_nbgrader: bool = False) -> GradedAssignment:
     """Generate the exercise in a scratch course and autograde, in one nbgrader run:
-    the solution (student ``solution``), the untouched exercise (``blank``) and
-    every known-wrong answer (``mutant-<name>``); then grade the same submissions
-    with ``python -m autograder grade`` (one worker: pytest runs assignments in parallel).
+    the solution (student ``solution``), the untouched exercise (``blank``), the first
+    known-wrong answer and the Korean ones; then grade those and every other known-wrong
+    answer (``mutant-<name>``) with ``python -m autograder grade`` (one worker: pytest
+    runs assignments in parallel). ``every_mutant_by_nbgrader``: nbgrader grades them all.
     ``steps``: filled with {step: (CPU s of child processes, wall s)}; ``mutant_demo``: the mutants keep the demo
     after the last test, as before (both for tests/grading/profile_grading.py). nbgrader's kernels are forked from
     one warm interpreter (``forking_kernels``) unless ``cold_kernels``."""
@@ -93,7 +95,13 @@ def grade_assignment(assignment: str, root, command: bool = True, steps: dict | 
     # runs after every test cannot change a score, and it was a third of nbgrader's CPU here (chapter 4: 6 s of
     # 11 s a notebook; chapter 8: 16 s of 39 s). The command skips such cells too unless --all-cells.
     source = solution_notebook(assignment) if mutant_demo else without_demo_after_tests(solution_notebook(assignment))
-    for mutant in mutants.for_assignment(assignment):
+    # nbgrader grades the first known wrong answer only; the command grades them all (below). Every wrong answer's
+    # cells and hint are checked in process too (test_grade_cells_in_process.py: the cells a learner's Jupyter runs,
+    # which are nbgrader's), and an nbgrader run costs about ten times a warm sandbox's (benchmarks/grading_speed.py):
+    # grading all of them this way too was half of this suite's time.
+    wrong = mutants.for_assignment(assignment)
+    nbgrader_wrong = wrong if every_mutant_by_nbgrader else wrong[:1]
+    for mutant in nbgrader_wrong:
         course.submit(f"mutant-{mutant.name}", assignment,
                       with_replaced_cells(source, mutant.cells), name=solution_path.name)
     languages = ("en",)
@@ -114,6 +122,9 @@ def grade_assignment(assignment: str, root, command: bool = True, steps: dict | 
                       with_replaced_cells(translate_notebook(source, assignment), first.cells), name=solution_path.name)
     course.autograde(assignment)
     done("nbgrader autograde")
+    for mutant in wrong[len(nbgrader_wrong):]:  # graded by the command only
+        course.submit(f"mutant-{mutant.name}", assignment,
+                      with_replaced_cells(source, mutant.cells), name=solution_path.name)
     graded = GradedAssignment(assignment, course, course.scores(assignment), languages=languages)
     if command:
         from tests.grading.grade_helpers import grade

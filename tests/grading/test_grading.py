@@ -68,19 +68,24 @@ class GradingChecks:
         assert maximum == total(graded.scores["solution"])[1] > 0
         assert score == 0
         # every submission of the batch was graded: the blank one did not stop the run
-        expected = {"solution", "blank"} | {f"mutant-{m.name}" for m in mutants.for_assignment(self.assignment)}
+        expected = {"solution", "blank", f"mutant-{mutants.for_assignment(self.assignment)[0].name}"}
         if "ko" in graded.languages:
             expected |= set(KOREAN.values())
         assert expected <= set(graded.scores)
 
     def test_known_mistake_loses_points_and_gets_its_hint(self, graded, mutant):
-        per_cell = graded.scores[f"mutant-{mutant.name}"]
+        """Every known wrong answer, graded by the command (fresh seeds, in the sandbox): its cells lose points and
+        say its hint, or for one that uses a library the exercise forbids or hides what it runs, that reason. The
+        same cells in process (a learner's Jupyter): test_grade_cells_in_process.py; by nbgrader: the first one,
+        in test_class_command_scores_every_submission_as_nbgrader_does."""
+        per_cell = graded.command_scores[f"mutant-{mutant.name}"]
         for cell in mutant.fails:
             score, maximum = per_cell[cell]
             assert score < maximum, f"{mutant.name} kept full marks in {cell}"
-        outputs = graded.course.autograded_outputs(f"mutant-{mutant.name}", self.assignment)
+        outputs = graded.command.autograded_outputs(f"mutant-{mutant.name}", self.assignment)
         messages = "\n".join(outputs.get(cell, "") for cell in mutant.fails)
-        assert mutant.hint in messages, f"{mutant.name}: hint {mutant.hint!r} not in the feedback:\n{messages[:3000]}"
+        assert mutant.hint in messages or any(reason in messages for reason in COMMAND_ONLY), \
+            f"{mutant.name}: hint {mutant.hint!r} not in:\n{messages[:3000]}"
 
     def test_class_command_gives_full_marks_and_zero(self, graded, lang):
         """The course command (sandbox, verdicts outside it, fresh seeds) grades the solution and the blank right."""
@@ -96,14 +101,17 @@ class GradingChecks:
         assert per_cell and not lost, \
             f"the solution lost points through the command in {lost}:\n{_replay(graded, solution, lost)}"
         assert total(graded.command_scores[student("blank", lang)])[0] == 0
-        assert set(graded.command_scores) == set(graded.scores)
+        wrong = {f"mutant-{m.name}" for m in mutants.for_assignment(self.assignment)}
+        assert set(graded.command_scores) == set(graded.scores) | wrong
 
     def test_class_command_scores_every_submission_as_nbgrader_does(self, graded):
-        """Solution, blank and every mutant: the same points per test cell both ways, except where only
-        the command reads a forbidden reference or hidden code in the learner's cells (``COMMAND_ONLY``)."""
+        """Every submission nbgrader graded (solution, blank, the first wrong answer, the Korean ones): the same
+        points per test cell both ways, except where only the command reads a forbidden reference or hidden code
+        in the learner's cells (``COMMAND_ONLY``)."""
         assert graded.command_scores is not None
         differ = {}
-        for student, cells in graded.command_scores.items():
+        for student in graded.scores:
+            cells = graded.command_scores[student]
             outputs = graded.command.autograded_outputs(student, self.assignment)
             for cell, score in cells.items():
                 theirs = graded.scores[student].get(cell)
@@ -112,13 +120,6 @@ class GradingChecks:
                     differ.setdefault(student, {})[cell] = (theirs, score)
         assert not differ, f"nbgrader (first) and the command (second) disagree: {differ}\n" + "\n".join(
             _replay(graded, student, cells) for student, cells in differ.items())
-
-    def test_class_command_feedback_names_the_mistake(self, graded, mutant):
-        """The hint, or for a mutant that uses a library the exercise forbids or hides what it runs, that reason."""
-        outputs = graded.command.autograded_outputs(f"mutant-{mutant.name}", self.assignment)
-        messages = "\n".join(outputs.get(cell, "") for cell in mutant.fails)
-        assert mutant.hint in messages or any(reason in messages for reason in COMMAND_ONLY), \
-            f"{mutant.name}: hint {mutant.hint!r} not in:\n{messages[:3000]}"
 
     def test_feedback_never_shows_hidden_test_source(self, graded):
         """Hidden tests' lines appear in no student's feedback, though their scores and messages do."""
