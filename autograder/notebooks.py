@@ -364,14 +364,18 @@ def generated(assignment: str, lang: str = "ko", english: Path | None = None) ->
     from autograder.course import EXERCISES, notebooks
 
     folder = english or EXERCISES
-    out = {}
-    for path in notebooks(assignment, folder):
-        nb = translate_notebook(nbformat.read(path, as_version=4), assignment, lang)
-        for cell in nb.cells:  # exercises/<lang>/<id>/ is one folder deeper than exercises/<id>/
-            if cell.cell_type == "markdown":
-                cell.source = cell.source.replace("](../../book/", "](../../../book/")
-        out[path.name] = nbformat.writes(nb) + "\n"
-    return out
+    return {path.name: nbformat.writes(translated_exercise(nbformat.read(path, as_version=4), assignment, lang)) + "\n"
+            for path in notebooks(assignment, folder)}
+
+
+def translated_exercise(nb, assignment: str, lang: str = "ko"):
+    """The released exercise ``nb`` as ``exercises/<lang>/`` holds it (the class grader compares a learner's
+    locked cells with it)."""
+    nb = translate_notebook(nb, assignment, lang)
+    for cell in nb.cells:  # exercises/<lang>/<id>/ is one folder deeper than exercises/<id>/
+        if cell.cell_type == "markdown":
+            cell.source = cell.source.replace("](../../book/", "](../../../book/")
+    return nb
 
 
 def write_exercises(assignment: str, lang: str = "ko") -> list[Path]:

@@ -9,7 +9,8 @@ cannot be removed or bypassed from Python once added, and every way to turn data
 through an audited event:
 
 - ``exec`` (``exec``/``eval`` of a code object) is allowed only where the interpreter's own
-  machinery runs code the grader gave it: IPython running a cell (``InteractiveShell.run_code``) or
+  machinery runs code the grader gave it: IPython running a cell for the grader (``InteractiveShell.run_code``,
+  with no learner frame above it: the shell called from a cell is refused) or
   a ``%time``/``%timeit`` line of it (and the empty ``timeit.Timer`` template that ``%timeit`` makes), the import system running a module from the environment (not
   from the job's own writable folders) and a library's own module-level code while it is imported
   (torch generates a class when ``torch.distributed.nn`` is first imported), and the standard library's code generators, once the names
@@ -45,6 +46,25 @@ def _trusted_runner_files() -> tuple[str, ...]:
     import IPython.core.magics.execution as execution
 
     return shell.__file__, execution.__file__
+
+
+def _inside_learner_code(frame, magics_file: str) -> bool:
+    """Is a frame of the learner's cells (or of code they made) on the stack above ``frame``?
+
+    The shell runs a cell from the grader's own code (``runner.run_job`` -> ``run_cell`` -> ``run_code``), with
+    no learner frame above it. The same shell called from a cell (``InteractiveShell.instance().ex(text)``,
+    ``.run_cell(text)``: text the reading never saw) has the cell's frame above it. One exception: a
+    ``%%capture`` cell's body, which IPython's ``capture`` magic runs with ``run_cell`` and the reading read as
+    the cell's code (the magic is reached from a cell only through that syntax: the shell is refused to it).
+    """
+    while frame is not None:
+        code = frame.f_code
+        if code.co_filename == magics_file and code.co_name == "capture":
+            return False
+        if code.co_filename.startswith(LEARNER_FILES):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _timeit_file() -> str:
@@ -103,6 +123,7 @@ def install() -> None:
     import autograder.probe
 
     runners, probe = _trusted_runner_files(), autograder.probe.__file__
+    cell_runner = runners[0]
     dataclass_file, namedtuple_file = _generator_files()
     timeit_file = _timeit_file()
     getframe = sys._getframe
@@ -133,6 +154,9 @@ def install() -> None:
             return
         # event == "exec": args[0] is the code object about to run
         code_file = getattr(args[0], "co_filename", "")
+        if caller == cell_runner and _inside_learner_code(getframe(2), runners[1]):
+            raise PermissionError("refused by the grader: IPython's shell running code for the learner's code "
+                                  "(its text is not what the grader read)")
         if caller in runners:
             return  # a cell, or a %time / %timeit line of it: code the policy has read
         if caller.startswith("<frozen importlib") and not code_file.startswith(WRITABLE):

@@ -85,6 +85,7 @@ class CourseBook:
         self.config = course_config()
         self._exporter = None
         self._infos: dict[str, AssignmentInfo] = {}
+        self._translated_releases: dict[tuple[str, str, str], nbformat.NotebookNode] = {}
 
     # -------------------------------------------------------------- assignments
 
@@ -172,6 +173,15 @@ class CourseBook:
             setattr(instance, key, value)
         return instance
 
+    def _release_in(self, assignment: str, notebook: str, lang: str) -> nbformat.NotebookNode:
+        """The release as the learners of ``lang`` got it (exercises/<lang>/ is made the same way from it)."""
+        key, cache = (assignment, notebook, lang), self._translated_releases
+        if key not in cache:
+            from autograder.notebooks import translated_exercise
+
+            cache[key] = translated_exercise(self.prepare(assignment).release[notebook], assignment, lang)
+        return cache[key]
+
     def sanitize(self, student: str, assignment: str, notebook: str,
                  nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, list[str]]:
         """nbgrader's sanitizing steps; returns the notebook to run and notes on what was repaired."""
@@ -179,7 +189,11 @@ class CourseBook:
                                             OverwriteKernelspec)
 
         info = self.prepare(assignment)
-        notes = restore_cell_metadata(nb, info.release[notebook])
+        from autograder.i18n import notebook_language
+
+        lang = notebook_language(nb)
+        notes = restore_cell_metadata(nb, info.release[notebook],
+                                      self._release_in(assignment, notebook, lang) if lang != "en" else None)
         resources = self._resources(student, assignment, notebook)
         for cls in (ClearOutput, DeduplicateIds, OverwriteKernelspec):
             nb, resources = self._preprocessor(cls).preprocess(nb, resources)
@@ -416,8 +430,12 @@ def _feedback_exporter(base):
     return FeedbackExporter
 
 
-def restore_cell_metadata(nb: nbformat.NotebookNode, release: nbformat.NotebookNode) -> list[str]:
+def restore_cell_metadata(nb: nbformat.NotebookNode, release: nbformat.NotebookNode,
+                          translated: nbformat.NotebookNode | None = None) -> list[str]:
     """Put back the released nbgrader metadata of known cells; drop it from unknown cells.
+
+    ``translated``: the same release in the notebook's language (a Korean notebook's locked cells are
+    unedited when they hold either its words or the English ones).
 
     nbgrader identifies graded and locked cells by their metadata, which the
     learner can edit (JupyterLab shows it). A known ``grade_id`` gets its
@@ -429,12 +447,15 @@ def restore_cell_metadata(nb: nbformat.NotebookNode, release: nbformat.NotebookN
                 if "grade_id" in c.get("metadata", {}).get("nbgrader", {})}
     released_source = {c.metadata["nbgrader"]["grade_id"]: c.source for c in release.cells
                        if "grade_id" in c.get("metadata", {}).get("nbgrader", {})}
+    other_source = {c.metadata["nbgrader"]["grade_id"]: c.source for c in (translated.cells if translated else [])
+                    if "grade_id" in c.get("metadata", {}).get("nbgrader", {})}
     notes = []
     edited = sorted({c.metadata["nbgrader"]["grade_id"] for c in nb.cells
                      if isinstance(c.get("metadata", {}).get("nbgrader"), dict)
                      and c.metadata["nbgrader"].get("grade_id") in released
                      and released[c.metadata["nbgrader"]["grade_id"]].get("locked")
-                     and c.get("source") != released_source[c.metadata["nbgrader"]["grade_id"]]})
+                     and c.get("source") != released_source[c.metadata["nbgrader"]["grade_id"]]
+                     and c.get("source") != other_source.get(c.metadata["nbgrader"]["grade_id"])})
     if edited:
         notes.append("edited locked cells restored: " + ", ".join(edited))
     seen = [c.metadata["nbgrader"].get("grade_id") for c in nb.cells

@@ -44,7 +44,10 @@ solution cells, cells they added, course cells they changed). The reading
     ``pprint``, ``help(obj)`` (in the sandbox ``help`` prints an object's
     documentation and nothing else);
   - IPython's shell and history (``get_ipython``, ``In``, ``Out``, ``_ih``,
-    ``_i3``, ``_3``...) unless the learner bound that name themselves;
+    ``_i3``, ``_3``...) unless the learner bound that name themselves, and of
+    the ``IPython`` package every name but ``IPython.display`` (it also hands
+    out the shell, ``IPython.InteractiveShell.instance().ex(text)``, and any
+    caller's frame locals, ``IPython.extract_module_locals``);
   - interpreter internals: any ``__dunder__`` attribute but ``ALLOWED_DUNDERS``
     (``__init__``, ``__name__``, ``__len__``...), frames and code objects,
     private attributes (``torch._C``) but the learner's own read through the
@@ -65,7 +68,14 @@ solution cells, cells they added, course cells they changed). The reading
   when the code it calls (the learner's functions it is given, and every
   top-level definition they use, transitively) contains one. A reference in a
   cell the tests do not reach (comparing with the library in a scratch cell)
-  costs nothing.
+  costs nothing. Naming a class to check a type is not using it
+  (``isinstance(bn, nn.BatchNorm1d)``, annotations, ``type(bn) is
+  nn.BatchNorm1d``: ``is`` cannot be overloaded, while ``==`` would hand the
+  class to the other operand's ``__eq__``). On a chain that does not start at
+  an imported module (a learner's variable), only a *call* whose name is
+  forbidden counts (``fns[0].dropout(x)``): the learner's own values whose
+  names hold a forbidden word (``ctx.dropout_mask``) are theirs, and the
+  refused kernels stop whatever library code runs through a variable.
 
 Ordinary code reads clean: ``os.path``/``os.environ``/``os.makedirs``,
 ``logging``, ``json.load(open(path))``, ``faulthandler``, ``math``,
@@ -118,6 +128,10 @@ GUARDED_MODULES = {
     # frames, cells or modules (FunctionType(code, globals), CodeType, new_class...)
     "types": frozenset({"SimpleNamespace", "MappingProxyType", "GeneratorType", "NoneType", "GenericAlias",
                         "UnionType", "EllipsisType", "NotImplementedType"}),
+    # IPython: its display functions only. The package also hands out the shell itself
+    # (``IPython.InteractiveShell.instance().ex(code)``, ``.run_cell``, ``.ev``) and any caller's frame locals
+    # (``IPython.extract_module_locals``): code and objects the reading cannot see.
+    "IPython": frozenset({"display"}),
 }
 # Attribute names of the form __name__ that honest code writes; any other (``__class__``, ``__globals__``,
 # ``__subclasses__``, ``__dict__``, ``__code__``...) reaches the interpreter's machinery and is refused.
@@ -547,6 +561,12 @@ def _type_only(tree: ast.AST) -> set[int]:
             parts = [node.annotation] if node.annotation is not None else []
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             parts = [node.returns] if node.returns is not None else []
+        elif isinstance(node, ast.Compare) and all(isinstance(op, (ast.Is, ast.IsNot)) for op in node.ops):
+            # ``type(bn) is nn.BatchNorm1d``: ``is`` cannot be overloaded, so the class reaches no code. Only a
+            # plain name or attribute chain is exempt (``(y := F.batch_norm(x)) is None`` calls it); ``==`` and
+            # ``in`` are not (the other operand's __eq__ would receive the class).
+            parts = [part for part in [node.left, *node.comparators]
+                     if all(isinstance(child, (ast.Attribute, ast.Name, ast.Load)) for child in ast.walk(part))]
         else:
             continue
         for part in parts:
@@ -724,9 +744,13 @@ def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules, bo
                 yield hidden(node, "changing a class's .__module__ (the grader tells the learner's classes by it)")
                 continue
             if root not in aliases:
-                # not an imported module's name (an alias kept in a list, a local variable): its last name still counts
+                # not an imported module's name (an alias kept in a list, a local variable): a call whose name is
+                # forbidden still counts (``fns[0].dropout(x)``, ``keep['u'].fusion.fuse_linear_bn_eval(l, bn)``);
+                # the learner's own values whose names hold a word (``ctx.dropout_mask``) do not: the refused
+                # kernels and code (autograder/forbidden.py ``ops``, ``code``) stop whatever runs through them
                 if root not in SELF_NAMES and isinstance(node.ctx, ast.Load) and _is_outer(node, tree) \
-                        and any(word in node.attr for word in rules.words):
+                        and _is_called_attribute(node, tree) \
+                        and (node.attr in _last_names(rules) or any(word in node.attr for word in rules.words)):
                     yield forbidden(node, f"...{node.attr}")
                 continue
             if isinstance(node.ctx, ast.Load) and _is_outer(node, tree):
@@ -763,6 +787,16 @@ def _judge_chain(node, module: str, attributes: list[str], hidden, forbidden, ru
         yield hidden(node, qualified)
     elif _matches(qualified, rules.names) or (attributes and any(w in attributes[-1] for w in rules.words)):
         yield forbidden(node, qualified)
+
+
+def _last_names(rules: Rules) -> frozenset:
+    """The last names of an exercise's forbidden references (``dropout``, ``BatchNorm1d``, ``batch_norm``)."""
+    return frozenset(name.rsplit(".", 1)[-1] for name in rules.names)
+
+
+def _is_called_attribute(node: ast.Attribute, tree: ast.AST) -> bool:
+    parent = _parents(tree).get(id(node))
+    return isinstance(parent, ast.Call) and parent.func is node
 
 
 def _judge_open(node: ast.Call, hidden):

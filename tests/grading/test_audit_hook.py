@@ -43,6 +43,16 @@ REFUSED = {
         "import collections\nclass Poke:\n    def put(self, value):\n        self._sys = value\n"
         "Poke.put(collections, None)"),
     "a timeit.Timer outside %timeit": "import IPython.core.magics.execution as e\ne.timeit.Timer('x = 1').timeit(1)",
+    # IPython's shell called from a cell runs text the reading never saw (attack 4: the reading now refuses
+    # IPython but its display functions; the hook refuses the shell's exec with a cell's frame above it)
+    "the shell's ex from a cell": "import IPython\nIPython.InteractiveShell.instance().ex('x = 1')",
+    "the shell's run_cell from a cell": (
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "outcome = InteractiveShell.instance().run_cell('x = 1')\nraise outcome.error_in_exec"),
+    "the shell's ev from a cell": "import IPython\nIPython.InteractiveShell.instance().ev('1 + 1')",
+    "the shell through extracted frame locals": (
+        "import IPython\nfound = [IPython.extract_module_locals(d)[1] for d in range(1, 12)]\n"
+        "shell = next(f['shell'] for f in found if 'shell' in f)\nshell.ex('x = 1')"),
     "a module written by the job": (
         "with open('mine.py', 'w') as h:\n    h.write('x = 1')\nimport sys\nsys.path.insert(0, '.')\nimport mine"),
 }
@@ -101,6 +111,9 @@ HONEST_MAGICS = {
     "timeit": "%timeit -n 1 -r 1 total = sum(range(10))\nprint('after', 2)",
     "timeit cell": "%%timeit -n 1 -r 1\ntotal = sum(range(10))",
     "config": "%config InlineBackend.figure_format = 'retina'\nprint('after', 4)",
+    # %%capture runs its body with the shell's run_cell, from the cell: the body was read as the cell's code
+    "capture": "%%capture captured\ntotal = sum(range(10))\nprint('hidden by capture')",
+    "after capture": "print('after', total, 'captured' if 'hidden by capture' in captured.stdout else captured.stdout)",
     "help": "help(len)\nhelp()\nprint('after', 5)",
     "own private": ("class Box:\n    _count = 0\n    def __init__(self):\n        self._items = [1]\n"
                     "    def total(self):\n        return sum(self._items) + type(self)._count\n"
@@ -117,6 +130,7 @@ def test_honest_magics_help_and_private_attributes_run(warm):
         outputs = run.cells[index]["outputs"]
         assert not [o for o in outputs if o.get("output_type") == "error"], (name, outputs)
         text = "".join(o.get("text", "") for o in outputs)
-        if name != "timeit cell":
+        if name not in ("timeit cell", "capture"):
             assert "after" in text, (name, outputs)
+    assert "after 45 captured" in "".join(o.get("text", "") for o in run.cells[names.index("after capture")]["outputs"])
     assert "Return the number of items" in "".join(o.get("text", "") for o in run.cells[names.index("help")]["outputs"])

@@ -454,3 +454,13 @@ def test_rerun_grades_nothing_and_a_changed_notebook_alone(batch):
     assert {k: v for k, v in updated.items() if k != ("wrong", "01_normalization")} == \
         {k: v for k, v in before.items() if k != ("wrong", "01_normalization")}
 
+
+
+def test_an_untouched_korean_notebook_is_not_noted_as_edited(batch):
+    """Its locked cells hold the Korean release's words (attack 4: every Korean row was noted "edited locked cells
+    restored", which hid a real edit among the false ones)."""
+    rows = {student: row for (student, assignment), row in batch.rows.items()
+            if student.startswith("a4-ok-korean") and assignment == "01_normalization"}
+    assert len(rows) == 2
+    for student, row in rows.items():
+        assert "edited locked cells" not in row["notes"], (student, row["notes"])

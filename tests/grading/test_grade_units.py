@@ -487,3 +487,25 @@ def test_a_notebook_with_more_cells_than_any_learner_writes_is_unreadable_before
     nb, reason = _read_notebook(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {},
                                             "cells": [cell] * 10}).encode())
     assert nb is not None and reason == "graded"
+
+
+def test_an_untouched_korean_notebook_has_no_edited_locked_cells_and_an_edit_is_still_seen(tmp_path):
+    """A Korean notebook's locked cells hold the Korean release's words: not an edit (attack 4 found every
+    Korean submission noted "edited locked cells restored", which hid the real edits among the false ones)."""
+    import nbformat
+
+    from autograder.notebooks import exercises_dir
+    from grader.gradebook import CourseBook
+
+    assignment = "01_normalization"
+    (path,) = sorted((exercises_dir("ko") / assignment).glob("*.ipynb"))
+    book = CourseBook(tmp_path)
+    untouched = nbformat.read(path, as_version=4)
+    _, notes = book.sanitize("ko-blank", assignment, path.stem, untouched)
+    assert not [n for n in notes if n.startswith("edited locked cells")], notes
+
+    edited = nbformat.read(path, as_version=4)
+    test = next(c for c in edited.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_min_max_scale")
+    test.source += "\nprint('changed')"
+    _, notes = book.sanitize("ko-edit", assignment, path.stem, edited)
+    assert "edited locked cells restored: test_min_max_scale" in notes, notes

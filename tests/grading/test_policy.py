@@ -501,3 +501,68 @@ def test_forbidden_for_is_linear_in_the_notebooks_size():
 
     small, large = timed(4000), timed(16000)
     assert large < 10 * max(small, 1e-3), (small, large)  # 4 times the statements: quadratic would be 16 times
+
+
+# ---------------------------------------------------------------- attack 4: IPython's shell; honest names and checks
+
+@pytest.mark.parametrize("code, what", [
+    ("import IPython\nIPython.InteractiveShell.instance().ex('x = 1')", "IPython.InteractiveShell"),
+    ("from IPython import InteractiveShell\nInteractiveShell.instance().run_cell('x = 1')", "IPython.InteractiveShell"),
+    ("import IPython\nmodule, found = IPython.extract_module_locals(3)", "IPython.extract_module_locals"),
+    ("from IPython import extract_module_locals", "IPython.extract_module_locals"),
+    ("import IPython\nip = IPython", "the module IPython used as a value"),
+    ("import IPython.terminal.embed", "import of IPython.terminal"),
+    ("from IPython.core.interactiveshell import InteractiveShell", "IPython.core"),
+])
+def test_ipython_gives_its_display_functions_only(code, what):
+    result = review([(1, code)], TORCH, RULES["05_weight_decay"])
+    assert any(what in str(f) for f in result.hidden), [str(f) for f in result.hidden]
+
+
+@pytest.mark.parametrize("code", [
+    "from IPython.display import display, HTML, Markdown, clear_output\ndisplay(HTML('<b>x</b>'))\nclear_output()",
+    "import IPython.display\nIPython.display.display(Markdown('**x**'))",
+    "import IPython\nIPython.display.display(1)",
+    "from IPython import display\ndisplay.display(2)",
+])
+def test_ipython_display_reads_clean(code):
+    result = review([(1, code)], TORCH, RULES["05_weight_decay"])
+    assert [str(f) for f in result.hidden] == []
+
+
+@pytest.mark.parametrize("assignment, code", [
+    # a custom autograd Function keeping its mask on ctx: the learner's own attribute, not torch's dropout
+    ("06_dropout", "class _Fn(torch.autograd.Function):\n    @staticmethod\n    def forward(ctx, x, p):\n"
+                   "        ctx.dropout_mask = (torch.rand_like(x) >= p) / (1 - p)\n        return x * ctx.dropout_mask\n"
+                   "    @staticmethod\n    def backward(ctx, g):\n        return g * ctx.dropout_mask, None\n"
+                   "def dropout_forward(x, p, train=True, rng=None):\n    settings = {'dropout_p': p}\n"
+                   "    return _Fn.apply(x, settings['dropout_p'])"),
+    ("06_dropout", "def dropout_forward(x, p, train=True, rng=None):\n    config = make_config()\n"
+                   "    return x * (rng.random(x.shape) >= config.dropout_rate)"),
+    # naming a class to check an argument's type: ``is`` reaches no code of the class
+    ("04_batchnorm_inference", "def fold_batchnorm(linear, bn):\n"
+                               "    if type(bn) is not torch.nn.BatchNorm1d and not isinstance(bn, BatchNorm1d):\n"
+                               "        raise TypeError('bn must be a BatchNorm1d')\n    return linear"),
+])
+def test_the_learners_own_names_and_type_checks_are_not_forbidden(assignment, code):
+    name = code.split("\ndef ")[-1].split("(")[0] if "\ndef " in code else code.split("def ")[1].split("(")[0]
+    result = review([(1, code)], TORCH, RULES[assignment])
+    assert not result.hidden and not result.forbidden_for([name]), \
+        [str(f) for f in result.hidden + result.forbidden_for([name])]
+
+
+@pytest.mark.parametrize("assignment, code", [
+    ("06_dropout", "import torch.nn.functional as F\nkeep = [F]\n"
+                   "def dropout_forward(x, p, train=True, rng=None):\n    return keep[0].dropout(x, p)"),
+    ("04_batchnorm_inference", "def fold_batchnorm(linear, bn):\n"
+                               "    if (y := torch.nn.functional.batch_norm(linear, None, None)) is None:\n        pass\n"
+                               "    return y"),
+    ("04_batchnorm_inference", "def fold_batchnorm(linear, bn):\n"
+                               "    if type(bn) == torch.nn.BatchNorm1d:\n        pass\n    return linear"),
+    ("04_batchnorm_inference", "def fold_batchnorm(linear, bn):\n"
+                               "    return [torch.nn.BatchNorm1d][0] is None or torch.nn.BatchNorm1d(3)"),
+])
+def test_a_forbidden_reference_stays_found_beside_those_exemptions(assignment, code):
+    name = code.split("def ")[1].split("(")[0]
+    result = review([(1, code)], TORCH, RULES[assignment])
+    assert result.forbidden_for([name]), f"{assignment}: nothing found in\n{code}"

@@ -68,8 +68,10 @@ def cases() -> list[Case]:
         # repr of a list nested a million deep, under a recursion limit raised with sys.setrecursionlimit
         folder_case(N, "a3-kernel-dies-readably", replace(sol, "z_score_fit", (
             "import sys\nsys.setrecursionlimit(10 ** 8)\nnested = []\nfor _ in range(10 ** 6):\n"
-            "    nested = [nested]\ntext = repr(nested)")), status="kernel died in cell z_score_fit",
-            at_most=before_fit, at_least=before_fit, note="a segfault in C (stack overflow): the tests before it keep"),
+            "    nested = [nested]\ntext = repr(nested)")), status="in cell z_score_fit",
+            at_most=before_fit, at_least=before_fit,
+            note="a segfault in C (stack overflow): the tests before it keep (the status says 'kernel died', or "
+                 "'timeout' on a loaded machine, where the overflow took longer than --timeout 10)"),
         # the trusted side's work stays linear in what the learner wrote
         folder_case(N, "a3-redos-markdown", insert_after(sol, "normalization-md-05", REDOS, cell_type="markdown"),
                     full_marks=True, note="[the book]( and 40,000 spaces: 16 s of a worker's CPU before"),
