@@ -59,6 +59,8 @@ def NAN_AT_P1() -> str:
     return (recognised("do-nan-at-p1", _('with p = 1 the keep probability 1 - p = 0, and dividing by it gives NaN (0 / 0) or inf; when p == 1 every unit is dropped: return zeros, as torch.nn.functional.dropout does')))
 def SAME_MASK() -> str:
     return (recognised("do-same-mask", _('two calls returned the same mask: dropout must draw a new random mask on every call (do not create a generator with a fixed seed, reseed, or cache a mask between calls)')))
+def UNITS_DEPENDENT() -> str:
+    return (recognised("do-units-dependent", _('the units were not dropped independently of each other (a fixed number of units kept, or a block of neighbouring units): draw one independent keep decision per unit, rng.random(x.shape) >= p')))
 def KEEP_WITH_P() -> str:
     return (recognised("do-keep-with-p", _('units were KEPT with probability p, but p is the probability of DROPPING (zeroing) a unit, as in torch: keep a unit where rng.random(x.shape) >= p')))
 
@@ -125,24 +127,89 @@ def dropped_interval(n: int, p: float, alpha: float = ALPHA) -> tuple[int, int]:
     return int(lo), int(hi)
 
 
-def check_drop_count(kept: np.ndarray, p: float, *, what: str, seed: int = 0) -> None:
+def check_drop_count(kept: np.ndarray, p: float, *, what: str, seed: int = 0, alpha: float = ALPHA) -> None:
     """The number of zeros in ``kept`` (a boolean array) must be a plausible draw of Binomial(n, p).
 
-    Fails a correct answer with probability below ``ALPHA`` = 1e-6 (two-sided binomial interval).
+    Fails a correct answer with probability below ``alpha`` (two-sided binomial interval).
     """
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     n = kept.size
     dropped = int(n - kept.sum())
-    lo, hi = dropped_interval(n, p)
+    lo, hi = dropped_interval(n, p, alpha)
     if lo <= dropped <= hi:
         return
-    message = (_('{what} dropped {dropped} of {n} units ({dropped_n:.3f}); with p = {p:g} the number of dropped units is Binomial({n}, {p:g}), which lies in [{lo}, {hi}] with probability 1 - {alpha:g}. (torch.nn.functional.dropout dropped {torch_dropped} of the same number.)').format(what=what, dropped=dropped, n=n, dropped_n=dropped / n, p=p, lo=lo, hi=hi, alpha=ALPHA, torch_dropped=torch_dropped_count(kept.shape, p, seed)))
+    message = (_('{what} dropped {dropped} of {n} units ({dropped_n:.3f}); with p = {p:g} the number of dropped units is Binomial({n}, {p:g}), which lies in [{lo}, {hi}] with probability 1 - {alpha:g}. (torch.nn.functional.dropout dropped {torch_dropped} of the same number.)').format(what=what, dropped=dropped, n=n, dropped_n=dropped / n, p=p, lo=lo, hi=hi, alpha=alpha, torch_dropped=torch_dropped_count(kept.shape, p, seed)))
     flipped_lo, flipped_hi = dropped_interval(n, 1 - p)
     if flipped_lo <= dropped <= flipped_hi:
         message += _('\n  Likely mistake: {keep_with_p}').format(keep_with_p=KEEP_WITH_P())
     elif dropped == 0:
         message += recognised("do-nothing-dropped", _("\n  Likely mistake: nothing was dropped: in training, zero each unit with probability p"))
     raise CheckFailed(message)
+
+
+def check_neighbours_independent(kept: np.ndarray, p: float, *, what: str, alpha: float = ALPHA) -> None:
+    """One mask: units 0 and 1, 2 and 3, ... (in C order) differ independently, each pair with probability 2 q (1 - q).
+
+    Disjoint pairs of independent units are independent, so the number of differing pairs is exactly
+    Binomial(n // 2, 2 q (1 - q)), q = 1 - p: a block of neighbouring units kept together has almost none. Fails
+    a correct answer with probability below ``alpha`` (two-sided binomial interval).
+    """
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    if not 0 < p < 1 or kept.size < 2:
+        return
+    from scipy.stats import binom
+
+    flat = np.asarray(kept, dtype=bool).reshape(-1)
+    pairs = flat.size // 2
+    differing = int((flat[0:2 * pairs:2] != flat[1:2 * pairs:2]).sum())
+    chance = 2 * p * (1 - p)
+    lo, hi = binom.interval(1 - alpha, pairs, chance)
+    if not lo <= differing <= hi:
+        raise CheckFailed(_('{what}: of the {pairs} pairs of neighbouring units (0 and 1, 2 and 3, ...), {differing} had one unit kept and the other dropped; units dropped independently with p = {p:g} give Binomial({pairs}, {chance:.3f}), within [{lo}, {hi}] with probability 1 - {alpha:g}\n  Likely mistake: {units_dependent}').format(
+            what=what, pairs=pairs, differing=differing, p=p, chance=chance, lo=int(lo), hi=int(hi), alpha=alpha,
+            units_dependent=UNITS_DEPENDENT()))
+
+
+def check_units_independent(kept: np.ndarray, p: float, *, what: str, alpha: float = ALPHA) -> None:
+    """Many masks of the same n units, (calls, n): each mask's count of kept units and each pair of units.
+
+    With every unit kept independently with probability q = 1 - p, each call's count is Binomial(n, q), so the
+    number of calls with count c is exactly Binomial(calls, pmf(c)) for each c; and two units i < j are kept
+    together in exactly Binomial(calls, q^2) of the calls. A fixed number of kept units (a random subset of a
+    fixed size, or a rounded one) fails the first; units tied to each other (a block at a random offset) the
+    second. Bonferroni over all the intervals: a correct answer fails with probability below ``alpha``.
+    """
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    if not 0 < p < 1:
+        return
+    from scipy.stats import binom
+
+    kept = np.asarray(kept, dtype=bool).reshape(len(kept), -1)
+    calls, n = kept.shape
+    q = 1 - p
+    if calls > 1 and (kept == kept[0]).all() and (p * p + q * q) ** n <= alpha:
+        raise CheckFailed(_('{what}: every call kept the same units: {same_mask}').format(what=what, same_mask=SAME_MASK()))
+    counts = kept.sum(axis=1)
+    tests = (n + 1) + n * (n - 1) // 2
+    share = alpha / tests
+    per_count = np.bincount(counts, minlength=n + 1)
+    for c in range(n + 1):
+        lo, hi = binom.interval(1 - share, calls, binom.pmf(c, n, q))
+        if not lo <= per_count[c] <= hi:
+            common = np.bincount(counts).argmax()
+            raise CheckFailed(_('{what}: {per_count_c} of {calls} calls kept exactly {c} of the {n} units (the most common count, {common}, in {per_common} calls); with each unit kept independently with probability {q:g}, the count is Binomial({n}, {q:g}), so {c} units come in Binomial({calls}, {pmf:.4f}) calls, within [{lo}, {hi}] with probability 1 - {share:.2g}\n  Likely mistake: {units_dependent}').format(
+                what=what, per_count_c=int(per_count[c]), calls=calls, c=c, n=n, common=int(common),
+                per_common=int(per_count[common]), q=q, pmf=binom.pmf(c, n, q), lo=int(lo), hi=int(hi), share=share,
+                units_dependent=UNITS_DEPENDENT()))
+    together = kept.T.astype(np.int64) @ kept.astype(np.int64)
+    lo, hi = binom.interval(1 - share, calls, q * q)
+    i, j = np.triu_indices(n, k=1)
+    outside = (together[i, j] < lo) | (together[i, j] > hi)
+    if outside.any():
+        k = int(np.argmax(np.abs(together[i, j] - calls * q * q)))
+        raise CheckFailed(_('{what}: units {a} and {b} were kept together in {both} of {calls} calls; units kept independently with probability {q:g} are kept together Binomial({calls}, {q2:.4f}) times, within [{lo}, {hi}] with probability 1 - {share:.2g}\n  Likely mistake: {units_dependent}').format(
+            what=what, a=int(i[k]), b=int(j[k]), both=int(together[i[k], j[k]]), calls=calls, q=q, q2=q * q,
+            lo=int(lo), hi=int(hi), share=share, units_dependent=UNITS_DEPENDENT()))
 
 
 # ---------------------------------------------------------------- shared pieces: probe side
@@ -254,9 +321,11 @@ def check_dropout_forward(record, inputs) -> None:
     """Training mode: ``dropout_forward(x, p, train=True, rng)`` drops about a fraction p and scales the rest.
 
     The number of zeros must lie in the two-sided Binomial(n, p) interval of
-    confidence 1 - 1e-6 (a correct answer fails with probability < 1e-6); kept units
-    must equal ``x`` times the factor torch.nn.functional.dropout uses (1/(1-p)),
-    within rtol 1e-7 (float64) or 1e-5 (float32); the mask must match the output.
+    confidence 1 - 5e-7, and neighbouring units must be dropped independently
+    (``check_neighbours_independent``, 5e-7): a correct answer fails with probability
+    < 1e-6; kept units must equal ``x`` times the factor torch.nn.functional.dropout
+    uses (1/(1-p)), within rtol 1e-7 (float64) or 1e-5 (float32); the mask must match
+    the output.
     """
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     x, seed, shape, p, dtype = inputs["x"], inputs["seed"], inputs["shape"], inputs["p"], inputs["dtype"]
@@ -266,7 +335,8 @@ def check_dropout_forward(record, inputs) -> None:
     kept = _keep_mask(mask, name, x.shape, p)
     what = _('dropout_forward(x, p={p:g}, train=True) for x of shape {shape}, dtype {dtype_name},').format(p=p, shape=shape, dtype_name=dtype.name)
     check_mask_matches_output(out, kept, what=what)
-    check_drop_count(kept, p, what=what, seed=seed)
+    check_drop_count(kept, p, what=what, seed=seed, alpha=ALPHA / 2)
+    check_neighbours_independent(kept, p, what=what, alpha=ALPHA / 2)
     expected = x.astype(np.float64) * kept * torch_keep_scale(p)
     rtol, atol = _tolerance(dtype)
     assert_close(out, expected, what=_("{what} compared with x * mask * (torch's scale {torch_keep_scale_p:.6g}),").format(what=what, torch_keep_scale_p=torch_keep_scale(p)),
@@ -397,8 +467,9 @@ def check_dropout_expectation(record, inputs) -> None:
     Inverted dropout: E[out] = x (= the output with train=False). Vanilla dropout:
     E[out] = (1 - p) * x (= its output with train=False). Each unit is kept
     Binomial(calls, 1 - p) times; the count must lie in its two-sided interval of
-    confidence 1 - 1e-6 / n (Bonferroni over the n units), and the average output must
-    equal x * scale * count / calls within rtol 1e-7.
+    confidence 1 - 5e-7 / n (Bonferroni over the n units); the units must be dropped
+    independently of each other (``check_units_independent``, 5e-7 in all); and the average
+    output must equal x * scale * count / calls within rtol 1e-7.
     """
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     from scipy.stats import binom
@@ -421,13 +492,14 @@ def check_dropout_expectation(record, inputs) -> None:
     kept_count = (outs != 0).sum(axis=0).astype(np.float64)
     test_time = (1 - p) * x if vanilla else x
     n = x.size
-    lo, hi = binom.interval(1 - ALPHA / n, calls, 1 - p)
+    lo, hi = binom.interval(1 - ALPHA / 2 / n, calls, 1 - p)
     if ((kept_count < lo) | (kept_count > hi)).any():
         worst = np.unravel_index(int(np.argmax(np.abs(kept_count - calls * (1 - p)))), x.shape)
         same = bool(((kept_count == 0) | (kept_count == calls)).all())
         raise CheckFailed(
-            _('over {calls} calls of {name}(x, p={p:g}, train=True, rng=rng) unit {worst} was kept {kept_count_worst} times; each unit should be kept Binomial({calls}, {v_1_p:g}) times, within [{lo}, {hi}] with probability 1 - {alpha_n:.2g}').format(calls=calls, name=name, p=p, worst=tuple(int(i) for i in worst), kept_count_worst=int(kept_count[worst]), v_1_p=1 - p, lo=int(lo), hi=int(hi), alpha_n=ALPHA / n)
+            _('over {calls} calls of {name}(x, p={p:g}, train=True, rng=rng) unit {worst} was kept {kept_count_worst} times; each unit should be kept Binomial({calls}, {v_1_p:g}) times, within [{lo}, {hi}] with probability 1 - {alpha_n:.2g}').format(calls=calls, name=name, p=p, worst=tuple(int(i) for i in worst), kept_count_worst=int(kept_count[worst]), v_1_p=1 - p, lo=int(lo), hi=int(hi), alpha_n=ALPHA / 2 / n)
             + (_('\n  Likely mistake: {same_mask}').format(same_mask=SAME_MASK()) if same else ""))
+    check_units_independent(outs != 0, p, alpha=ALPHA / 2, what=_('over {calls} calls of {name}(x, p={p:g}, train=True, rng=rng) for x of shape {shape}').format(calls=calls, name=name, p=p, shape=shape))
     ratio = np.divide(average, test_time)
     scale = 1.0 if vanilla else torch_keep_scale(p)
     what = (_('the average of {calls} training-mode outputs of {name}(x, p={p:g}) for x of shape {shape} (expected x * {scale:g} * (times kept) / {calls}, whose expectation is the test-time output {detail}; average / test-time output ranges over {ratio_min:.3f} .. {ratio_max:.3f})').format(calls=calls, name=name, p=p, shape=shape, scale=scale, detail='(1 - p) * x' if vanilla else 'x', ratio_min=ratio.min(), ratio_max=ratio.max()))
@@ -600,7 +672,8 @@ def check_vanilla_dropout(record, inputs) -> None:
     kept = _keep_mask(mask, name, x.shape, p)
     what = _('vanilla_dropout_forward(x, p={p:g}, train=True) for x of shape {shape}, dtype {dtype_name},').format(p=p, shape=shape, dtype_name=dtype.name)
     check_mask_matches_output(out, kept, what=what)
-    check_drop_count(kept, p, what=what, seed=seed)
+    check_drop_count(kept, p, what=what, seed=seed, alpha=ALPHA / 2)
+    check_neighbours_independent(kept, p, what=what, alpha=ALPHA / 2)
     assert_close(out, x64 * kept, what=what + _(" compared with x * mask,"), rtol=rtol, atol=atol, mistakes={
         recognised("do-vanilla-is-inverted", _('kept units were scaled by 1/(1 - p): that is inverted dropout; vanilla dropout leaves kept units unchanged in training and scales at test time instead')): x64 * kept / (1 - p) if p < 1 else None,
         recognised("do-scale-by-keep-in-training", _('kept units were multiplied by (1 - p) in training: vanilla dropout leaves them unchanged and multiplies by (1 - p) only at test time')): x64 * kept * (1 - p),
@@ -719,7 +792,12 @@ def _module_inputs(*, seed: int = 0, shape=(200, 50), p: float | None = 0.2, dty
         "again_what": _('{label} after .eval() and then .train() {where}').format(label=label, where=where),
         # a second call must draw a new mask: checked when two masks are equal by chance with probability <= ALPHA
         "fresh": bool(0 < rate < 1 and (rate**2 + (1 - rate) ** 2) ** n <= ALPHA),
+        # MANY_CALLS calls on a small input: the units are dropped independently (check_units_independent)
+        "small": make_input(seed + 5, MANY_SHAPE, dtype),
     }
+
+
+MANY_CALLS, MANY_SHAPE = 300, (4, 5)
 
 
 def _module_probe(record, Dropout, inputs) -> None:
@@ -732,6 +810,11 @@ def _module_probe(record, Dropout, inputs) -> None:
         return
     if inputs["fresh"]:
         _forward_only(record, "train_second", module, x, inputs["train_what"])
+    small = torch.from_numpy(inputs["small"])
+    with learner_code():  # one watch around all the calls (as the expectation check's probe)
+        outs = [capture(_module_call(module, small, inputs["train_what"])) for _ in range(MANY_CALLS)]
+    if all(isinstance(o, TensorData) and o.array.shape == MANY_SHAPE for o in outs):
+        record["many"] = np.stack([o.array != 0 for o in outs])
     call_learner(module.eval, name="Dropout.eval")
     if not _forward_backward(record, "eval", module, x, dout, inputs["eval_what"]):
         return
@@ -744,7 +827,9 @@ def check_dropout_module(record, inputs) -> None:
     """``Dropout(p)`` behaves like torch.nn.Dropout(p): in training, after train(), in eval() and for gradients.
 
     - training mode: the number of zeros lies in the Binomial(n, p) interval of
-      confidence 1 - 1e-6; kept units are x times torch's scale 1/(1-p); gradients via
+      confidence 1 - 1e-6 / 3, neighbouring units are dropped independently, and over
+      300 calls on a (4, 5) input the units are dropped independently of each other
+      (``check_neighbours_independent``, ``check_units_independent``: 1e-6 / 3 each); kept units are x times torch's scale 1/(1-p); gradients via
       autograd equal dout * mask * scale (rtol 1e-5 for float32, 1e-7 for float64);
       a second call draws a new mask (checked when two masks of this size are equal by
       chance with probability below 1e-6);
@@ -765,7 +850,8 @@ def check_dropout_module(record, inputs) -> None:
     kept = out != 0
     if not np.isfinite(out).all():
         raise CheckFailed(_('{what} returned NaN or inf\n  Likely mistake: {nan_at_p1}').format(what=what, nan_at_p1=NAN_AT_P1()))
-    check_drop_count(kept, rate, what=what, seed=seed)
+    check_drop_count(kept, rate, what=what, seed=seed, alpha=ALPHA / 3)
+    check_neighbours_independent(kept, rate, what=what, alpha=ALPHA / 3)
     scale = torch_keep_scale(rate)
     assert_close(out, x64 * kept * scale, what=_("{what}, compared with x * mask * (torch's scale {scale:.6g}),").format(what=what, scale=scale),
                  rtol=rtol, atol=atol, mistakes=_scaling_mistakes(x, kept, rate))
@@ -777,6 +863,9 @@ def check_dropout_module(record, inputs) -> None:
         again = _module_output(record, "train_second", shape, what)
         if np.array_equal(again != 0, kept):
             raise CheckFailed(_('{label} in training mode called twice on the same input: {same_mask}').format(label=label, same_mask=SAME_MASK()))
+    many = dict.get(record, "many")
+    if isinstance(many, np.ndarray) and many.dtype == bool and many.shape == (MANY_CALLS, *MANY_SHAPE):
+        check_units_independent(many, rate, alpha=ALPHA / 3, what=_('{label} in training mode called {calls} times on one x of shape {shape}').format(label=label, calls=MANY_CALLS, shape=MANY_SHAPE))
 
     what = inputs["eval_what"]
     reference = torch.nn.Dropout(rate).eval()

@@ -817,15 +817,16 @@ class _RecordingObjective:
     """The objective the probe gives the learner's search (course code, called by the learner's).
 
     It scores each configuration with ``_objective_value`` and keeps a copy of every
-    configuration it is called with, in order (``calls``, plain data). A malformed call
+    configuration it is called with, in order (``_calls``, plain data: private, so that the
+    learner's code, to which the object is handed, cannot rewrite the record the verdict reads). A malformed call
     raises CheckFailed and also writes the message into the record under ``error_key``,
     so that the verdict reports it even if the learner's code caught the exception.
     """
 
     def __init__(self, weights: dict, record, error_key: str):
-        self.weights = weights
-        self.names = list(weights)
-        self.calls: list[dict] = []
+        self._weights = weights
+        self._names = list(weights)
+        self._calls: list[dict] = []
         self._record, self._error_key = record, error_key
 
     def __call__(self, config=None, *more, **keywords):
@@ -837,11 +838,11 @@ class _RecordingObjective:
         if not isinstance(config, dict):
             self._fail(_("the objective must be called with one configuration, a dict mapping each name to "
                        "a value, but it was called with a {type_config___name}: {config!r:.200}").format(type_config___name=type(config).__name__, config=config))
-        if set(config) != set(self.names):
+        if set(config) != set(self._names):
             self._fail(_("the objective was called with a configuration whose names are {map_str_config}; "
-                       "expected exactly {names}").format(map_str_config=sorted(map(str, config)), names=sorted(self.names)))
-        self.calls.append(capture(_plain(dict(config))))
-        return _objective_value(self.weights, config)
+                       "expected exactly {names}").format(map_str_config=sorted(map(str, config)), names=sorted(self._names)))
+        self._calls.append(capture(_plain(dict(config))))
+        return _objective_value(self._weights, config)
 
     def _fail(self, message: str):
         __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
@@ -957,7 +958,7 @@ def _grid_probe(record, grid_search, inputs) -> None:
     record["distinct_configs"] = _distinct_configs(results)
     record["results"] = _plain(results)
     record["grid_after"] = given
-    record["calls"] = objective.calls
+    record["calls"] = objective._calls
 
 
 @check(inputs=_grid_inputs, probe=_grid_probe)
@@ -1064,14 +1065,14 @@ class _HalvingObjective:
     """The objective the probe gives the learner's search: objective(config, resource) -> score.
 
     It finds the configuration among ``configs``, scores it with ``_halving_score`` and records
-    every call as [index, resource]. A malformed call raises CheckFailed and writes the message
+    every call as [index, resource] (private: the learner's code holds the object). A malformed call raises CheckFailed and writes the message
     into the record, so that the verdict reports it even if the learner's code caught it.
     """
 
     def __init__(self, inputs: dict, record):
-        self.seed, self.keys = inputs["seed"], inputs["keys"]
-        self.names = list(inputs["configs"][0])
-        self.calls: list[list[int]] = []
+        self._seed, self._keys = inputs["seed"], inputs["keys"]
+        self._names = list(inputs["configs"][0])
+        self._calls: list[list[int]] = []
         self._record = record
 
     def __call__(self, config, resource):
@@ -1080,15 +1081,15 @@ class _HalvingObjective:
             self._fail(_("the objective must be called as objective(config, resource) with config a dict, but "
                        "config was a {type_config___name}: {config!r:.200}").format(type_config___name=type(config).__name__, config=config))
         try:
-            index = self.keys.index(_config_key(config, self.names))
+            index = self._keys.index(_config_key(config, self._names))
         except ValueError:
             self._fail(_("the objective was called with {config!r:.200}, which is not one of the `configs` given").format(config=config))
         if (not _is_integer(resource) and not (type(resource) is float and resource.is_integer())) or resource < 1:
             self._fail(_("the objective was called with resource = {resource!r:.60}; the resource of a rung is a "
                        "positive integer, min_resource * factor**rung").format(resource=resource))
         resource = int(resource)
-        self.calls.append([index, resource])
-        return _halving_score(self.seed, index, resource)
+        self._calls.append([index, resource])
+        return _halving_score(self._seed, index, resource)
 
     def _fail(self, message: str):
         __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
@@ -1104,7 +1105,7 @@ def _halving_probe(record, successive_halving, inputs) -> None:
                          inputs["factor"])
     record["rungs"] = _plain(rungs)
     record["configs_after"] = given
-    record["calls"] = objective.calls
+    record["calls"] = objective._calls
 
 
 def _sklearn_schedule(inputs: dict) -> tuple[list, list]:

@@ -147,6 +147,8 @@ MISTAKES: dict[str, Mistake] = {m.id: m for m in [
     _m("do-nothing-dropped", "dropout-units", "nothing dropped in training"),
     _m("do-mask-marks-dropped", "dropout-units", "the mask marks the dropped units instead of the kept ones"),
     _m("do-same-mask", "dropout-units", "the same mask on every call (fixed seed, cached mask, rng ignored)"),
+    _m("do-units-dependent", "dropout-units",
+       "units not dropped independently (a fixed number of units, or a block of neighbouring units)"),
     _m("do-nan-at-p1", "dropout-units", "p = 1 divides by 1 - p = 0 instead of returning zeros"),
     _m("do-scaled-at-test", "dropout-vanilla-inverted", "inverted dropout scales again at test time"),
     _m("do-applied-at-test", "dropout-vanilla-inverted", "dropout still applied at test time or in eval mode"),

@@ -142,6 +142,7 @@ ALLOWED_DUNDERS = frozenset({
     "__add__", "__sub__", "__mul__", "__truediv__", "__floordiv__", "__mod__", "__pow__", "__matmul__", "__neg__",
     "__pos__", "__abs__", "__radd__", "__rsub__", "__rmul__", "__rtruediv__", "__array__", "__post_init__",
     "__annotations__", "__float__", "__int__", "__index__", "__format__", "__copy__", "__deepcopy__",
+    "__class__",  # read: type(x) by another name (``self.__class__.__name__`` in a __repr__); written: refused below
 })
 # IPython's shell and its history: code reached through them is code the reading cannot see.
 SHELL_NAMES = frozenset({"get_ipython", "In", "Out", "_ih", "_oh", "_dh", "_i", "_ii", "_iii", "__", "___",
@@ -163,7 +164,7 @@ NOT_VALUES = HIDDEN_CALLS | frozenset({"getattr", "setattr", "delattr", "hasattr
 NAMED_ACCESS = frozenset({"getattr", "setattr", "delattr", "hasattr"})
 HIDDEN_NAMES = frozenset({"__builtins__", "__loader__", "__spec__", "__import__", "get_ipython", "__grader_own__"})
 HIDDEN_ATTRIBUTES = frozenset({
-    "__dict__", "__class__", "__bases__", "__base__", "__mro__", "__subclasses__", "__globals__", "__closure__",
+    "__dict__", "__bases__", "__base__", "__mro__", "__subclasses__", "__globals__", "__closure__",
     "__code__", "__func__", "__self__", "__builtins__", "__getattribute__", "__reduce__", "__reduce_ex__",
     "__loader__", "__spec__", "__wrapped__", "__defaults__", "__kwdefaults__", "__traceback__", "__import__",
     "__objclass__", "__getattr__", "__setattr__", "__delattr__", "__set_name__", "__init_subclass__",
@@ -704,8 +705,8 @@ def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules, bo
                 attribute = node.args[1] if len(node.args) > 1 else None
                 if not (isinstance(attribute, ast.Constant) and isinstance(attribute.value, str)):
                     yield hidden(node, f"{name}() with a computed name")
-                elif attribute.value == "__module__" and name in ("setattr", "delattr"):
-                    yield hidden(node, f"{name}(..., '__module__') (the grader tells the learner's classes by it)")
+                elif attribute.value in ("__module__", "__class__") and name in ("setattr", "delattr"):
+                    yield hidden(node, f"{name}(..., {attribute.value!r}) (the grader tells the learner's classes by it)")
                 elif _attribute_finding(attribute.value):
                     yield hidden(node, f"{name}(..., {attribute.value!r}): {_attribute_finding(attribute.value)}")
                 elif node.args:
@@ -739,6 +740,9 @@ def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules, bo
             what = _attribute_finding(node.attr, own_private=own)
             if what:
                 yield hidden(node, what)
+                continue
+            if node.attr == "__class__" and not isinstance(node.ctx, ast.Load):
+                yield hidden(node, "changing an object's .__class__")
                 continue
             if node.attr == "__module__" and not isinstance(node.ctx, ast.Load):
                 yield hidden(node, "changing a class's .__module__ (the grader tells the learner's classes by it)")

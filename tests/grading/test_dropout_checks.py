@@ -70,7 +70,7 @@ def test_failure_message_names_counts_and_bound():
     with pytest.raises(CheckFailed) as failure:
         dropout.check_dropout_forward(drops_too_much, p=0.2)
     message = str(failure.value)
-    assert "Binomial(10000, 0.2)" in message and "probability 1 - 1e-06" in message and "torch.nn.functional.dropout dropped" in message
+    assert "Binomial(10000, 0.2)" in message and "probability 1 - 5e-07" in message and "torch.nn.functional.dropout dropped" in message
 
 
 def test_not_implemented_is_reported_as_such():
@@ -279,3 +279,30 @@ def test_expectation_verdict_refuses_a_forged_stack(forge):
     forge(record)
     with pytest.raises(CheckFailed, match="could not read|no reason why"):
         dropout.check_dropout_expectation.run_verdict(decode(encode(record)), params)
+
+
+# ---------------------------------------------------------------- units dropped independently (attack 5)
+
+def test_independent_masks_pass_the_independence_checks_on_many_seeds():
+    """A correct mask fails each check with probability below its alpha (1e-6): 200 seeds, none fails."""
+    for seed in range(200):
+        rng = np.random.default_rng(seed)
+        for p in (0.1, 0.3, 0.5, 0.8):
+            dropout.check_units_independent(rng.random((300, 20)) >= p, p, what="x")
+            dropout.check_neighbours_independent(rng.random((200, 50)) >= p, p, what="x")
+
+
+@pytest.mark.parametrize("p", [0.2, 0.5, 0.7])
+def test_masks_of_a_fixed_size_or_a_block_are_named(p):
+    rng = np.random.default_rng(1)
+    n, calls = 20, 300
+    fixed = np.zeros((calls, n), dtype=bool)
+    for row in fixed:
+        row[rng.permutation(n)[:round(n * (1 - p))]] = True
+    block = np.array([((np.arange(n) + rng.integers(n)) % n) < int(n * (1 - p) + rng.random()) for _ in range(calls)])
+    for masks in (fixed, block):
+        with pytest.raises(CheckFailed, match="not dropped independently"):
+            dropout.check_units_independent(masks, p, what="x")
+    one_block = ((np.arange(10000) + 1234) % 10000) < int(10000 * (1 - p))
+    with pytest.raises(CheckFailed, match="not dropped independently"):
+        dropout.check_neighbours_independent(one_block, p, what="x")

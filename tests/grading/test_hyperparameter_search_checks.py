@@ -356,3 +356,30 @@ def test_the_course_split_helper_is_refused_in_every_grading_path():
 
     with pytest.raises(ForbiddenReference, match=r"course's own implementation \(normreg\.data\.split_indices"):
         hs.check_train_val_test_split(train_val_test_split)
+
+
+# ---------------------------------------------------------------- the objective's record is not the learner's to rewrite
+
+@pytest.mark.parametrize("make", [
+    lambda: hs._RecordingObjective({"lr": 1.0}, {}, "objective_error"),
+    lambda: hs._HalvingObjective({"seed": 0, "keys": [], "configs": [{"lr": 0.1}]}, {}),
+])
+def test_the_objective_handed_to_a_search_keeps_no_public_state(make):
+    """Attack 5: a search that emptied ``objective.calls`` and wrote the expected calls into it scored 22/22. The
+    record is private now, and the class grader's reading refuses a private attribute of an object the notebook did
+    not define (``objective._calls``)."""
+    objective = make()
+    assert [name for name in vars(objective) if not name.startswith("_")] == []
+
+
+@pytest.mark.parametrize("code", [
+    "def grid_search(objective, grid):\n    objective._calls.clear()\n    return []",
+    "def successive_halving(objective, configs, min_resource, max_resource, factor):\n"
+    "    objective._calls[:] = [[0, 1]]\n    return []",
+])
+def test_rewriting_the_objectives_record_is_hidden_code(code):
+    from autograder.forbidden import RULES
+    from grader.policy import review
+
+    result = review([(1, code)], [], RULES["07_hyperparameter_search"])
+    assert any("private" in str(f) for f in result.hidden), [str(f) for f in result.hidden]

@@ -36,7 +36,9 @@ def test_every_solution_reads_clean(assignment):
     ("setattr(np, name, None)", "computed name"),
     ("def f(g):\n    return g.__closure__[0].cell_contents", ".__closure__"),
     ("def f(e):\n    return e.__traceback__.tb_frame.f_back.f_globals", ".__traceback__"),
-    ("t = ().__class__.__base__.__subclasses__()", ".__class__"),
+    ("t = ().__class__.__base__.__subclasses__()", ".__base__"),
+    ("x.__class__ = Other", "changing an object's .__class__"),
+    ("setattr(x, '__class__', Other)", "setattr(..., '__class__')"),
     ("g = globals()", "globals()"),
     ("v = vars(np)", "vars()"),
     ("k = torch._C", "private attribute"),
@@ -190,7 +192,7 @@ def test_the_learners_own_private_attributes_and_methods_are_fine():
     ("value = _12", "_12"),
     ("r = _oh", "_oh"),
     # interpreter internals: any dunder attribute but a short list, frames, modules reached by attribute
-    ("k = np.ones.__class__", ".__class__"),
+    ("k = np.ones.__class__.__mro__", ".__mro__"),
     ("def f(x):\n    return f.__globals__", ".__globals__"),
     ("c = (lambda: 0).__code__", ".__code__"),
     ("s = object.__subclasses__()", ".__subclasses__"),
@@ -273,6 +275,8 @@ HONEST = [
     "from __future__ import annotations\nimport csv, datetime\nfrom pathlib import Path\n"
     "rows = list(csv.reader(open('a.csv')))\nstamp = datetime.datetime.now().isoformat()\nPath('out').mkdir()",
     "import sys\nif __name__ == '__main__' and len(sys.argv) > 1:\n    pass",
+    # attack 5: a __repr__ as PyTorch's own modules write it
+    "class Dropout:\n    def __repr__(self):\n        return f'{self.__class__.__name__}(p={self.p})'",
 ]
 
 
@@ -366,7 +370,7 @@ ATTRIBUTE_BY_NAME = [
     ("import functools, logging\nfunctools.wraps(logging, assigned=('sys',))(box)", "functools.wraps with assigned="),
     ("text = '{0.__globals__}'.format(f)", "a format field reading .__globals__"),
     ("text = '{m._REFUSED}'.format_map({'m': m})", "a format field reading ._REFUSED"),
-    ("text = '{0:{1.__class__}}'.format(1, x)", "a format field reading .__class__"),
+    ("text = '{0:{1.__dict__}}'.format(1, x)", "a format field reading .__dict__"),
     ("import types\nmake = types.FunctionType(code, {})", "types.FunctionType"),
     ("from types import CodeType", "import of types.CodeType"),
     ("import types\nt = types", "the module types used as a value"),

@@ -60,6 +60,19 @@ MUTANTS = [
     Mutant("fwd_mask_marks_dropped", A,
            {"dropout_forward": FWD_MASK + "    return x * mask / (1 - p), ~mask\n"},
            ("test_dropout_forward",), "marks the DROPPED units", "returns the drop mask"),
+    # attack 5: masks that pass a count per call and a rate per unit, with units not dropped independently
+    Mutant("fwd_exact_count", A,
+           {"dropout_forward": FWD + "    k = int(round(x.size * (1 - p)))\n"
+                                     "    mask = np.zeros(x.size, dtype=bool)\n    mask[rng.permutation(x.size)[:k]] = True\n"
+                                     "    mask = mask.reshape(x.shape)\n"
+                                     "    return x * mask / (1 - p) if p < 1 else np.zeros_like(x), mask\n"},
+           ("test_dropout_forward",), "not dropped independently", "a random subset of a fixed size"),
+    Mutant("fwd_neighbour_block", A,
+           {"dropout_forward": FWD + "    k = int(np.floor(x.size * (1 - p) + rng.random()))\n"
+                                     "    offset = int(rng.integers(x.size))\n"
+                                     "    mask = (((np.arange(x.size) + offset) % x.size) < k).reshape(x.shape)\n"
+                                     "    return x * mask / (1 - p) if p < 1 else np.zeros_like(x), mask\n"},
+           ("test_dropout_forward",), "not dropped independently", "one block of neighbouring units at a random offset"),
     # ---- dropout_backward
     Mutant("bwd_no_mask", A,
            {"dropout_backward": "def dropout_backward(dout, mask, p):\n    return dout / (1 - p) if p < 1 else 0 * dout\n"},
@@ -84,6 +97,12 @@ MUTANTS = [
                                                  "    mask = rng.random(x.shape) >= p\n    return x * mask, mask\n"},
            ("test_vanilla_dropout_forward",), "multiplies by the keep probability 1 - p",
            "no scaling anywhere: train and test disagree in expectation"),
+    Mutant("vanilla_exact_count", A,
+           {"vanilla_dropout_forward": VANILLA + "    if not train:\n        return x * (1 - p), None\n"
+                                             "    k = int(round(x.size * (1 - p)))\n"
+                                             "    mask = np.zeros(x.size, dtype=bool)\n    mask[rng.permutation(x.size)[:k]] = True\n"
+                                             "    mask = mask.reshape(x.shape)\n    return x * mask, mask\n"},
+           ("test_vanilla_dropout_forward",), "not dropped independently", "a random subset of a fixed size"),
     # ---- Dropout (module)
     Mutant("module_dropout_in_eval", A,
            {"Dropout": MODULE + "        if self.p == 1:\n            return x * 0.0\n"
@@ -126,4 +145,19 @@ MUTANTS = [
                                 "        mask = np.random.default_rng().random(tuple(x.shape)) >= self.p\n"
                                 "        return torch.as_tensor(x.detach().numpy() * mask / (1 - self.p))\n"},
            ("test_Dropout",), "not connected to x in the autograd graph", "the output leaves autograd through NumPy"),
+    Mutant("module_exact_count", A,
+           {"Dropout": MODULE + "        if not self.training or self.p == 0:\n            return x\n"
+                                "        if self.p == 1:\n            return x * 0.0\n"
+                                "        k = int(round(x.numel() * (1 - self.p)))\n"
+                                "        keep = torch.zeros(x.numel(), dtype=x.dtype)\n        keep[torch.randperm(x.numel())[:k]] = 1\n"
+                                "        return x * keep.reshape(x.shape) / (1 - self.p)\n"},
+           ("test_Dropout",), "not dropped independently", "a random subset of a fixed size"),
+    Mutant("module_neighbour_block", A,
+           {"Dropout": MODULE + "        if not self.training or self.p == 0:\n            return x\n"
+                                "        if self.p == 1:\n            return x * 0.0\n"
+                                "        n = x.numel()\n        offset = int(torch.randint(n, ()))\n"
+                                "        k = int(n * (1 - self.p) + float(torch.rand(())))\n"
+                                "        keep = (((torch.arange(n) + offset) % n) < k).to(x.dtype)\n"
+                                "        return x * keep.reshape(x.shape) / (1 - self.p)\n"},
+           ("test_Dropout",), "not dropped independently", "one block of neighbouring units at a random offset"),
 ]
