@@ -168,7 +168,7 @@ def verdicts(cell: GradeCell, requests: list[Request], records: dict[int, Record
     except CheckFailed as error:
         message = str(error)
         own = not isinstance(error, RecordFailure) and not any(
-            text in message for text in sandbox_texts(records.values()))
+            text in message for text in sandbox_texts(records.values(), param_texts(requests)))
         return CellOutcome(False, stdout.getvalue(), ("CheckFailed", message),
                            mistakes=tuple(getattr(error, "mistakes", ())), own_message=own)
     except Exception as error:  # noqa: BLE001 - a verdict that broke on this record: the grader's failure
@@ -182,11 +182,13 @@ def verdicts(cell: GradeCell, requests: list[Request], records: dict[int, Record
 SANDBOX_TEXT_MIN = 8   # shorter strings of a record (``list``, ``float32``) say nothing by themselves
 
 
-def sandbox_texts(records) -> set[str]:
+def sandbox_texts(records, known: frozenset | set = frozenset()) -> set[str]:
     """Every string in ``records`` (values, keys, type names, failure texts) long enough to carry a message.
 
     They were written where the learner's code runs: a verdict's message that quotes one of them
-    (a failure text wrapped in a hint, a type name) is not the verdict's own words.
+    (a failure text wrapped in a hint, a type name) is not the verdict's own words. Strings in ``known``
+    (the grade cell's own parameters, ``param_texts``: a grid's names the learner's code was handed and
+    returned) are the grader's words wherever they come back from.
     """
     found: set[str] = set()
 
@@ -212,20 +214,42 @@ def sandbox_texts(records) -> set[str]:
 
     for record in records:
         walk(record)
-    return found
+    return found - set(known)
+
+
+def param_texts(requests) -> frozenset:
+    """Every string in the requests' parameters (the grade cell's own, trusted values), keys included."""
+    found: set[str] = set()
+
+    def walk(value, depth=0):
+        if depth > 40:
+            return
+        if isinstance(value, str):
+            found.add(value)
+        elif isinstance(value, dict):
+            for key, item in dict.items(value):
+                walk(key, depth + 1)
+                walk(item, depth + 1)
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            for item in value:
+                walk(item, depth + 1)
+
+    for request in requests:
+        walk(request.params)
+    return frozenset(found)
 
 
 HIDDEN_TEXT = "[what your code wrote is not shown for a hidden test]"
 
 
-def without_sandbox_text(message: str, records) -> str:
+def without_sandbox_text(message: str, records, known: frozenset | set = frozenset()) -> str:
     """``message`` with every text the learner's code wrote (``sandbox_texts``) replaced by ``HIDDEN_TEXT``.
 
     A hidden test's feedback keeps the verdict's own words (what failed, the mistake it recognised)
     but never what the code wrote while the hidden probe ran: an exception's text can carry the
     hidden inputs, as a print can.
     """
-    for text in sorted(sandbox_texts(records), key=len, reverse=True):
+    for text in sorted(sandbox_texts(records, known), key=len, reverse=True):
         message = message.replace(text, HIDDEN_TEXT)
     return message
 

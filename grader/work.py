@@ -702,7 +702,7 @@ def _grade_cell_outputs(cell, job: NotebookJob, index: int, run: sandbox.RunResu
     if not outcome.passed:
         ename, evalue = outcome.error or ("CheckFailed", "the test failed")
         if HIDDEN_MARKER in grade_cell.source and not outcome.own_message:
-            evalue = cells_module.without_sandbox_text(evalue, records.values())
+            evalue = cells_module.without_sandbox_text(evalue, records.values(), cells_module.param_texts(requests))
         # the message alone (no source lines: hidden tests stay hidden), wrapped to the width of the page
         shown = "\n".join(textwrap.fill(line, 110, subsequent_indent="  ") if len(line) > 110 else line
                           for line in f"{ename}: {evalue}".splitlines())

@@ -509,3 +509,19 @@ def test_an_untouched_korean_notebook_has_no_edited_locked_cells_and_an_edit_is_
     test.source += "\nprint('changed')"
     _, notes = book.sanitize("ko-edit", assignment, path.stem, edited)
     assert "edited locked cells restored: test_min_max_scale" in notes, notes
+
+
+def test_a_hidden_tests_message_hides_what_the_code_wrote_but_not_the_grade_cells_own_words():
+    """Attack 5: a hidden grid's names came back in the learner's result and were masked as 'what your code wrote',
+    in an honest learner's feedback; the cell's own parameters are the grader's words wherever they come back."""
+    from grader.cells import HIDDEN_TEXT, Request, param_texts, without_sandbox_text
+
+    requests = [Request("autograder.hyperparameter_search:check_grid_search", ["grid_search"],
+                        {"grid": {"weight_decay": [0.0, 0.1], "activation": ["relu", "tanh"]}, "seed": 7})]
+    records = [{"results": [[{"weight_decay": 0.0, "activation": "relu"}, 1.0]],
+                "printed": "secret hidden input shape (13, 17)"}]
+    message = ("grid_search: configuration 0 has names ['activation', 'weight_decay'] ...; "
+               "your code said: secret hidden input shape (13, 17)")
+    shown = without_sandbox_text(message, records, param_texts(requests))
+    assert "weight_decay" in shown and "activation" in shown
+    assert "secret hidden input" not in shown and HIDDEN_TEXT in shown
