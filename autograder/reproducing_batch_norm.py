@@ -49,6 +49,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from autograder.i18n import _
 from autograder.mistakes import recognised
 from autograder.compare import CheckFailed, assert_close, call_learner
 from autograder.probe import TensorData, check, type_name
@@ -58,25 +59,42 @@ TOLERANCE = (1e-7, 1e-9)   # (rtol, atol): float64 runs of the same recipe agree
 TEST_FLIP = 0.35           # the experiment checks' test images flip more pixels than the training ones (0.2)
 CURVES = ("accuracy", "percentiles", "percentiles_eval")
 
-# The mistakes the checks name (each has a mutant in tests/grading/mutants/m08_*.py).
-EVAL_MODE_HINT = ("the BN layers were left in eval mode during training: after measuring in eval mode, "
-                  "call model.train() before the next training step (in eval mode BatchNorm normalizes with "
-                  "its running statistics and stops updating them)")
-WRONG_AXIS_HINT = ("the percentiles were taken over the wrong axis (over the units of each example, dim=1): "
-                   "take them over the examples, dim=0, one set of percentiles per unit")
-AFTER_SIGMOID_HINT = ("the pre-activation was read after the sigmoid (its output, between 0 and 1): the "
-                      "sigmoid's input is the first argument the forward pre-hook (or forward hook) receives")
-TRAINING_BATCH_HINT = ("the accuracy was measured on the training batch: measure it on the held-out test data "
-                       "(X_test, y_test), in eval mode")
-PERCENTILES_EVAL_HINT = ("the percentiles were measured in eval mode, with the running averages: the paper's "
-                         "Figure 1(b, c) measures the training network, which normalizes with the batch's own "
-                         "statistics; pass X_test through a copy of the model in train mode "
-                         "(copy.deepcopy(model).train()) for result[...]['percentiles'], and through the model in "
-                         "eval mode for result[...]['percentiles_eval']")
-TEST_STATISTICS_HINT = ("test data entered the running statistics: {how}; the running statistics must come from "
-                        "training batches only: measure the accuracy in eval mode, which neither updates them nor "
-                        "normalizes with the test set's own statistics, and the percentiles on a copy of the model "
-                        "in train mode")
+# The mistakes the checks name (each has a mutant in tests/grading/mutants/m08_*.py): functions, so that the
+# words are in the language chosen when a check runs, not at import (as NAN_AT_P1 in autograder/dropout.py).
+def EVAL_MODE_HINT() -> str:
+    return _("the BN layers were left in eval mode during training: after measuring in eval mode, "
+             "call model.train() before the next training step (in eval mode BatchNorm normalizes with "
+             "its running statistics and stops updating them)")
+
+
+def WRONG_AXIS_HINT() -> str:
+    return _("the percentiles were taken over the wrong axis (over the units of each example, dim=1): "
+             "take them over the examples, dim=0, one set of percentiles per unit")
+
+
+def AFTER_SIGMOID_HINT() -> str:
+    return _("the pre-activation was read after the sigmoid (its output, between 0 and 1): the "
+             "sigmoid's input is the first argument the forward pre-hook (or forward hook) receives")
+
+
+def TRAINING_BATCH_HINT() -> str:
+    return _("the accuracy was measured on the training batch: measure it on the held-out test data "
+             "(X_test, y_test), in eval mode")
+
+
+def PERCENTILES_EVAL_HINT() -> str:
+    return _("the percentiles were measured in eval mode, with the running averages: the paper's "
+             "Figure 1(b, c) measures the training network, which normalizes with the batch's own "
+             "statistics; pass X_test through a copy of the model in train mode "
+             "(copy.deepcopy(model).train()) for result[...]['percentiles'], and through the model in "
+             "eval mode for result[...]['percentiles_eval']")
+
+
+def TEST_STATISTICS_HINT(how: str) -> str:
+    return _("test data entered the running statistics: {how}; the running statistics must come from "
+             "training batches only: measure the accuracy in eval mode, which neither updates them nor "
+             "normalizes with the test set's own statistics, and the percentiles on a copy of the model "
+             "in train mode").format(how=how)
 
 
 # ---------------------------------------------------------------- data and the reference recipe
@@ -322,35 +340,36 @@ def _bn_probe(record, BatchNorm) -> None:
     record["bn"] = facts
 
 
-# (id, what the learner's BatchNorm1d does, the simulation's flags, facts a mistake's module may not have)
-BN_MISTAKES = [
-    ("bn-unbiased-variance", "normalizes with the unbiased variance (N - 1): batch norm's forward pass uses the "
-     "biased one (divide by N), torch.var(x, dim=0, unbiased=False); only the running_var stores the unbiased "
-     "one", {"forward_unbiased": True}, ("var0", "var1", "var2", "var_eval", "eval")),
-    ("bninf-stores-biased-var", "stores the biased batch variance in running_var: torch.nn.BatchNorm1d stores the "
-     "unbiased one, var * n / (n - 1)", {"store_biased": True}, ()),
-    ("bninf-momentum-reversed", "updates the running statistics with the momentum convention reversed: PyTorch's "
-     "momentum is the weight of the NEW batch, running = (1 - momentum) * running + momentum * batch",
-     {"reversed": True}, ()),
-    ("bn-eps-outside-sqrt", "adds eps outside the square root: (x - mean) / (sqrt(var) + eps) instead of "
-     "(x - mean) / sqrt(var + eps)", {"eps_outside": True}, ()),
-    ("bn-eps-missing", "leaves eps out: (x - mean) / sqrt(var) instead of (x - mean) / sqrt(var + eps)",
-     {"no_eps": True}, ()),
-    ("bninf-eval-batch-statistics", "normalizes with the batch's own statistics in eval mode too: in eval mode "
-     "it must use running_mean and running_var", {"eval_batch": True}, ()),
-    ("bninf-eval-updates-running", "updates running_mean and running_var in eval mode too, so test data entered the "
-     "running statistics; only training batches may update them", {"eval_updates": True}, ()),
-    ("bninf-running-not-updated", "never updates running_mean and running_var in training mode, so eval mode "
-     "normalizes with their initial values", {"no_update": True}, ()),
-    ("bninf-running-var-zeros", "starts running_var at zeros: torch.nn.BatchNorm1d starts it at ones",
-     {"var_zeros": True}, ()),
-    ("bn-gamma-beta-missing", "does not apply its weight and bias (gamma, beta) to the normalized values",
-     {"no_affine": True}, ("init_weight", "init_bias")),
-    ("bninf-gamma-beta-swapped", "starts with weight and bias swapped: weight (gamma) starts at ones and bias "
-     "(beta) at zeros", {"swapped_init": True}, ()),
-    ("bninf-detached-statistics", "detaches the batch mean and variance, so no gradient flows through them: the "
-     "forward values are right but training takes other steps", {"detached": True}, ()),
-]
+def BN_MISTAKES() -> list:
+    """(id, what the learner's BatchNorm1d does, the simulation's flags, facts a mistake's module may not have)."""
+    return [
+        ("bn-unbiased-variance", _("normalizes with the unbiased variance (N - 1): batch norm's forward pass uses the "
+         "biased one (divide by N), torch.var(x, dim=0, unbiased=False); only the running_var stores the unbiased "
+         "one"), {"forward_unbiased": True}, ("var0", "var1", "var2", "var_eval", "eval")),
+        ("bninf-stores-biased-var", _("stores the biased batch variance in running_var: torch.nn.BatchNorm1d stores the "
+         "unbiased one, var * n / (n - 1)"), {"store_biased": True}, ()),
+        ("bninf-momentum-reversed", _("updates the running statistics with the momentum convention reversed: PyTorch's "
+         "momentum is the weight of the NEW batch, running = (1 - momentum) * running + momentum * batch"),
+         {"reversed": True}, ()),
+        ("bn-eps-outside-sqrt", _("adds eps outside the square root: (x - mean) / (sqrt(var) + eps) instead of "
+         "(x - mean) / sqrt(var + eps)"), {"eps_outside": True}, ()),
+        ("bn-eps-missing", _("leaves eps out: (x - mean) / sqrt(var) instead of (x - mean) / sqrt(var + eps)"),
+         {"no_eps": True}, ()),
+        ("bninf-eval-batch-statistics", _("normalizes with the batch's own statistics in eval mode too: in eval mode "
+         "it must use running_mean and running_var"), {"eval_batch": True}, ()),
+        ("bninf-eval-updates-running", _("updates running_mean and running_var in eval mode too, so test data entered the "
+         "running statistics; only training batches may update them"), {"eval_updates": True}, ()),
+        ("bninf-running-not-updated", _("never updates running_mean and running_var in training mode, so eval mode "
+         "normalizes with their initial values"), {"no_update": True}, ()),
+        ("bninf-running-var-zeros", _("starts running_var at zeros: torch.nn.BatchNorm1d starts it at ones"),
+         {"var_zeros": True}, ()),
+        ("bn-gamma-beta-missing", _("does not apply its weight and bias (gamma, beta) to the normalized values"),
+         {"no_affine": True}, ("init_weight", "init_bias")),
+        ("bninf-gamma-beta-swapped", _("starts with weight and bias swapped: weight (gamma) starts at ones and bias "
+         "(beta) at zeros"), {"swapped_init": True}, ()),
+        ("bninf-detached-statistics", _("detaches the batch mean and variance, so no gradient flows through them: the "
+         "forward values are right but training takes other steps"), {"detached": True}, ()),
+    ]
 
 
 def _bn_simulate(eps: float = 1e-5, momentum: float = 0.1, *, forward_unbiased=False, store_biased=False,
@@ -420,14 +439,16 @@ def _bn_simulate(eps: float = 1e-5, momentum: float = 0.1, *, forward_unbiased=F
     return facts
 
 
-BN_WHAT = {"init_weight": "its initial weight", "init_bias": "its initial bias",
-           "init_running_mean": "its initial running_mean", "init_running_var": "its initial running_var",
-           "grad": "the gradient of its training-mode output with respect to its input",
-           "eval": "its output in eval mode", "mean_eval": "running_mean after a batch in eval mode",
-           "var_eval": "running_var after a batch in eval mode", "affine": "its output with weight and bias set",
-           **{f"train{k}": f"its output on training batch {k + 1}" for k in range(3)},
-           **{f"mean{k}": f"running_mean after training batch {k + 1}" for k in range(3)},
-           **{f"var{k}": f"running_var after training batch {k + 1}" for k in range(3)}}
+def BN_WHAT() -> dict:
+    """The facts ``_bn_probe`` records, each with the words that name it in a message."""
+    return {"init_weight": _("its initial weight"), "init_bias": _("its initial bias"),
+            "init_running_mean": _("its initial running_mean"), "init_running_var": _("its initial running_var"),
+            "grad": _("the gradient of its training-mode output with respect to its input"),
+            "eval": _("its output in eval mode"), "mean_eval": _("running_mean after a batch in eval mode"),
+            "var_eval": _("running_var after a batch in eval mode"), "affine": _("its output with weight and bias set"),
+            **{f"train{k}": _("its output on training batch {batch}").format(batch=k + 1) for k in range(3)},
+            **{f"mean{k}": _("running_mean after training batch {batch}").format(batch=k + 1) for k in range(3)},
+            **{f"var{k}": _("running_var after training batch {batch}").format(batch=k + 1) for k in range(3)}}
 
 
 def _same_fact(recorded, expected) -> bool:
@@ -449,24 +470,27 @@ def bn_problem(record, key: str = "bn") -> str | None:
     if not isinstance(facts, dict):
         return None
     if "error" in facts:
-        return (f"your BatchNorm1d raised {facts['error']} on a batch of shape ({BN_ROWS}, {BN_FEATURES}) "
-                f"(built as BatchNorm1d({BN_FEATURES}).double())")
+        return _("your BatchNorm1d raised {error} on a batch of shape ({bn_rows}, {bn_features}) "
+                 "(built as BatchNorm1d({bn_features}).double())").format(error=facts['error'], bn_rows=BN_ROWS,
+                                                                           bn_features=BN_FEATURES)
     reference = _bn_simulate()
-    differ = [name for name in BN_WHAT if not _same_fact(facts.get(name), reference[name])]
+    what = BN_WHAT()
+    differ = [name for name in what if not _same_fact(facts.get(name), reference[name])]
     if not differ:
         return None
     named = []
-    for mistake, words, flags, optional in BN_MISTAKES:
+    for mistake, words, flags, optional in BN_MISTAKES():
         wrong = _bn_simulate(**flags)
-        if all(_same_fact(facts.get(name), wrong[name]) for name in BN_WHAT if name not in optional):
+        if all(_same_fact(facts.get(name), wrong[name]) for name in what if name not in optional):
             named.append((mistake, words))
-    shown = ", ".join(BN_WHAT[name] for name in differ[:3]) + (", ..." if len(differ) > 3 else "")
-    text = (f"your BatchNorm1d does not behave as torch.nn.BatchNorm1d on fixed batches of shape "
-            f"({BN_ROWS}, {BN_FEATURES}): {shown} differ")
+    shown = ", ".join(what[name] for name in differ[:3]) + (", ..." if len(differ) > 3 else "")
+    text = _("your BatchNorm1d does not behave as torch.nn.BatchNorm1d on fixed batches of shape "
+             "({bn_rows}, {bn_features}): {shown} differ").format(bn_rows=BN_ROWS, bn_features=BN_FEATURES, shown=shown)
     if len(named) == 1:
         mistake, words = named[0]
-        return text + "\n  Likely mistake: " + recognised(mistake, f"your BatchNorm1d {words} (exercise 4)")
-    return text + " (fix it as exercise 4's tests say)"
+        return text + _("\n  Likely mistake: ") + recognised(
+            mistake, _("your BatchNorm1d {words} (exercise 4)").format(words=words))
+    return text + _(" (fix it as exercise 4's tests say)")
 
 
 # ---------------------------------------------------------------- helpers
@@ -475,14 +499,15 @@ def _array(value, what: str) -> np.ndarray:
     """A recorded tensor as float64 NumPy, or a CheckFailed saying what it was."""
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     if value is None:
-        raise CheckFailed(recognised("forgot-return", f"{what} is None: did you forget to `return` it?"))
+        raise CheckFailed(recognised("forgot-return", _("{what} is None: did you forget to `return` it?").format(what=what)))
     if isinstance(value, TensorData):
         return value.array.astype(np.float64) if value.array.dtype.kind != "c" else value.array.real
     if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
         return value.astype(np.float64)
     if type(value) in (list, tuple) and all(type(v) in (int, float) for v in value):
         return np.asarray(value, dtype=np.float64)
-    raise CheckFailed(f"{what} should be a torch.Tensor, but it is a {type_name(value)}")
+    raise CheckFailed(_("{what} should be a torch.Tensor, but it is a {type_name_value}").format(
+        what=what, type_name_value=type_name(value)))
 
 
 def _numpy(tensor: torch.Tensor) -> np.ndarray:
@@ -566,7 +591,7 @@ def _sip_probe(record, sigmoid_input_percentiles, inputs) -> None:
     record["x_changed"] = not torch.equal(x, inputs["x"])
 
 
-QUANTILE_RANGE_ERROR = "q values must be in the range [0, 1]"
+QUANTILE_RANGE_ERROR = "q values must be in the range [0, 1]"   # torch.quantile's own error text: data
 
 
 @check(inputs=_sip_inputs, probe=_sip_probe)
@@ -578,13 +603,14 @@ def check_sigmoid_input_percentiles(record, inputs) -> None:
     model, x, q, mode = inputs["model"], inputs["x"], inputs["q"], inputs["mode"]
     percents = PERCENTS if q is None else tuple(float(p) for p in q)
     layers = " -> ".join(type(layer).__name__ for layer in model)
-    what = (f"sigmoid_input_percentiles(model, x{', q=' + repr(q) if q is not None else ''}) for the model "
-            f"{layers} in {mode} mode and x of shape {tuple(x.shape)}")
+    what = _("sigmoid_input_percentiles(model, x{q_argument}) for the model "
+             "{layers} in {mode} mode and x of shape {x_shape}").format(
+        q_argument=', q=' + repr(q) if q is not None else '', layers=layers, mode=mode, x_shape=tuple(x.shape))
     failure = record.failure or ""
     if "out" not in record and QUANTILE_RANGE_ERROR in failure and max(percents) > 1:
-        raise CheckFailed(f"{what} raised an error: {failure[:300]}\n  Likely mistake: " + recognised(
-            "cap-percentiles-percent-as-fraction", "q is given in percent (15, 50, 85) but torch.quantile takes "
-            "fractions: divide q by 100 (torch.tensor(q) / 100)"))
+        raise CheckFailed(_("{what} raised an error: {error}\n  Likely mistake: ").format(what=what, error=failure[:300]) + recognised(
+            "cap-percentiles-percent-as-fraction", _("q is given in percent (15, 50, 85) but torch.quantile takes "
+            "fractions: divide q by 100 (torch.tensor(q) / 100)")))
     actual = _array(record["out"], what)
     s = _numpy(sigmoid_input(model, x))
     expected = np.percentile(s, percents, axis=0)
@@ -594,28 +620,28 @@ def check_sigmoid_input_percentiles(record, inputs) -> None:
             first = _numpy(sigmoid_input(model, x, which=0))
             out = _numpy(model(x))
         found = [
-            ("cap-percentiles-wrong-axis", WRONG_AXIS_HINT, np.percentile(s, percents, axis=1)),
-            ("cap-read-after-sigmoid", AFTER_SIGMOID_HINT, np.percentile(after, percents, axis=0)),
-            ("cap-read-first-sigmoid", "the input of the FIRST sigmoid was recorded: the paper follows the last "
+            ("cap-percentiles-wrong-axis", WRONG_AXIS_HINT(), np.percentile(s, percents, axis=1)),
+            ("cap-read-after-sigmoid", AFTER_SIGMOID_HINT(), np.percentile(after, percents, axis=0)),
+            ("cap-read-first-sigmoid", _("the input of the FIRST sigmoid was recorded: the paper follows the last "
              "hidden layer; hook the last torch.nn.Sigmoid (e.g. [m for m in model.modules() if isinstance(m, "
-             "torch.nn.Sigmoid)][-1])", np.percentile(first, percents, axis=0)),
-            ("cap-read-model-output", "the percentiles are those of the model's output (the logits): record the "
-             "input of the last sigmoid with a forward pre-hook", np.percentile(out, percents, axis=0)),
-            ("cap-percentiles-all-entries", "one set of percentiles was taken over all entries (no dim): take them "
-             "over the examples, dim=0, one column per unit", np.percentile(s, percents)),
-            ("cap-percentiles-transposed", "the result is transposed, (H, len(q)): return one row per percentile, "
-             "one column per unit, (len(q), H)", np.percentile(s, percents, axis=0).T),
-            ("cap-percentiles-divided-twice", "q was divided by 100 twice (or fractions given to a function that "
-             "takes percent, such as numpy.percentile): torch.quantile takes q / 100, numpy.percentile takes q",
+             "torch.nn.Sigmoid)][-1])"), np.percentile(first, percents, axis=0)),
+            ("cap-read-model-output", _("the percentiles are those of the model's output (the logits): record the "
+             "input of the last sigmoid with a forward pre-hook"), np.percentile(out, percents, axis=0)),
+            ("cap-percentiles-all-entries", _("one set of percentiles was taken over all entries (no dim): take them "
+             "over the examples, dim=0, one column per unit"), np.percentile(s, percents)),
+            ("cap-percentiles-transposed", _("the result is transposed, (H, len(q)): return one row per percentile, "
+             "one column per unit, (len(q), H)"), np.percentile(s, percents, axis=0).T),
+            ("cap-percentiles-divided-twice", _("q was divided by 100 twice (or fractions given to a function that "
+             "takes percent, such as numpy.percentile): torch.quantile takes q / 100, numpy.percentile takes q"),
              np.percentile(s, [p / 100 for p in percents], axis=0)),
         ]
         if q is not None and tuple(percents) != PERCENTS:
-            found.append(("cap-percentiles-q-ignored", "the percentiles (15, 50, 85) were taken whatever q was "
-                          "given: use the q argument", np.percentile(s, PERCENTS, axis=0)))
+            found.append(("cap-percentiles-q-ignored", _("the percentiles (15, 50, 85) were taken whatever q was "
+                          "given: use the q argument"), np.percentile(s, PERCENTS, axis=0)))
         for method in ("lower", "higher", "nearest", "midpoint"):
-            found.append(("cap-percentiles-interpolation", f"the percentiles use {method!r} interpolation: the "
-                          f"reference interpolates linearly between order statistics (torch.quantile's and "
-                          f"numpy.percentile's default)", np.percentile(s, percents, axis=0, method=method)))
+            found.append(("cap-percentiles-interpolation", _("the percentiles use {method!r} interpolation: the "
+                          "reference interpolates linearly between order statistics (torch.quantile's and "
+                          "numpy.percentile's default)").format(method=method), np.percentile(s, percents, axis=0, method=method)))
         return found
 
     if not _close(actual, expected):
@@ -624,15 +650,15 @@ def check_sigmoid_input_percentiles(record, inputs) -> None:
         assert_close(actual, expected, what=what, rtol=rtol, atol=atol,
                      mistakes={recognised(*hit): actual} if hit else None)
     if record["x_changed"] is not False:
-        raise CheckFailed(recognised("changed-input-in-place", f"{what} changed x in place"))
+        raise CheckFailed(recognised("changed-input-in-place", _("{what} changed x in place").format(what=what)))
     if record["hooks_left"] != 0:
         raise CheckFailed(recognised("cap-percentiles-hooks-left", (
-            f"{what} left {record['hooks_left']} hook(s) registered on the model: keep the handle "
-            f"that register_forward_pre_hook returns and call handle.remove() (in a `finally:` block)")))
+            _("{what} left {hooks_left} hook(s) registered on the model: keep the handle "
+            "that register_forward_pre_hook returns and call handle.remove() (in a `finally:` block)").format(what=what, hooks_left=record['hooks_left']))))
     if record["modes_after"] != [m.training for m in model.modules()]:
         raise CheckFailed(recognised("cap-percentiles-changed-mode", (
-            f"{what} changed the model's mode: it was in {mode} mode. Measure in the mode the "
-            f"caller chose, without calling model.eval() or model.train()")))
+            _("{what} changed the model's mode: it was in {mode} mode. Measure in the mode the "
+            "caller chose, without calling model.eval() or model.train()").format(what=what, mode=mode))))
 
 
 # ---------------------------------------------------------------- steps_to_accuracy
@@ -682,27 +708,27 @@ def _sta_mistakes(steps: np.ndarray, accuracy: np.ndarray, target: float) -> lis
     """(id, text, the wrong answer) of the known mistakes, on these inputs."""
     reached = np.flatnonzero(accuracy >= target)
     above = np.flatnonzero(accuracy > target)
-    found = [("cap-steps-strict-threshold", "the comparison is strict (accuracy > target): a record whose accuracy "
-              "EQUALS the target reaches it; use >=", int(steps[above[0]]) if len(above) else None)]
+    found = [("cap-steps-strict-threshold", _("the comparison is strict (accuracy > target): a record whose accuracy "
+              "EQUALS the target reaches it; use >="), int(steps[above[0]]) if len(above) else None)]
     if len(reached):
         i = int(reached[0])
         found += [
-            ("cap-steps-index-not-step", "the position of the record was returned, not its step: return steps[i]",
+            ("cap-steps-index-not-step", _("the position of the record was returned, not its step: return steps[i]"),
              i),
-            ("cap-steps-index-not-step", "the position of the record was returned, not its step: return steps[i]",
+            ("cap-steps-index-not-step", _("the position of the record was returned, not its step: return steps[i]"),
              i + 1),
-            ("cap-steps-off-by-one", "the step of the record AFTER the first one that reaches the target was "
-             "returned (an index off by one)", int(steps[i + 1]) if i + 1 < len(steps) else None),
-            ("cap-steps-off-by-one", "the step of the record BEFORE the first one that reaches the target was "
-             "returned (an index off by one)", int(steps[i - 1]) if i >= 1 else None),
-            ("cap-steps-last-reaching", "the LAST recorded step that reaches the target was returned: the first "
-             "one is asked for (stop at the first, e.g. return inside the loop)", int(steps[reached[-1]])),
-            ("cap-steps-best-accuracy", "the step of the highest accuracy was returned: the first step whose "
-             "accuracy reaches the target is asked for", int(steps[int(np.argmax(accuracy))])),
+            ("cap-steps-off-by-one", _("the step of the record AFTER the first one that reaches the target was "
+             "returned (an index off by one)"), int(steps[i + 1]) if i + 1 < len(steps) else None),
+            ("cap-steps-off-by-one", _("the step of the record BEFORE the first one that reaches the target was "
+             "returned (an index off by one)"), int(steps[i - 1]) if i >= 1 else None),
+            ("cap-steps-last-reaching", _("the LAST recorded step that reaches the target was returned: the first "
+             "one is asked for (stop at the first, e.g. return inside the loop)"), int(steps[reached[-1]])),
+            ("cap-steps-best-accuracy", _("the step of the highest accuracy was returned: the first step whose "
+             "accuracy reaches the target is asked for"), int(steps[int(np.argmax(accuracy))])),
         ]
         stays = [k for k in range(len(accuracy)) if np.all(accuracy[k:] >= target)]
-        found.append(("cap-steps-reached-for-good", "the first step from which the accuracy STAYS at or above the "
-                      "target was returned: the first step that reaches it is asked for",
+        found.append(("cap-steps-reached-for-good", _("the first step from which the accuracy STAYS at or above the "
+                      "target was returned: the first step that reaches it is asked for"),
                       int(steps[stays[0]]) if stays else None))
     return found
 
@@ -712,11 +738,11 @@ def _never_reached_mistake(out) -> str | None:
         return None
     if type(out) in (int, float) and (out == -1 or out == 0 or out != out or out == float("inf")):
         return recognised("cap-steps-number-for-never", (
-            f"a number ({out!r}) was returned where no record reaches the target: return None, "
-            f"which cannot be mistaken for a step"))
+            _("a number ({out!r}) was returned where no record reaches the target: return None, "
+            "which cannot be mistaken for a step").format(out=out)))
     if out is False:
-        return recognised("cap-steps-number-for-never", "False was returned where no record reaches the target: "
-                          "return None")
+        return recognised("cap-steps-number-for-never", _("False was returned where no record reaches the target: "
+                          "return None"))
     return None
 
 
@@ -730,40 +756,43 @@ def check_steps_to_accuracy(record, inputs) -> None:
     out = record["out"]
     if isinstance(out, TensorData) and out.array.size == 1 and out.array.dtype.kind in "iu":
         out = int(out.array.reshape(-1)[0])
-    what = (f"steps_to_accuracy(steps, accuracy, target={target!r}) for steps {steps.tolist()} and accuracy "
-            f"{accuracy.tolist()}")
+    what = _("steps_to_accuracy(steps, accuracy, target={target!r}) for steps {steps} and accuracy "
+             "{accuracy}").format(target=target, steps=steps.tolist(), accuracy=accuracy.tolist())
     if out is None and expected is None:
         return
     if expected is None:
         hint = _never_reached_mistake(out)
-        raise CheckFailed(f"{what} returned {_shown(out)}, expected None: no recorded accuracy reaches the target"
-                          + (f"\n  Likely mistake: {hint}" if hint else ""))
+        raise CheckFailed(_("{what} returned {shown}, expected None: no recorded accuracy reaches the target").format(
+                              what=what, shown=_shown(out))
+                          + (_("\n  Likely mistake: {hint}").format(hint=hint) if hint else ""))
     number = _as_number(out)
     if type(out) is not int:
         hint = ""
         if number is not None and number == expected:
-            hint = "\n  Likely mistake: " + recognised("cap-steps-not-int", (
-                f"the right step, but as a {type_name(out)}: return it as a Python int, int(step)"))
-        raise CheckFailed(f"{what} returned {_shown(out)} (a {type_name(out)}), expected the step {expected} as an "
-                          f"int{hint}" + (_sta_hint(number, steps, accuracy, target) if not hint else ""))
+            hint = _("\n  Likely mistake: ") + recognised("cap-steps-not-int", (
+                _("the right step, but as a {kind}: return it as a Python int, int(step)").format(kind=type_name(out))))
+        raise CheckFailed(_("{what} returned {shown} (a {kind}), expected the step {expected} as an "
+                            "int{hint}").format(what=what, shown=_shown(out), kind=type_name(out), expected=expected,
+                                                hint=hint) + (_sta_hint(number, steps, accuracy, target) if not hint else ""))
     if out != expected:
-        raise CheckFailed(f"{what} returned {out}, expected {expected}: the first recorded step whose accuracy "
-                          f"is at least the target (>=){_sta_hint(out, steps, accuracy, target)}")
+        raise CheckFailed(_("{what} returned {out}, expected {expected}: the first recorded step whose accuracy "
+                            "is at least the target (>=){hint}").format(what=what, out=out, expected=expected,
+                                                                        hint=_sta_hint(out, steps, accuracy, target)))
 
 
 def _sta_hint(out, steps, accuracy, target) -> str:
     if out is None:
         above = np.flatnonzero(accuracy > target)
         if not len(above):
-            return "\n  Likely mistake: " + recognised("cap-steps-strict-threshold", (
-                "the comparison is strict (accuracy > target): a record whose accuracy EQUALS the target reaches "
-                "it; use >="))
+            return _("\n  Likely mistake: ") + recognised("cap-steps-strict-threshold", (
+                _("the comparison is strict (accuracy > target): a record whose accuracy EQUALS the target reaches "
+                  "it; use >=")))
         return ""
     hits = [(mistake, text) for mistake, text, wrong in _sta_mistakes(steps, accuracy, target) if wrong == out]
-    if not hits or len({mistake for mistake, _ in hits}) > 1:
+    if not hits or len({mistake for mistake, _text in hits}) > 1:
         return ""
     mistake, text = hits[0]
-    return "\n  Likely mistake: " + recognised(mistake, text)
+    return _("\n  Likely mistake: ") + recognised(mistake, text)
 
 
 def _as_number(value):
@@ -807,7 +836,7 @@ def _net_probe(record, paper_network, BatchNorm, inputs) -> None:
         record[f"{key}_weights"] = [[layer.weight, layer.bias] for layer in model if isinstance(layer, nn.Linear)]
         model.train()
         with torch.no_grad():
-            record[f"{key}_out"] = call_learner(model, inputs["x"].clone(), name="the network")
+            record[f"{key}_out"] = call_learner(model, inputs["x"].clone(), name=_("the network"))
 
 
 def _weight_mistakes(in_features: int, hidden: int, std: float, seed: int, classes: int = 10) -> list:
@@ -834,21 +863,21 @@ def _weight_mistakes(in_features: int, hidden: int, std: float, seed: int, class
             return [_numpy(torch.randn(shape, dtype=torch.float64) * std) for shape in shapes]
 
     return [
-        ("cap-network-global-generator", "the weights were drawn from PyTorch's global generator, seeded before the "
+        ("cap-network-global-generator", _("the weights were drawn from PyTorch's global generator, seeded before the "
          "layers were built, whose default initialisation used its first numbers: draw them from one "
-         "torch.Generator().manual_seed(seed), passed as generator=", global_generator()),
-        ("cap-network-std-as-variance", "the weights were drawn with standard deviation std**2 (std taken for the "
-         "variance): torch.randn(...) * std has standard deviation std", draw(scale=std)),
-        ("cap-network-std-as-variance", "the weights were drawn with standard deviation sqrt(std) (std taken for "
-         "the variance): torch.randn(...) * std has standard deviation std", draw(scale="sqrt")),
-        ("cap-network-generator-per-layer", "a new generator seeded with seed was made for every layer, so layers "
-         "of the same shape start with the same weights: make ONE generator before the loop",
+         "torch.Generator().manual_seed(seed), passed as generator="), global_generator()),
+        ("cap-network-std-as-variance", _("the weights were drawn with standard deviation std**2 (std taken for the "
+         "variance): torch.randn(...) * std has standard deviation std"), draw(scale=std)),
+        ("cap-network-std-as-variance", _("the weights were drawn with standard deviation sqrt(std) (std taken for "
+         "the variance): torch.randn(...) * std has standard deviation std"), draw(scale="sqrt")),
+        ("cap-network-generator-per-layer", _("a new generator seeded with seed was made for every layer, so layers "
+         "of the same shape start with the same weights: make ONE generator before the loop"),
          draw(per_layer=True)),
-        ("cap-network-float32-init", "the weights were drawn in float32 (before .double(), or without "
-         "dtype=torch.float64): draw them with dtype=torch.float64, after the model is in float64",
+        ("cap-network-float32-init", _("the weights were drawn in float32 (before .double(), or without "
+         "dtype=torch.float64): draw them with dtype=torch.float64, after the model is in float64"),
          draw(dtype=torch.float32)),
-        ("cap-network-init-order", "the Linear layers were initialised from the output to the input: draw their "
-         "weights in order, from the input layer to the output layer", draw(order=[3, 2, 1, 0])),
+        ("cap-network-init-order", _("the Linear layers were initialised from the output to the input: draw their "
+         "weights in order, from the input layer to the output layer"), draw(order=[3, 2, 1, 0])),
     ]
 
 
@@ -863,7 +892,8 @@ def check_paper_network(record, inputs) -> None:
     for batchnorm, key in ((False, "plain"), (True, "bn")):
         call = f"paper_network(BatchNorm1d, {batchnorm}, {in_features}, {std:g}, {seed}, hidden={hidden})"
         if record[f"{key}_is_sequential"] is not True:
-            raise CheckFailed(f"{call} should return a torch.nn.Sequential, but it returned a {record[f'{key}_type']}")
+            raise CheckFailed(_("{call} should return a torch.nn.Sequential, but it returned a {kind}").format(
+                call=call, kind=record[f'{key}_type']))
         reference = reference_network(batchnorm, in_features, std, seed, hidden=hidden)
         expected_layers = ["BatchNorm" if isinstance(layer, nn.BatchNorm1d) else type(layer).__name__
                            for layer in reference]
@@ -871,19 +901,21 @@ def check_paper_network(record, inputs) -> None:
         if layers != expected_layers:
             hint = ""
             if sorted(layers) == sorted(expected_layers) and batchnorm:
-                hint = "\n  Likely mistake: " + recognised("cap-network-layer-order", (
-                    "the layers are all there but in another order: each hidden layer is Linear, then BatchNorm, "
-                    "then Sigmoid (batch norm between the Linear layer and its nonlinearity)"))
-            raise CheckFailed(f"{call} has the layers {layers}, expected {expected_layers} (BatchNorm: the class "
-                              f"passed as BatchNorm, your BatchNorm1d){hint}")
+                hint = _("\n  Likely mistake: ") + recognised("cap-network-layer-order", (
+                    _("the layers are all there but in another order: each hidden layer is Linear, then BatchNorm, "
+                    "then Sigmoid (batch norm between the Linear layer and its nonlinearity)")))
+            raise CheckFailed(_("{call} has the layers {layers}, expected {expected_layers} (BatchNorm: the class "
+                                "passed as BatchNorm, your BatchNorm1d){hint}").format(
+                call=call, layers=layers, expected_layers=expected_layers, hint=hint))
         weights = record[f"{key}_weights"]
         linears = [layer for layer in reference if isinstance(layer, nn.Linear)]
         for i, (pair, layer) in enumerate(zip(weights, linears)):
             for name, value in (("weight", pair[0]), ("bias", pair[1])):
                 if not isinstance(value, TensorData) or value.dtype != "float64":
-                    raise CheckFailed(f"{call}: the {name} of Linear layer {i} should be a float64 tensor, but it is "
-                                      f"{value.dtype if isinstance(value, TensorData) else type_name(value)}: "
-                                      + recognised("cap-network-not-float64", "convert the model with .double()"))
+                    raise CheckFailed(_("{call}: the {name} of Linear layer {i} should be a float64 tensor, but it is "
+                                        "{found}: ").format(call=call, name=name, i=i, found=value.dtype if isinstance(
+                                            value, TensorData) else type_name(value))
+                                      + recognised("cap-network-not-float64", _("convert the model with .double()")))
         got = [pair[0].array for pair in weights]
         want = [_numpy(layer.weight) for layer in linears]
         if not all(a.shape == b.shape and np.array_equal(a, b) for a, b in zip(got, want)):
@@ -891,28 +923,31 @@ def check_paper_network(record, inputs) -> None:
                     if all(a.shape == b.shape and np.allclose(a, b, rtol=1e-6, atol=0) for a, b in zip(got, wrong))]
             if not hits and all(a.shape == b.shape for a, b in zip(got, want)) \
                     and all(np.array_equal(a, b) for a, b in zip(got[:-1], want[:-1])):
-                hits = [("cap-network-output-layer-not-initialised", "the output layer was left with PyTorch's "
-                         "default initialisation: draw the weights of every Linear layer, the output layer too")]
-            hint = "\n  Likely mistake: " + recognised(*hits[0]) if len({m for m, _ in hits}) == 1 else ""
+                hits = [("cap-network-output-layer-not-initialised", _("the output layer was left with PyTorch's "
+                         "default initialisation: draw the weights of every Linear layer, the output layer too"))]
+            named = recognised(*hits[0]) if len({m for m, _text in hits}) == 1 else None
             first = next(i for i, (a, b) in enumerate(zip(got, want)) if a.shape != b.shape or not np.array_equal(a, b))
-            assert_close(got[first], want[first], what=f"the weight of Linear layer {first} of {call}", rtol=0,
-                         atol=0, mistakes={hint.split("Likely mistake: ", 1)[1]: got[first]} if hint else None)
+            assert_close(got[first], want[first],
+                         what=_("the weight of Linear layer {first} of {call}").format(first=first, call=call), rtol=0,
+                         atol=0, mistakes={named: got[first]} if named else None)
         for i, pair in enumerate(weights):
             if np.any(pair[1].array != 0):
-                raise CheckFailed(f"{call}: the bias of Linear layer {i} is not zero.\n  Likely mistake: "
-                                  + recognised("cap-network-bias-not-zeroed", "the biases were left with PyTorch's "
-                                               "default initialisation: set each bias to 0 with bias.zero_()"))
+                raise CheckFailed(_("{call}: the bias of Linear layer {i} is not zero.\n  Likely mistake: ").format(
+                                      call=call, i=i)
+                                  + recognised("cap-network-bias-not-zeroed", _("the biases were left with PyTorch's "
+                                               "default initialisation: set each bias to 0 with bias.zero_()")))
         reference.train()
         with torch.no_grad():
             expected_out = _numpy(reference(x))
-        actual = _array(record[f"{key}_out"], "the output")
+        actual = _array(record[f"{key}_out"], _("the output"))
         if batchnorm and not _close(actual, expected_out, 1e-9, 1e-10):
             problem = bn_problem(record)
             if problem:
-                raise CheckFailed(f"the output of {call} in train mode for x of shape {tuple(x.shape)} differs from "
-                                  f"the reference: {problem}")
+                raise CheckFailed(_("the output of {call} in train mode for x of shape {x_shape} differs from "
+                                    "the reference: {problem}").format(call=call, x_shape=tuple(x.shape), problem=problem))
         assert_close(actual, expected_out,
-                     what=f"the output of {call} in train mode for x of shape {tuple(x.shape)}",
+                     what=_("the output of {call} in train mode for x of shape {x_shape}").format(
+                         call=call, x_shape=tuple(x.shape)),
                      rtol=1e-9, atol=1e-10)
 
 
@@ -948,20 +983,20 @@ def _curves(result, what: str) -> dict:
     """The learner's returned curves as arrays: {"steps", "baseline": {...}, "batchnorm": {...}}."""
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     if result is None:
-        raise CheckFailed(recognised("forgot-return", f"{what} returned None: did you forget to `return` the dict?"))
+        raise CheckFailed(recognised("forgot-return", _("{what} returned None: did you forget to `return` the dict?").format(what=what)))
     if not isinstance(result, dict):
-        raise CheckFailed(f"{what} should return a dict with keys 'steps', 'baseline' and 'batchnorm', but it "
-                          f"returned a {type_name(result)}")
+        raise CheckFailed(_("{what} should return a dict with keys 'steps', 'baseline' and 'batchnorm', but it "
+                          "returned a {type_name_result}").format(what=what, type_name_result=type_name(result)))
     missing = {"steps", "baseline", "batchnorm"} - set(result)
     if missing:
-        raise CheckFailed(f"{what} returned a dict without the key(s) {sorted(missing)}")
+        raise CheckFailed(_("{what} returned a dict without the key(s) {missing}").format(what=what, missing=sorted(missing)))
     curves = {"steps": _array(result["steps"], "result['steps']")}
     for name in ("baseline", "batchnorm"):
         part = result[name]
         if not isinstance(part, dict) or not set(CURVES) <= set(part):
             keys = sorted(part) if isinstance(part, dict) else type_name(part)
-            raise CheckFailed(f"{what}: result[{name!r}] should be a dict with keys 'accuracy', 'percentiles' (the "
-                              f"training network) and 'percentiles_eval' (eval mode), but it has {keys}")
+            raise CheckFailed(_("{what}: result[{name!r}] should be a dict with keys 'accuracy', 'percentiles' (the "
+                              "training network) and 'percentiles_eval' (eval mode), but it has {keys}").format(what=what, name=name, keys=keys))
         curves[name] = {key: _array(part[key], f"result[{name!r}][{key!r}]") for key in CURVES}
     return curves
 
@@ -972,7 +1007,7 @@ def _settings(inputs: dict, seed=None) -> dict:
 
 
 def _describe_run(inputs: dict, seed=None) -> str:
-    X_train, _, X_test, _ = inputs["data"]
+    X_train, _y_train, X_test, _y_test = inputs["data"]   # (a local "_" would hide the translation function)
     settings = _settings(inputs, seed)
     return (f"run_experiment(BatchNorm1d, X_train {tuple(X_train.shape)}, y_train, X_test {tuple(X_test.shape)}, "
             f"y_test, " + ", ".join(f"{k}={v}" for k, v in settings.items() if k != "hidden")
@@ -997,32 +1032,33 @@ def _recipe_mistake(curves: dict, expected: dict, inputs: dict, settings: dict) 
     cheap = []   # mistakes seen without a rerun: the right runs, reported otherwise
     for name in ("baseline", "batchnorm"):
         right = {key: expected[name][key] for key in CURVES}
-        for scale, words in ((n_test, "the number of right answers"), (100, "a percentage")):
+        for scale, words in ((n_test, _("the number of right answers")), (100, _("a percentage"))):
             if _close(curves[name]["accuracy"], right["accuracy"] * scale) and all(
                     _close(curves[name][key], right[key]) for key in CURVES[1:]):
-                cheap.append(("cap-accuracy-not-fraction", f"the accuracy was reported as {words}: report the "
-                              f"fraction of the test set whose largest logit is the label, a number in [0, 1] "
-                              f"((logits.argmax(1) == y_test).double().mean())"))
+                cheap.append(("cap-accuracy-not-fraction", _("the accuracy was reported as {words}: report the "
+                              "fraction of the test set whose largest logit is the label, a number in [0, 1] "
+                              "((logits.argmax(1) == y_test).double().mean())").format(words=words)))
     for name, other in (("baseline", "batchnorm"), ("batchnorm", "baseline")):
         if _same_network(curves, expected, other) and all(_close(curves[name][key], expected[other][key])
                                                               for key in CURVES):
-            cheap.append(("cap-batchnorm-flag-ignored", "both networks are the same one: pass batchnorm=False for "
+            cheap.append(("cap-batchnorm-flag-ignored", _("both networks are the same one: pass batchnorm=False for "
                           "result['baseline'] and batchnorm=True for result['batchnorm'] to paper_network, and "
-                          "let paper_network add BatchNorm layers only when batchnorm is True"))
+                          "let paper_network add BatchNorm layers only when batchnorm is True")))
     if cheap:
-        return cheap[0] if len({m for m, _ in cheap}) == 1 else None
+        return cheap[0] if len({m for m, _text in cheap}) == 1 else None
     data = inputs["data"]
+    hints = RUN_HINTS()
     if _same_network(curves, expected, "baseline"):
-        candidates = [m for m in RUN_HINTS if m in BN_ONLY_MISTAKES]
+        candidates = [m for m in hints if m in BN_ONLY_MISTAKES]
     else:
-        candidates = [m for m in RUN_HINTS if m not in BN_ONLY_MISTAKES
+        candidates = [m for m in hints if m not in BN_ONLY_MISTAKES
                       and _same_network(curves, reference_run(*data, mistake=m, networks=("baseline",), **settings),
                                         "baseline")]
     hits = [m for m in candidates
             if _same_network(curves, reference_run(*data, mistake=m, networks=("batchnorm",), **settings), "batchnorm")]
-    if not hits or len({RUN_HINTS[m][0] for m in hits}) > 1:
+    if not hits or len({hints[m][0] for m in hits}) > 1:
         return None
-    return RUN_HINTS[hits[0]]
+    return hints[hits[0]]
 
 
 NAME_RECIPE_MISTAKES = True   # tests/grading/many_seeds.py --caught-only turns off the reruns that name them
@@ -1044,21 +1080,21 @@ def _compare_run(record, curves: dict, inputs: dict, what: str, seed=None, diagn
     elif diagnose == "all":
         found = _recipe_mistake(curves, expected, inputs, settings)   # only now: each candidate is one more run
         if found:
-            hint = "Likely mistake: " + recognised(*found)
+            hint = _("Likely mistake: ") + recognised(*found)
     rtol, atol = TOLERANCE
-    assert_close(curves["steps"], _numpy(expected["steps"]), what=f"result['steps'] of {what}", rtol=0, atol=0,
+    assert_close(curves["steps"], _numpy(expected["steps"]), what=_("result['steps'] of {what}").format(what=what), rtol=0, atol=0,
                  mistakes=_steps_mistakes(inputs, curves["steps"]))
     for name in ("baseline", "batchnorm"):
         for key in CURVES:
             actual = curves[name][key]
             if not _close(actual, expected[name][key]):
                 try:
-                    assert_close(actual, _numpy(expected[name][key]), what=f"result[{name!r}][{key!r}] of {what}",
+                    assert_close(actual, _numpy(expected[name][key]), what=_("result[{name!r}][{key!r}] of {what}").format(name=name, key=key, what=what),
                                  rtol=rtol, atol=atol)
                 except CheckFailed as error:
                     message = str(error) + (f"\n  {hint}" if hint else "")
                     raise CheckFailed(message) from None
-    raise CheckFailed(f"{what} differs from the reference" + (f"\n  {hint}" if hint else ""))
+    raise CheckFailed(_("{what} differs from the reference").format(what=what) + (f"\n  {hint}" if hint else ""))
 
 
 def _steps_mistakes(inputs: dict, actual: np.ndarray) -> dict | None:
@@ -1070,52 +1106,55 @@ def _steps_mistakes(inputs: dict, actual: np.ndarray) -> dict | None:
     if not any(w.shape == actual.shape and np.array_equal(w, actual) for w in wrong):
         return None
     return {recognised("cap-recorded-steps-wrong", (
-        f"result['steps'] must hold the steps after which you measured, record_every, 2 * record_every, ..., "
-        f"up to steps: torch.arange({every}, {steps} + 1, {every})")): actual}
+        _("result['steps'] must hold the steps after which you measured, record_every, 2 * record_every, ..., "
+        "up to steps: torch.arange({every}, {steps} + 1, {every})").format(every=every, steps=steps))): actual}
 
 
-RUN_HINTS = {
-    "eval_in_training": ("cap-bn-eval-in-training", EVAL_MODE_HINT),
-    "training_batch": ("cap-accuracy-on-training-batch", TRAINING_BATCH_HINT),
-    "training_batch_eval": ("cap-accuracy-on-training-batch", TRAINING_BATCH_HINT),
-    "test_in_train_mode": ("cap-test-data-in-running-stats", TEST_STATISTICS_HINT.format(
-        how="the test set was passed in training mode (model.eval() was not called before measuring), so it was "
-            "normalized with its own batch statistics and updated the running statistics")),
-    "eval_updates_stats": ("cap-test-data-in-running-stats", TEST_STATISTICS_HINT.format(
-        how="your BatchNorm1d updates running_mean and running_var in eval mode too, so every measurement on the "
-            "test set changed them")),
-    "percentiles_in_eval_mode": ("cap-percentiles-in-eval-mode", PERCENTILES_EVAL_HINT),
-    "percentiles_without_copy": ("cap-test-data-in-running-stats", TEST_STATISTICS_HINT.format(
-        how="the percentiles were measured on the model itself in train mode, not on a copy "
-            "(copy.deepcopy(model).train()), so the test set updated its running statistics")),
-    "percentiles_eval_from_copy": ("cap-percentiles-eval-in-train-mode", (
-        "result[...]['percentiles_eval'] was measured in the training network too: it is the comparison, the "
-        "model itself in eval mode (running averages), sigmoid_input_percentiles(model, X_test) after "
-        "model.eval()")),
-    "accuracy_in_train_mode": ("cap-accuracy-in-train-mode", (
-        "the accuracy was measured in the training network (batch statistics of the test set): the paper tracks "
-        "the accuracy with the running averages, so measure it in eval mode, model.eval()")),
-    "one_generator": ("cap-batches-not-shared", (
-        "the two networks did not see the same mini-batches: one generator served both runs; make a new "
-        "torch.Generator().manual_seed(seed + 1) for each network")),
-    "generator_seeded_with_seed": ("cap-batches-wrong-seed", (
-        "the mini-batch generator was seeded with seed: the recipe seeds it with seed + 1 "
-        "(torch.Generator().manual_seed(seed + 1)), so that it is not the stream of the weights")),
-    "record_off_by_one": ("cap-record-off-by-one", (
-        "the measurements were taken one step too early (after steps 1, record_every + 1, ...): count the steps "
-        "from 1, for step in range(1, steps + 1), and measure after the step when step % record_every == 0")),
-    "record_before_step": ("cap-record-off-by-one", (
-        "the measurements were taken BEFORE the training step of the recorded step: measure after "
-        "optimizer.step()")),
-    "no_zero_grad": ("cap-no-zero-grad", (
-        "the gradients were never reset, so each step adds up all the earlier gradients: call "
-        "optimizer.zero_grad() before loss.backward()")),
-    "percentiles_on_training_data": ("cap-percentiles-on-training-data", (
-        "the percentiles were measured on the training data: measure them on X_test, as the accuracy")),
-    "networks_swapped": ("cap-networks-swapped", (
-        "the two networks are swapped: result['baseline'] is the network WITHOUT batch normalization "
-        "(batchnorm=False), result['batchnorm'] the one with it")),
-}
+def RUN_HINTS() -> dict:
+    """The recipe's mistakes that a rerun of the reference makes (``reference_run``'s ``mistake``): their ids
+    and words, in the language in use."""
+    return {
+        "eval_in_training": ("cap-bn-eval-in-training", EVAL_MODE_HINT()),
+        "training_batch": ("cap-accuracy-on-training-batch", TRAINING_BATCH_HINT()),
+        "training_batch_eval": ("cap-accuracy-on-training-batch", TRAINING_BATCH_HINT()),
+        "test_in_train_mode": ("cap-test-data-in-running-stats", TEST_STATISTICS_HINT(
+            _("the test set was passed in training mode (model.eval() was not called before measuring), so it was "
+              "normalized with its own batch statistics and updated the running statistics"))),
+        "eval_updates_stats": ("cap-test-data-in-running-stats", TEST_STATISTICS_HINT(
+            _("your BatchNorm1d updates running_mean and running_var in eval mode too, so every measurement on the "
+              "test set changed them"))),
+        "percentiles_in_eval_mode": ("cap-percentiles-in-eval-mode", PERCENTILES_EVAL_HINT()),
+        "percentiles_without_copy": ("cap-test-data-in-running-stats", TEST_STATISTICS_HINT(
+            _("the percentiles were measured on the model itself in train mode, not on a copy "
+              "(copy.deepcopy(model).train()), so the test set updated its running statistics"))),
+        "percentiles_eval_from_copy": ("cap-percentiles-eval-in-train-mode", (
+            _("result[...]['percentiles_eval'] was measured in the training network too: it is the comparison, the "
+              "model itself in eval mode (running averages), sigmoid_input_percentiles(model, X_test) after "
+              "model.eval()"))),
+        "accuracy_in_train_mode": ("cap-accuracy-in-train-mode", (
+            _("the accuracy was measured in the training network (batch statistics of the test set): the paper tracks "
+              "the accuracy with the running averages, so measure it in eval mode, model.eval()"))),
+        "one_generator": ("cap-batches-not-shared", (
+            _("the two networks did not see the same mini-batches: one generator served both runs; make a new "
+              "torch.Generator().manual_seed(seed + 1) for each network"))),
+        "generator_seeded_with_seed": ("cap-batches-wrong-seed", (
+            _("the mini-batch generator was seeded with seed: the recipe seeds it with seed + 1 "
+              "(torch.Generator().manual_seed(seed + 1)), so that it is not the stream of the weights"))),
+        "record_off_by_one": ("cap-record-off-by-one", (
+            _("the measurements were taken one step too early (after steps 1, record_every + 1, ...): count the steps "
+              "from 1, for step in range(1, steps + 1), and measure after the step when step % record_every == 0"))),
+        "record_before_step": ("cap-record-off-by-one", (
+            _("the measurements were taken BEFORE the training step of the recorded step: measure after "
+              "optimizer.step()"))),
+        "no_zero_grad": ("cap-no-zero-grad", (
+            _("the gradients were never reset, so each step adds up all the earlier gradients: call "
+              "optimizer.zero_grad() before loss.backward()"))),
+        "percentiles_on_training_data": ("cap-percentiles-on-training-data", (
+            _("the percentiles were measured on the training data: measure them on X_test, as the accuracy"))),
+        "networks_swapped": ("cap-networks-swapped", (
+            _("the two networks are swapped: result['baseline'] is the network WITHOUT batch normalization "
+              "(batchnorm=False), result['batchnorm'] the one with it"))),
+    }
 
 
 @check(inputs=_run_inputs, probe=_run_probe, learners=2)
@@ -1161,10 +1200,10 @@ def findings(curves: dict) -> list[str]:
     drift_base, drift_bn = band_drift(base["percentiles"]), band_drift(bn["percentiles"])
     problems = []
     if bn_steps is None or base_steps is None or bn_steps >= base_steps:
-        problems.append(f"the BN network reached {target:.3f} (the baseline's final test accuracy less "
-                        f"{OUTCOME_TOLERANCE}) at step {bn_steps}, the baseline at step {base_steps}")
+        problems.append(_("the BN network reached {target:.3f} (the baseline's final test accuracy less "
+                        "{outcome_tolerance}) at step {bn_steps}, the baseline at step {base_steps}").format(target=target, outcome_tolerance=OUTCOME_TOLERANCE, bn_steps=bn_steps, base_steps=base_steps))
     if not drift_bn < drift_base:
-        problems.append(f"the percentile drift is {drift_bn:.3f} with BN and {drift_base:.3f} without")
+        problems.append(_("the percentile drift is {drift_bn:.3f} with BN and {drift_base:.3f} without").format(drift_bn=drift_bn, drift_base=drift_base))
     return problems
 
 
@@ -1183,7 +1222,7 @@ def check_experiment_outcome(record, inputs) -> None:
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     runs = record["runs"]
     if type(runs) is not list:
-        raise CheckFailed("the grader received no runs of run_experiment")
+        raise CheckFailed(_("the grader received no runs of run_experiment"))
     failures = []
     for k, result in enumerate(runs):
         seed = inputs["seed"] + k
@@ -1192,11 +1231,13 @@ def check_experiment_outcome(record, inputs) -> None:
         try:
             _compare_run(record, curves, inputs, what, seed=seed, diagnose="bn" if k == 0 else "")
         except CheckFailed as error:
-            raise CheckFailed(f"the findings are judged on runs of the recipe, and run {k + 1} of {len(runs)} is not "
-                              f"one (test_run_experiment says more):\n{error}") from None
+            raise CheckFailed(_("the findings are judged on runs of the recipe, and run {run} of {runs} is not "
+                                "one (test_run_experiment says more):\n{error}").format(
+                                    run=k + 1, runs=len(runs), error=error)) from None
         problems = findings(curves)
         if problems:
-            failures.append(f"seed {seed}: " + "; ".join(problems))
+            failures.append(_("seed {seed}: ").format(seed=seed) + "; ".join(problems))
     if failures:
-        raise CheckFailed("the experiment does not show the paper's findings in "
-                          f"{len(failures)} of {len(runs)} runs:\n  " + "\n  ".join(failures))
+        raise CheckFailed(_("the experiment does not show the paper's findings in "
+                            "{failed} of {runs} runs:\n  ").format(failed=len(failures), runs=len(runs))
+                          + "\n  ".join(failures))

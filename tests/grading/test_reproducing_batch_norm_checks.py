@@ -119,11 +119,11 @@ def test_each_batch_norm_mistake_is_told_apart():
     """The simulated wrong BatchNorm1d modules differ from torch's and from each other on the probe's batches."""
     reference = rb._bn_simulate()
     seen = []
-    for mistake, _, flags, _ in rb.BN_MISTAKES:
+    for mistake, _, flags, _ in rb.BN_MISTAKES():
         facts = rb._bn_simulate(**flags)
-        key = tuple(None if facts[k] is None else tuple(facts[k].reshape(-1).tolist()) for k in rb.BN_WHAT)
+        key = tuple(None if facts[k] is None else tuple(facts[k].reshape(-1).tolist()) for k in rb.BN_WHAT())
         assert any(not (facts[k] is None and reference[k] is None) and (facts[k] is None or reference[k] is None
-                   or not torch.allclose(facts[k], reference[k])) for k in rb.BN_WHAT), mistake
+                   or not torch.allclose(facts[k], reference[k])) for k in rb.BN_WHAT()), mistake
         assert key not in seen, mistake
         seen.append(key)
 
