@@ -26,17 +26,10 @@ def language():
     set_language(None)
 
 
-# Chapters whose grade cells train networks (minutes in process): their Korean notebooks are graded by
-# test_grading.py (nbgrader and the class command) only, which covers the same cells.
-SLOW_IN_PROCESS = {"08_reproducing_batch_norm"}
-
-
 def _in(lang: str, notebook, assignment: str):
     """``notebook`` in ``lang``: as exercises/ko/ holds it (translate_notebook), English as it is."""
     if lang == "en":
         return notebook
-    if assignment in SLOW_IN_PROCESS:
-        pytest.skip(f"{assignment} in {lang!r}: graded by test_grading.py (its grade cells take minutes here)")
     from autograder.notebooks import translate_notebook, translated_assignments
 
     if assignment not in translated_assignments(lang):
