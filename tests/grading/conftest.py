@@ -149,23 +149,25 @@ def one_torch_thread():
     torch.set_num_threads(threads)
 
 
-# Seconds the slowest scopes took in CI at bbb1877 (2 cores; only their order is used). pytest-xdist's loadscope hands whole scopes (a class, else a module) to its
-# workers in collection order, and by default reorders them by their number of tests, which put the browser
-# test (1 test, 127 s) last and chapter 8's grading (17 tests, 312 s) 16th of 34: one worker then finished
-# alone. So the run says --no-loadscope-reorder (pyproject.toml) and this puts the longest scopes first
-# (longest-processing-time-first packing), then the other slow ones, then the rest as collected.
+# Seconds the slowest scopes took in CI at 46239f0 (2 cores; only their order is used). pytest-xdist's loadscope
+# hands whole scopes (a class, else a module) to its workers in collection order, and by default reorders them by
+# their number of tests, which once put the browser test (1 test, 127 s) last and chapter 8's grading (17 tests,
+# 312 s) 16th of 34: one worker then finished alone. So the run says --no-loadscope-reorder (pyproject.toml) and
+# this puts the longest scopes first (longest-processing-time-first packing), then the other slow ones, then the
+# rest as collected.
 SLOWEST_SCOPES = {
-    "tests/grading/test_grading.py::TestAssignment_04_batchnorm_inference": 370,
-    "tests/grading/test_grading.py::TestAssignment_08_reproducing_batch_norm": 312,
-    "tests/grading/test_grading.py::TestAssignment_06_dropout": 271,
-    "tests/grading/test_grading.py::TestAssignment_07_hyperparameter_search": 271,
-    "tests/grading/test_grading.py::TestAssignment_02_covariate_shift": 263,
-    "tests/grading/test_grading.py::TestAssignment_05_weight_decay": 174,
-    "tests/grading/test_grading.py::TestAssignment_03_batchnorm_training": 159,
-    "tests/test_book_in_browser.py": 127,
-    "tests/grading/test_grading.py::TestAssignment_01_normalization": 125,
-    "tests/grading/test_grade_dask.py": 87,
-    "tests/grading/test_grade_batch.py": 82,
+    "tests/grading/test_grading.py::TestAssignment_08_reproducing_batch_norm": 215,
+    "tests/grading/test_grading.py::TestAssignment_07_hyperparameter_search": 125,
+    "tests/grading/test_grade_batch.py": 120,
+    "tests/test_book_in_browser_ko.py": 105,
+    "tests/grading/test_grade_dask.py": 100,
+    "tests/grading/test_grading.py::TestAssignment_04_batchnorm_inference": 95,
+    "tests/test_book_in_browser.py": 92,
+    "tests/grading/test_grading.py::TestAssignment_06_dropout": 85,
+    "tests/grading/test_grading.py::TestAssignment_01_normalization": 80,
+    "tests/grading/test_grading.py::TestAssignment_02_covariate_shift": 75,
+    "tests/grading/test_grading.py::TestAssignment_05_weight_decay": 72,
+    "tests/grading/test_grading.py::TestAssignment_03_batchnorm_training": 65,
 }
 
 
