@@ -827,7 +827,11 @@ def _module_state(module) -> dict:
 
 
 def _fold_probe(record, fold_batchnorm, inputs) -> None:
-    """fold_batchnorm(linear, bn): what it returned, whether linear and bn changed, the folded layer's output."""
+    """fold_batchnorm(linear, bn): what it returned, whether linear and bn changed, the folded layer's weight and bias.
+
+    The verdict computes the folded layer's output itself, x @ weight.T + bias: what is judged is the fold (the new
+    parameters), never code of the returned object (a subclass's forward, or a hook computing bn(linear(x)) on top
+    of unfolded weights, passed when the layer was called: attack 6)."""
     linear, bn = inputs["linear"], inputs["bn"]
     folded = call_learner(fold_batchnorm, linear, bn)
     record["is_linear"] = isinstance(folded, nn.Linear)
@@ -840,8 +844,15 @@ def _fold_probe(record, fold_batchnorm, inputs) -> None:
     record["has_bias"] = folded.bias is not None
     if folded.bias is None:
         return
-    with torch.no_grad():
-        record["out"] = call_learner(folded, inputs["x"].to(folded.weight.dtype), name=_("the folded layer"))
+    with learner_code(), torch.no_grad():  # attribute reads may run the learner's code (a property)
+        weight, bias = folded.weight, folded.bias
+        record["weight"] = weight.detach().clone() if isinstance(weight, torch.Tensor) else weight
+        record["bias"] = bias.detach().clone() if isinstance(bias, torch.Tensor) else bias
+    try:  # only to name the mistake when the parameters are not the fold but the output is
+        with torch.no_grad():
+            record["out"] = call_learner(folded, inputs["x"].to(inputs["dtype"]), name=_("the folded layer"))
+    except CheckFailed:
+        record["out"] = None  # the verdict judges the parameters; a layer whose own code fails is not judged by it
 
 
 @check(inputs=_fold_inputs, probe=_fold_probe)
@@ -870,7 +881,17 @@ def check_fold_batchnorm(record, inputs) -> None:
         raise CheckFailed(_('the folded layer maps {shown_0} -> {shown_1} features, expected {in_features} -> {out_features}').format(shown_0=shown[0], shown_1=shown[1], in_features=in_features, out_features=out_features))
     if record["has_bias"] is not True:
         raise CheckFailed(recognised("bninf-fold-no-bias", recognised("bninf-fold-no-bias", _("the folded layer has no bias: batch norm's shift (bias - running_mean * scale) needs one, even when `linear` had none: create nn.Linear(..., bias=True)"))))
-    actual = _numpy(record["out"], "folded(x)")
+    weight, bias = _numpy(record["weight"], _("the folded layer's weight")), _numpy(record["bias"], _("the folded layer's bias"))
+    if weight.shape != (out_features, in_features) or bias.shape != (out_features,):
+        raise CheckFailed(_("the folded layer's weight has shape {weight_shape} and its bias {bias_shape}; nn.Linear({in_features}, {out_features}) has ({out_features}, {in_features}) and ({out_features},)").format(
+            weight_shape=tuple(weight.shape), bias_shape=tuple(bias.shape), in_features=in_features, out_features=out_features))
+    actual = x.to(torch.float64).numpy() @ weight.T + bias   # the fold itself: its parameters, not its code
+    rtol, atol = TOLERANCE[dtype]
+    called = record["out"]
+    if not np.allclose(actual, expected, rtol=rtol, atol=atol) and isinstance(called, TensorData) \
+            and called.shape == expected.shape and np.allclose(called.array.astype(np.float64), expected, rtol=rtol, atol=atol):
+        raise CheckFailed(_("the folded layer's output is bn(linear(x)), but its weight and bias are not the fold: x @ weight.T + bias differs from it").format() + _("\n  Likely mistake: ") + recognised(
+            "bninf-fold-not-folded", _("the returned layer's own code (a forward hook, or a subclass's forward) computes bn(linear(x)) from the layers it kept: fold them into a new nn.Linear's weight and bias, W' = W * scale[:, None], b' = (b - running_mean) * scale + beta, scale = gamma / sqrt(running_var + eps)")))
 
     W = linear.weight.detach().to(torch.float64).numpy()
     b = linear.bias.detach().to(torch.float64).numpy() if linear_bias else np.zeros(out_features)
@@ -893,7 +914,6 @@ def check_fold_batchnorm(record, inputs) -> None:
         recognised("bninf-fold-variance-for-std", recognised("bninf-fold-variance-for-std", _("the variance was used where its square root belongs: scale = gamma / sqrt(running_var + eps)"))):
             folded_output(gamma / (var + eps), gamma / (var + eps) * (b - mu) + beta),
     }
-    rtol, atol = TOLERANCE[dtype]
     assert_close(actual, expected,
-                 what=(_('fold_batchnorm(linear, bn)(x) vs bn(linear(x)) in eval mode (Linear({in_features}, {out_features}, bias={linear_bias}), eps={eps:g}, {dtype})').format(in_features=in_features, out_features=out_features, linear_bias=linear_bias, eps=eps, dtype=str(dtype).replace('torch.', ''))),
+                 what=(_('x @ weight.T + bias of fold_batchnorm(linear, bn) vs bn(linear(x)) in eval mode (Linear({in_features}, {out_features}, bias={linear_bias}), eps={eps:g}, {dtype})').format(in_features=in_features, out_features=out_features, linear_bias=linear_bias, eps=eps, dtype=str(dtype).replace('torch.', ''))),
                  rtol=rtol, atol=atol, mistakes=mistakes)

@@ -119,6 +119,8 @@ MISTAKES: dict[str, Mistake] = {m.id: m for m in [
     _m("bninf-fold-bias-not-scaled", "bn-folding", "the folded bias not scaled by gamma / sqrt(var + eps)"),
     _m("bninf-fold-variance-for-std", "bn-folding", "folding used the variance where its square root belongs"),
     _m("bninf-fold-no-bias", "bn-folding", "the folded layer has no bias"),
+    _m("bninf-fold-not-folded", "bn-folding",
+       "no fold: the returned layer's code (a forward hook, a subclass's forward) computes bn(linear(x))"),
     # ---- chapter 5, weight decay
     _m("wd-l2-no-half", "wd-l2-penalty", "the 1/2 of the L2 penalty missing"),
     _m("wd-l2-norm-not-squared", "wd-l2-penalty", "the L2 norm (with a square root) instead of its square"),

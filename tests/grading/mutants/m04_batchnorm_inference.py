@@ -197,4 +197,25 @@ MUTANTS = [
                               "def fold_batchnorm(linear, bn):\n"
                               "    return _fuse(copy.deepcopy(linear).eval(), copy.deepcopy(bn).eval())\n"},
            ("test_fold_batchnorm",), "library's own implementation", "wraps torch.nn.utils.fusion.fuse_linear_bn_eval"),
+    # attack 6: no fold at all, bn(linear(x)) computed by the returned layer's code on top of unfolded weights
+    Mutant("inf_fold_forward_hook", A,
+           {"fold_batchnorm": "import copy\ndef fold_batchnorm(linear, bn):\n"
+                              "    inner = copy.deepcopy(linear)\n"
+                              "    mean, shift = bn.running_mean.clone(), bn.bias.detach().clone()\n"
+                              "    scale = (bn.weight / torch.sqrt(bn.running_var + bn.eps)).detach().clone()\n"
+                              "    folded = torch.nn.Linear(linear.in_features, linear.out_features, dtype=linear.weight.dtype)\n"
+                              "    folded.register_forward_hook(lambda module, args, out: (inner(args[0]) - mean) * scale + shift)\n"
+                              "    return folded\n"},
+           ("test_fold_batchnorm",), "not the fold", "a forward hook computes bn(linear(x)); weights unfolded"),
+    Mutant("inf_fold_subclass_forward", A,
+           {"fold_batchnorm": "import copy\nclass _NotFolded(torch.nn.Linear):\n"
+                              "    def __init__(self, linear, bn):\n"
+                              "        super().__init__(linear.in_features, linear.out_features, dtype=linear.weight.dtype)\n"
+                              "        self.inner, self.mean = copy.deepcopy(linear), bn.running_mean.clone()\n"
+                              "        self.scale = (bn.weight / torch.sqrt(bn.running_var + bn.eps)).detach().clone()\n"
+                              "        self.shift = bn.bias.detach().clone()\n"
+                              "    def forward(self, x):\n"
+                              "        return (self.inner(x) - self.mean) * self.scale + self.shift\n"
+                              "def fold_batchnorm(linear, bn):\n    return _NotFolded(linear, bn)\n"},
+           ("test_fold_batchnorm",), "not the fold", "an nn.Linear subclass whose forward computes bn(linear(x))"),
 ]
