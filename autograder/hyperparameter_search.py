@@ -445,7 +445,7 @@ def _config_space_inputs(*, space: dict | None = None, n_draws: int = 2000, seed
             if not inner[1] < inner[2] or (inner[0] == "log" and inner[1] <= 0):
                 raise ValueError(f"bad range for {name!r}")
             continuous |= condition is None
-            tests += 1
+            tests += 2   # the distribution, and consecutive draws independent (_check_consecutive_draws)
         else:
             if inner[0] == "choice":
                 pmf = np.full(len(inner[1]), 1.0 / len(inner[1]))
@@ -499,6 +499,33 @@ def _identity_control(sample_config, seed: int):
         return found
     except Exception:  # noqa: BLE001 -- the main draws already tell what fails
         return None
+
+
+def _check_consecutive_draws(configs: list, name: str, median: float, share: float, what: str) -> None:
+    """Draws 0 and 1, 2 and 3, ... of a continuous name are independent: each pair falls on one side of the
+    distribution's median with probability exactly 1/2, so the pairs that do are Binomial(pairs, 1/2) (two-sided
+    interval of confidence 1 - share). A sampler whose draws depend on the one before passes every test of each
+    name's distribution: a mirrored second draw (low + high - v, antithetic pairs: attack 6) never falls on the
+    same side, a repeated one always does."""
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    from scipy.stats import binom
+
+    same, pairs = 0, 0
+    for first, second in zip(configs[0::2], configs[1::2]):
+        if name in first and name in second:
+            a, b = float(first[name]) - median, float(second[name]) - median
+            if a != 0 and b != 0:
+                pairs += 1
+                same += (a > 0) == (b > 0)
+    if pairs < 20:
+        return
+    lo, hi = binom.interval(1 - share, pairs, 0.5)
+    if not lo <= same <= hi:
+        raise CheckFailed(_("{what}: of {pairs} pairs of consecutive draws (0 and 1, 2 and 3, ...), {same} had both values "
+                          "of {name!r} on the same side of its median {median:.4g}; independent draws do so in half of "
+                          "the pairs, Binomial({pairs}, 0.5), within [{lo}, {hi}] with probability 1 - {share:.2g}: each "
+                          "call must draw afresh from rng, whatever the call before drew").format(
+                              what=what, pairs=pairs, same=same, name=name, median=median, lo=int(lo), hi=int(hi), share=share))
 
 
 def _discrete_ks_pvalue(values: np.ndarray, low: int, pmf: np.ndarray) -> float:
@@ -708,6 +735,8 @@ def check_sample_config(record, inputs) -> None:
                 scipy_name = f"loguniform({low:g}, {high:g})" if kind == "log" else f"uniform({low:g}, {high - low:g})"
                 raise CheckFailed(_("{what}: the {m} values of {name!r} do not follow scipy.stats.{scipy_name} "
                                   "(Kolmogorov-Smirnov p = {p:.2g} < {share:.2g}){hint}").format(what=what, m=m, name=name, scipy_name=scipy_name, p=p, share=share, hint=hint))
+            _check_consecutive_draws(configs, name, math.sqrt(low * high) if kind == "log" else (low + high) / 2,
+                                     share, what)
         elif kind in ("int", "int_log"):
             low, high = inner[1], inner[2]
             floats = [v for v in values if not _is_integer(v)]

@@ -310,7 +310,7 @@ def test_split_compares_seeds_only_where_two_shuffles_rarely_coincide():
 
 def test_sample_config_gates_the_tests_a_correct_answer_could_fail_by_chance():
     inputs = hs._config_space_inputs()
-    assert inputs["share"] == hs.ALPHA / 10   # 3 floats, 3 discrete names (two tests each), the other seed
+    assert inputs["share"] == hs.ALPHA / 13   # 3 floats and 3 discrete names (two tests each), the other seed
     assert inputs["other_seed"]
     few = hs._config_space_inputs(space={"c": ("choice", [1, 2])}, n_draws=15)
     assert not few["other_seed"]              # two seeds give the same 15 draws with probability 2**-15
@@ -383,3 +383,25 @@ def test_rewriting_the_objectives_record_is_hidden_code(code):
 
     result = review([(1, code)], [], RULES["07_hyperparameter_search"])
     assert any("private" in str(f) for f in result.hidden), [str(f) for f in result.hidden]
+
+
+def test_consecutive_draws_that_depend_on_each_other_fail():
+    """Attack 6: a sampler whose every second draw mirrors the one before (low + high - v, antithetic pairs) has
+    exact marginal distributions and scored 22/22; consecutive draws on the same side of the median say so."""
+    def antithetic(space, rng, _last={}):
+        key = id(rng)
+        if key in _last:
+            previous = _last.pop(key)
+            return {name: (spec[1] + spec[2] - previous[name]) if spec[0] == "uniform" else
+                    (spec[1] * spec[2] / previous[name]) if spec[0] == "log" else previous[name]
+                    for name, spec in space.items()}
+        config = {name: float(rng.uniform(spec[1], spec[2])) if spec[0] == "uniform" else
+                  float(np.exp(rng.uniform(np.log(spec[1]), np.log(spec[2])))) for name, spec in space.items()}
+        _last[key] = config
+        return config
+
+    with pytest.raises(CheckFailed, match="same side of its median"):
+        hs.check_sample_config(antithetic, space={"lr": ("log", 1e-4, 1.0), "m": ("uniform", 0.0, 1.0)}, seed=3)
+    for seed in range(30):  # independent draws pass (a false failure has probability below ALPHA per call)
+        hs.check_sample_config(SOLUTION["sample_config"], space={"lr": ("log", 1e-4, 1.0), "m": ("uniform", 0.0, 1.0)},
+                               seed=seed)
