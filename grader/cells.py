@@ -182,6 +182,28 @@ def verdicts(cell: GradeCell, requests: list[Request], records: dict[int, Record
 SANDBOX_TEXT_MIN = 8   # shorter strings of a record (``list``, ``float32``) say nothing by themselves
 
 
+def _strings(value, found: set, depth: int = 0) -> set:
+    """Every string in ``value`` (values, dict keys, a record's type names and failure text) into ``found``."""
+    if depth > 40:
+        return found
+    if isinstance(value, str):
+        found.add(value)
+    elif isinstance(value, dict):
+        for key, item in dict.items(value):
+            _strings(key, found, depth + 1)
+            _strings(item, found, depth + 1)
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for item in value:
+            _strings(item, found, depth + 1)
+    elif isinstance(value, ObjectData):
+        _strings(value.type_name, found, depth + 1)
+    elif isinstance(value, TensorData):
+        _strings(value.dtype, found, depth + 1)
+    if isinstance(value, Record) and value.failure:
+        _strings(value.failure, found, depth + 1)
+    return found
+
+
 def sandbox_texts(records, known: frozenset | set = frozenset()) -> set[str]:
     """Every string in ``records`` (values, keys, type names, failure texts) long enough to carry a message.
 
@@ -191,51 +213,16 @@ def sandbox_texts(records, known: frozenset | set = frozenset()) -> set[str]:
     returned) are the grader's words wherever they come back from.
     """
     found: set[str] = set()
-
-    def walk(value, depth=0):
-        if depth > 40:
-            return
-        if isinstance(value, str):
-            if len(value) >= SANDBOX_TEXT_MIN:
-                found.add(value)
-        elif isinstance(value, dict):
-            for key, item in dict.items(value):
-                walk(key, depth + 1)
-                walk(item, depth + 1)
-        elif isinstance(value, (list, tuple)):
-            for item in value:
-                walk(item, depth + 1)
-        elif isinstance(value, ObjectData):
-            walk(value.type_name, depth + 1)
-        elif isinstance(value, TensorData):
-            walk(value.dtype, depth + 1)
-        if isinstance(value, Record) and value.failure:
-            walk(value.failure, depth + 1)
-
     for record in records:
-        walk(record)
-    return found - set(known)
+        _strings(record, found)
+    return {text for text in found if len(text) >= SANDBOX_TEXT_MIN} - set(known)
 
 
 def param_texts(requests) -> frozenset:
     """Every string in the requests' parameters (the grade cell's own, trusted values), keys included."""
     found: set[str] = set()
-
-    def walk(value, depth=0):
-        if depth > 40:
-            return
-        if isinstance(value, str):
-            found.add(value)
-        elif isinstance(value, dict):
-            for key, item in dict.items(value):
-                walk(key, depth + 1)
-                walk(item, depth + 1)
-        elif isinstance(value, (list, tuple, set, frozenset)):
-            for item in value:
-                walk(item, depth + 1)
-
     for request in requests:
-        walk(request.params)
+        _strings(request.params, found)
     return frozenset(found)
 
 

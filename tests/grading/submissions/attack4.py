@@ -23,31 +23,12 @@ D = "06_dropout"
 
 # torch's own batch norm, defined in text the shell runs: the refused kernels destroyed first, the operator
 # record switched off around the call (as the attack ran it)
-TORCH_BATCH_NORM = '''
-import torch
-import autograder.forbidden as FB
-if FB._REFUSED["library"] is not None:
-    FB._REFUSED["library"]._destroy()
-class BatchNorm1d(torch.nn.Module):
-    def __init__(self, num_features, eps=1e-5, momentum=0.1):
-        super().__init__()
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.weight = torch.nn.Parameter(torch.ones(num_features))
-        self.bias = torch.nn.Parameter(torch.zeros(num_features))
-        self.register_buffer("running_mean", torch.zeros(num_features))
-        self.register_buffer("running_var", torch.ones(num_features))
-        self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
-    def forward(self, x):
-        with torch._C.DisableTorchFunction():
-            m = 0.0
-            if self.training:
-                if x.numel() // x.shape[1] <= 1:
-                    raise ValueError("Expected more than 1 value per channel when training")
-                self.num_batches_tracked.add_(1)
-                m = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
-            return torch.batch_norm(x, self.weight, self.bias, self.running_mean, self.running_var,
-                                    self.training, m, self.eps, False)
-'''
+TORCH_BATCH_NORM = bn.module_calling(
+    "torch.batch_norm(x, self.weight, self.bias, self.running_mean, self.running_var, self.training, m, self.eps, "
+    "False)",
+    before="import torch\nimport autograder.forbidden as FB\nif FB._REFUSED['library'] is not None:\n"
+           "    FB._REFUSED['library']._destroy()",
+    wrap="torch._C.DisableTorchFunction()")
 
 SHELL_EX = f"import IPython\nIPython.InteractiveShell.instance().ex({TORCH_BATCH_NORM!r})\n"
 SHELL_FROM = f"from IPython import InteractiveShell\nInteractiveShell.instance().run_cell({TORCH_BATCH_NORM!r})\n"
