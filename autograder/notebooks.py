@@ -273,14 +273,9 @@ def catalog_path(assignment: str, lang: str) -> Path:
 
 
 def read_catalog(assignment: str, lang: str):
-    from babel.messages.catalog import Catalog
-    from babel.messages.pofile import read_po
+    from autograder.catalogs import read_file
 
-    path = catalog_path(assignment, lang)
-    if not path.is_file():
-        return Catalog(locale=lang, domain=assignment)
-    with open(path, "rb") as f:
-        return read_po(f, locale=lang, domain=assignment)
+    return read_file(catalog_path(assignment, lang), assignment, lang)
 
 
 def translations(assignment: str, lang: str) -> dict[str, str]:
