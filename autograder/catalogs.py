@@ -72,10 +72,14 @@ def po_path(domain: str, lang: str) -> Path:
 
 
 def read(domain: str, lang: str):
+    return read_file(po_path(domain, lang), domain, lang)
+
+
+def read_file(path: Path, domain: str, lang: str):
+    """The Babel catalog in ``path`` (an empty one if there is no file yet)."""
     from babel.messages.catalog import Catalog
     from babel.messages.pofile import read_po
 
-    path = po_path(domain, lang)
     if not path.is_file():
         return Catalog(locale=lang, domain=domain)
     with open(path, "rb") as f:

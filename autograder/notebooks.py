@@ -129,24 +129,85 @@ def _docstring_positions(source: str) -> set[tuple[int, int]]:
     return found
 
 
-def _print_strings(source: str) -> set[tuple[int, int]]:
-    """Positions of the plain string literals a ``print(...)`` call prints (a visible test's message)."""
+LABEL_CALLS = {"set_xlabel", "set_ylabel", "set_title", "suptitle", "xlabel", "ylabel", "title"}
+LABEL_KEYWORDS = {"label", "title", "xlabel", "ylabel"}
+
+
+def _text_parts(node) -> list:
+    """The string literals (plain or f-strings) that make up a shown value: ``"a"``, ``f"{x} b"``, ``"a" + t``."""
     import ast
 
-    found = set()
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return found
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print":
-            for arg in node.args:
-                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-                    found.add((arg.lineno, arg.col_offset))
+    if isinstance(node, ast.JoinedStr) or isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node]
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return _text_parts(node.left) + _text_parts(node.right)
+    return []
+
+
+def _loop_labels(loop) -> list:
+    """The string literals a demo loop only shows: ``for name, X in [("raw pixels", ...), ...]`` where
+    ``name`` is never used as a key (``curves[name]``), so that it is a label, not a name the code looks up."""
+    import ast
+
+    if not (isinstance(loop.target, ast.Tuple) and isinstance(loop.iter, (ast.List, ast.Tuple))
+            and loop.iter.elts and all(isinstance(row, ast.Tuple) for row in loop.iter.elts)):
+        return []
+    keys = {node.slice.id for stmt in loop.body for node in ast.walk(stmt)
+            if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Name)}
+    found = []
+    for k, target in enumerate(loop.target.elts):
+        if not isinstance(target, ast.Name) or target.id in keys:
+            continue
+        for row in loop.iter.elts:
+            if k < len(row.elts) and isinstance(row.elts[k], ast.Constant) and isinstance(row.elts[k].value, str):
+                found.append(row.elts[k])
     return found
 
 
-_STRING = re.compile(r'^(?P<prefix>[rRuU]?)(?P<quote>"""|\'\'\'|"|\')(?P<body>.*)(?P=quote)$', re.S)
+def _shown_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """(start, end) positions of the string literals a reader sees in a demo's output: what ``print(...)``
+    prints (a visible test's message too), a figure's labels and titles, and a demo loop's row labels.
+    Implicitly concatenated literals (``f"a {x} " "b"``) are one span, each of their tokens a unit."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    shown = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            if name == "print":
+                for arg in node.args:
+                    shown += _text_parts(arg)
+            elif name in LABEL_CALLS and node.args:
+                shown += _text_parts(node.args[0])
+            for keyword in node.keywords:
+                if keyword.arg in LABEL_KEYWORDS:
+                    shown += _text_parts(keyword.value)
+        elif isinstance(node, ast.For):
+            shown += _loop_labels(node)
+    return [((n.lineno, n.col_offset), (n.end_lineno, n.end_col_offset)) for n in shown]
+
+
+def fields(text: str) -> list[tuple] | None:
+    """The replacement fields of an f-string's body (``{expr!r:spec}``), sorted; None if it has none.
+
+    A translation may move the fields, never change them: their expressions run. A quoted field
+    (``{'label':<30}``) is words, and may be translated."""
+    import string
+
+    if "{" not in text and "}" not in text:
+        return None
+    try:
+        return sorted(("<text>" if name[:1] and name[:1] in "'\"" else name, spec, conversion)  # a quoted label is words
+                      for _lit, name, spec, conversion in string.Formatter().parse(text) if name is not None)
+    except ValueError:
+        return [("unbalanced", text.count("{"), text.count("}"))]
+
+
+_STRING = re.compile(r'^(?P<prefix>[rRuUfF]{0,2})(?P<quote>"""|\'\'\'|"|\')(?P<body>.*)(?P=quote)$', re.S)
 
 
 def code_units(source: str) -> list[tuple[int, int, str, str]]:
@@ -160,7 +221,11 @@ def code_units(source: str) -> list[tuple[int, int, str, str]]:
     def at(row, col):
         return offsets[row - 1] + col
 
-    docstrings, printed = _docstring_positions(source), _print_strings(source)
+    docstrings, shown = _docstring_positions(source), _shown_spans(source)
+
+    def is_shown(position):
+        return any(start <= position < end for start, end in shown)
+
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
     except (tokenize.TokenError, IndentationError, SyntaxError):
@@ -174,7 +239,7 @@ def code_units(source: str) -> list[tuple[int, int, str, str]]:
                     or text.startswith(("noqa", "type:", "pragma"))):
                 continue
             units.append((at(row, col) + match.end(), at(end_row, end_col), text, "comment"))
-        elif token.type == tokenize.STRING and ((row, col) in docstrings or (row, col) in printed):
+        elif token.type == tokenize.STRING and ((row, col) in docstrings or is_shown((row, col))):
             match = _STRING.match(token.string)
             if not match or "\\" in match.group("body") and match.group("prefix").lower() != "r":
                 continue
@@ -208,14 +273,9 @@ def catalog_path(assignment: str, lang: str) -> Path:
 
 
 def read_catalog(assignment: str, lang: str):
-    from babel.messages.catalog import Catalog
-    from babel.messages.pofile import read_po
+    from autograder.catalogs import read_file
 
-    path = catalog_path(assignment, lang)
-    if not path.is_file():
-        return Catalog(locale=lang, domain=assignment)
-    with open(path, "rb") as f:
-        return read_po(f, locale=lang, domain=assignment)
+    return read_file(catalog_path(assignment, lang), assignment, lang)
 
 
 def translations(assignment: str, lang: str) -> dict[str, str]:
@@ -267,6 +327,8 @@ def translate_cell(cell, words: dict[str, str]):
             if kind != "comment":
                 quote = source[start - 1]
                 if quote in new or "\\" in new:  # a translation never ends a string early
+                    continue
+                if fields(new) != fields(text):  # nor changes the code an f-string runs
                     continue
             source = source[:start] + new + source[end:]
         cell.source = source
@@ -412,6 +474,8 @@ def problems(assignment: str, lang: str = "ko") -> list[str]:
             found.append(f"{assignment}: untranslated: {text[:80]!r} ({wanted[text]})")
         elif entry.fuzzy:
             found.append(f"{assignment}: fuzzy: {text[:80]!r} ({wanted[text]})")
+        elif fields(entry.string) != fields(text):
+            found.append(f"{assignment}: the translation changes the {{fields}}: {text[:80]!r} ({wanted[text]})")
     return found
 
 

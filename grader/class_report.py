@@ -209,6 +209,8 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; }
 img { max-width: 100%; height: auto; display: block; margin: 0.5rem 0; }
 .gap { background: #fde8d7; } pre { white-space: pre-wrap; margin: 0; font-size: 0.85rem; }
 .figures { display: flex; flex-wrap: wrap; gap: 1rem; } .muted { color: #666; }
+.wide { overflow-x: auto; max-width: 100%; }  /* a table wider than a phone scrolls in its own box */
+td { overflow-wrap: anywhere; }
 """
 
 
@@ -219,7 +221,7 @@ def _table(header: list[str], rows: list[list[str]], numeric: set[int] = frozens
         cls = f' class="{row_class(i)}"' if row_class and row_class(i) else ""
         body.append(f"<tr{cls}>" + "".join(f'<td class="n">{c}</td>' if j in numeric else f"<td>{c}</td>"
                                           for j, c in enumerate(row)) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return f"<div class=\"wide\"><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
 
 
 def render(records: list[dict], book_url: str | None = None, lang: str | None = None) -> str:

@@ -157,7 +157,8 @@ def test_report_links_every_mistake_to_an_existing_book_anchor(graded):
     assert all(src.startswith("data:image/png;base64,") for src in re.findall(r"<img src='([^']+)'", page))
 
 
-def test_report_opens_in_chromium_with_every_image_loaded(graded):
+@pytest.mark.parametrize("width", [1280, 390])
+def test_report_opens_in_chromium_with_every_image_loaded(graded, width):
     from tests.test_book_in_browser import _chromium
 
     chromium = _chromium()
@@ -167,7 +168,7 @@ def test_report_opens_in_chromium_with_every_image_loaded(graded):
     errors, outside = [], []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context = browser.new_context(viewport={"width": width, "height": 900})
         context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("file:", "data:"))
                       else (outside.append(route.request.url), route.abort()))
         tab = context.new_page()
@@ -176,14 +177,50 @@ def test_report_opens_in_chromium_with_every_image_loaded(graded):
         tab.goto((out / "report.html").as_uri(), wait_until="load")
         images = tab.evaluate("[...document.images].map(i => [i.complete, i.naturalWidth, i.alt])")
         width = tab.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        tab.screenshot(path=str(SCREENSHOT), full_page=True)
+        if width == 1280:
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            tab.screenshot(path=str(SCREENSHOT), full_page=True)
         browser.close()
     assert not errors, errors
     assert not outside, outside
     assert len(images) == 2 + 2 + 1   # a histogram and a pass-rate chart per assignment, the mistakes chart
     assert all(complete and natural > 0 and len(alt.split()) >= 5 for complete, natural, alt in images), images
     assert width[0] <= width[1], f"the report scrolls sideways: {width}"
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_feedback_page_fits_the_screen_in_chromium(graded, width):
+    """A feedback page read on a laptop and on a phone: nothing scrolls the page sideways (long code scrolls in
+    its own box), and no grade cell's heading (its id, score and link) covers the code below it."""
+    from tests.test_book_in_browser import _chromium
+    from playwright.sync_api import sync_playwright
+
+    out, _, _ = graded
+    page = out / "feedback" / "fit-ddof1-01-0" / "01_normalization" / "01_normalization.html"
+    outside = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=_chromium(), args=["--no-sandbox"])
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("file:", "data:"))
+                      else (outside.append(route.request.url), route.abort()))
+        tab = context.new_page()
+        tab.goto(page.as_uri(), wait_until="load")
+        scroll = tab.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        panels = tab.evaluate("""[...document.querySelectorAll('div.nbgrader_cell')].map(cell => {
+            const head = cell.querySelector('.panel-heading').getBoundingClientRect();
+            const body = cell.querySelector('.panel-body').getBoundingClientRect();
+            const score = cell.querySelector('.panel-heading .pull-right');
+            const s = score ? score.getBoundingClientRect() : head;
+            return [head.bottom, body.top, s.bottom, s.right, head.right, body.width, cell.getBoundingClientRect().width];
+        })""")
+        browser.close()
+    assert not outside, outside
+    assert scroll[0] <= scroll[1], f"the feedback page scrolls sideways at {width} px: {scroll}"
+    assert len(panels) >= 9, f"{len(panels)} grade cells found in {page}"
+    for head_bottom, body_top, score_bottom, score_right, head_right, body_width, cell_width in panels:
+        assert head_bottom <= body_top + 0.5 and score_bottom <= body_top + 0.5, (width, panels)
+        assert score_right <= head_right + 0.5
+        assert body_width >= 0.9 * cell_width  # the code box takes the panel's width
 
 
 def test_feedback_names_the_mistake_and_links_to_the_book_offline(graded):
