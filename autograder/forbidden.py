@@ -151,7 +151,11 @@ def sandbox_code(check_module: str) -> tuple[str, ...]:
     """The modules of this check's ``code`` rule that its grading sandbox holds (the libraries it provides:
     torch's, never the course's own ``normreg``): a probe anywhere watches at least these."""
     rules = _BY_MODULE.get(check_module)
-    return () if rules is None else tuple(name for name in rules.code if name.split(".")[0] in rules.libraries)
+    if rules is None:
+        return ()
+    files, folders = watched_code(check_module)  # those installed here (the same environment as the sandbox's)
+    found = set(files.values()) | {name for _folder, name in folders}
+    return tuple(name for name in rules.code if name.split(".")[0] in rules.libraries and name in found)
 
 
 def forbidden_ops(check_module: str, ops: list[str]) -> list[str]:
