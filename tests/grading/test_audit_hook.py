@@ -53,6 +53,12 @@ REFUSED = {
     "the shell through extracted frame locals": (
         "import IPython\nfound = [IPython.extract_module_locals(d)[1] for d in range(1, 12)]\n"
         "shell = next(f['shell'] for f in found if 'shell' in f)\nshell.ex('x = 1')"),
+    # other standard-library routes from a string to code (attack 7's review): each execs from a library file
+    "singledispatch of a string annotation": (
+        "import functools\n@functools.singledispatch\ndef f(x):\n    pass\n"
+        "@f.register\ndef _(x: 'print(1) or int'):\n    pass"),
+    "eval found by pydoc.locate": "import pydoc\npydoc.locate('builtins.eval')('1 + 1')",
+    "a class's string annotations": "import typing\nclass C:\n    a: 'print(1) or int'\ntyping.get_type_hints(C)",
     "a module written by the job": (
         "with open('mine.py', 'w') as h:\n    h.write('x = 1')\nimport sys\nsys.path.insert(0, '.')\nimport mine"),
 }
