@@ -45,7 +45,7 @@ import numpy as np
 import torch
 
 from autograder.compare import CheckFailed, assert_close, assert_unchanged, call_learner, to_array
-from autograder.probe import TensorData, capture, check, learner_code, type_name
+from autograder.probe import ObjectData, TensorData, capture, check, learner_code, type_name
 from autograder.mistakes import recognised
 
 ALPHA = 1e-6  # probability that a statistical check fails a correct answer
@@ -814,14 +814,46 @@ def _module_probe(record, Dropout, inputs) -> None:
     small = torch.from_numpy(inputs["small"])
     with learner_code():  # one watch around all the calls (as the expectation check's probe)
         outs = [_module_call(module, small, inputs["train_what"]) for _ in range(MANY_CALLS)]
-    # plain tensors of the input's shape only (a subclass's own code never runs here): stacked, one capture
-    if all(type(o) is torch.Tensor and tuple(o.shape) == MANY_SHAPE for o in outs):
-        record["many"] = torch.stack([o.detach() for o in outs]) != 0   # the record captures it (TensorData)
+    # Every output as plain data, whatever its class: ``capture`` reads a tensor subclass's values with its own
+    # code switched off. The kept units cross the sandbox as one boolean array; an output that is not a real
+    # tensor of the input's shape is recorded instead (``many_bad``), and the verdict fails the test on it:
+    # the independence test is never skipped (attack 7: a tensor subclass returned for this input alone did).
+    kept = []
+    for index, out in enumerate(outs):
+        data = capture(out)
+        if not (isinstance(data, TensorData) and data.shape == MANY_SHAPE and data.array.dtype.kind in "biuf"):
+            got = (ObjectData(f"a tensor of shape {tuple(data.shape)} and dtype {data.dtype}")
+                   if isinstance(data, TensorData) else ObjectData(type_name(data)))
+            record["many_bad"] = {"index": index, "got": got}  # type names only: checked as such on arrival
+            break
+        kept.append(data.array != 0)
+    else:
+        record["many"] = np.stack(kept)
     call_learner(module.eval, name="Dropout.eval")
     if not _forward_backward(record, "eval", module, x, dout, inputs["eval_what"]):
         return
     call_learner(module.train, name="Dropout.train")
     _forward_only(record, "train_again", module, x, inputs["again_what"])
+
+
+def _many_kept(record, label: str) -> np.ndarray:
+    """Verdict: the kept units of the ``MANY_CALLS`` training-mode calls on one small x, or CheckFailed.
+
+    Fails closed: a record without them (an output that was not a real tensor of the input's shape, or
+    none at all) fails the test that needs them, with a message; it never skips it.
+    """
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
+    bad = dict.get(record, "many_bad")
+    if isinstance(bad, dict):
+        index = bad.get("index")
+        raise CheckFailed(_('call {number} of {calls} of {label} in training mode on one x of shape {shape} returned {got}, not a torch.Tensor of real numbers of the input\'s shape: return x * mask / (1 - p), a plain tensor, on every call').format(
+            number=index + 1 if type(index) is int else "?", calls=MANY_CALLS, label=label, shape=MANY_SHAPE,
+            got=type_name(bad.get("got"))))
+    many = record["many"]  # the learner's error where the calls stopped, or "received no value"
+    if not (isinstance(many, np.ndarray) and many.dtype == bool and many.shape == (MANY_CALLS, *MANY_SHAPE)):
+        raise CheckFailed(_('the grader could not read the outputs of {calls} calls of {label} in training mode on one x of shape {shape}').format(
+            calls=MANY_CALLS, label=label, shape=MANY_SHAPE))
+    return many
 
 
 @check(inputs=_module_inputs, probe=_module_probe)
@@ -865,10 +897,7 @@ def check_dropout_module(record, inputs) -> None:
         again = _module_output(record, "train_second", shape, what)
         if np.array_equal(again != 0, kept):
             raise CheckFailed(_('{label} in training mode called twice on the same input: {same_mask}').format(label=label, same_mask=SAME_MASK()))
-    many = dict.get(record, "many")
-    many = many.array if isinstance(many, TensorData) else None
-    if isinstance(many, np.ndarray) and many.dtype == bool and many.shape == (MANY_CALLS, *MANY_SHAPE):
-        check_units_independent(many, rate, alpha=ALPHA / 3, what=_('{label} in training mode called {calls} times on one x of shape {shape}').format(label=label, calls=MANY_CALLS, shape=MANY_SHAPE))
+    check_units_independent(_many_kept(record, label), rate, alpha=ALPHA / 3, what=_('{label} in training mode called {calls} times on one x of shape {shape}').format(label=label, calls=MANY_CALLS, shape=MANY_SHAPE))
 
     what = inputs["eval_what"]
     reference = torch.nn.Dropout(rate).eval()

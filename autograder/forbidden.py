@@ -147,6 +147,17 @@ def watched_code(check_module: str) -> tuple[dict[str, str], tuple[tuple[str, st
     return files, tuple(dict.fromkeys(folders))
 
 
+def sandbox_code(check_module: str) -> tuple[str, ...]:
+    """The modules of this check's ``code`` rule that its grading sandbox holds (the libraries it provides:
+    torch's, never the course's own ``normreg``): a probe anywhere watches at least these."""
+    rules = _BY_MODULE.get(check_module)
+    if rules is None:
+        return ()
+    files, folders = watched_code(check_module)  # those installed here (the same environment as the sandbox's)
+    found = set(files.values()) | {name for _folder, name in folders}
+    return tuple(name for name in rules.code if name.split(".")[0] in rules.libraries and name in found)
+
+
 def forbidden_ops(check_module: str, ops: list[str]) -> list[str]:
     """The recorded torch functions (``"torch:dropout"``, ``"torch:native_batch_norm"``) this check's exercise forbids."""
     rules = _BY_MODULE.get(check_module)
@@ -163,21 +174,35 @@ class KernelRefused(RuntimeError):
     """Raised by a forbidden torch kernel, or a forbidden library helper, inside the class grader's sandbox."""
 
 
+# whether the refusing kernels are registered ("library": True once they are), and what was registered
 _REFUSED: dict = {"library": None, "impls": []}
-TRIED: set = set()  # the refused kernels and helpers called since the probe began (``probe.Check.run_probe``)  # the registration that refuses, and what it registers
+TRIED: set = set()  # the refused kernels and helpers called since the probe began (``probe.Check.run_probe``)
 
 
 def _register() -> None:
+    """Register the refusing kernels for good: no Python object the job can reach undoes them.
+
+    ``torch.library.Library`` keeps its registration in a handle that its ``_destroy()`` (or the
+    finalizer ``weakref.finalize`` keeps for it) resets, putting torch's own kernels back: a notebook that
+    reached that object would have them (attack 7 did, through code run while a library was imported).
+    So the registration is made with the dispatcher's own handle, and that handle is leaked: its reference
+    count is raised once more through the C API and the grader keeps no reference to it. Nothing in Python
+    points to it (only ``gc``'s object walks could find it, and the audit hook refuses them), and it is
+    never freed, so the kernels stay registered until the job ends.
+    """
+    import ctypes
     import warnings
 
     import torch
 
-    library = torch.library.Library("aten", "IMPL")
+    handle = torch._C._dispatch_library("IMPL", "aten", "", __file__, 0)
     with warnings.catch_warnings():  # "overriding a previously registered kernel": that is the point
         warnings.simplefilter("ignore")
         for name, kernel, key in _REFUSED["impls"]:
-            library.impl(name, kernel, key)
-    _REFUSED["library"] = library  # kept alive: destroying it would put the kernels back
+            handle.impl(name, key, kernel, False)
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(handle))  # never freed: its registrations last as long as the job
+    del handle
+    _REFUSED["library"] = True
 
 
 def refuse_kernels(check_modules) -> list[str]:

@@ -59,6 +59,7 @@ MAX_TEXT = 20_000                    # characters of one string
 MAX_DEPTH = 12
 NUMERIC_KINDS = "biufc"              # bool, int, uint, float, complex
 OPS_KEY = "$ops"
+WATCH_KEY = "$watch"                 # what the probe watched: {"torch": bool, "code": [module names]}
 _DTYPE_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _TYPE_NAME = re.compile(r"[A-Za-z_][\w .,<>()\[\]-]{0,199}")
 
@@ -151,8 +152,12 @@ def _real_torch():
 
 
 def _tensor_data(torch, tensor) -> TensorData:
-    with torch.no_grad():
-        plain = torch.Tensor.detach(tensor)
+    """A tensor's values as data; of a subclass too, read as a plain ``torch.Tensor`` with the subclass's own
+    code switched off (its ``__torch_function__``, an overridden ``detach``, ``dtype`` or ``numpy``: none runs)."""
+    with torch.no_grad(), torch._C.DisableTorchFunctionSubclass():
+        plain = torch.Tensor.as_subclass(tensor, torch.Tensor)
+        requires_grad, dtype = bool(plain.requires_grad), plain.dtype
+        plain = torch.Tensor.detach(plain)
         if plain.is_complex():
             data = plain.to(torch.complex128)
         elif plain.dtype.is_floating_point:
@@ -160,7 +165,7 @@ def _tensor_data(torch, tensor) -> TensorData:
         else:
             data = plain.to(torch.int64) if plain.dtype != torch.bool else plain
         array = np.array(data.cpu().numpy(), copy=True)
-    return TensorData(array, str(tensor.dtype).replace("torch.", ""), bool(tensor.requires_grad))
+    return TensorData(array, str(dtype).replace("torch.", ""), requires_grad)
 
 
 # ---------------------------------------------------------------- the record
@@ -509,13 +514,23 @@ class Check:
         if unknown:
             raise TypeError(f"{self.name} got unexpected parameters {sorted(unknown)}")
 
-    def run_probe(self, learners, params) -> Record:
-        """Probe: run the learner's code on fresh inputs; always returns a Record (never raises)."""
+    def run_probe(self, learners, params, _watches_torch=watches_torch, _watched_code=watched_code) -> Record:
+        """Probe: run the learner's code on fresh inputs; always returns a Record (never raises).
+
+        What it watches is decided by ``forbidden``'s functions as they were when this module was imported
+        (bound here, not looked up in a module a notebook can write to), and the record says what was
+        watched (``WATCH_KEY``): the verdict, outside the sandbox, refuses a record that watched less than
+        the exercise's rules ask (``_watched_as_ruled``).
+        """
         from autograder import forbidden
         from autograder.forbidden import imports_of_absent
 
         record = Record()
         seen: set[str] = set()
+        files, folders = _watched_code(self.module)
+        watch = Watch(seen, _watches_torch(self.module), files, folders)
+        dict.__setitem__(record, WATCH_KEY, {"torch": bool(watch.torch), "code": sorted(
+            set(files.values()) | {name for _folder, name in folders})})
         absent = imports_of_absent(self.module, _namespace_of(learners))
         if absent:  # the same on every path: see forbidden.imports_of_absent
             record.fail(absent)
@@ -524,8 +539,6 @@ class Check:
         inputs = self.inputs(**params)  # the course's own code: an error here is the grader's, not the learner's
         tried = forbidden.TRIED
         tried.clear()
-        files, folders = watched_code(self.module)
-        watch = Watch(seen, watches_torch(self.module), files, folders)
         watching = watch.torch or bool(files or folders)
         if watching:
             _RUNNING.append(watch)
@@ -558,6 +571,9 @@ class Check:
         if OPS_KEY not in record and len(record) and watches_torch(self.module):
             # every probe sends its operator list, empty or not: values without it were not stored by a probe
             raise ForbiddenReference(_("tampering: the record of your code's run lacks the list of operators it ran, which every probe sends"))
+        if OPS_KEY in record and not _watched_as_ruled(self.module, dict.get(record, WATCH_KEY)):
+            # the probe's decision of what to watch was changed in the sandbox (attack 7 replaced it)
+            raise ForbiddenReference(_("tampering: the grader's watch of the code your code runs was switched off while it was checked (the record says it watched less than this exercise's rules ask)"))
         used = forbidden_ops(self.module, record.ops())
         if used:
             if PROFILER_RUNNING in used:
@@ -576,6 +592,22 @@ class Check:
             raise ForbiddenReference(
                 _('your code ran {whose} implementation ({shown}): this exercise asks you to write it yourself').format(whose=whose, shown=shown))
         self.verdict(record, self.inputs(**params))
+
+
+def _watched_as_ruled(check_module: str, watched) -> bool:
+    """Whether a record's ``WATCH_KEY`` says the probe watched at least what this exercise's rules ask.
+
+    Decided where the verdict runs: torch functions where the ``ops`` rule asks, and every module of the
+    ``code`` rule that the exercise's grading sandbox holds (torch's; the course's own helpers are absent
+    there, so they cannot run either, see ``forbidden.watched_code``).
+    """
+    from autograder.forbidden import sandbox_code, watches_torch as rule_watches_torch
+
+    if type(watched) is not dict or type(watched.get("torch")) is not bool or type(watched.get("code")) is not list:
+        return False
+    if rule_watches_torch(check_module) and not watched["torch"]:
+        return False
+    return set(sandbox_code(check_module)) <= {name for name in watched["code"] if type(name) is str}
 
 
 def _namespace_of(learners) -> dict | None:

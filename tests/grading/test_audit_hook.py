@@ -53,6 +53,12 @@ REFUSED = {
     "the shell through extracted frame locals": (
         "import IPython\nfound = [IPython.extract_module_locals(d)[1] for d in range(1, 12)]\n"
         "shell = next(f['shell'] for f in found if 'shell' in f)\nshell.ex('x = 1')"),
+    # other standard-library routes from a string to code (attack 7's review): each execs from a library file
+    "singledispatch of a string annotation": (
+        "import functools\n@functools.singledispatch\ndef f(x):\n    pass\n"
+        "@f.register\ndef _(x: 'print(1) or int'):\n    pass"),
+    "eval found by pydoc.locate": "import pydoc\npydoc.locate('builtins.eval')('1 + 1')",
+    "a class's string annotations": "import typing\nclass C:\n    a: 'print(1) or int'\ntyping.get_type_hints(C)",
     "a module written by the job": (
         "with open('mine.py', 'w') as h:\n    h.write('x = 1')\nimport sys\nsys.path.insert(0, '.')\nimport mine"),
 }
@@ -134,3 +140,99 @@ def test_honest_magics_help_and_private_attributes_run(warm):
             assert "after" in text, (name, outputs)
     assert "after 45 captured" in "".join(o.get("text", "") for o in run.cells[names.index("after capture")]["outputs"])
     assert "Return the number of items" in "".join(o.get("text", "") for o in run.cells[names.index("help")]["outputs"])
+
+
+# Attack 7: learner code called back while a library is imported (matplotlib logs at DEBUG during its import)
+# borrowed the import to evaluate string annotations. Each route is one job (a library is imported once per job):
+# its first cell sets the callback and imports matplotlib, its second raises what the callback met.
+IMPORT_TIME_SETUP = r'''
+import functools, logging, typing
+HOLD = {"errors": []}
+def _setup(a: "HOLD.update(ran=True)"):
+    pass
+class _Annotated:
+    b: "HOLD.update(ran=True)"
+def _try(target=_setup):
+    if "ran" not in HOLD and not HOLD["errors"]:
+        try:
+            typing.get_type_hints(target)
+        except Exception as error:
+            HOLD["errors"].append(error)
+'''
+IMPORT_TIME_ROUTES = {
+    "a logging.Handler": "class _H(logging.Handler):\n    def emit(self, record):\n        _try()\n"
+                         "logging.getLogger().addHandler(_H())",
+    "a handler's filter function": "_h = logging.StreamHandler()\n_h.addFilter(lambda record: _try() or True)\n"
+                                   "logging.getLogger().addHandler(_h)",
+    # no learner frame at all between the import and typing: a partial of typing.get_type_hints is the filter
+    "a partial of typing.get_type_hints as a filter": (
+        "class _F:\n    pass\n_f = _F()\n_f.filter = functools.partial(typing.get_type_hints, _setup, None, None)\n"
+        "_h = logging.StreamHandler()\n_h.addFilter(_f)\nlogging.getLogger().addHandler(_h)\n"
+        "HOLD['errors'] = []\n_try = None"),
+    "a log record factory": (
+        "_old = logging.getLogRecordFactory()\ndef _factory(*args, **kwargs):\n    _try(_Annotated)\n"
+        "    return _old(*args, **kwargs)\nlogging.setLogRecordFactory(_factory)"),
+    "a Formatter": ("class _Fmt(logging.Formatter):\n    def format(self, record):\n        _try(_Annotated)\n"
+                    "        return 'x'\n_h = logging.StreamHandler()\n_h.setFormatter(_Fmt())\n"
+                    "logging.getLogger().addHandler(_h)"),
+}
+IMPORT_TIME_TRIGGER = "logging.getLogger().setLevel(logging.DEBUG)\nimport matplotlib\nlogging.getLogger().setLevel(logging.WARNING)\n"
+IMPORT_TIME_REPORT = '''
+assert "ran" not in HOLD, "the annotation was evaluated"
+print("errors", [type(e).__name__ for e in HOLD["errors"]])
+if HOLD["errors"]:
+    raise HOLD["errors"][0]
+'''
+
+
+@pytest.mark.parametrize("route", list(IMPORT_TIME_ROUTES))
+def test_learner_code_called_during_an_import_cannot_evaluate_text(warm, route):
+    setup = IMPORT_TIME_SETUP + IMPORT_TIME_ROUTES[route] + "\n"
+    if "partial" in route:  # the partial raises in the handler's filter, which logging lets through: the import fails
+        run = warm.run(_job(setup + IMPORT_TIME_TRIGGER, "print(HOLD)"), 2)
+        assert run.done and not run.failure, (run.failure, run.detail)
+        errors = [o for o in run.cells[0]["outputs"] if o.get("output_type") == "error"]
+        assert errors and errors[0]["ename"] == "PermissionError" and "typing.py" in errors[0]["evalue"], errors
+        assert "ran" not in "".join(o.get("text", "") for o in run.cells[1]["outputs"]), run.cells[1]["outputs"]
+        return
+    run = warm.run(_job(setup + IMPORT_TIME_TRIGGER, IMPORT_TIME_REPORT), 2)
+    assert run.done and not run.failure, (run.failure, run.detail)
+    assert not [o for o in run.cells[0]["outputs"] if o.get("output_type") == "error"], run.cells[0]["outputs"]
+    errors = [o for o in run.cells[1]["outputs"] if o.get("output_type") == "error"]
+    assert errors and errors[0]["ename"] == "PermissionError" and "refused by the grader" in errors[0]["evalue"], \
+        (route, run.cells[1]["outputs"])
+
+
+HONEST_IMPORT_TIME = r'''
+import copy, logging
+import torch
+seen = []
+class Keep(logging.Handler):
+    def emit(self, record):
+        seen.append(record.name)
+logging.getLogger().addHandler(Keep())
+logging.getLogger().setLevel(logging.DEBUG)
+import matplotlib
+logging.getLogger().setLevel(logging.WARNING)
+layer = copy.deepcopy(torch.nn.Linear(2, 2))  # imports torch.distributed.nn, which generates a class (exec)
+print("honest", bool(seen), type(layer).__name__)
+'''
+
+
+def test_honest_handlers_and_a_library_generating_code_at_import_still_run(warm):
+    run = warm.run(_job(HONEST_IMPORT_TIME), 1)
+    assert run.done and not run.failure, (run.failure, run.detail)
+    outputs = run.cells[0]["outputs"]
+    assert not [o for o in outputs if o.get("output_type") == "error"], outputs
+    assert "honest True Linear" in "".join(o.get("text", "") for o in outputs), outputs
+
+
+def test_the_timing_magic_refuses_code_a_learner_function_hands_it():
+    """Unit: a %time exec is the cell's own only when the cell's top-level code called the magic."""
+    from grader import audit
+
+    def frame_chain():
+        import sys
+        return sys._getframe(0)
+
+    assert not audit._magic_called_by_a_cell(frame_chain(), "/nowhere/IPython/")

@@ -306,3 +306,114 @@ def test_masks_of_a_fixed_size_or_a_block_are_named(p):
     one_block = ((np.arange(10000) + 1234) % 10000) < int(10000 * (1 - p))
     with pytest.raises(CheckFailed, match="not dropped independently"):
         dropout.check_neighbours_independent(one_block, p, what="x")
+
+
+# ---------------------------------------------------------------- attack 7: the module's independence test
+
+class _Sub(torch.Tensor):
+    """A learner's tensor subclass; its own code must never run while the probe reads its values."""
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        return super().__torch_function__(func, types, args, kwargs or {})
+
+
+class _Lying(torch.Tensor):
+    """A subclass whose own code would show other values (a fresh Bernoulli mask) than those returned."""
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        if getattr(func, "__name__", "") in ("detach", "as_subclass", "numpy", "to", "cpu", "stack", "ne", "__ne__"):
+            plain = args[0].as_subclass(torch.Tensor) if isinstance(args[0], torch.Tensor) else args[0]
+            return func(plain * (torch.rand_like(plain) >= 0.5), *args[1:], **(kwargs or {}))
+        return super().__torch_function__(func, types, args, kwargs or {})
+
+
+def _fixed_count(wrap=lambda out, x: out):
+    """A Dropout module keeping exactly round(n (1 - p)) units per call (units not independent)."""
+
+    class Dropout(torch.nn.Module):
+        def __init__(self, p=0.5):
+            super().__init__()
+            self.p = p
+
+        def forward(self, x):
+            if not self.training or self.p == 0:
+                return x
+            if self.p == 1:
+                return x * 0.0
+            n = x.numel()
+            keep = torch.zeros(n, dtype=x.dtype)
+            keep[torch.randperm(n)[: int(round(n * (1 - self.p)))]] = 1
+            return wrap(x * keep.reshape(x.shape) / (1 - self.p), x)
+
+    return Dropout
+
+
+def _solution_wrapped(wrap):
+    class Dropout(SOLUTION["Dropout"]):
+        def forward(self, x):
+            return wrap(super().forward(x), x)
+    return Dropout
+
+
+SMALL_ONLY = lambda cls: (lambda out, x: out.as_subclass(cls) if tuple(x.shape) == dropout.MANY_SHAPE else out)  # noqa: E731
+
+
+@pytest.mark.parametrize("wrap", [lambda out, x: out, lambda out, x: out.as_subclass(_Sub),
+                                  SMALL_ONLY(_Sub), SMALL_ONLY(_Lying)],
+                         ids=["plain", "subclass", "subclass-small-only", "lying-subclass-small-only"])
+def test_a_fixed_count_module_fails_independence_whatever_tensor_class_it_returns(wrap):
+    """Attack 7 (2): a tensor subclass, even for the many-calls input alone, switched the test off (16/16)."""
+    record = dropout.check_dropout_module.run_probe([_fixed_count(wrap)], {"seed": 3})
+    assert isinstance(dict.get(record, "many"), np.ndarray) and record["many"].shape == (200, 4, 5)
+    with pytest.raises(CheckFailed, match="independently"):
+        dropout.check_dropout_module.run_verdict(decode(encode(record)), {"seed": 3})
+
+
+@pytest.mark.parametrize("wrap", [lambda out, x: out.as_subclass(_Sub), SMALL_ONLY(_Sub)],
+                         ids=["subclass", "subclass-small-only"])
+def test_an_honest_module_returning_a_tensor_subclass_keeps_its_marks(wrap):
+    for seed in (1, 2):
+        record = dropout.check_dropout_module.run_probe([_solution_wrapped(wrap)], {"seed": seed})
+        dropout.check_dropout_module.run_verdict(decode(encode(record)), {"seed": seed})
+
+
+@pytest.mark.parametrize("bad", [lambda out, x: out.numpy(), lambda out, x: out[:, :4], lambda out, x: None,
+                                 lambda out, x: out.to(torch.complex64)],
+                         ids=["ndarray", "wrong-shape", "None", "complex"])
+def test_many_calls_that_cannot_be_read_fail_the_test_not_skip_it(bad):
+    """Fail closed: an output of the many-calls input that is not a real tensor of its shape fails with a message."""
+    wrap = lambda out, x: bad(out, x) if tuple(x.shape) == dropout.MANY_SHAPE else out  # noqa: E731
+    record = dropout.check_dropout_module.run_probe([_solution_wrapped(wrap)], {"seed": 4})
+    assert "many" not in record and isinstance(dict.get(record, "many_bad"), dict)
+    with pytest.raises(CheckFailed, match="call 1 of 200"):
+        dropout.check_dropout_module.run_verdict(decode(encode(record)), {"seed": 4})
+
+
+def test_a_record_without_the_many_calls_fails_the_test():
+    record = dropout.check_dropout_module.run_probe([SOLUTION["Dropout"]], {"seed": 5})
+    dropout.check_dropout_module.run_verdict(decode(encode(record)), {"seed": 5})
+    dict.pop(record, "many")
+    with pytest.raises(CheckFailed, match="no value for 'many'"):
+        dropout.check_dropout_module.run_verdict(decode(encode(record)), {"seed": 5})
+
+
+def test_the_watch_cannot_be_switched_off_through_the_probe_module(monkeypatch):
+    """Attack 7 set ``probe.watches_torch`` to ``lambda m: False``: the probe binds what it watches, and a
+    record saying it watched less than the exercise's rules ask is tampering."""
+    from autograder import probe
+
+    monkeypatch.setattr(probe, "watches_torch", lambda module: False)
+    monkeypatch.setattr(probe, "watched_code", lambda module: ({}, ()))
+    record = dropout.check_dropout_module.run_probe([_fixed_count(lambda out, x: torch.nn.functional.dropout(x, 0.5))],
+                                                    {"seed": 6})
+    assert "torch:dropout" in record.ops() or "torch:native_dropout" in record.ops()
+    record = dropout.check_dropout_backward.run_probe([SOLUTION["dropout_backward"]], {})
+    dropout.check_dropout_backward.run_verdict(decode(encode(record)), {})
+    dict.__setitem__(record, probe.WATCH_KEY, {"torch": False, "code": []})
+    with pytest.raises(ForbiddenReference, match="tampering: the grader's watch"):
+        dropout.check_dropout_backward.run_verdict(decode(encode(record)), {})
+    dict.pop(record, probe.WATCH_KEY)
+    with pytest.raises(ForbiddenReference, match="tampering: the grader's watch"):
+        dropout.check_dropout_backward.run_verdict(decode(encode(record)), {})

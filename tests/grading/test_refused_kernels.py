@@ -117,33 +117,47 @@ def test_forbidden_kernels_refuse_in_a_job_by_every_route(check, refused):
         assert results[name] == "ran", (name, results[name])
 
 
-def test_refusal_is_per_exercise_and_the_grader_can_build_its_inputs():
-    """In this process (no sandbox): refusing, then the grader's own code put back and refused again."""
-    import torch
-    import torch.nn.functional as F
+PER_EXERCISE = r"""
+import gc
+import pytest
+import torch
+import torch.nn.functional as F
 
-    from autograder.dropout import _backward_inputs
+from autograder import forbidden
+from autograder.dropout import _backward_inputs
 
-    x = torch.ones(4, 3)
-    saved = dict(forbidden._REFUSED), set(forbidden._REFUSED["impls"] and [])
-    try:
-        refused = forbidden.refuse_kernels(["autograder.dropout"])
-        assert "aten::dropout" in refused and not any("batch_norm" in r for r in refused)
-        with pytest.raises(forbidden.KernelRefused):
-            F.dropout(x, 0.5, True)
-        F.batch_norm(x, None, None, training=True)  # not this exercise's kernel
-        inputs = _backward_inputs(seed=3, shape=(5, 4), p=0.3)  # built where dropout refuses: no F.dropout in it
-        assert inputs["mask"].shape == (5, 4)
-        with pytest.raises(forbidden.KernelRefused):
-            torch.nn.Dropout()(x)
-        assert "torch:dropout" in forbidden.TRIED
-    finally:
-        library = forbidden._REFUSED["library"]
-        if library is not None:
-            library._destroy()
-        forbidden._REFUSED.update(library=None, impls=[])
-        forbidden.TRIED.clear()
-    assert F.dropout(x, 0.0, True).equal(x)  # the kernels are torch's again
+x = torch.ones(4, 3)
+refused = forbidden.refuse_kernels(["autograder.dropout"])
+assert "aten::dropout" in refused and not any("batch_norm" in r for r in refused)
+with pytest.raises(forbidden.KernelRefused):
+    F.dropout(x, 0.5, True)
+F.batch_norm(x, None, None, training=True)  # not this exercise's kernel
+inputs = _backward_inputs(seed=3, shape=(5, 4), p=0.3)  # built where dropout refuses: no F.dropout in it
+assert inputs["mask"].shape == (5, 4)
+with pytest.raises(forbidden.KernelRefused):
+    torch.nn.Dropout()(x)
+assert "torch:dropout" in forbidden.TRIED
+# attack 7 undid the refusal with the registering Library's _destroy(): no Python object holds it now
+assert forbidden._REFUSED["library"] is True and not hasattr(forbidden._REFUSED["library"], "_destroy")
+assert forbidden.refuse_kernels(["autograder.dropout"]) == []  # registered once, for good
+other = torch.library.Library("aten", "IMPL")
+other._destroy()
+gc.collect()
+with pytest.raises(forbidden.KernelRefused):
+    F.dropout(x, 0.5, True)
+print("held")
+"""
+
+
+def test_refusal_is_per_exercise_for_good_and_the_grader_can_build_its_inputs():
+    """In a fresh process (no sandbox; the refusal cannot be undone, so not in this one): the exercise's own
+    kernels refuse, others run, the grader's inputs are built, and nothing in Python puts the kernels back."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", PER_EXERCISE], capture_output=True, text=True, timeout=300,
+                         cwd=str(sandbox.REPO))
+    assert run.returncode == 0 and "held" in run.stdout, (run.stdout[-2000:], run.stderr[-4000:])
 
 
 ONE_RULE = r'''

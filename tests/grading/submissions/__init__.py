@@ -27,7 +27,10 @@ student also has a "no submission" row for the three others.
 - ``work_attack3``: hidden code costs only the tests after it, the feedback step stays linear, and feedback
   pages load nothing (the third attack's report);
 - ``attack4``: IPython's shell from a cell, honest names the reading refused, and Korean notebooks noted as
-  edited (the fourth attack's report).
+  edited (the fourth attack's report);
+- ``attack7``: learner code called while a library is imported (a logging handler evaluating string
+  annotations) and the dropout module's independence test switched off by a tensor subclass (the seventh
+  attack's report).
 
 ``prepare_out`` puts stray and corrupt result files in OUT before the run.
 """
@@ -106,14 +109,14 @@ _SOLUTION_BEFORE_CUT = {"os-exit", "segfault", "read-unparsable-cell", "read-hel
 def cases() -> list[Case]:
     import dataclasses
 
-    from tests.grading.submissions import (attack4, batchnorm_inference, batchnorm_training, bookkeeping, dropout,
-                                           isolation, normalization, reading, reading_attack3, sandbox_mounts,
-                                           work_attack3)
+    from tests.grading.submissions import (attack4, attack7, batchnorm_inference, batchnorm_training, bookkeeping,
+                                           dropout, isolation, normalization, reading, reading_attack3,
+                                           sandbox_mounts, work_attack3)
 
     found = normalization.cases() + batchnorm_training.cases() + batchnorm_inference.cases() + dropout.cases()
     found += isolation.cases() + bookkeeping.cases() + reading.cases() + reading_attack3.cases()
     found += sandbox_mounts.cases() + work_attack3.cases()
-    found += attack4.cases()
+    found += attack4.cases() + attack7.cases()
     restated = {**READ_AS_HIDDEN, **reading.READ_NOW}
     found = [dataclasses.replace(c, status=restated[c.student]) if c.student in restated else c for c in found]
     for index, case in enumerate(found):
