@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from autograder.forbidden import verdict_only
 from autograder.compare import CheckFailed, assert_close, call_learner
 from autograder.probe import ObjectData, TensorData, check, learner_code, type_name
 from autograder.mistakes import recognised
@@ -207,6 +208,7 @@ def _buffers(module) -> dict:
 
 # ---------------------------------------------------------------- helpers: inputs and reference
 
+@verdict_only
 def _reference(num_features, eps, momentum, dtype=torch.float64) -> nn.BatchNorm1d:
     kwargs = {}
     if eps is not _DEFAULT:
@@ -490,6 +492,7 @@ def check_batch_of_one(record, inputs) -> None:
 
 # ---------------------------------------------------------------- running statistics
 
+@verdict_only
 def _simulate(batches, momentum, *, biased=False, reversed_momentum=False, var_start=1.0, fixed_for_none=None,
               frozen=False):
     """Running (mean, var) after each batch under one update rule, in float64 NumPy."""

@@ -30,6 +30,7 @@ import torch
 from torch import nn
 from torch.nn.modules import module as _module_globals
 
+from autograder.forbidden import verdict_only
 from autograder.compare import CheckFailed, assert_close, likely_mistake
 from autograder.compare import call_learner as _call_learner
 from autograder.probe import TensorData, check, type_name
@@ -84,6 +85,7 @@ def _leaves(model: nn.Module) -> list[nn.Module]:
     return [leaf for child in children for leaf in _leaves(child)]
 
 
+@verdict_only
 def explicit_forward(model: nn.Module, x: torch.Tensor, layer_types, *, train: bool | None = None) -> dict[str, list]:
     """Run a copy of ``model`` layer by layer on ``x``; return what each kind of recording would hold.
 

@@ -118,6 +118,39 @@ def watches_torch(check_module: str) -> bool:
     return True
 
 
+# ---------------------------------------------------------------- the checks' own reference-like helpers
+
+VERDICT_ONLY: set = set()  # the helpers marked below, by their (unwrapped) code objects
+
+
+def verdict_only(function):
+    """Mark a check module's helper that a verdict compares with and that, with its mistakes switched off, answers
+    the exercise (a NumPy SGD step, the paper's recipe run with torch's BatchNorm1d...): no learner's code may run
+    it, in any exercise and on every grading path.
+
+    Called while a probe watches the learner's code (``probe.learner_code``), the helper notes itself in the
+    probe's record like a forbidden function of the ``code`` rule, and the verdict refuses the answer. A function
+    it returns (``_adam_like()`` returns the step) is marked the same way. Outside the learner's code (a verdict)
+    it costs one list lookup: no profiler runs for it.
+    """
+    import functools
+
+    VERDICT_ONLY.add(function.__code__)
+    name = f"python:{function.__module__}.{function.__name__}"
+
+    @functools.wraps(function)
+    def marked(*args, **kwargs):
+        from autograder.probe import note_verdict_only
+
+        note_verdict_only(name)
+        result = function(*args, **kwargs)
+        if callable(result) and getattr(result, "__module__", None) == function.__module__:
+            result = verdict_only(result)
+        return result
+
+    return marked
+
+
 def watched_code(check_module: str) -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
     """This check's ``code`` rule as ({source file: module name}, ((package folder, package name), ...)).
 

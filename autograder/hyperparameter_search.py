@@ -39,6 +39,7 @@ import math
 
 import numpy as np
 
+from autograder.forbidden import verdict_only
 from autograder.compare import CheckFailed, call_learner
 from autograder.probe import ObjectData, capture, check, type_name
 from autograder.mistakes import mistakes_in, recognised
@@ -1137,6 +1138,7 @@ def _halving_probe(record, successive_halving, inputs) -> None:
     record["calls"] = objective._calls
 
 
+@verdict_only
 def _sklearn_schedule(inputs: dict) -> tuple[list, list]:
     """(resources, [set of config indices] per rung) of scikit-learn's HalvingGridSearchCV on the same scores."""
     import warnings
@@ -1169,6 +1171,7 @@ def _sklearn_schedule(inputs: dict) -> tuple[list, list]:
     return [int(r) for r in search.n_resources_], rungs
 
 
+@verdict_only
 def _simulate(inputs: dict, *, keep=None, best_first=True, until_one=False, first_power=0, growth=None,
               rungs_by=("configs", "budget")):
     """A schedule computed in plain Python, with one rule changed (to name the learner's mistake)."""

@@ -415,6 +415,13 @@ PROFILER_RUNNING = "python:cProfile"     # noted when a profiler in C was runnin
 WATCH_OFF = "python:torch function mode"  # noted when the code returned with the torch watch switched off
 
 
+def note_verdict_only(name: str) -> None:
+    """A check's reference-like helper (``forbidden.verdict_only``) was called: noted if the learner's code called
+    it (a ``learner_code`` block is open), so that the verdict refuses the answer as a forbidden reference."""
+    if _WATCHING:
+        _WATCHING[-1].seen.add(name)
+
+
 def _mode_still_on(mode) -> bool:
     """The noting mode is still on torch's function mode stack, and torch functions are not disabled."""
     try:
@@ -539,7 +546,7 @@ class Check:
         inputs = self.inputs(**params)  # the course's own code: an error here is the grader's, not the learner's
         tried = forbidden.TRIED
         tried.clear()
-        watching = watch.torch or bool(files or folders)
+        watching = True  # also without torch or ``code`` rule: the checks' own helpers note themselves (verdict_only)
         if watching:
             _RUNNING.append(watch)
         try:
@@ -588,7 +595,7 @@ class Check:
             names = [op.split(":", 1)[1] for op in used]
             named = [name for name in names if not name.rsplit(".", 1)[-1].startswith("<")]  # not <genexpr>, <lambda>
             shown = ", ".join((named or names)[:3])
-            whose = _("the course's own") if all(op.startswith("python:normreg.") for op in used) else _("the library's own")
+            whose = _("the course's own") if all(op.startswith(("python:normreg.", "python:autograder.")) for op in used) else _("the library's own")
             raise ForbiddenReference(
                 _('your code ran {whose} implementation ({shown}): this exercise asks you to write it yourself').format(whose=whose, shown=shown))
         self.verdict(record, self.inputs(**params))

@@ -51,6 +51,7 @@ from torch import nn
 
 from autograder.i18n import _
 from autograder.mistakes import recognised
+from autograder.forbidden import verdict_only
 from autograder.compare import CheckFailed, assert_close, call_learner
 from autograder.probe import TensorData, check, type_name
 
@@ -120,6 +121,7 @@ def make_data(seed: int, n_train: int = 600, n_test: int = 300, features: int = 
     return X_train, y_train, X_test, y_test
 
 
+@verdict_only
 def reference_network(batchnorm: bool, in_features: int, std: float, seed: int, hidden: int = 100,
                       classes: int = 10, BatchNorm=nn.BatchNorm1d) -> nn.Sequential:
     """The paper's network, as ``paper_network`` must build it (with ``BatchNorm``, torch's by default)."""
@@ -141,6 +143,7 @@ def reference_network(batchnorm: bool, in_features: int, std: float, seed: int, 
     return model
 
 
+@verdict_only
 def sigmoid_input(model: nn.Module, x: torch.Tensor, which: int = -1) -> torch.Tensor:
     """The input of the last (``which``-th) nn.Sigmoid of ``model`` (a Sequential) on ``x``, layer by layer."""
     layers = list(model)
@@ -188,6 +191,7 @@ BN_ONLY_MISTAKES = ("eval_in_training", "test_in_train_mode", "eval_updates_stat
                     "one_generator")
 
 
+@verdict_only
 def reference_run(X_train, y_train, X_test, y_test, *, steps: int, record_every: int, lr: float, std: float,
                   batch_size: int = 60, seed: int = 0, hidden: int = 100, mistake: str | None = None,
                   networks=("baseline", "batchnorm")) -> dict:

@@ -43,6 +43,7 @@ from typing import Callable
 
 import numpy as np
 
+from autograder.forbidden import verdict_only
 from autograder.compare import CheckFailed, assert_close, assert_unchanged, call_learner, to_array
 from autograder.probe import check
 from autograder.mistakes import recognised
@@ -271,6 +272,7 @@ def _steps_verdict(record, inputs, make_optimizer: Callable, reference_name: str
 
 # ---------------------------------------------------------------- SGD
 
+@verdict_only
 def _sgd_like(*, l2_sign=1.0, decay_after_buffer=False, ema_from_zeros=False,
               dampened=False, forget_state=False, ignore_decay=False):
     """A NumPy SGD step with one mistake switched on (all off: PyTorch's SGD)."""
@@ -347,6 +349,7 @@ def check_sgd_step(record, inputs) -> None:
 
 # ---------------------------------------------------------------- Adam and AdamW
 
+@verdict_only
 def _adam_like(*, decoupled=False, l2=True, decay_unscaled=False, decay_after_update=False, bias_correction=True,
                eps_inside_sqrt=False, reset_step=False, forget_state=False, swap_betas=False, ignore_decay=False):
     """A NumPy Adam step with the given weight decay and one mistake switched on."""
