@@ -405,42 +405,121 @@ def _is_learners(node: ast.Name, tree: ast.AST, shadowed) -> bool:
     return node.id in shadowed
 
 
-def _python(source: str, cell: int, hidden: list[Finding]) -> str:
-    """The cell as plain Python, as IPython would run it: ``%time``/``%timeit`` (line or cell) give their code,
-    which is read like any other; ``%matplotlib`` and ``%%capture`` are dropped; any other magic, ``!`` shell
-    escape or IPython syntax is found as hidden code (``%run``, ``%%bash``, ``%load``, ``x = !ls``...)."""
-    lines = source.splitlines()
-    if lines and lines[0].lstrip().startswith("%%"):
-        magic, _, rest = lines[0].lstrip()[2:].partition(" ")
-        if magic not in ALLOWED_MAGICS:
-            hidden.append(Finding(cell, 1, f"the cell magic %%{magic[:40]}"))
-            return ""
-        # ``%%timeit -n 3 setup`` runs its first line's statement too
-        statement = _magic_code(magic, rest) if magic in CODE_MAGICS else "pass"
-        if statement is None:
-            hidden.append(Finding(cell, 1, f"the cell magic %%{magic} with options the reading cannot read"))
-            return ""
-        lines = [statement] + lines[1:]
-    kept = []
-    for number, line in enumerate(lines, start=1):
-        stripped = line.lstrip()
-        indent = line[: len(line) - len(stripped)]
-        if stripped.startswith(("%", "!")):
-            magic, _, rest = stripped.lstrip("%").partition(" ")
-            if stripped.startswith("!") or stripped.startswith("%%") or magic not in ALLOWED_MAGICS:
-                hidden.append(Finding(cell, number, f"the magic {stripped.split(' ')[0][:40]}"))
-                line = indent + "pass"
-            elif magic == "config" and not CONFIG_LINE.fullmatch(rest.strip()):
-                hidden.append(Finding(cell, number, "the magic %config other than InlineBackend.NAME = VALUE"))
-                line = indent + "pass"
-            else:
-                statement = _magic_code(magic, rest) if magic in CODE_MAGICS else "pass"
-                if statement is None:
-                    hidden.append(Finding(cell, number, f"the magic %{magic} with options the reading cannot read"))
-                    statement = "pass"
-                line = indent + statement
-        kept.append(line)
-    return "\n".join(kept)
+# What IPython's input transformers make of the escapes (``%magic``, ``!cmd``, ``x?``): calls on the shell, which the
+# reading replaces by what they run (``_python``)
+_SHELL_CALLS = frozenset({"run_line_magic", "run_cell_magic", "system", "getoutput", "show_usage"})
+_HELP_MAGICS = frozenset({"pinfo", "pinfo2", "psearch"})
+MAX_MAGIC_NESTING = 20  # ``%time %time ... code``: each level is read again
+
+
+def _python(source: str, cell: int, hidden: list[Finding], first_line: int = 1, depth: int = 0) -> str:
+    """The cell as plain Python, as IPython would run it, for the reading.
+
+    The cell goes through IPython's own input transformer (``TransformerManager.transform_cell``, what the
+    grading shell's ``run_cell`` applies: the grading shell has no automagic and no autocall, so the transform
+    of a one-line cell is the same). So a magic, a ``!`` shell escape or help syntax is exactly what IPython
+    finds: an escape at the start of a *logical* line, outside strings and brackets (``!=`` or ``% (args)``
+    starting a continuation line, or a ``%`` line in a docstring, are Python). The shell calls IPython wrote
+    for them are then replaced by what they run: ``%time``/``%timeit`` (line or cell) and ``%%capture`` by
+    their code, transformed again the way those magics do and read like any other; ``%matplotlib`` and
+    ``%config InlineBackend.NAME = VALUE`` by nothing; any other magic, shell escape or help request (``%run``,
+    ``%%bash``, ``x = !ls``, ``x?``) is hidden code. A cell IPython cannot transform raises SyntaxError (it
+    would not run). Line numbers are the cell's, but after a backslash-continued magic (IPython joins its
+    lines)."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    if depth > MAX_MAGIC_NESTING:
+        raise SyntaxError("magics nested too deeply")
+    lines = (source if source.endswith("\n") else source + "\n").splitlines(keepends=True)
+    leading = next((i for i, line in enumerate(lines) if line and not line.isspace()), 0)
+    try:
+        text = TransformerManager().transform_cell(source)
+    except (SyntaxError, ValueError):
+        raise
+    except Exception as error:  # noqa: BLE001 - e.g. RuntimeError (too many transforms): IPython would not run it
+        raise SyntaxError(f"IPython could not transform it ({type(error).__name__})") from None
+    text = "\n" * leading + text  # the blank lines IPython dropped: the reading keeps the cell's line numbers
+    if "get_ipython" in source:
+        return text  # calls the learner wrote are read as written (and refused): only IPython's own are replaced
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return text  # the caller's parse fails the same way
+    parents = _parents(tree)
+    calls = [node for node in ast.walk(tree) if _shell_call(node)]
+    if not calls:
+        return text
+    lines = text.splitlines(keepends=True)
+    for node in sorted(calls, key=lambda n: (n.lineno, n.col_offset), reverse=True):
+        number = first_line + node.lineno - 1
+        method, arguments = node.func.attr, [a.value for a in node.args]
+        if method == "run_cell_magic" and node.lineno == leading + 1:
+            # the whole cell (IPython's ``cell_magic`` makes it this one call): its first line and its body
+            return "\n" * leading + _cell_magic(*arguments, cell, hidden, first_line + leading, depth)
+        statement = isinstance(parents.get(id(node)), ast.Expr)
+        code = _line_code(method, arguments, cell, hidden, number, depth)
+        raw = lines[node.lineno - 1].encode()
+        lines[node.lineno - 1] = (raw[:node.col_offset] + (code if statement else f"({code})").encode()
+                                  + raw[node.end_col_offset:]).decode()
+    return "".join(lines)
+
+
+def _shell_call(node: ast.AST) -> bool:
+    """``get_ipython().run_line_magic('name', 'args')`` and the like, as IPython's transformer writes them."""
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _SHELL_CALLS \
+        and isinstance(node.func.value, ast.Call) and isinstance(node.func.value.func, ast.Name) \
+        and node.func.value.func.id == "get_ipython" and not node.func.value.args and not node.keywords \
+        and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args) \
+        and node.lineno == node.end_lineno
+
+
+def _line_code(method: str, arguments: list[str], cell: int, hidden: list[Finding], number: int, depth: int) -> str:
+    """What a line magic, shell escape or help request runs, as one line of Python for the reading."""
+    if method in ("system", "getoutput"):
+        hidden.append(Finding(cell, number, f"the magic !{arguments[0].split(' ')[0][:40]}"))
+        return "None"
+    if method == "show_usage" or (method == "run_line_magic" and arguments[0] in _HELP_MAGICS):
+        hidden.append(Finding(cell, number, "a cell the grader cannot read as Python (IPython's help syntax: "
+                                            f"{(arguments[1] if len(arguments) > 1 else '')[:40]}?)"))
+        return "None"
+    if method != "run_line_magic" or len(arguments) != 2:
+        hidden.append(Finding(cell, number, "a cell magic inside a cell"))
+        return "None"
+    magic, rest = arguments
+    if magic not in ALLOWED_MAGICS or magic == "capture":
+        hidden.append(Finding(cell, number, f"the magic %{magic[:40]}"))
+        return "None"
+    if magic == "config" and not CONFIG_LINE.fullmatch(rest.strip()):
+        hidden.append(Finding(cell, number, "the magic %config other than InlineBackend.NAME = VALUE"))
+        return "None"
+    if magic not in CODE_MAGICS:
+        return "None"
+    statement = _magic_code(magic, rest)
+    if statement is None:
+        hidden.append(Finding(cell, number, f"the magic %{magic} with options the reading cannot read"))
+        return "None"
+    # %time and %timeit transform their code again (``shell.transform_cell``): a magic in it is a magic
+    code = _python(statement, cell, hidden, number, depth + 1).strip("\n")
+    if "\n" in code:
+        raise SyntaxError(f"the code of %{magic} over several lines")
+    return code
+
+
+def _cell_magic(magic: str, line: str, body: str, cell: int, hidden: list[Finding], first_line: int,
+                depth: int) -> str:
+    """A ``%%magic line`` cell: ``%%capture`` and ``%%time``/``%%timeit`` run their body (and %%timeit its first
+    line, the setup), transformed again as those magics do; any other cell magic is hidden code."""
+    if magic not in ALLOWED_MAGICS or magic == "config" or magic == "matplotlib":
+        hidden.append(Finding(cell, first_line, f"the cell magic %%{magic[:40]}"))
+        return "None"
+    statement = _magic_code(magic, line) if magic in CODE_MAGICS else "pass"  # %%capture's line: its options
+    if statement is None:
+        hidden.append(Finding(cell, first_line, f"the cell magic %%{magic} with options the reading cannot read"))
+        return "None"
+    first = _python(statement, cell, hidden, first_line, depth + 1).strip("\n")
+    if "\n" in first:
+        raise SyntaxError(f"the first line of %%{magic} over several lines")
+    return first + "\n" + _python(body, cell, hidden, first_line + 1, depth + 1)
 
 
 TIMEIT_OPTION = re.compile(r"-(?:[nrp]\d*|[tcqo])")  # IPython's %timeit options: -n N -r N -p N -t -c -q -o

@@ -192,6 +192,11 @@ def make_shell(sink: OutputSink):
     config.HistoryManager.hist_file = ":memory:"
     config.InteractiveShell.colors = "nocolor"
     config.InteractiveShell.xmode = "Context"
+    # a one-line cell is run as written: no automagic (``run (x)`` would run ``%run (x)``, a call to the reading)
+    # and no autocall, so that what IPython runs as a magic is what its static input transformer finds, which
+    # is what the reading reads (grader/policy.py ``_python``)
+    config.InteractiveShell.automagic = False
+    config.InteractiveShell.autocall = 0
     return InteractiveShell.clear_instance() or GradingShell.instance(config=config)  # display() needs the instance
 
 

@@ -159,7 +159,7 @@ def test_the_learners_own_private_attributes_and_methods_are_fine():
     # a cell that does not parse is not skipped: the grader cannot clear what it cannot read
     ("def f(x):\n    return x +", "cannot read as Python"),
     ("np.mean?", "cannot read as Python"),
-    ("files = !ls", "cannot read as Python"),
+    ("files = !ls", "magic !ls"),  # IPython's SystemAssign: a shell escape
     ("x = 1\x00", "cannot read as Python"),
     # magics: %time / %timeit run their code, which is read like any other
     ("%time exec('x = 1')", "exec()"),
@@ -570,3 +570,58 @@ def test_a_forbidden_reference_stays_found_beside_those_exemptions(assignment, c
     name = code.split("def ")[1].split("(")[0]
     result = review([(1, code)], TORCH, RULES[assignment])
     assert result.forbidden_for([name]), f"{assignment}: nothing found in\n{code}"
+
+
+# ---------------------------------------------------------------- honest7: magics are what IPython's transformer finds
+
+# an escape starts a magic only at the start of a logical line outside strings (IPython's own rule): these are Python
+MAGIC_LOOKALIKES = [
+    "x_max, x_min = np.ones(3), np.zeros(3)\nvaries = (x_max\n          != x_min)",
+    "lr, momentum = 0.1, 0.9\nprint('sgd_step: lr=%g momentum=%g'\n      % (lr, momentum))",
+    "x = 7 + \\\n    2 \\\n    % 3",
+    'def spatial(x):\n    """Batch norm per channel.\n    % reshape to (N*H*W, C), normalize, reshape back\n'
+    '    !important: C is the last axis\n    """\n    return x',
+    "s = '''\n%run evil.py\n!ls\n'''",
+    "\n\n  y = np.ones(3)\n  z = y * 2",            # IPython drops leading blank lines and the common indent
+    "y = %time np.ones(3)",                          # MagicAssign: the value of the timed expression
+    "for k in range(2):\n    %time np.ones(k)",
+    "%%capture out\nz = np.arange(4)\n%time y = np.ones(3)",
+]
+
+
+@pytest.mark.parametrize("code", MAGIC_LOOKALIKES)
+def test_what_only_looks_like_a_magic_reads_clean(code):
+    result = review([(1, code)], TORCH, RULES["04_batchnorm_inference"])
+    assert [str(f) for f in result.hidden] == []
+
+
+@pytest.mark.parametrize("code, what", [
+    ("%time f(1\n%run)", "magic %run"),             # %time's own code is not a bracket the next line continues
+    ("%time %time %run x", "magic %run"),            # %time transforms its code again
+    ("if True:\n    !ls", "magic !ls"),
+    ("x = 1\n%load_ext autoreload", "magic %load_ext"),
+    ("%%capture\nx = 1\n!ls", "magic !ls"),          # %%capture runs its body as a cell
+    ("  %%bash\n  ls", "cell magic %%bash"),         # IPython dedents the cell first
+    ("\n%%bash\nls", "cell magic %%bash"),           # and drops leading blank lines
+    ("/exec 'x = 1'", "exec()"),                    # IPython's /f a b is f(a, b)
+    (",exec x", "exec()"),
+    ("y = %time eval('1')", "eval()"),
+    ("get_ipython().run_line_magic('time', 'x = 1')", "get_ipython"),  # written by the learner: refused
+    ("x = 5 \\\n%run x", None),                     # a backslash continues the line: Python, no magic
+])
+def test_magics_are_found_as_ipython_finds_them(code, what):
+    result = review([(1, code)], TORCH, RULES["04_batchnorm_inference"])
+    found = [str(f) for f in result.hidden]
+    if what is None:
+        assert not any("magic" in f for f in found), found
+    else:
+        assert any(what in f for f in found), found
+
+
+def test_the_grading_shell_runs_a_one_line_cell_as_written():
+    """No automagic, no autocall: ``run (x)`` is a call of ``run``, as the reading reads it, not ``%run (x)``."""
+    from grader.runner import OutputSink, make_shell
+
+    shell = make_shell(OutputSink())
+    for line in ("run (x)", "load_ext (x)", "pwd", "prun (x)"):
+        assert shell.transform_cell(line) == line + "\n"
