@@ -162,7 +162,8 @@ HIDDEN_CALLS = frozenset({"exec", "eval", "compile", "__import__", "globals", "l
 # taken as a value: ``e = exec``, ``map(exec, ...)``, ``f = getattr``, ``partial(open, ...)``.
 NOT_VALUES = HIDDEN_CALLS | frozenset({"getattr", "setattr", "delattr", "hasattr", "open"})
 NAMED_ACCESS = frozenset({"getattr", "setattr", "delattr", "hasattr"})
-HIDDEN_NAMES = frozenset({"__builtins__", "__loader__", "__spec__", "__import__", "get_ipython", "__grader_own__"})
+HIDDEN_NAMES = frozenset({"__builtins__", "__loader__", "__spec__", "__import__", "get_ipython", "__grader_own__",
+                          "__grader_plain__"})
 HIDDEN_ATTRIBUTES = frozenset({
     "__dict__", "__bases__", "__base__", "__mro__", "__subclasses__", "__globals__", "__closure__",
     "__code__", "__func__", "__self__", "__builtins__", "__getattribute__", "__reduce__", "__reduce_ex__",
@@ -179,6 +180,19 @@ INTERPRETER_MODULES = frozenset({
     "mmap", "multiprocessing", "concurrent", "tempfile", "glob", "posix", "resource", "fcntl", "pty", "select",
     "asyncio", "runpy", "pkgutil", "zipimport", "linecache", "weakref", "operator", "copyreg",
 })
+# Of those, the names that honest objects also carry as ordinary attributes (``np.select``, ``Tensor.select``, a
+# learner's dataclass field ``rung.resource``, ``error.code``, ``self.signal``): written as an attribute, they are
+# read, and checked as the cell runs instead (grader/runner.py ``ModuleNamedAttributes``: the value read must not
+# be a module outside the libraries a notebook may import, ``library_module_allowed``). By a string or a pattern
+# (``getattr(x, "io")``, ``case C(io=v)``, ``"{0.io}"``), and imported by name (``from x import io``, unless the
+# grader finds ``x.io`` is not such a module), they stay refused.
+MODULE_NAMED_ATTRIBUTES = frozenset({"select", "resource", "code", "signal", "types", "io", "operator", "traceback",
+                                     "glob"})
+# Names with a leading underscore that are documented public API: namedtuple's methods and fields
+# (``p._asdict()``, ``p._replace(lr=0.1)``, ``Point._fields``, ``Point._make(row)``, ``Point._field_defaults``)
+# and Enum's ``_sunder_`` names. Read on a learner's object (a chain that does not start at an imported module).
+PUBLIC_UNDERSCORE = frozenset({"_asdict", "_replace", "_fields", "_make", "_field_defaults",
+                               "_value_", "_name_", "_missing_", "_generate_next_value_", "_ignore_", "_order_"})
 SELF_NAMES = frozenset({"self", "cls"})
 # Every way the standard library reads (or hands over) an attribute *named by a string* gives what an attribute
 # chain gives, without the chain in the syntax tree: these names are refused wherever they appear (an attribute,
@@ -277,9 +291,8 @@ def review(cells: list[tuple[int, str]], course_sources: list[str], rules: Rules
         _collect_aliases(tree, aliases)
         parsed.append((index, tree))
     # names the learner binds (``for _i in ...``) are theirs, not IPython's history of the same spelling
-    bound = {n.id for _, tree in parsed for n in ast.walk(tree) if isinstance(n, ast.Name)
-             and not isinstance(n.ctx, ast.Load)} | {a.arg for _, tree in parsed for a in ast.walk(tree)
-                                                      if isinstance(a, ast.arg)}
+    # (every binding form: ``class Out``, ``def In``, ``import x as _i``, ``except E as _``, a match capture...)
+    bound = {name for _, tree in parsed for name in bound_names(tree)}
     # private attribute names the notebook itself gives its objects (``self._n = n``, ``_cache = {}`` or
     # ``def _norm`` in a class body, a dataclass field ``_x: int``): only those may be read through ``self``
     private = _own_private_names(tree for _, tree in parsed)
@@ -287,13 +300,17 @@ def review(cells: list[tuple[int, str]], course_sources: list[str], rules: Rules
     # learner's value where Python's scoping says so; ``del`` or ``global`` of such a name keeps it the builtin's
     # (module level: only after an unconditional binding earlier in the same cell)
     undone = {n for _, tree in parsed for n in _deleted_or_global(tree)}
+    # the visible checks a learner may run again in a cell of their own: those the course's cells import
+    checks = _allowed_checks(course_sources, rules)
+    checks = (checks, {name for _, tree in parsed for name in _check_names(tree, checks)})
     for index, tree in parsed:
         # within one cell only: a binding that raises stops the rest of its cell, but not the next cells,
         # where the name would still be the builtin
         shadowed: set[str] = set()
         for node in tree.body:
             statement = _Statement(index, _defines(node), _uses(node))
-            for finding_kind, finding in _inspect(node, index, aliases, rules, bound, private, frozenset(shadowed)):
+            for finding_kind, finding in _inspect(node, index, aliases, rules, bound, private, frozenset(shadowed),
+                                                  checks):
                 if finding_kind == "hidden":
                     result.hidden.append(finding)
                 elif finding_kind == "forbidden":
@@ -654,20 +671,97 @@ def _type_only(tree: ast.AST) -> set[int]:
     return exempt
 
 
-def _attribute_finding(name: str, own_private: bool = False) -> str | None:
+def _attribute_finding(name: str, own_private: bool = False, as_attribute: bool = False,
+                       public_underscore: bool = False) -> str | None:
     """What reading the attribute ``name`` reaches, however it is named (``x.name``, ``getattr(x, "name")``,
     ``case C(name=v)``, ``"{0.name}".format(x)``), or None where it is ordinary: interpreter internals, a module
-    reached through another one, a private attribute (unless the learner's own, through ``self``), or a name
-    that reads attributes named by strings."""
+    reached through another one, a private attribute (unless the learner's own, through ``self``, or a documented
+    public one, ``PUBLIC_UNDERSCORE``, on a learner's object), or a name that reads attributes named by strings.
+    ``as_attribute``: written as ``x.name``, where the runner checks what a ``MODULE_NAMED_ATTRIBUTES`` name
+    gives as the cell runs."""
     if name in HIDDEN_ATTRIBUTES or (name.startswith("__") and name.endswith("__") and name not in ALLOWED_DUNDERS):
         return f".{name}"
-    if name in INTERPRETER_MODULES:
+    if name in INTERPRETER_MODULES and not (as_attribute and name in MODULE_NAMED_ATTRIBUTES):
         return f".{name} (the {name} module through another name)"
+    if public_underscore and name in PUBLIC_UNDERSCORE:
+        return None
     if name.startswith("_") and not name.startswith("__") and not own_private:
         return f".{name} (a private attribute)"  # torch._C, probe._RUNNING, t._VF
     if name in BY_NAME:
         return f".{name} (reads attributes named by a string, which the reading cannot see)"
     return None
+
+
+def library_module_allowed(name: str) -> bool:
+    """A module a notebook may hold (``scipy.signal``, ``torch.types``): under a package it may import, not an
+    interpreter module, a guarded one, a private or a denied part (``select``, ``io``, ``types``, ``torch._C``)."""
+    parts = name.split(".")
+    return parts[0] in ALLOWED_IMPORTS and parts[0] not in INTERPRETER_MODULES and parts[0] not in GUARDED_MODULES \
+        and not any(part.startswith("_") or not part for part in parts) and not _matches(name, DENIED_SUBMODULES)
+
+
+def _imports_no_module(module: str | None, name: str) -> bool:
+    """``from module import name`` of a ``MODULE_NAMED_ATTRIBUTES`` name gives no module a notebook may not hold:
+    the grader's own import of the library says what it is (``from numpy import select``: a function;
+    ``from scipy import signal``: scipy's own submodule), read from the module's namespace without running a
+    ``__getattr__``; a library the grader cannot import, or a name it does not find, is refused."""
+    import importlib
+    import types
+
+    if not module or name not in MODULE_NAMED_ATTRIBUTES or not library_module_allowed(module):
+        return False
+    try:
+        library = importlib.import_module(module)  # a library a notebook may import: only its own code runs
+        value = library.__dict__.get(name, _ABSENT)
+        if value is _ABSENT:  # Python's import then looks for the submodule module.name
+            value = importlib.import_module(f"{module}.{name}") if library_module_allowed(f"{module}.{name}") \
+                else _ABSENT
+    except Exception:  # noqa: BLE001 - not importable here: not read
+        return False
+    if value is _ABSENT:
+        return False
+    if isinstance(value, types.ModuleType):
+        return isinstance(value.__dict__.get("__name__"), str) and library_module_allowed(value.__dict__["__name__"])
+    return True
+
+
+_ABSENT = object()
+
+
+def _bound_here(node: ast.AST) -> set[str]:
+    """The names one node binds (not a plain ``ast.Name``, which carries its own context): a def or class, an
+    import, an ``except ... as``, a parameter, a match capture, a ``global``/``nonlocal`` declaration."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in node.names if a.name != "*"}
+    if isinstance(node, ast.ExceptHandler):
+        return {node.name} if node.name else set()
+    if isinstance(node, ast.arg):
+        return {node.arg}
+    if isinstance(node, (ast.MatchAs, ast.MatchStar)):
+        return {node.name} if node.name else set()
+    if isinstance(node, ast.MatchMapping):
+        return {node.rest} if node.rest else set()
+    if isinstance(node, (ast.Global, ast.Nonlocal)):
+        return set(node.names)
+    if type(node).__name__ in ("TypeVar", "ParamSpec", "TypeVarTuple"):  # ``def f[T]()`` (Python 3.12)
+        return {node.name}
+    return set()
+
+
+def bound_names(tree: ast.AST) -> set[str]:
+    """Every name a tree binds, by any binding form: assignment, augmented and annotated assignment, ``for``,
+    ``with ... as``, the walrus, comprehension targets and ``del`` (a plain name in a store or delete context), and
+    ``_bound_here``'s (def, class, import, except, parameters, match captures, global/nonlocal)."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            if not isinstance(node.ctx, ast.Load):
+                names.add(node.id)
+        else:
+            names |= _bound_here(node)
+    return names
 
 
 def _is_method_self(node: ast.Name, tree: ast.AST) -> bool:
@@ -707,9 +801,48 @@ def _format_fields(template: str):
             yield from _format_fields(spec)
 
 
+def _allowed_checks(course_sources: list[str], rules: Rules) -> frozenset:
+    """``(module, name)`` of the checks the course's own cells import from the exercise's check module
+    (``from autograder.dropout import check_dropout_forward``): the ones a learner may call again themselves."""
+    found = set()
+    for source in course_sources:
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and not node.level and node.module == rules.checks:
+                found |= {(node.module, a.name) for a in node.names if a.name.startswith("check_")}
+    return frozenset(found)
+
+
+def _is_check_import(node: ast.AST, allowed) -> bool:
+    return isinstance(node, ast.ImportFrom) and not node.level and bool(node.names) \
+        and all((node.module, a.name) in allowed for a in node.names)
+
+
+def _check_names(tree: ast.AST, allowed) -> set[str]:
+    """The names a learner's ``from autograder.<exercise> import check_x [as y]`` binds."""
+    return {a.asname or a.name for node in ast.walk(tree) if _is_check_import(node, allowed) for a in node.names}
+
+
+def _in_deferred_code(node: ast.AST, tree: ast.AST) -> bool:
+    """Inside code that may run later than its cell: a function, a lambda, a class body, a generator expression
+    (a learner's function could run it while a grade cell's probe runs it)."""
+    parents = _parents(tree)
+    parent = parents.get(id(node))
+    while parent is not None:
+        if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.GeneratorExp)):
+            return True
+        parent = parents.get(id(parent))
+    return False
+
+
 def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules, bound: frozenset | set = frozenset(),
-             private: frozenset | set = frozenset(), shadowed: frozenset | set = frozenset()):
+             private: frozenset | set = frozenset(), shadowed: frozenset | set = frozenset(),
+             checks: tuple = (frozenset(), frozenset())):
     exempt = _type_only(tree)
+    allowed_checks, check_names = checks
 
     def hidden(node, what):
         return "hidden", Finding(cell, getattr(node, "lineno", 0), what)
@@ -720,6 +853,10 @@ def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules, bo
         return "forbidden", Finding(cell, getattr(node, "lineno", 0), what)
 
     for node in ast.walk(tree):
+        if not isinstance(node, ast.Name) and HIDDEN_NAMES.intersection(_bound_here(node)):
+            # ``def __grader_own__``, ``import x as get_ipython``, ``except E as __grader_plain__``: the grader's
+            # own names (and the shell's) shadowed by a binding that is not a plain name
+            yield hidden(node, f"{min(HIDDEN_NAMES.intersection(_bound_here(node)))} (bound by the notebook)")
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in BY_NAME:
             # a string.Formatter subclass's hook (format_field, get_field...) receives the objects it reads
             yield hidden(node, f"a method named {node.name} (it reads attributes named by a string)")
@@ -751,7 +888,9 @@ def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules, bo
             modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
             for module in modules:
                 parts = module.split(".")
-                if parts[0] == "autograder":
+                if parts[0] == "autograder" and _is_check_import(node, allowed_checks):
+                    pass  # a visible check run again: only as a direct call where its cell runs (below)
+                elif parts[0] == "autograder":
                     yield hidden(node, f"import of {module} (the grader's checks)")
                 elif parts[0] not in ALLOWED_IMPORTS:
                     yield hidden(node, f"import of {module}")
@@ -767,6 +906,10 @@ def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules, bo
                         yield hidden(node, f"from {node.module} import *")
                     elif alias.name.startswith("_") or alias.name in BY_NAME:
                         yield hidden(node, f"import of {node.module}.{alias.name}")
+                    elif alias.name in INTERPRETER_MODULES and not _imports_no_module(node.module, alias.name):
+                        # ``from torch import sys``, ``from warnings import sys as s``: the module by another name
+                        yield hidden(node, f"import of {node.module}.{alias.name} (the {alias.name} module through "
+                                           "another name)")
                     elif node.module in GUARDED_MODULES and alias.name not in GUARDED_MODULES[node.module]:
                         yield hidden(node, f"import of {node.module}.{alias.name}")
                     elif _matches(f"{node.module}.{alias.name}", DENIED_SUBMODULES):
@@ -805,6 +948,14 @@ def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules, bo
             yield hidden(node.value, f"{node.arg}={_short(node.value)} (loads code with the data)")
         elif isinstance(node, ast.Name) and node.id in HIDDEN_NAMES:
             yield hidden(node, node.id)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in check_names \
+                and not _is_called(node, tree):
+            yield hidden(node, f"{node.id} used as a value (a check the notebook imports may only be called: "
+                               f"{node.id}(...))")
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in check_names \
+                and _in_deferred_code(node, tree):
+            yield hidden(node, f"{node.id}(...) inside a function, a class or a generator (a check may be called "
+                               "only where its cell runs it)")
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and _is_shell_name(node.id) \
                 and (node.id not in bound or node.id in ("get_ipython", "exit", "quit")):
             yield hidden(node, f"{node.id} (IPython's shell or its history)")
@@ -816,7 +967,8 @@ def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules, bo
             # the learner's own private attributes, through the self/cls of a method: ``self._n``
             own = root in SELF_NAMES and len(attributes) == 1 and node.attr in private \
                 and _is_method_self(node.value, tree)
-            what = _attribute_finding(node.attr, own_private=own)
+            what = _attribute_finding(node.attr, own_private=own, as_attribute=True,
+                                      public_underscore=root not in aliases)
             if what:
                 yield hidden(node, what)
                 continue
