@@ -8,11 +8,16 @@ solution cells, cells they added, course cells they changed). The reading
   with the reason as its message and a ``hidden code: ...`` status (the class
   report lists the row under "work that needs a look"):
 
-  - a cell that does not parse as Python (IPython's ``x?`` and ``y = !ls``
+  - a cell that does not parse as Python (IPython's help syntax ``x?``
     included, and a cell nested deeper than Python's own parser takes), and
-    any magic but ``%matplotlib``, ``%%capture``, ``%config
-    InlineBackend.NAME = VALUE`` and ``%time``/``%timeit`` (line or cell),
-    whose code is read like any other;
+    any magic or shell escape (``y = !ls``) but ``%matplotlib``,
+    ``%%capture``, ``%config InlineBackend.NAME = VALUE`` and
+    ``%time``/``%timeit`` (line or cell), whose code is read like any other.
+    What is a magic is what IPython's own input transformer finds (``_python``):
+    an escape at the start of a *logical* line outside strings, so ``!=`` or
+    ``% (args)`` starting a continuation line, or a ``%`` line in a docstring,
+    are Python; the grading shell runs a one-line cell without automagic, so
+    ``run (x)`` is a call, as it is read;
   - ``exec``, ``eval``, ``compile``, ``__import__``, ``globals``, ``vars``,
     ``breakpoint``... called, and those and ``getattr``/``setattr``/``open``
     taken **as a value** anywhere (``e = exec``, ``map(exec, ...)``,
@@ -44,7 +49,10 @@ solution cells, cells they added, course cells they changed). The reading
     ``pprint``, ``help(obj)`` (in the sandbox ``help`` prints an object's
     documentation and nothing else);
   - IPython's shell and history (``get_ipython``, ``In``, ``Out``, ``_ih``,
-    ``_i3``, ``_3``...) unless the learner bound that name themselves, and of
+    ``_i3``, ``_3``...) unless the learner bound that name themselves (by any
+    binding form, ``bound_names``: ``class Out``, ``def In``, ``import m as _i``,
+    ``except E as _oh``...; ``get_ipython`` and the grader's own
+    ``__grader_own__``/``__grader_plain__`` may not be bound by any), and of
     the ``IPython`` package every name but ``IPython.display`` (it also hands
     out the shell, ``IPython.InteractiveShell.instance().ex(text)``, and any
     caller's frame locals, ``IPython.extract_module_locals``);
@@ -54,14 +62,33 @@ solution cells, cells they added, course cells they changed). The reading
     ``self``/``cls`` of a method (a name the notebook gives its objects:
     ``self._n = n``, ``def _norm``; the runner also checks, as the cell runs,
     that such a ``self`` is an object of one of the notebook's classes, so a
-    method handed a module, ``Peek.get(collections)``, is refused), modules
-    reached as attributes (``warnings.sys``), imports outside
+    method handed a module, ``Peek.get(collections)``, is refused), and the
+    documented public ones, namedtuple's ``_asdict``/``_replace``/``_fields``/
+    ``_make`` and Enum's ``_value_``..., read on the learner's objects
+    (``PUBLIC_UNDERSCORE``); modules reached as attributes (``warnings.sys``) or
+    imported by name (``from torch import sys``), but for the names that honest
+    objects also carry (``MODULE_NAMED_ATTRIBUTES``: ``np.select``,
+    ``Tensor.select``, a learner's ``rung.resource``, ``error.code``), which are
+    read as attributes and checked as the cell runs (the runner refuses a module
+    a notebook may not import reached through them,
+    ``torch.optim.lr_scheduler.types``); imports outside
     ``ALLOWED_IMPORTS`` (``inspect``, ``gc``, ``ctypes``, ``importlib``,
     ``builtins``, ``threading``, ``multiprocessing``, ``subprocess``,
     ``signal``...), and of ``os``, ``sys`` and ``types`` every name but the
     short lists of ``GUARDED_MODULES`` (``os.path``, ``os.environ``,
     ``sys.stdout``, ``types.SimpleNamespace``...), nor the module itself
-    passed around as a value.
+    passed around as a value;
+  - the grader's checks (``autograder``), but for a visible check run again:
+    ``from autograder.<exercise> import check_x [as y]`` of a check the
+    course's own cells import, where every use of the name is a direct call
+    ``check_x(...)`` made where its cell runs (not inside a function, lambda,
+    class or generator, which a learner's function could run while a grade
+    cell's probe checks it; the check itself also refuses a call made while a
+    probe runs, ``probe._PROBING``). Such a call runs the check on the
+    learner's own parameters in the sandbox and shows its message in that
+    cell; it sends nothing: a grade cell's record is made by the runner's own
+    probe of that cell, with the grader's seeds, and nothing of the check but
+    the call is reachable (not as a value, not its attributes or module).
 
 - **forbidden references** (``forbidden.RULES[assignment]``): the library
   implementation the exercise asks the learner to write. A test scores zero
