@@ -170,6 +170,11 @@ ALLOWED_DUNDERS = frozenset({
     "__pos__", "__abs__", "__radd__", "__rsub__", "__rmul__", "__rtruediv__", "__array__", "__post_init__",
     "__annotations__", "__float__", "__int__", "__index__", "__format__", "__copy__", "__deepcopy__",
     "__class__",  # read: type(x) by another name (``self.__class__.__name__`` in a __repr__); written: refused below
+    # the other operators' methods, which a learner's class calls on super() or itself (``super().__delitem__(i)``)
+    "__iadd__", "__isub__", "__imul__", "__itruediv__", "__ifloordiv__", "__imod__", "__ipow__", "__imatmul__",
+    "__rfloordiv__", "__rmod__", "__rpow__", "__rmatmul__", "__divmod__", "__invert__", "__and__", "__or__",
+    "__xor__", "__rand__", "__ror__", "__rxor__", "__lshift__", "__rshift__", "__round__", "__floor__", "__ceil__",
+    "__trunc__", "__complex__", "__reversed__", "__delitem__", "__missing__",
 })
 # IPython's shell and its history: code reached through them is code the reading cannot see.
 SHELL_NAMES = frozenset({"get_ipython", "In", "Out", "_ih", "_oh", "_dh", "_i", "_ii", "_iii", "__", "___",
@@ -454,6 +459,24 @@ def _is_learners(node: ast.Name, tree: ast.AST, shadowed) -> bool:
 _SHELL_CALLS = frozenset({"run_line_magic", "run_cell_magic", "system", "getoutput", "show_usage"})
 _HELP_MAGICS = frozenset({"pinfo", "pinfo2", "psearch"})
 MAX_MAGIC_NESTING = 20  # ``%time %time ... code``: each level is read again
+# IPython tokenizes the whole cell again after each magic it transforms (up to 500): the reading stops earlier, so
+# that it stays linear in the cell's size; a cell with more magics than this is not read (hidden code)
+MAX_MAGICS_PER_CELL = 20
+
+
+def _transform_cell(source: str) -> str:
+    """IPython's ``TransformerManager().transform_cell``, with at most ``MAX_MAGICS_PER_CELL`` transforms."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    class Bounded(TransformerManager):
+        def do_token_transforms(self, lines):
+            for _ in range(MAX_MAGICS_PER_CELL + 1):
+                changed, lines = self.do_one_token_transform(lines)
+                if not changed:
+                    return lines
+            raise SyntaxError(f"more than {MAX_MAGICS_PER_CELL} magics or shell escapes in one cell")
+
+    return Bounded().transform_cell(source)
 
 
 def _python(source: str, cell: int, hidden: list[Finding], first_line: int = 1, depth: int = 0) -> str:
@@ -468,16 +491,15 @@ def _python(source: str, cell: int, hidden: list[Finding], first_line: int = 1, 
     their code, transformed again the way those magics do and read like any other; ``%matplotlib`` and
     ``%config InlineBackend.NAME = VALUE`` by nothing; any other magic, shell escape or help request (``%run``,
     ``%%bash``, ``x = !ls``, ``x?``) is hidden code. A cell IPython cannot transform raises SyntaxError (it
-    would not run). Line numbers are the cell's, but after a backslash-continued magic (IPython joins its
+    would not run), and so does one with more than ``MAX_MAGICS_PER_CELL`` magics (IPython tokenizes the cell
+    again after each: the reading stays linear). Line numbers are the cell's, but after a backslash-continued magic (IPython joins its
     lines)."""
-    from IPython.core.inputtransformer2 import TransformerManager
-
     if depth > MAX_MAGIC_NESTING:
         raise SyntaxError("magics nested too deeply")
     lines = (source if source.endswith("\n") else source + "\n").splitlines(keepends=True)
     leading = next((i for i, line in enumerate(lines) if line and not line.isspace()), 0)
     try:
-        text = TransformerManager().transform_cell(source)
+        text = _transform_cell(source)
     except (SyntaxError, ValueError):
         raise
     except Exception as error:  # noqa: BLE001 - e.g. RuntimeError (too many transforms): IPython would not run it
@@ -494,17 +516,18 @@ def _python(source: str, cell: int, hidden: list[Finding], first_line: int = 1, 
     if not calls:
         return text
     lines = text.splitlines(keepends=True)
-    for node in sorted(calls, key=lambda n: (n.lineno, n.col_offset), reverse=True):
+    replaced = []
+    for node in sorted(calls, key=lambda n: (n.lineno, n.col_offset)):  # in order: the findings come in order
         number = first_line + node.lineno - 1
         method, arguments = node.func.attr, [a.value for a in node.args]
         if method == "run_cell_magic" and node.lineno == leading + 1:
             # the whole cell (IPython's ``cell_magic`` makes it this one call): its first line and its body
             return "\n" * leading + _cell_magic(*arguments, cell, hidden, first_line + leading, depth)
-        statement = isinstance(parents.get(id(node)), ast.Expr)
         code = _line_code(method, arguments, cell, hidden, number, depth)
+        replaced.append((node, code if isinstance(parents.get(id(node)), ast.Expr) else f"({code})"))
+    for node, code in reversed(replaced):  # from the end: the offsets of what comes before stay right
         raw = lines[node.lineno - 1].encode()
-        lines[node.lineno - 1] = (raw[:node.col_offset] + (code if statement else f"({code})").encode()
-                                  + raw[node.end_col_offset:]).decode()
+        lines[node.lineno - 1] = (raw[:node.col_offset] + code.encode() + raw[node.end_col_offset:]).decode()
     return "".join(lines)
 
 

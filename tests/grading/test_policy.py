@@ -707,6 +707,13 @@ def test_documented_public_underscore_names_read_clean(code):
     assert [str(f) for f in result.hidden] == []
 
 
+def test_operator_methods_of_a_learners_class_read_clean():
+    code = ("class Stats(list):\n    def __iadd__(self, other):\n        self.extend(other)\n        return self\n"
+            "    def __delitem__(self, i):\n        super().__delitem__(i)\n    def __rmatmul__(self, other):\n"
+            "        return other\ns = Stats()\ns.__iadd__([1])\nr = (1).__round__()\nu = int.__or__(1, 2)")
+    assert [str(f) for f in review([(1, code)], TORCH, RULES["04_batchnorm_inference"]).hidden] == []
+
+
 @pytest.mark.parametrize("code", ["k = torch._C", "x = np._asdict", "v = t._version", "m = self_like._modules",
                                   "f = collections._sys"])
 def test_other_private_names_stay_refused(code):
@@ -804,3 +811,17 @@ def test_a_check_called_by_code_under_check_is_refused():
 
     record = check_min_max_scale.run_probe([min_max_scale], {})
     assert "called by code that a check is running" in (record.failure or ""), record.failure
+
+
+def test_a_cell_with_more_magics_than_the_reading_transforms_is_not_read():
+    """IPython tokenizes the cell again after each magic: the reading stops at MAX_MAGICS_PER_CELL (linear)."""
+    import time
+
+    from grader.policy import MAX_MAGICS_PER_CELL
+
+    few = "\n".join("%time x = 1" for _ in range(MAX_MAGICS_PER_CELL))
+    assert not review([(1, few)], TORCH, RULES["04_batchnorm_inference"]).hidden
+    started = time.perf_counter()
+    many = review([(1, "\n".join("%time x = 1" for _ in range(2000)))], TORCH, RULES["04_batchnorm_inference"])
+    assert time.perf_counter() - started < 20
+    assert any("more than" in str(f) and "magics" in str(f) for f in many.hidden), [str(f) for f in many.hidden]
