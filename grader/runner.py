@@ -26,6 +26,9 @@ import base64
 import json
 import os
 import sys
+import types
+
+from grader.policy import MODULE_NAMED_ATTRIBUTES, library_module_allowed  # imported by the warm interpreter
 
 MAX_CELL_OUTPUT = 256 * 1024       # characters of text kept per cell
 MAX_TOTAL_OUTPUT = 4 * 1024 * 1024  # characters kept per notebook
@@ -239,10 +242,6 @@ def _grader_plain(value, name: str):
     ``Tensor.select``, a learner's ``rung.resource``) through as an ordinary attribute; this makes sure that what
     it gives is not such a module (``selectors.select``, ``some_library.io``): a module is given only where a
     notebook could import it itself (``scipy.signal``, ``torch.types``)."""
-    import types
-
-    from grader.policy import library_module_allowed
-
     if isinstance(value, types.ModuleType):
         module = value.__dict__.get("__name__")
         if not (isinstance(module, str) and library_module_allowed(module)):
@@ -258,8 +257,6 @@ class ModuleNamedAttributes:
     transformer that did."""
 
     def visit(self, tree):
-        from grader.policy import MODULE_NAMED_ATTRIBUTES
-
         try:
             places = []
             for node in ast.walk(tree):
