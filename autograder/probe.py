@@ -510,6 +510,11 @@ class Check:
         __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
         if _MODE:
             return _MODE[-1](self, learners, params)
+        if _PROBING:
+            # a learner's function that calls a check while it is itself checked would run code outside that
+            # probe's watch (and clear what the probe noted): refused, on every path
+            raise GraderError(_("a check ({name}) was called by code that a check is running: call checks from a "
+                                "cell, never from inside the code they check").format(name=self.name))
         self.bind(learners, params)
         record = self.run_probe(learners, params)
         return self.run_verdict(decode(encode(record)), params)
@@ -549,6 +554,7 @@ class Check:
         watching = True  # also without torch or ``code`` rule: the checks' own helpers note themselves (verdict_only)
         if watching:
             _RUNNING.append(watch)
+        _PROBING.append(self)
         try:
             self.probe(record, *learners, inputs)
         except CheckFailed as error:
@@ -560,6 +566,7 @@ class Check:
         except BaseException as error:  # noqa: BLE001 - whatever the learner's objects raised
             record.fail(_('your code raised {error_type} while it was checked: {text_error}').format(error_type=type(error).__name__, text_error=_text(error)))
         finally:
+            _PROBING.pop()
             if watching:
                 _RUNNING.pop()
                 _WATCHING[:] = [open_watch for open_watch in _WATCHING if open_watch is not watch]
@@ -647,6 +654,7 @@ def check(*, inputs: Callable[..., dict], probe: Callable, learners: int = 1) ->
 # ---------------------------------------------------------------- grading mode (the class grader's own process)
 
 _MODE: list[Callable] = []
+_PROBING: list = []   # the checks whose probe is running now (a check called from inside one is refused)
 
 
 @contextlib.contextmanager

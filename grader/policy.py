@@ -8,11 +8,16 @@ solution cells, cells they added, course cells they changed). The reading
   with the reason as its message and a ``hidden code: ...`` status (the class
   report lists the row under "work that needs a look"):
 
-  - a cell that does not parse as Python (IPython's ``x?`` and ``y = !ls``
+  - a cell that does not parse as Python (IPython's help syntax ``x?``
     included, and a cell nested deeper than Python's own parser takes), and
-    any magic but ``%matplotlib``, ``%%capture``, ``%config
-    InlineBackend.NAME = VALUE`` and ``%time``/``%timeit`` (line or cell),
-    whose code is read like any other;
+    any magic or shell escape (``y = !ls``) but ``%matplotlib``,
+    ``%%capture``, ``%config InlineBackend.NAME = VALUE`` and
+    ``%time``/``%timeit`` (line or cell), whose code is read like any other.
+    What is a magic is what IPython's own input transformer finds (``_python``):
+    an escape at the start of a *logical* line outside strings, so ``!=`` or
+    ``% (args)`` starting a continuation line, or a ``%`` line in a docstring,
+    are Python; the grading shell runs a one-line cell without automagic, so
+    ``run (x)`` is a call, as it is read;
   - ``exec``, ``eval``, ``compile``, ``__import__``, ``globals``, ``vars``,
     ``breakpoint``... called, and those and ``getattr``/``setattr``/``open``
     taken **as a value** anywhere (``e = exec``, ``map(exec, ...)``,
@@ -44,7 +49,10 @@ solution cells, cells they added, course cells they changed). The reading
     ``pprint``, ``help(obj)`` (in the sandbox ``help`` prints an object's
     documentation and nothing else);
   - IPython's shell and history (``get_ipython``, ``In``, ``Out``, ``_ih``,
-    ``_i3``, ``_3``...) unless the learner bound that name themselves, and of
+    ``_i3``, ``_3``...) unless the learner bound that name themselves (by any
+    binding form, ``bound_names``: ``class Out``, ``def In``, ``import m as _i``,
+    ``except E as _oh``...; ``get_ipython`` and the grader's own
+    ``__grader_own__``/``__grader_plain__`` may not be bound by any), and of
     the ``IPython`` package every name but ``IPython.display`` (it also hands
     out the shell, ``IPython.InteractiveShell.instance().ex(text)``, and any
     caller's frame locals, ``IPython.extract_module_locals``);
@@ -54,14 +62,33 @@ solution cells, cells they added, course cells they changed). The reading
     ``self``/``cls`` of a method (a name the notebook gives its objects:
     ``self._n = n``, ``def _norm``; the runner also checks, as the cell runs,
     that such a ``self`` is an object of one of the notebook's classes, so a
-    method handed a module, ``Peek.get(collections)``, is refused), modules
-    reached as attributes (``warnings.sys``), imports outside
+    method handed a module, ``Peek.get(collections)``, is refused), and the
+    documented public ones, namedtuple's ``_asdict``/``_replace``/``_fields``/
+    ``_make`` and Enum's ``_value_``..., read on the learner's objects
+    (``PUBLIC_UNDERSCORE``); modules reached as attributes (``warnings.sys``) or
+    imported by name (``from torch import sys``), but for the names that honest
+    objects also carry (``MODULE_NAMED_ATTRIBUTES``: ``np.select``,
+    ``Tensor.select``, a learner's ``rung.resource``, ``error.code``), which are
+    read as attributes and checked as the cell runs (the runner refuses a module
+    a notebook may not import reached through them,
+    ``torch.optim.lr_scheduler.types``); imports outside
     ``ALLOWED_IMPORTS`` (``inspect``, ``gc``, ``ctypes``, ``importlib``,
     ``builtins``, ``threading``, ``multiprocessing``, ``subprocess``,
     ``signal``...), and of ``os``, ``sys`` and ``types`` every name but the
     short lists of ``GUARDED_MODULES`` (``os.path``, ``os.environ``,
     ``sys.stdout``, ``types.SimpleNamespace``...), nor the module itself
-    passed around as a value.
+    passed around as a value;
+  - the grader's checks (``autograder``), but for a visible check run again:
+    ``from autograder.<exercise> import check_x [as y]`` of a check the
+    course's own cells import, where every use of the name is a direct call
+    ``check_x(...)`` made where its cell runs (not inside a function, lambda,
+    class or generator, which a learner's function could run while a grade
+    cell's probe checks it; the check itself also refuses a call made while a
+    probe runs, ``probe._PROBING``). Such a call runs the check on the
+    learner's own parameters in the sandbox and shows its message in that
+    cell; it sends nothing: a grade cell's record is made by the runner's own
+    probe of that cell, with the grader's seeds, and nothing of the check but
+    the call is reachable (not as a value, not its attributes or module).
 
 - **forbidden references** (``forbidden.RULES[assignment]``): the library
   implementation the exercise asks the learner to write. A test scores zero
@@ -143,6 +170,11 @@ ALLOWED_DUNDERS = frozenset({
     "__pos__", "__abs__", "__radd__", "__rsub__", "__rmul__", "__rtruediv__", "__array__", "__post_init__",
     "__annotations__", "__float__", "__int__", "__index__", "__format__", "__copy__", "__deepcopy__",
     "__class__",  # read: type(x) by another name (``self.__class__.__name__`` in a __repr__); written: refused below
+    # the other operators' methods, which a learner's class calls on super() or itself (``super().__delitem__(i)``)
+    "__iadd__", "__isub__", "__imul__", "__itruediv__", "__ifloordiv__", "__imod__", "__ipow__", "__imatmul__",
+    "__rfloordiv__", "__rmod__", "__rpow__", "__rmatmul__", "__divmod__", "__invert__", "__and__", "__or__",
+    "__xor__", "__rand__", "__ror__", "__rxor__", "__lshift__", "__rshift__", "__round__", "__floor__", "__ceil__",
+    "__trunc__", "__complex__", "__reversed__", "__delitem__", "__missing__",
 })
 # IPython's shell and its history: code reached through them is code the reading cannot see.
 SHELL_NAMES = frozenset({"get_ipython", "In", "Out", "_ih", "_oh", "_dh", "_i", "_ii", "_iii", "__", "___",
@@ -162,7 +194,8 @@ HIDDEN_CALLS = frozenset({"exec", "eval", "compile", "__import__", "globals", "l
 # taken as a value: ``e = exec``, ``map(exec, ...)``, ``f = getattr``, ``partial(open, ...)``.
 NOT_VALUES = HIDDEN_CALLS | frozenset({"getattr", "setattr", "delattr", "hasattr", "open"})
 NAMED_ACCESS = frozenset({"getattr", "setattr", "delattr", "hasattr"})
-HIDDEN_NAMES = frozenset({"__builtins__", "__loader__", "__spec__", "__import__", "get_ipython", "__grader_own__"})
+HIDDEN_NAMES = frozenset({"__builtins__", "__loader__", "__spec__", "__import__", "get_ipython", "__grader_own__",
+                          "__grader_plain__"})
 HIDDEN_ATTRIBUTES = frozenset({
     "__dict__", "__bases__", "__base__", "__mro__", "__subclasses__", "__globals__", "__closure__",
     "__code__", "__func__", "__self__", "__builtins__", "__getattribute__", "__reduce__", "__reduce_ex__",
@@ -179,6 +212,19 @@ INTERPRETER_MODULES = frozenset({
     "mmap", "multiprocessing", "concurrent", "tempfile", "glob", "posix", "resource", "fcntl", "pty", "select",
     "asyncio", "runpy", "pkgutil", "zipimport", "linecache", "weakref", "operator", "copyreg",
 })
+# Of those, the names that honest objects also carry as ordinary attributes (``np.select``, ``Tensor.select``, a
+# learner's dataclass field ``rung.resource``, ``error.code``, ``self.signal``): written as an attribute, they are
+# read, and checked as the cell runs instead (grader/runner.py ``ModuleNamedAttributes``: the value read must not
+# be a module outside the libraries a notebook may import, ``library_module_allowed``). By a string or a pattern
+# (``getattr(x, "io")``, ``case C(io=v)``, ``"{0.io}"``), and imported by name (``from x import io``, unless the
+# grader finds ``x.io`` is not such a module), they stay refused.
+MODULE_NAMED_ATTRIBUTES = frozenset({"select", "resource", "code", "signal", "types", "io", "operator", "traceback",
+                                     "glob"})
+# Names with a leading underscore that are documented public API: namedtuple's methods and fields
+# (``p._asdict()``, ``p._replace(lr=0.1)``, ``Point._fields``, ``Point._make(row)``, ``Point._field_defaults``)
+# and Enum's ``_sunder_`` names. Read on a learner's object (a chain that does not start at an imported module).
+PUBLIC_UNDERSCORE = frozenset({"_asdict", "_replace", "_fields", "_make", "_field_defaults",
+                               "_value_", "_name_", "_missing_", "_generate_next_value_", "_ignore_", "_order_"})
 SELF_NAMES = frozenset({"self", "cls"})
 # Every way the standard library reads (or hands over) an attribute *named by a string* gives what an attribute
 # chain gives, without the chain in the syntax tree: these names are refused wherever they appear (an attribute,
@@ -277,9 +323,8 @@ def review(cells: list[tuple[int, str]], course_sources: list[str], rules: Rules
         _collect_aliases(tree, aliases)
         parsed.append((index, tree))
     # names the learner binds (``for _i in ...``) are theirs, not IPython's history of the same spelling
-    bound = {n.id for _, tree in parsed for n in ast.walk(tree) if isinstance(n, ast.Name)
-             and not isinstance(n.ctx, ast.Load)} | {a.arg for _, tree in parsed for a in ast.walk(tree)
-                                                      if isinstance(a, ast.arg)}
+    # (every binding form: ``class Out``, ``def In``, ``import x as _i``, ``except E as _``, a match capture...)
+    bound = {name for _, tree in parsed for name in bound_names(tree)}
     # private attribute names the notebook itself gives its objects (``self._n = n``, ``_cache = {}`` or
     # ``def _norm`` in a class body, a dataclass field ``_x: int``): only those may be read through ``self``
     private = _own_private_names(tree for _, tree in parsed)
@@ -287,13 +332,17 @@ def review(cells: list[tuple[int, str]], course_sources: list[str], rules: Rules
     # learner's value where Python's scoping says so; ``del`` or ``global`` of such a name keeps it the builtin's
     # (module level: only after an unconditional binding earlier in the same cell)
     undone = {n for _, tree in parsed for n in _deleted_or_global(tree)}
+    # the visible checks a learner may run again in a cell of their own: those the course's cells import
+    checks = _allowed_checks(course_sources, rules)
+    checks = (checks, {name for _, tree in parsed for name in _check_names(tree, checks)})
     for index, tree in parsed:
         # within one cell only: a binding that raises stops the rest of its cell, but not the next cells,
         # where the name would still be the builtin
         shadowed: set[str] = set()
         for node in tree.body:
             statement = _Statement(index, _defines(node), _uses(node))
-            for finding_kind, finding in _inspect(node, index, aliases, rules, bound, private, frozenset(shadowed)):
+            for finding_kind, finding in _inspect(node, index, aliases, rules, bound, private, frozenset(shadowed),
+                                                  checks):
                 if finding_kind == "hidden":
                     result.hidden.append(finding)
                 elif finding_kind == "forbidden":
@@ -405,42 +454,139 @@ def _is_learners(node: ast.Name, tree: ast.AST, shadowed) -> bool:
     return node.id in shadowed
 
 
-def _python(source: str, cell: int, hidden: list[Finding]) -> str:
-    """The cell as plain Python, as IPython would run it: ``%time``/``%timeit`` (line or cell) give their code,
-    which is read like any other; ``%matplotlib`` and ``%%capture`` are dropped; any other magic, ``!`` shell
-    escape or IPython syntax is found as hidden code (``%run``, ``%%bash``, ``%load``, ``x = !ls``...)."""
-    lines = source.splitlines()
-    if lines and lines[0].lstrip().startswith("%%"):
-        magic, _, rest = lines[0].lstrip()[2:].partition(" ")
-        if magic not in ALLOWED_MAGICS:
-            hidden.append(Finding(cell, 1, f"the cell magic %%{magic[:40]}"))
-            return ""
-        # ``%%timeit -n 3 setup`` runs its first line's statement too
-        statement = _magic_code(magic, rest) if magic in CODE_MAGICS else "pass"
-        if statement is None:
-            hidden.append(Finding(cell, 1, f"the cell magic %%{magic} with options the reading cannot read"))
-            return ""
-        lines = [statement] + lines[1:]
-    kept = []
-    for number, line in enumerate(lines, start=1):
-        stripped = line.lstrip()
-        indent = line[: len(line) - len(stripped)]
-        if stripped.startswith(("%", "!")):
-            magic, _, rest = stripped.lstrip("%").partition(" ")
-            if stripped.startswith("!") or stripped.startswith("%%") or magic not in ALLOWED_MAGICS:
-                hidden.append(Finding(cell, number, f"the magic {stripped.split(' ')[0][:40]}"))
-                line = indent + "pass"
-            elif magic == "config" and not CONFIG_LINE.fullmatch(rest.strip()):
-                hidden.append(Finding(cell, number, "the magic %config other than InlineBackend.NAME = VALUE"))
-                line = indent + "pass"
-            else:
-                statement = _magic_code(magic, rest) if magic in CODE_MAGICS else "pass"
-                if statement is None:
-                    hidden.append(Finding(cell, number, f"the magic %{magic} with options the reading cannot read"))
-                    statement = "pass"
-                line = indent + statement
-        kept.append(line)
-    return "\n".join(kept)
+# What IPython's input transformers make of the escapes (``%magic``, ``!cmd``, ``x?``): calls on the shell, which the
+# reading replaces by what they run (``_python``)
+_SHELL_CALLS = frozenset({"run_line_magic", "run_cell_magic", "system", "getoutput", "show_usage"})
+_HELP_MAGICS = frozenset({"pinfo", "pinfo2", "psearch"})
+MAX_MAGIC_NESTING = 20  # ``%time %time ... code``: each level is read again
+# IPython tokenizes the whole cell again after each magic it transforms (up to 500): the reading stops earlier, so
+# that it stays linear in the cell's size; a cell with more magics than this is not read (hidden code)
+MAX_MAGICS_PER_CELL = 20
+
+
+def _transform_cell(source: str) -> str:
+    """IPython's ``TransformerManager().transform_cell``, with at most ``MAX_MAGICS_PER_CELL`` transforms."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    class Bounded(TransformerManager):
+        def do_token_transforms(self, lines):
+            for _ in range(MAX_MAGICS_PER_CELL + 1):
+                changed, lines = self.do_one_token_transform(lines)
+                if not changed:
+                    return lines
+            raise SyntaxError(f"more than {MAX_MAGICS_PER_CELL} magics or shell escapes in one cell")
+
+    return Bounded().transform_cell(source)
+
+
+def _python(source: str, cell: int, hidden: list[Finding], first_line: int = 1, depth: int = 0) -> str:
+    """The cell as plain Python, as IPython would run it, for the reading.
+
+    The cell goes through IPython's own input transformer (``TransformerManager.transform_cell``, what the
+    grading shell's ``run_cell`` applies: the grading shell has no automagic and no autocall, so the transform
+    of a one-line cell is the same). So a magic, a ``!`` shell escape or help syntax is exactly what IPython
+    finds: an escape at the start of a *logical* line, outside strings and brackets (``!=`` or ``% (args)``
+    starting a continuation line, or a ``%`` line in a docstring, are Python). The shell calls IPython wrote
+    for them are then replaced by what they run: ``%time``/``%timeit`` (line or cell) and ``%%capture`` by
+    their code, transformed again the way those magics do and read like any other; ``%matplotlib`` and
+    ``%config InlineBackend.NAME = VALUE`` by nothing; any other magic, shell escape or help request (``%run``,
+    ``%%bash``, ``x = !ls``, ``x?``) is hidden code. A cell IPython cannot transform raises SyntaxError (it
+    would not run), and so does one with more than ``MAX_MAGICS_PER_CELL`` magics (IPython tokenizes the cell
+    again after each: the reading stays linear). Line numbers are the cell's, but after a backslash-continued magic (IPython joins its
+    lines)."""
+    if depth > MAX_MAGIC_NESTING:
+        raise SyntaxError("magics nested too deeply")
+    lines = (source if source.endswith("\n") else source + "\n").splitlines(keepends=True)
+    leading = next((i for i, line in enumerate(lines) if line and not line.isspace()), 0)
+    try:
+        text = _transform_cell(source)
+    except (SyntaxError, ValueError):
+        raise
+    except Exception as error:  # noqa: BLE001 - e.g. RuntimeError (too many transforms): IPython would not run it
+        raise SyntaxError(f"IPython could not transform it ({type(error).__name__})") from None
+    text = "\n" * leading + text  # the blank lines IPython dropped: the reading keeps the cell's line numbers
+    if "get_ipython" in source:
+        return text  # calls the learner wrote are read as written (and refused): only IPython's own are replaced
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return text  # the caller's parse fails the same way
+    parents = _parents(tree)
+    calls = [node for node in ast.walk(tree) if _shell_call(node)]
+    if not calls:
+        return text
+    lines = text.splitlines(keepends=True)
+    replaced = []
+    for node in sorted(calls, key=lambda n: (n.lineno, n.col_offset)):  # in order: the findings come in order
+        number = first_line + node.lineno - 1
+        method, arguments = node.func.attr, [a.value for a in node.args]
+        if method == "run_cell_magic" and node.lineno == leading + 1:
+            # the whole cell (IPython's ``cell_magic`` makes it this one call): its first line and its body
+            return "\n" * leading + _cell_magic(*arguments, cell, hidden, first_line + leading, depth)
+        code = _line_code(method, arguments, cell, hidden, number, depth)
+        replaced.append((node, code if isinstance(parents.get(id(node)), ast.Expr) else f"({code})"))
+    for node, code in reversed(replaced):  # from the end: the offsets of what comes before stay right
+        raw = lines[node.lineno - 1].encode()
+        lines[node.lineno - 1] = (raw[:node.col_offset] + code.encode() + raw[node.end_col_offset:]).decode()
+    return "".join(lines)
+
+
+def _shell_call(node: ast.AST) -> bool:
+    """``get_ipython().run_line_magic('name', 'args')`` and the like, as IPython's transformer writes them."""
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _SHELL_CALLS \
+        and isinstance(node.func.value, ast.Call) and isinstance(node.func.value.func, ast.Name) \
+        and node.func.value.func.id == "get_ipython" and not node.func.value.args and not node.keywords \
+        and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args) \
+        and node.lineno == node.end_lineno
+
+
+def _line_code(method: str, arguments: list[str], cell: int, hidden: list[Finding], number: int, depth: int) -> str:
+    """What a line magic, shell escape or help request runs, as one line of Python for the reading."""
+    if method in ("system", "getoutput"):
+        hidden.append(Finding(cell, number, f"the magic !{arguments[0].split(' ')[0][:40]}"))
+        return "None"
+    if method == "show_usage" or (method == "run_line_magic" and arguments[0] in _HELP_MAGICS):
+        hidden.append(Finding(cell, number, "a cell the grader cannot read as Python (IPython's help syntax: "
+                                            f"{(arguments[1] if len(arguments) > 1 else '')[:40]}?)"))
+        return "None"
+    if method != "run_line_magic" or len(arguments) != 2:
+        hidden.append(Finding(cell, number, "a cell magic inside a cell"))
+        return "None"
+    magic, rest = arguments
+    if magic not in ALLOWED_MAGICS or magic == "capture":
+        hidden.append(Finding(cell, number, f"the magic %{magic[:40]}"))
+        return "None"
+    if magic == "config" and not CONFIG_LINE.fullmatch(rest.strip()):
+        hidden.append(Finding(cell, number, "the magic %config other than InlineBackend.NAME = VALUE"))
+        return "None"
+    if magic not in CODE_MAGICS:
+        return "None"
+    statement = _magic_code(magic, rest)
+    if statement is None:
+        hidden.append(Finding(cell, number, f"the magic %{magic} with options the reading cannot read"))
+        return "None"
+    # %time and %timeit transform their code again (``shell.transform_cell``): a magic in it is a magic
+    code = _python(statement, cell, hidden, number, depth + 1).strip("\n")
+    if "\n" in code:
+        raise SyntaxError(f"the code of %{magic} over several lines")
+    return code
+
+
+def _cell_magic(magic: str, line: str, body: str, cell: int, hidden: list[Finding], first_line: int,
+                depth: int) -> str:
+    """A ``%%magic line`` cell: ``%%capture`` and ``%%time``/``%%timeit`` run their body (and %%timeit its first
+    line, the setup), transformed again as those magics do; any other cell magic is hidden code."""
+    if magic not in ALLOWED_MAGICS or magic == "config" or magic == "matplotlib":
+        hidden.append(Finding(cell, first_line, f"the cell magic %%{magic[:40]}"))
+        return "None"
+    statement = _magic_code(magic, line) if magic in CODE_MAGICS else "pass"  # %%capture's line: its options
+    if statement is None:
+        hidden.append(Finding(cell, first_line, f"the cell magic %%{magic} with options the reading cannot read"))
+        return "None"
+    first = _python(statement, cell, hidden, first_line, depth + 1).strip("\n")
+    if "\n" in first:
+        raise SyntaxError(f"the first line of %%{magic} over several lines")
+    return first + "\n" + _python(body, cell, hidden, first_line + 1, depth + 1)
 
 
 TIMEIT_OPTION = re.compile(r"-(?:[nrp]\d*|[tcqo])")  # IPython's %timeit options: -n N -r N -p N -t -c -q -o
@@ -575,20 +721,97 @@ def _type_only(tree: ast.AST) -> set[int]:
     return exempt
 
 
-def _attribute_finding(name: str, own_private: bool = False) -> str | None:
+def _attribute_finding(name: str, own_private: bool = False, as_attribute: bool = False,
+                       public_underscore: bool = False) -> str | None:
     """What reading the attribute ``name`` reaches, however it is named (``x.name``, ``getattr(x, "name")``,
     ``case C(name=v)``, ``"{0.name}".format(x)``), or None where it is ordinary: interpreter internals, a module
-    reached through another one, a private attribute (unless the learner's own, through ``self``), or a name
-    that reads attributes named by strings."""
+    reached through another one, a private attribute (unless the learner's own, through ``self``, or a documented
+    public one, ``PUBLIC_UNDERSCORE``, on a learner's object), or a name that reads attributes named by strings.
+    ``as_attribute``: written as ``x.name``, where the runner checks what a ``MODULE_NAMED_ATTRIBUTES`` name
+    gives as the cell runs."""
     if name in HIDDEN_ATTRIBUTES or (name.startswith("__") and name.endswith("__") and name not in ALLOWED_DUNDERS):
         return f".{name}"
-    if name in INTERPRETER_MODULES:
+    if name in INTERPRETER_MODULES and not (as_attribute and name in MODULE_NAMED_ATTRIBUTES):
         return f".{name} (the {name} module through another name)"
+    if public_underscore and name in PUBLIC_UNDERSCORE:
+        return None
     if name.startswith("_") and not name.startswith("__") and not own_private:
         return f".{name} (a private attribute)"  # torch._C, probe._RUNNING, t._VF
     if name in BY_NAME:
         return f".{name} (reads attributes named by a string, which the reading cannot see)"
     return None
+
+
+def library_module_allowed(name: str) -> bool:
+    """A module a notebook may hold (``scipy.signal``, ``torch.types``): under a package it may import, not an
+    interpreter module, a guarded one, a private or a denied part (``select``, ``io``, ``types``, ``torch._C``)."""
+    parts = name.split(".")
+    return parts[0] in ALLOWED_IMPORTS and parts[0] not in INTERPRETER_MODULES and parts[0] not in GUARDED_MODULES \
+        and not any(part.startswith("_") or not part for part in parts) and not _matches(name, DENIED_SUBMODULES)
+
+
+def _imports_no_module(module: str | None, name: str) -> bool:
+    """``from module import name`` of a ``MODULE_NAMED_ATTRIBUTES`` name gives no module a notebook may not hold:
+    the grader's own import of the library says what it is (``from numpy import select``: a function;
+    ``from scipy import signal``: scipy's own submodule), read from the module's namespace without running a
+    ``__getattr__``; a library the grader cannot import, or a name it does not find, is refused."""
+    import importlib
+    import types
+
+    if not module or name not in MODULE_NAMED_ATTRIBUTES or not library_module_allowed(module):
+        return False
+    try:
+        library = importlib.import_module(module)  # a library a notebook may import: only its own code runs
+        value = library.__dict__.get(name, _ABSENT)
+        if value is _ABSENT:  # Python's import then looks for the submodule module.name
+            value = importlib.import_module(f"{module}.{name}") if library_module_allowed(f"{module}.{name}") \
+                else _ABSENT
+    except Exception:  # noqa: BLE001 - not importable here: not read
+        return False
+    if value is _ABSENT:
+        return False
+    if isinstance(value, types.ModuleType):
+        return isinstance(value.__dict__.get("__name__"), str) and library_module_allowed(value.__dict__["__name__"])
+    return True
+
+
+_ABSENT = object()
+
+
+def _bound_here(node: ast.AST) -> set[str]:
+    """The names one node binds (not a plain ``ast.Name``, which carries its own context): a def or class, an
+    import, an ``except ... as``, a parameter, a match capture, a ``global``/``nonlocal`` declaration."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in node.names if a.name != "*"}
+    if isinstance(node, ast.ExceptHandler):
+        return {node.name} if node.name else set()
+    if isinstance(node, ast.arg):
+        return {node.arg}
+    if isinstance(node, (ast.MatchAs, ast.MatchStar)):
+        return {node.name} if node.name else set()
+    if isinstance(node, ast.MatchMapping):
+        return {node.rest} if node.rest else set()
+    if isinstance(node, (ast.Global, ast.Nonlocal)):
+        return set(node.names)
+    if type(node).__name__ in ("TypeVar", "ParamSpec", "TypeVarTuple"):  # ``def f[T]()`` (Python 3.12)
+        return {node.name}
+    return set()
+
+
+def bound_names(tree: ast.AST) -> set[str]:
+    """Every name a tree binds, by any binding form: assignment, augmented and annotated assignment, ``for``,
+    ``with ... as``, the walrus, comprehension targets and ``del`` (a plain name in a store or delete context), and
+    ``_bound_here``'s (def, class, import, except, parameters, match captures, global/nonlocal)."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            if not isinstance(node.ctx, ast.Load):
+                names.add(node.id)
+        else:
+            names |= _bound_here(node)
+    return names
 
 
 def _is_method_self(node: ast.Name, tree: ast.AST) -> bool:
@@ -628,9 +851,48 @@ def _format_fields(template: str):
             yield from _format_fields(spec)
 
 
+def _allowed_checks(course_sources: list[str], rules: Rules) -> frozenset:
+    """``(module, name)`` of the checks the course's own cells import from the exercise's check module
+    (``from autograder.dropout import check_dropout_forward``): the ones a learner may call again themselves."""
+    found = set()
+    for source in course_sources:
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and not node.level and node.module == rules.checks:
+                found |= {(node.module, a.name) for a in node.names if a.name.startswith("check_")}
+    return frozenset(found)
+
+
+def _is_check_import(node: ast.AST, allowed) -> bool:
+    return isinstance(node, ast.ImportFrom) and not node.level and bool(node.names) \
+        and all((node.module, a.name) in allowed for a in node.names)
+
+
+def _check_names(tree: ast.AST, allowed) -> set[str]:
+    """The names a learner's ``from autograder.<exercise> import check_x [as y]`` binds."""
+    return {a.asname or a.name for node in ast.walk(tree) if _is_check_import(node, allowed) for a in node.names}
+
+
+def _in_deferred_code(node: ast.AST, tree: ast.AST) -> bool:
+    """Inside code that may run later than its cell: a function, a lambda, a class body, a generator expression
+    (a learner's function could run it while a grade cell's probe runs it)."""
+    parents = _parents(tree)
+    parent = parents.get(id(node))
+    while parent is not None:
+        if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.GeneratorExp)):
+            return True
+        parent = parents.get(id(parent))
+    return False
+
+
 def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules, bound: frozenset | set = frozenset(),
-             private: frozenset | set = frozenset(), shadowed: frozenset | set = frozenset()):
+             private: frozenset | set = frozenset(), shadowed: frozenset | set = frozenset(),
+             checks: tuple = (frozenset(), frozenset())):
     exempt = _type_only(tree)
+    allowed_checks, check_names = checks
 
     def hidden(node, what):
         return "hidden", Finding(cell, getattr(node, "lineno", 0), what)
@@ -641,6 +903,10 @@ def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules, bo
         return "forbidden", Finding(cell, getattr(node, "lineno", 0), what)
 
     for node in ast.walk(tree):
+        if not isinstance(node, ast.Name) and HIDDEN_NAMES.intersection(_bound_here(node)):
+            # ``def __grader_own__``, ``import x as get_ipython``, ``except E as __grader_plain__``: the grader's
+            # own names (and the shell's) shadowed by a binding that is not a plain name
+            yield hidden(node, f"{min(HIDDEN_NAMES.intersection(_bound_here(node)))} (bound by the notebook)")
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in BY_NAME:
             # a string.Formatter subclass's hook (format_field, get_field...) receives the objects it reads
             yield hidden(node, f"a method named {node.name} (it reads attributes named by a string)")
@@ -672,7 +938,9 @@ def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules, bo
             modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
             for module in modules:
                 parts = module.split(".")
-                if parts[0] == "autograder":
+                if parts[0] == "autograder" and _is_check_import(node, allowed_checks):
+                    pass  # a visible check run again: only as a direct call where its cell runs (below)
+                elif parts[0] == "autograder":
                     yield hidden(node, f"import of {module} (the grader's checks)")
                 elif parts[0] not in ALLOWED_IMPORTS:
                     yield hidden(node, f"import of {module}")
@@ -688,6 +956,10 @@ def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules, bo
                         yield hidden(node, f"from {node.module} import *")
                     elif alias.name.startswith("_") or alias.name in BY_NAME:
                         yield hidden(node, f"import of {node.module}.{alias.name}")
+                    elif alias.name in INTERPRETER_MODULES and not _imports_no_module(node.module, alias.name):
+                        # ``from torch import sys``, ``from warnings import sys as s``: the module by another name
+                        yield hidden(node, f"import of {node.module}.{alias.name} (the {alias.name} module through "
+                                           "another name)")
                     elif node.module in GUARDED_MODULES and alias.name not in GUARDED_MODULES[node.module]:
                         yield hidden(node, f"import of {node.module}.{alias.name}")
                     elif _matches(f"{node.module}.{alias.name}", DENIED_SUBMODULES):
@@ -726,6 +998,14 @@ def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules, bo
             yield hidden(node.value, f"{node.arg}={_short(node.value)} (loads code with the data)")
         elif isinstance(node, ast.Name) and node.id in HIDDEN_NAMES:
             yield hidden(node, node.id)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in check_names \
+                and not _is_called(node, tree):
+            yield hidden(node, f"{node.id} used as a value (a check the notebook imports may only be called: "
+                               f"{node.id}(...))")
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in check_names \
+                and _in_deferred_code(node, tree):
+            yield hidden(node, f"{node.id}(...) inside a function, a class or a generator (a check may be called "
+                               "only where its cell runs it)")
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and _is_shell_name(node.id) \
                 and (node.id not in bound or node.id in ("get_ipython", "exit", "quit")):
             yield hidden(node, f"{node.id} (IPython's shell or its history)")
@@ -737,7 +1017,8 @@ def _inspect(tree: ast.AST, cell: int, aliases: dict[str, str], rules: Rules, bo
             # the learner's own private attributes, through the self/cls of a method: ``self._n``
             own = root in SELF_NAMES and len(attributes) == 1 and node.attr in private \
                 and _is_method_self(node.value, tree)
-            what = _attribute_finding(node.attr, own_private=own)
+            what = _attribute_finding(node.attr, own_private=own, as_attribute=True,
+                                      public_underscore=root not in aliases)
             if what:
                 yield hidden(node, what)
                 continue

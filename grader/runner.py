@@ -26,6 +26,9 @@ import base64
 import json
 import os
 import sys
+import types
+
+from grader.policy import MODULE_NAMED_ATTRIBUTES, library_module_allowed  # imported by the warm interpreter
 
 MAX_CELL_OUTPUT = 256 * 1024       # characters of text kept per cell
 MAX_TOTAL_OUTPUT = 4 * 1024 * 1024  # characters kept per notebook
@@ -192,6 +195,11 @@ def make_shell(sink: OutputSink):
     config.HistoryManager.hist_file = ":memory:"
     config.InteractiveShell.colors = "nocolor"
     config.InteractiveShell.xmode = "Context"
+    # a one-line cell is run as written: no automagic (``run (x)`` would run ``%run (x)``, a call to the reading)
+    # and no autocall, so that what IPython runs as a magic is what its static input transformer finds, which
+    # is what the reading reads (grader/policy.py ``_python``)
+    config.InteractiveShell.automagic = False
+    config.InteractiveShell.autocall = 0
     return InteractiveShell.clear_instance() or GradingShell.instance(config=config)  # display() needs the instance
 
 
@@ -222,6 +230,51 @@ class OwnPrivateAttributes:
                     for made in (call, call.func):
                         ast.copy_location(made, node.value)
                     node.value = call
+            return tree
+        except BaseException:  # noqa: BLE001 - fail closed: the cell does not run
+            failed = ast.parse("raise PermissionError('refused by the grader: a cell it could not prepare')")
+            return failed
+
+
+def _grader_plain(value, name: str):
+    """``x.select`` in a learner's cell, as the grader runs it: ``__grader_plain__(x.select, 'select')``. The
+    reading lets an attribute named like an interpreter module (``policy.MODULE_NAMED_ATTRIBUTES``: ``np.select``,
+    ``Tensor.select``, a learner's ``rung.resource``) through as an ordinary attribute; this makes sure that what
+    it gives is not such a module (``selectors.select``, ``some_library.io``): a module is given only where a
+    notebook could import it itself (``scipy.signal``, ``torch.types``)."""
+    if isinstance(value, types.ModuleType):
+        module = value.__dict__.get("__name__")
+        if not (isinstance(module, str) and library_module_allowed(module)):
+            raise PermissionError(f"refused by the grader: .{name!s:.40} is the module {module!s:.60}, which graded "
+                                  "code may not use")
+    return value
+
+
+class ModuleNamedAttributes:
+    """IPython AST transformer: an attribute read whose name is an interpreter module's (``x.select``, ``x.io``,
+    ``x.code``: ``policy.MODULE_NAMED_ATTRIBUTES``) becomes ``__grader_plain__(x.select, 'select')``, which
+    refuses a module. Iterative (a deep cell cannot make it raise), and it never raises: IPython would unregister a
+    transformer that did."""
+
+    def visit(self, tree):
+        try:
+            places = []
+            for node in ast.walk(tree):
+                for field, value in ast.iter_fields(node):
+                    children = value if isinstance(value, list) else [value]
+                    for position, child in enumerate(children):
+                        if isinstance(child, ast.Attribute) and isinstance(child.ctx, ast.Load) \
+                                and child.attr in MODULE_NAMED_ATTRIBUTES:
+                            places.append((node, field, position if isinstance(value, list) else None, child))
+            for node, field, position, child in places:
+                call = ast.Call(func=ast.Name(id="__grader_plain__", ctx=ast.Load()),
+                                args=[child, ast.Constant(child.attr)], keywords=[])
+                for made in (call, call.func, call.args[1]):
+                    ast.copy_location(made, child)
+                if position is None:
+                    setattr(node, field, call)
+                else:
+                    getattr(node, field)[position] = call
             return tree
         except BaseException:  # noqa: BLE001 - fail closed: the cell does not run
             failed = ast.parse("raise PermissionError('refused by the grader: a cell it could not prepare')")
@@ -406,8 +459,10 @@ def run_job(job: dict, channel_fd: int, shell_and_sink=None, started: float | No
 
     builtins.help = _grading_help  # site's interactive help(): see _grading_help
     builtins.__grader_own__ = _grader_own
+    builtins.__grader_plain__ = _grader_plain
     shell, sink = shell_and_sink or _new_shell()
     shell.ast_transformers.append(OwnPrivateAttributes())
+    shell.ast_transformers.append(ModuleNamedAttributes())
     sys.stdout, sys.stderr = CapturedStream(sink, "stdout"), CapturedStream(sink, "stderr")
     from grader import audit
 

@@ -159,7 +159,7 @@ def test_the_learners_own_private_attributes_and_methods_are_fine():
     # a cell that does not parse is not skipped: the grader cannot clear what it cannot read
     ("def f(x):\n    return x +", "cannot read as Python"),
     ("np.mean?", "cannot read as Python"),
-    ("files = !ls", "cannot read as Python"),
+    ("files = !ls", "magic !ls"),  # IPython's SystemAssign: a shell escape
     ("x = 1\x00", "cannot read as Python"),
     # magics: %time / %timeit run their code, which is read like any other
     ("%time exec('x = 1')", "exec()"),
@@ -570,3 +570,258 @@ def test_a_forbidden_reference_stays_found_beside_those_exemptions(assignment, c
     name = code.split("def ")[1].split("(")[0]
     result = review([(1, code)], TORCH, RULES[assignment])
     assert result.forbidden_for([name]), f"{assignment}: nothing found in\n{code}"
+
+
+# ---------------------------------------------------------------- honest7: magics are what IPython's transformer finds
+
+# an escape starts a magic only at the start of a logical line outside strings (IPython's own rule): these are Python
+MAGIC_LOOKALIKES = [
+    "x_max, x_min = np.ones(3), np.zeros(3)\nvaries = (x_max\n          != x_min)",
+    "lr, momentum = 0.1, 0.9\nprint('sgd_step: lr=%g momentum=%g'\n      % (lr, momentum))",
+    "x = 7 + \\\n    2 \\\n    % 3",
+    'def spatial(x):\n    """Batch norm per channel.\n    % reshape to (N*H*W, C), normalize, reshape back\n'
+    '    !important: C is the last axis\n    """\n    return x',
+    "s = '''\n%run evil.py\n!ls\n'''",
+    "\n\n  y = np.ones(3)\n  z = y * 2",            # IPython drops leading blank lines and the common indent
+    "y = %time np.ones(3)",                          # MagicAssign: the value of the timed expression
+    "for k in range(2):\n    %time np.ones(k)",
+    "%%capture out\nz = np.arange(4)\n%time y = np.ones(3)",
+]
+
+
+@pytest.mark.parametrize("code", MAGIC_LOOKALIKES)
+def test_what_only_looks_like_a_magic_reads_clean(code):
+    result = review([(1, code)], TORCH, RULES["04_batchnorm_inference"])
+    assert [str(f) for f in result.hidden] == []
+
+
+@pytest.mark.parametrize("code, what", [
+    ("%time f(1\n%run)", "magic %run"),             # %time's own code is not a bracket the next line continues
+    ("%time %time %run x", "magic %run"),            # %time transforms its code again
+    ("if True:\n    !ls", "magic !ls"),
+    ("x = 1\n%load_ext autoreload", "magic %load_ext"),
+    ("%%capture\nx = 1\n!ls", "magic !ls"),          # %%capture runs its body as a cell
+    ("  %%bash\n  ls", "cell magic %%bash"),         # IPython dedents the cell first
+    ("\n%%bash\nls", "cell magic %%bash"),           # and drops leading blank lines
+    ("/exec 'x = 1'", "exec()"),                    # IPython's /f a b is f(a, b)
+    (",exec x", "exec()"),
+    ("y = %time eval('1')", "eval()"),
+    ("get_ipython().run_line_magic('time', 'x = 1')", "get_ipython"),  # written by the learner: refused
+    ("x = 5 \\\n%run x", None),                     # a backslash continues the line: Python, no magic
+])
+def test_magics_are_found_as_ipython_finds_them(code, what):
+    result = review([(1, code)], TORCH, RULES["04_batchnorm_inference"])
+    found = [str(f) for f in result.hidden]
+    if what is None:
+        assert not any("magic" in f for f in found), found
+    else:
+        assert any(what in f for f in found), found
+
+
+def test_the_grading_shell_runs_a_one_line_cell_as_written():
+    """No automagic, no autocall: ``run (x)`` is a call of ``run``, as the reading reads it, not ``%run (x)``."""
+    from grader.runner import OutputSink, make_shell
+
+    shell = make_shell(OutputSink())
+    for line in ("run (x)", "load_ext (x)", "pwd", "prun (x)"):
+        assert shell.transform_cell(line) == line + "\n"
+
+
+# ---------------------------------------------------------------- honest7: names that are also modules' names
+
+MODULE_NAMED_HONEST = [
+    "y = np.select([x > 0, x < 0], [x, -x], default=0.0)",
+    "from numpy import select\ny = select([x > 0], [x])",
+    "v = torch.ones(3, 4).select(1, 0)\nw = torch.select(v, 0, 1)\nu = torch.Tensor.select(v, 0, 0)",
+    "from dataclasses import dataclass\n@dataclass\nclass Rung:\n    resource: int\n    configs: list\n"
+    "rung = Rung(3, [])\nbudget = rung.resource * 2\nrung.resource += 1",
+    "try:\n    pass\nexcept SystemExit as error:\n    status = error.code",
+    "class Net:\n    def __init__(self):\n        self.signal = None\n        self.io = []\n        self.types = ('a',)\n"
+    "    def report(self):\n        return self.signal, self.io, self.types",
+    "from scipy import signal\nfrom scipy import io as sio",
+    "import scipy.signal\nw = scipy.signal.windows",
+]
+
+
+@pytest.mark.parametrize("code", MODULE_NAMED_HONEST)
+def test_attributes_named_like_modules_read_clean(code):
+    result = review([(1, code)], TORCH, RULES["07_hyperparameter_search"])
+    assert [str(f) for f in result.hidden] == []
+
+
+@pytest.mark.parametrize("code, what", [
+    ("from torch import sys\nm = sys.modules", "import of torch.sys"),     # the module by a from-import
+    ("from warnings import sys as s", "import of warnings.sys"),
+    ("from torch import os", "import of torch.os"),
+    ("from numpy import io", "import of numpy.io"),                     # a name the library does not have
+    ("m = warnings.sys.modules", ".sys"),                               # not a name honest objects carry
+    ("m = np.os", ".os"),
+    ("t = x.importlib", ".importlib"),
+    ("g = getattr(x, 'select')", "getattr(..., 'select')"),            # by a string: still refused
+    ("match x:\n    case C(io=f):\n        pass", "case ...(io=...)"),
+    ("s = '{0.code}'.format(f)", "a format field"),
+])
+def test_routes_to_modules_by_their_names_stay_refused(code, what):
+    result = review([(1, code)], TORCH, RULES["04_batchnorm_inference"])
+    assert any(what in str(f) for f in result.hidden), [str(f) for f in result.hidden]
+
+
+def test_an_attribute_named_like_a_module_is_checked_as_the_cell_runs():
+    """``x.select`` runs as ``__grader_plain__(x.select, 'select')``: a function passes, the select module raises."""
+    import ast
+    import os
+    import selectors
+    import sys
+    import types
+
+    import numpy as np
+    import scipy.signal
+
+    from grader.runner import ModuleNamedAttributes, _grader_plain
+
+    tree = ModuleNamedAttributes().visit(ast.parse("a = np.select([c], [v])\nb = lib.signal\nc = [lib][0].select\n"))
+    assert ast.unparse(tree).count("__grader_plain__(") == 3
+    namespace = {"__grader_plain__": _grader_plain, "np": np, "c": np.array([True]), "v": np.array([2]),
+                 "lib": type("Lib", (), {"signal": scipy.signal, "select": selectors.select})}
+    with pytest.raises(PermissionError, match="the module select"):
+        exec(compile(tree, "<cell>", "exec"), namespace)
+    assert namespace["a"].tolist() == [2] and namespace["b"] is scipy.signal
+    assert _grader_plain(scipy.signal, "signal") is scipy.signal and _grader_plain(3, "code") == 3
+    for module in (selectors, sys, os, types):  # modules a notebook may not hold, whatever name reached them
+        with pytest.raises(PermissionError):
+            _grader_plain(module, "io")
+
+
+# ---------------------------------------------------------------- honest7: public names with an underscore
+
+@pytest.mark.parametrize("code", [
+    "from collections import namedtuple\nConfig = namedtuple('Config', 'lr wd')\nc = Config(0.1, 0.0)\n"
+    "d = c._asdict()\ne = c._replace(lr=0.2)\nnames = Config._fields\nf = Config._make([1, 2])\n"
+    "g = Config._field_defaults",
+    "from typing import NamedTuple\nclass Trial(NamedTuple):\n    lr: float\n    score: float\n"
+    "best = max([Trial(0.1, 0.9)], key=lambda t: t.score)._asdict()",
+    "import enum\nclass Mode(enum.Enum):\n    TRAIN = 1\nv = Mode.TRAIN._value_",
+])
+def test_documented_public_underscore_names_read_clean(code):
+    result = review([(1, code)], TORCH, RULES["07_hyperparameter_search"])
+    assert [str(f) for f in result.hidden] == []
+
+
+def test_operator_methods_of_a_learners_class_read_clean():
+    code = ("class Stats(list):\n    def __iadd__(self, other):\n        self.extend(other)\n        return self\n"
+            "    def __delitem__(self, i):\n        super().__delitem__(i)\n    def __rmatmul__(self, other):\n"
+            "        return other\ns = Stats()\ns.__iadd__([1])\nr = (1).__round__()\nu = int.__or__(1, 2)")
+    assert [str(f) for f in review([(1, code)], TORCH, RULES["04_batchnorm_inference"]).hidden] == []
+
+
+@pytest.mark.parametrize("code", ["k = torch._C", "x = np._asdict", "v = t._version", "m = self_like._modules",
+                                  "f = collections._sys"])
+def test_other_private_names_stay_refused(code):
+    assert any("private" in str(f) for f in review([(1, code)], TORCH, RULES["04_batchnorm_inference"]).hidden)
+
+
+# ---------------------------------------------------------------- honest7: every way a learner binds a name
+
+@pytest.mark.parametrize("code", [
+    "class Out(torch.Tensor):\n    pass\nt = torch.ones(2).as_subclass(Out)",
+    "def In(x):\n    return x\ny = In(3)",
+    "import math as _i\nr = _i.pi",
+    "from math import pi as _ii\nr = _ii",
+    "try:\n    pass\nexcept ValueError as _oh:\n    print(_oh)",
+    "with open('a.txt') as _i3:\n    print(_i3)",
+    "if (__ := 3) > 2:\n    print(__)",
+    "squares = [_i for _i in range(3)]",
+    "match (1, 2):\n    case (_i, *___):\n        print(_i, ___)",
+    "for _1 in range(2):\n    print(_1)",
+])
+def test_shell_names_the_learner_binds_are_theirs(code):
+    result = review([(1, code)], TORCH, RULES["06_dropout"])
+    assert [str(f) for f in result.hidden] == []
+
+
+@pytest.mark.parametrize("code", [
+    "h = Out[3]", "print(In[-1])", "x = _i", "y = _oh", "z = __", "get_ipython()",
+    "def get_ipython():\n    return 1\nget_ipython()",        # the shell's own name: refused whoever binds it
+])
+def test_shell_names_the_learner_does_not_bind_stay_refused(code):
+    assert review([(1, code)], TORCH, RULES["06_dropout"]).hidden
+
+
+@pytest.mark.parametrize("code", [
+    "def __grader_own__(x):\n    return x",                    # would undo the runner's check of a method's self
+    "class __grader_plain__:\n    pass",
+    "from math import floor as __grader_own__",
+    "try:\n    pass\nexcept ValueError as __grader_own__:\n    pass",
+    "match 1:\n    case __grader_plain__:\n        pass",
+    "import math as get_ipython",
+])
+def test_the_graders_own_names_cannot_be_bound_by_any_form(code):
+    assert any("bound by the notebook" in str(f) for f in review([(1, code)], TORCH, RULES["06_dropout"]).hidden)
+
+
+# ---------------------------------------------------------------- honest7: a visible check run again
+
+DROPOUT_COURSE = TORCH + ["from autograder.dropout import (check_dropout_forward, check_dropout_fresh_mask)\n"
+                          "check_dropout_forward(dropout_forward, p=0.2)",
+                          "from autograder.dropout import check_dropout_module\ncheck_dropout_module(Dropout)"]
+
+
+@pytest.mark.parametrize("code", [
+    "from autograder.dropout import check_dropout_forward\ncheck_dropout_forward(dropout_forward, p=0.5)",
+    "from autograder.dropout import check_dropout_forward as again, check_dropout_module\n"
+    "for p in (0.1, 0.5):\n    again(dropout_forward, p=p)\ncheck_dropout_module(Dropout)",
+    "%time from autograder.dropout import check_dropout_forward\n%time check_dropout_forward(dropout_forward)",
+])
+def test_a_visible_check_may_be_called_again_in_a_cell(code):
+    result = review([(1, code)], DROPOUT_COURSE, RULES["06_dropout"])
+    assert [str(f) for f in result.hidden] == []
+
+
+@pytest.mark.parametrize("code, what", [
+    ("from autograder.dropout import check_dropout_forward\nc = check_dropout_forward\nc.probe = None",
+     "used as a value"),
+    ("from autograder.dropout import check_dropout_forward\nf = getattr(check_dropout_forward, 'probe')",
+     "used as a value"),
+    ("from autograder.dropout import check_dropout_forward\nl = [check_dropout_forward]", "used as a value"),
+    ("from autograder.dropout import check_dropout_forward\ndef dropout_forward(x, p):\n"
+     "    check_dropout_forward(lambda x, p: x, p=0.5)\n    return x", "inside a function"),
+    ("from autograder.dropout import check_dropout_forward\nrun = lambda: check_dropout_forward(f)",
+     "inside a function"),
+    ("from autograder.dropout import check_dropout_forward\nlater = (check_dropout_forward(f) for _ in 'ab')",
+     "inside a function, a class or a generator"),
+    ("from autograder.dropout import TOLERANCE", "the grader's checks"),
+    ("from autograder.dropout import check_dropout_forward, TOLERANCE", "the grader's checks"),
+    ("from autograder.dropout import check_units_independent", "the grader's checks"),  # not a course import
+    ("import autograder.dropout", "the grader's checks"),
+    ("from autograder.normalization import check_min_max_scale", "the grader's checks"),  # another exercise's
+    ("from autograder.probe import Check", "the grader's checks"),
+])
+def test_anything_else_of_the_checks_stays_refused(code, what):
+    result = review([(1, code)], DROPOUT_COURSE, RULES["06_dropout"])
+    assert any(what in str(f) for f in result.hidden), [str(f) for f in result.hidden]
+
+
+def test_a_check_called_by_code_under_check_is_refused():
+    """A learner's function calling a check while a probe runs it would run code outside the probe's watch."""
+    from autograder.normalization import check_min_max_scale
+
+    def min_max_scale(x, feature_range=(0.0, 1.0)):
+        check_min_max_scale(lambda x, feature_range=(0, 1): x)
+        return x
+
+    record = check_min_max_scale.run_probe([min_max_scale], {})
+    assert "called by code that a check is running" in (record.failure or ""), record.failure
+
+
+def test_a_cell_with_more_magics_than_the_reading_transforms_is_not_read():
+    """IPython tokenizes the cell again after each magic: the reading stops at MAX_MAGICS_PER_CELL (linear)."""
+    import time
+
+    from grader.policy import MAX_MAGICS_PER_CELL
+
+    few = "\n".join("%time x = 1" for _ in range(MAX_MAGICS_PER_CELL))
+    assert not review([(1, few)], TORCH, RULES["04_batchnorm_inference"]).hidden
+    started = time.perf_counter()
+    many = review([(1, "\n".join("%time x = 1" for _ in range(2000)))], TORCH, RULES["04_batchnorm_inference"])
+    assert time.perf_counter() - started < 20
+    assert any("more than" in str(f) and "magics" in str(f) for f in many.hidden), [str(f) for f in many.hidden]

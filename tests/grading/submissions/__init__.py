@@ -31,6 +31,8 @@ student also has a "no submission" row for the three others.
 - ``attack7``: learner code called while a library is imported (a logging handler evaluating string
   annotations) and the dropout module's independence test switched off by a tensor subclass (the seventh
   attack's report).
+- ``honest7``: honest code the reading refused (magics, names that are also modules', namedtuple's, a learner's
+  ``class Out``, a visible check run again) and the routes it must still refuse (the seventh attack's report).
 
 ``prepare_out`` puts stray and corrupt result files in OUT before the run.
 """
@@ -110,13 +112,13 @@ def cases() -> list[Case]:
     import dataclasses
 
     from tests.grading.submissions import (attack4, attack7, batchnorm_inference, batchnorm_training, bookkeeping,
-                                           dropout, isolation, normalization, reading, reading_attack3,
+                                           dropout, honest7, isolation, normalization, reading, reading_attack3,
                                            sandbox_mounts, work_attack3)
 
     found = normalization.cases() + batchnorm_training.cases() + batchnorm_inference.cases() + dropout.cases()
     found += isolation.cases() + bookkeeping.cases() + reading.cases() + reading_attack3.cases()
     found += sandbox_mounts.cases() + work_attack3.cases()
-    found += attack4.cases() + attack7.cases()
+    found += attack4.cases() + attack7.cases() + honest7.cases()
     restated = {**READ_AS_HIDDEN, **reading.READ_NOW}
     found = [dataclasses.replace(c, status=restated[c.student]) if c.student in restated else c for c in found]
     for index, case in enumerate(found):
