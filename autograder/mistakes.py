@@ -208,6 +208,12 @@ MISTAKES: dict[str, Mistake] = {m.id: m for m in [
     _m("hp-choice-first-never", "hp-random-search", "the first choice never drawn (rng.integers(1, len))"),
     _m("hp-grid-names-sorted", "hp-random-search", "grid names sorted instead of kept in the grid's order"),
     _m("hp-grid-values-sorted", "hp-random-search", "each name's values sorted instead of kept in the grid's order"),
+    _m("hp-split-rounds-half-up", "hp-splits", "an exact half rounded up (int(x + 0.5)) instead of Python's round(), half to even"),
+    _m("hp-grid-sorted-by-score", "hp-random-search", "grid results sorted by score instead of kept in the grid's order"),
+    _m("hp-halving-last-rung-missing", "hp-coarse-to-fine",
+       "one rung short at an exact power of factor (< for <=, a floating-point log, or stopping at one candidate)"),
+    _m("hp-halving-resource-clipped", "hp-coarse-to-fine", "the resource clipped to max_resource instead of ending the rungs"),
+    _m("hp-halving-rung-lists-survivors", "hp-coarse-to-fine", "each rung lists only the candidates it kept, not all it trained"),
     _m("hp-result-pair-swapped", "hp-random-search", "results as (score, config) instead of (config, score)"),
     # ---- chapter 8, reproducing the paper
     _m("cap-percentiles-wrong-axis", "capstone-figure-1", "percentiles taken over the units of each example instead of over the examples"),
