@@ -259,6 +259,16 @@ MISTAKES: dict[str, Mistake] = {m.id: m for m in [
     _m("cap-network-bias-not-zeroed", "capstone-setup", "the biases left with PyTorch's default initialisation"),
     _m("cap-network-global-generator", "capstone-setup", "the weights drawn from the global generator, after the layers used it"),
     _m("cap-accuracy-not-fraction", "capstone-figure-1", "the accuracy reported as a count or a percentage instead of a fraction"),
+    _m("cap-percentiles-float32", "capstone-figure-1", "the percentiles computed or returned in float32 in a float64 network"),
+    _m("cap-network-output-sigmoid", "capstone-setup", "a Sigmoid after the output layer"),
+    _m("cap-network-bias-drawn", "capstone-setup", "the biases drawn from the generator too instead of set to 0"),
+    _m("cap-network-bn-weight-zeroed", "capstone-setup", "BatchNorm's weight (gamma) zeroed by an initialisation loop over every parameter"),
+    _m("cap-percentiles-keys-swapped", "capstone-percentiles", "'percentiles' and 'percentiles_eval' swapped in the result"),
+    _m("cap-zero-grad-before-step", "capstone-setup", "zero_grad() between backward() and step(), so no step changes the weights"),
+    _m("cap-optimizer-other-network", "capstone-setup", "one optimizer for both networks: the second network is never trained"),
+    _m("cap-accuracy-on-training-data", "capstone-figure-1", "the accuracy measured on the training data instead of the test set"),
+    _m("cap-batches-without-replacement", "capstone-setup", "mini-batches drawn without replacement instead of with torch.randint"),
+    _m("cap-loss-summed", "capstone-setup", "the loss summed over the batch instead of averaged"),
     _m("cap-batchnorm-flag-ignored", "capstone-setup", "both networks built the same, with or without batch norm"),
 ]}
 
