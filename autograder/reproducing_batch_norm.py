@@ -1057,8 +1057,9 @@ def _helper_probe(record, run_experiment) -> None:
     """Whether the ``sigmoid_input_percentiles`` that the learner's ``run_experiment`` calls (the notebook's global
     of that name) switches a model's mode: then run_experiment's measurements are that helper's mistake, not its
     own. Records True or False (None: no such function, or it failed here)."""
-    helper = getattr(run_experiment, "__globals__", {}).get("sigmoid_input_percentiles")
     record["helper_changes_mode"] = None
+    names = getattr(run_experiment, "__globals__", None)
+    helper = dict.get(names, "sigmoid_input_percentiles") if isinstance(names, dict) else None
     if not callable(helper):
         return
     generator = torch.Generator().manual_seed(5)
