@@ -126,10 +126,6 @@ def _index_array(value, what: str) -> np.ndarray:
     return array.astype(np.int64)
 
 
-def _check_no_tie(n: int, fraction: float) -> None:
-    # round() of an exact half depends on the rounding rule; the checks avoid such sizes.
-    if abs(n * fraction - math.floor(n * fraction) - 0.5) < 1e-9:
-        raise ValueError(f"n * fraction = {n * fraction} is a tie for round(); choose other values")
 
 
 def _equal_values(a, b) -> bool:
@@ -182,8 +178,7 @@ def _log_splits(n: int, sizes) -> float:
 
 
 def _split_inputs(*, n: int = 100, val_fraction: float = 0.2, test_fraction: float = 0.1, seed: int = 0) -> dict:
-    _check_no_tie(n, val_fraction)
-    _check_no_tie(n, test_fraction)
+    # Python's round() (the documented rule) rounds an exact half to the even integer: 26 * 0.25 = 6.5 gives 6.
     n_val, n_test = round(n * val_fraction), round(n * test_fraction)
     sizes = (n - n_val - n_test, n_val, n_test)
     share = ALPHA / SPLIT_TESTS
@@ -289,11 +284,18 @@ def check_train_val_test_split(record, inputs) -> None:
     want = (n_train, n_val, n_test)
     if got != want:
         hint = ""
+        half_up = (math.floor(n * val_fraction + 0.5), math.floor(n * test_fraction + 0.5))
         if (len(val), len(test)) == (int(n * val_fraction), int(n * test_fraction)) != (n_val, n_test):
             hint = (recognised("hp-split-truncates", _("\n  Likely mistake: int() truncates n * fraction; the documented rule is round(n * fraction)")))
-        elif (len(val), len(test)) == (math.ceil(n * val_fraction), math.ceil(n * test_fraction)) != (n_val, n_test):
+        elif (len(val), len(test)) == (math.ceil(n * val_fraction), math.ceil(n * test_fraction)) != (n_val, n_test) \
+                and (len(val), len(test)) != half_up:
             hint = _("\n  Likely mistake: ") + recognised("hp-split-rounds-up", _("math.ceil rounds n * fraction up; the "
                                                         "documented rule is round(n * fraction)"))
+        elif (len(val), len(test)) == half_up != (n_val, n_test) \
+                and half_up != (math.ceil(n * val_fraction), math.ceil(n * test_fraction)):
+            hint = _("\n  Likely mistake: ") + recognised("hp-split-rounds-half-up", _(
+                "a size of exactly .5 was rounded up (int(x + 0.5) or math.floor(x + 0.5)): the documented rule is "
+                "Python's round(n * fraction), which rounds an exact half to the even integer (round(6.5) == 6)"))
         elif got == (n_train, n_test, n_val):
             hint = _("\n  Likely mistake: ") + recognised("hp-split-parts-swapped", _("the validation and test parts are "
                                                         "swapped: return (train_idx, val_idx, test_idx) in this order, "
@@ -583,6 +585,10 @@ def _integer_mistakes(kind: str, low: int, high: int) -> list:
                              "ROUNDED: round() gives low and high half the weight they should have; take the integer "
                              "part, int(x), of a log-uniform sample on [low, high + 1)")),
                              cdf(np.minimum(k + 0.5, high)) - cdf(np.maximum(k - 0.5, low))))
+            mistakes.append((recognised("hp-config-int-log-rounded", _("the log-uniform sample on [low, high] was "
+                             "rounded UP (ceil), so low never comes: take the integer part, int(x), of a log-uniform "
+                             "sample on [low, high + 1)")),
+                             np.append(0.0, cdf(k[1:]) - cdf(k[1:] - 1))))
     elif high > low:
         mistakes.append((recognised("hp-config-int-rounded", _("a uniform float on [low, high] was ROUNDED: round() "
                          "gives low and high half the weight of the others; use rng.integers(low, high + 1)")),
@@ -1037,6 +1043,12 @@ def check_grid_search(record, inputs) -> None:
             ("hp-grid-order", _("the FIRST name varies fastest: itertools.product(*grid.values()) makes the LAST name "
              "vary fastest, as nested for loops over the names in order"),
              [dict(zip(names[::-1], v)) for v in itertools.product(*(grid[k] for k in names[::-1]))]),
+            ("hp-grid-sorted-by-score", _("the results were sorted by score (best first): return them in the "
+             "grid's order, itertools.product over the names; whoever uses the results picks the best with max()"),
+             sorted(expected, key=lambda c: _objective_value(inputs["weights"], c), reverse=True)),
+            ("hp-grid-sorted-by-score", _("the results were sorted by score (lowest first): return them in the "
+             "grid's order, itertools.product over the names; whoever uses the results picks the best with max()"),
+             sorted(expected, key=lambda c: _objective_value(inputs["weights"], c))),
         ]
         hits = {(m, t) for m, t, order in orders if [_config_key(c, names) for c in order] == got_keys}
         hint = _("\n  Likely mistake: {recognised_next_iter_hit}").format(recognised_next_iter_hit=recognised(*next(iter(hits)))) if len({m for m, _ in hits}) == 1 else ""
@@ -1080,13 +1092,14 @@ def _halving_inputs(*, n_configs: int = 20, min_resource: int = 1, max_resource:
     if not (n_configs >= 1 and factor >= 2 and 1 <= min_resource <= max_resource):
         raise ValueError("need n_configs >= 1, factor >= 2 and 1 <= min_resource <= max_resource")
     # scikit-learn counts the rungs with a floating-point log (1 + floor(log(n, factor))), which is one
-    # short at some exact powers (math.log(243, 3) = 4.999...); the check avoids those sizes.
-    for n in (n_configs, max_resource // min_resource):
-        if math.floor(math.log(n, factor)) != _integer_log(n, factor):
-            raise ValueError(f"math.log({n}, {factor}) is not exact; choose other sizes")
+    # short at some exact powers (math.log(243, 3) = 4.999...): there the reference is the documented rule,
+    # counted in integers (_simulate), and not scikit-learn's schedule.
+    float_log_short = any(math.floor(math.log(n, factor)) != _integer_log(n, factor)
+                          for n in (n_configs, max_resource // min_resource))
     configs = _halving_configs(n_configs, seed)
     return {"configs": configs, "n_configs": n_configs, "min_resource": min_resource, "max_resource": max_resource,
             "factor": factor, "seed": seed, "keys": [_config_key(c, list(c)) for c in configs],
+            "float_log_short": float_log_short,
             "what": _("successive_halving(objective, configs, min_resource={min_resource}, max_resource={max_resource}, "
                     "factor={factor}) with {n_configs} configs (seed {seed})").format(min_resource=min_resource, max_resource=max_resource, factor=factor, n_configs=n_configs, seed=seed)}
 
@@ -1173,24 +1186,36 @@ def _sklearn_schedule(inputs: dict) -> tuple[list, list]:
 
 @verdict_only
 def _simulate(inputs: dict, *, keep=None, best_first=True, until_one=False, first_power=0, growth=None,
-              rungs_by=("configs", "budget")):
-    """A schedule computed in plain Python, with one rule changed (to name the learner's mistake)."""
+              rungs_by=("configs", "budget"), fewer_rungs=0, clip=False, lists_kept=False):
+    """A schedule computed in plain Python (the documented rule), with one rule changed (to name the learner's
+    mistake): ``fewer_rungs`` rungs left out at the end, ``clip`` the resource clipped to max_resource,
+    ``lists_kept`` each rung listing only the candidates it kept."""
     n, f = inputs["n_configs"], inputs["factor"]
     low, high, seed = inputs["min_resource"], inputs["max_resource"], inputs["seed"]
     keep = keep or (lambda k: math.ceil(k / f))
     limits = {"configs": _integer_log(n, f), "budget": _integer_log(high // low, f)}
-    n_rungs = 1 + min(limits[rule] for rule in rungs_by)
+    n_rungs = 1 + min(limits[rule] for rule in rungs_by) - fewer_rungs
     alive, resources, rungs = list(range(n)), [], []
     for i in range(10 * n + 10):
         if (i >= n_rungs and not until_one) or (until_one and i > 0 and len(alive) <= 1):
             break
         resource = low * f ** (i + first_power) if growth is None else growth(i)
-        resource = min(resource, high) if until_one else resource
+        resource = min(resource, high) if until_one or clip else resource
         resources.append(resource)
-        rungs.append(set(alive))
         ranked = sorted(alive, key=lambda j: _halving_score(seed, j, resource), reverse=best_first)
-        alive = ranked[:keep(len(alive))]
+        kept = ranked[:keep(len(alive))]
+        rungs.append(set(kept) if lists_kept else set(alive))
+        alive = kept
     return resources, rungs
+
+
+def _last_rung_at_a_power(inputs: dict) -> bool:
+    """Whether the number of rungs is set by an exact power: len(configs), or max_resource // min_resource where
+    it binds, equals factor**(rungs - 1) (a strict comparison or a floating-point log leaves that rung out)."""
+    n, f = inputs["n_configs"], inputs["factor"]
+    budget = inputs["max_resource"] // inputs["min_resource"]
+    last = min(_integer_log(n, f), _integer_log(budget, f))
+    return last >= 1 and (n == f ** last or budget == f ** last)
 
 
 def _halving_mistakes(inputs: dict) -> list:
@@ -1216,7 +1241,34 @@ def _halving_mistakes(inputs: dict) -> list:
          "min_resource * factor**rung exceeds max_resource")), _simulate(inputs, rungs_by=("configs",))),
         (recognised("hp-halving-ignores-candidates", _("the number of rungs ignored how many configurations there "
          "are: stop before factor**rung exceeds len(configs)")), _simulate(inputs, rungs_by=("budget",))),
-    ]
+        (recognised("hp-halving-resource-growth", _("the resource grew linearly (min_resource * factor * rung): it "
+         "is multiplied by factor at every rung, min_resource * factor**rung")),
+         _simulate(inputs, growth=lambda i: inputs["min_resource"] * f * i if i else inputs["min_resource"])),
+        (recognised("hp-halving-resource-clipped", _("the resource was clipped to max_resource (min(min_resource * "
+         "factor**rung, max_resource)) and the rungs went on at max_resource: the budget limits the number of rungs "
+         "too, so stop before min_resource * factor**rung exceeds max_resource")),
+         _simulate(inputs, rungs_by=("configs",), clip=True)),
+        (recognised("hp-halving-rung-lists-survivors", _("each rung lists only the candidates it kept: a rung holds "
+         "every configuration it trained, (config, score) for all of them, and the best ceil(n / factor) of them go "
+         "on to the next rung")), _simulate(inputs, lists_kept=True)),
+    ] + ([
+        (recognised("hp-halving-last-rung-missing", _("the last rung is missing: {what_is_a_power} is an exact power "
+         "of factor, so the rung after the last of yours still has factor**rung <= len(configs) and min_resource * "
+         "factor**rung <= max_resource (one of them with equality). Compare with <= (not <), in integers: a floating-point log is one short at some exact "
+         "powers (math.log(243, 3) = 4.999..., so int(math.log(243, 3)) is 4); and do not stop early when one "
+         "candidate is left: the last rung may hold a single configuration").format(
+             what_is_a_power=_power_words(inputs))),
+         _simulate(inputs, fewer_rungs=1)),
+    ] if _last_rung_at_a_power(inputs) else [])
+
+
+def _power_words(inputs: dict) -> str:
+    n, f = inputs["n_configs"], inputs["factor"]
+    budget = inputs["max_resource"] // inputs["min_resource"]
+    last = min(_integer_log(n, f), _integer_log(budget, f))
+    if n == f ** last:
+        return _("len(configs) = {n} = {f}**{last}").format(n=n, f=f, last=last)
+    return _("max_resource // min_resource = {budget} = {f}**{last}").format(budget=budget, f=f, last=last)
 
 
 @check(inputs=_halving_inputs, probe=_halving_probe)
@@ -1267,10 +1319,15 @@ def check_successive_halving(record, inputs) -> None:
         got_resources.append(float(rung[0]))
         got_sets.append(set(indices))
 
-    want_resources, want_sets = _sklearn_schedule(inputs)
+    # scikit-learn's schedule, or the documented rule in integers where scikit-learn's floating-point log is short
+    want_resources, want_sets = _simulate(inputs) if inputs["float_log_short"] else _sklearn_schedule(inputs)
     if got_resources != want_resources or got_sets != want_sets:
         fits = [description for description, (resources, sets) in _halving_mistakes(inputs)
                 if got_resources == resources and got_sets == sets]
+        if any("hp-halving-last-rung-missing" in mistakes_in(d) for d in fits):
+            # one rung short at an exact power: what stopping when one candidate is left also gives there; the
+            # last-rung words hold for both, the until-one words only where the schedules differ
+            fits = [d for d in fits if "hp-halving-until-one-left" not in mistakes_in(d)]
         hint = _("\n  Likely mistake: {fits_0}").format(fits_0=fits[0]) if len({mistakes_in(d) for d in fits}) == 1 else ""
         got_counts, want_counts = [len(s) for s in got_sets], [len(s) for s in want_sets]
         schedule = (_("scikit-learn's HalvingGridSearchCV gives n_candidates_ = {want_counts} and n_resources_ = "

@@ -181,14 +181,15 @@ RUN_MISTAKES = ("eval_in_training", "training_batch", "training_batch_eval", "te
                 "eval_updates_stats", "percentiles_in_eval_mode", "percentiles_without_copy",
                 "percentiles_eval_from_copy", "accuracy_in_train_mode", "one_generator", "generator_seeded_with_seed",
                 "record_off_by_one", "record_before_step", "no_zero_grad", "percentiles_on_training_data",
-                "networks_swapped")
+                "networks_swapped", "accuracy_before_eval", "no_update", "bn_not_updated", "accuracy_on_training_data",
+                "without_replacement", "loss_sum")
 
 
 # The mistakes that leave the baseline's curves as the recipe's (it has no batch norm): where the learner's
 # baseline is right, only these are tried, on the batch-normalized network alone.
 BN_ONLY_MISTAKES = ("eval_in_training", "test_in_train_mode", "eval_updates_stats", "percentiles_in_eval_mode",
                     "percentiles_without_copy", "percentiles_eval_from_copy", "accuracy_in_train_mode",
-                    "one_generator")
+                    "one_generator", "accuracy_before_eval", "bn_not_updated")
 
 
 @verdict_only
@@ -228,10 +229,17 @@ def reference_run(X_train, y_train, X_test, y_test, *, steps: int, record_every:
         def measure(logits=None, batch=None):
             if mistake == "training_batch":
                 curves["accuracy"].append((logits.detach().argmax(1) == y_train[batch]).double().mean())
+            if mistake == "accuracy_before_eval":   # in train mode, on the model itself: the test set updates its stats
+                with torch.no_grad():
+                    curves["accuracy"].append((model(X_test).argmax(1) == y_test).double().mean())
             if mistake != "test_in_train_mode":
                 model.eval()
             with torch.no_grad():
-                if mistake == "training_batch_eval":
+                if mistake == "accuracy_before_eval":
+                    pass
+                elif mistake == "accuracy_on_training_data":
+                    curves["accuracy"].append((model(X_train).argmax(1) == y_train).double().mean())
+                elif mistake == "training_batch_eval":
                     curves["accuracy"].append((model(X_train[batch]).argmax(1) == y_train[batch]).double().mean())
                 elif mistake == "accuracy_in_train_mode":
                     curves["accuracy"].append((copy.deepcopy(model).train()(X_test).argmax(1) == y_test).double().mean())
@@ -252,16 +260,20 @@ def reference_run(X_train, y_train, X_test, y_test, *, steps: int, record_every:
         for step in range(1, steps + 1):
             if mistake != "eval_in_training":
                 model.train()
-            batch = torch.randint(len(X_train), (batch_size,), generator=generator)
+            if mistake == "without_replacement":
+                batch = torch.randperm(len(X_train), generator=generator)[:batch_size]
+            else:
+                batch = torch.randint(len(X_train), (batch_size,), generator=generator)
             if mistake == "record_before_step" and step % record_every == 0:
                 measure(batch=batch)
                 model.train()
             logits = model(X_train[batch])
-            loss = F.cross_entropy(logits, y_train[batch])
+            loss = F.cross_entropy(logits, y_train[batch], reduction="sum" if mistake == "loss_sum" else "mean")
             if mistake != "no_zero_grad":
                 optimizer.zero_grad()
             loss.backward()
-            optimizer.step()
+            if mistake not in ("no_update", "bn_not_updated") or (mistake == "bn_not_updated" and not batchnorm):
+                optimizer.step()
             recorded = (step - 1) % record_every == 0 if mistake == "record_off_by_one" else step % record_every == 0
             if recorded and mistake != "record_before_step":
                 if mistake == "record_off_by_one" and len(curves["accuracy"]) == len(result["steps"]):
@@ -312,6 +324,7 @@ def _bn_probe(record, BatchNorm) -> None:
     try:
         module = BatchNorm(BN_FEATURES)
         module = module.double()
+        facts["buffers"] = [str(name) for name, _unused in module.named_buffers()][:20]
         for name in ("weight", "bias", "running_mean", "running_var"):
             value = getattr(module, name, None)
             facts[f"init_{name}"] = value.detach().clone() if isinstance(value, torch.Tensor) else None
@@ -363,6 +376,10 @@ def BN_MISTAKES() -> list:
          "it must use running_mean and running_var"), {"eval_batch": True}, ()),
         ("bninf-eval-updates-running", _("updates running_mean and running_var in eval mode too, so test data entered the "
          "running statistics; only training batches may update them"), {"eval_updates": True}, ()),
+        ("bninf-eval-batch-statistics", _("ignores self.training: in eval mode it normalizes with the batch's own "
+         "statistics and updates running_mean and running_var, as in training; in eval mode it must normalize with "
+         "the running statistics and leave them as they are (if self.training: ... else: ...)"),
+         {"eval_batch": True, "eval_updates": True}, ()),
         ("bninf-running-not-updated", _("never updates running_mean and running_var in training mode, so eval mode "
          "normalizes with their initial values"), {"no_update": True}, ()),
         ("bninf-running-var-zeros", _("starts running_var at zeros: torch.nn.BatchNorm1d starts it at ones"),
@@ -431,6 +448,8 @@ def _bn_simulate(eps: float = 1e-5, momentum: float = 0.1, *, forward_unbiased=F
     with torch.no_grad():
         if eval_batch:
             mean, var = batch_stats(x)
+            if eval_updates:
+                update(x)
             facts["eval"] = normalize(x, mean, var, weight, bias)
         else:
             if eval_updates:
@@ -477,6 +496,16 @@ def bn_problem(record, key: str = "bn") -> str | None:
         return _("your BatchNorm1d raised {error} on a batch of shape ({bn_rows}, {bn_features}) "
                  "(built as BatchNorm1d({bn_features}).double())").format(error=facts['error'], bn_rows=BN_ROWS,
                                                                            bn_features=BN_FEATURES)
+    buffers = facts.get("buffers")
+    if isinstance(buffers, list) and all(type(b) is str for b in buffers) \
+            and not {"running_mean", "running_var"} <= set(buffers) \
+            and isinstance(facts.get("init_running_mean"), TensorData):
+        return _("your BatchNorm1d's running_mean and running_var are not among its buffers (its buffers: "
+                 "{buffers})").format(buffers=buffers) + _("\n  Likely mistake: ") + recognised(
+            "bninf-plain-attributes", _("your BatchNorm1d keeps the running statistics as plain attributes: "
+                                        "register them with self.register_buffer('running_mean', ...), so that "
+                                        ".double() and .to() convert them and state_dict() saves them; here they "
+                                        "stayed float32 in a float64 network (exercise 4)"))
     reference = _bn_simulate()
     what = BN_WHAT()
     differ = [name for name in what if not _same_fact(facts.get(name), reference[name])]
@@ -648,6 +677,16 @@ def check_sigmoid_input_percentiles(record, inputs) -> None:
                           "numpy.percentile's default)").format(method=method), np.percentile(s, percents, axis=0, method=method)))
         return found
 
+    out = record["out"]
+    if not _close(actual, expected) and isinstance(out, TensorData) and out.dtype == "float32" \
+            and _close(actual, expected, 1e-5, 1e-6):
+        raise CheckFailed(_("{what} returned a float32 tensor, which differs from the reference in float64 by "
+                            "rounding (max error {error:.2g}).\n  Likely mistake: ").format(
+                                what=what, error=float(np.max(np.abs(actual - expected))))
+                          + recognised("cap-percentiles-float32", _(
+                              "the percentiles were computed or returned in float32 (.float(), or torch.tensor(q) "
+                              "without a dtype, which is float32): keep the dtype of the recorded values, float64 "
+                              "here (torch.tensor(q, dtype=values.dtype) / 100)")))
     if not _close(actual, expected):
         hit = _only_match(actual, candidates())
         rtol, atol = TOLERANCE
@@ -737,9 +776,16 @@ def _sta_mistakes(steps: np.ndarray, accuracy: np.ndarray, target: float) -> lis
     return found
 
 
-def _never_reached_mistake(out) -> str | None:
+def _never_reached_mistake(out, steps=None) -> str | None:
     if out is None:
         return None
+    number = _as_number(out)
+    if steps is not None and len(steps) > 1 and number is not None and number == float(steps[0]) \
+            and float(steps[0]) not in (0.0, -1.0):
+        return recognised("cap-steps-number-for-never", _(
+            "the first step, {first}, was returned where no record reaches the target: the argmax of a mask that is "
+            "all False is 0, so steps[argmax(accuracy >= target)] gives steps[0]; check that some record reaches the "
+            "target (mask.any()) and return None otherwise").format(first=int(steps[0])))
     if type(out) in (int, float) and (out == -1 or out == 0 or out != out or out == float("inf")):
         return recognised("cap-steps-number-for-never", (
             _("a number ({out!r}) was returned where no record reaches the target: return None, "
@@ -752,20 +798,18 @@ def _never_reached_mistake(out) -> str | None:
 
 @check(inputs=_sta_inputs, probe=_sta_probe)
 def check_steps_to_accuracy(record, inputs) -> None:
-    """``steps_to_accuracy(steps, accuracy, target)`` is the first recorded step whose accuracy is >= target
-    (a Python int, or a 0-d integer tensor), or None when no recorded accuracy reaches it."""
+    """``steps_to_accuracy(steps, accuracy, target)`` is the first recorded step whose accuracy is >= target, as a
+    Python int (the notebook asks for one: a 0-d tensor is told so), or None when no recorded accuracy reaches it."""
     __tracebackhide__ = True  # IPython shows the learner's cell, not this frame
     steps, accuracy, target = inputs["steps"].numpy(), inputs["accuracy"].numpy(), inputs["target"]
     expected = first_step(steps, accuracy, target)
     out = record["out"]
-    if isinstance(out, TensorData) and out.array.size == 1 and out.array.dtype.kind in "iu":
-        out = int(out.array.reshape(-1)[0])
     what = _("steps_to_accuracy(steps, accuracy, target={target!r}) for steps {steps} and accuracy "
              "{accuracy}").format(target=target, steps=steps.tolist(), accuracy=accuracy.tolist())
     if out is None and expected is None:
         return
     if expected is None:
-        hint = _never_reached_mistake(out)
+        hint = _never_reached_mistake(out, steps)
         raise CheckFailed(_("{what} returned {shown}, expected None: no recorded accuracy reaches the target").format(
                               what=what, shown=_shown(out))
                           + (_("\n  Likely mistake: {hint}").format(hint=hint) if hint else ""))
@@ -838,6 +882,7 @@ def _net_probe(record, paper_network, BatchNorm, inputs) -> None:
         record[f"{key}_layers"] = ["BatchNorm" if isinstance(layer, BatchNorm) else type(layer).__name__
                                    for layer in model]
         record[f"{key}_weights"] = [[layer.weight, layer.bias] for layer in model if isinstance(layer, nn.Linear)]
+        record[f"{key}_bn_weights"] = [getattr(layer, "weight", None) for layer in model if isinstance(layer, BatchNorm)]
         model.train()
         with torch.no_grad():
             record[f"{key}_out"] = call_learner(model, inputs["x"].clone(), name=_("the network"))
@@ -856,6 +901,19 @@ def _weight_mistakes(in_features: int, hidden: int, std: float, seed: int, class
             weights[i] = (torch.randn(shapes[i], generator=generator, dtype=dtype) * (std * scale if scale != "sqrt"
                           else std ** 0.5)).to(torch.float64)
         return [_numpy(w) for w in weights]
+
+    def with_biases(bias_first=False):
+        """Each Linear's bias drawn from the same generator too (before or after its weight): the weights after the
+        first come from other numbers of the stream."""
+        generator = torch.Generator().manual_seed(seed)
+        weights = []
+        for shape in shapes:
+            if bias_first:
+                torch.randn(shape[0], generator=generator, dtype=torch.float64)
+            weights.append(_numpy(torch.randn(shape, generator=generator, dtype=torch.float64) * std))
+            if not bias_first:
+                torch.randn(shape[0], generator=generator, dtype=torch.float64)
+        return weights
 
     def global_generator():
         """torch.manual_seed(seed) before the layers are built, then the weights drawn from the global generator:
@@ -882,6 +940,12 @@ def _weight_mistakes(in_features: int, hidden: int, std: float, seed: int, class
          draw(dtype=torch.float32)),
         ("cap-network-init-order", _("the Linear layers were initialised from the output to the input: draw their "
          "weights in order, from the input layer to the output layer"), draw(order=[3, 2, 1, 0])),
+        ("cap-network-bias-drawn", _("the biases were drawn from the generator too (torch.randn for each bias), so "
+         "every weight after the first comes from other numbers of the stream: set each bias to 0 with "
+         "bias.zero_() and draw only the weights"), with_biases()),
+        ("cap-network-bias-drawn", _("the biases were drawn from the generator too (torch.randn for each bias), so "
+         "the weights come from other numbers of the stream: set each bias to 0 with bias.zero_() and draw only "
+         "the weights"), with_biases(bias_first=True)),
     ]
 
 
@@ -904,7 +968,11 @@ def check_paper_network(record, inputs) -> None:
         layers = record[f"{key}_layers"]
         if layers != expected_layers:
             hint = ""
-            if sorted(layers) == sorted(expected_layers) and batchnorm:
+            if layers == expected_layers + ["Sigmoid"]:
+                hint = _("\n  Likely mistake: ") + recognised("cap-network-output-sigmoid", _(
+                    "a Sigmoid follows the output layer: the network ends with the Linear layer that gives the "
+                    "logits (cross_entropy applies the softmax itself), so leave the sigmoid out after it"))
+            elif sorted(layers) == sorted(expected_layers) and batchnorm:
                 hint = _("\n  Likely mistake: ") + recognised("cap-network-layer-order", (
                     _("the layers are all there but in another order: each hidden layer is Linear, then BatchNorm, "
                     "then Sigmoid (batch norm between the Linear layer and its nonlinearity)")))
@@ -944,6 +1012,17 @@ def check_paper_network(record, inputs) -> None:
         with torch.no_grad():
             expected_out = _numpy(reference(x))
         actual = _array(record[f"{key}_out"], _("the output"))
+        bn_weights = dict.get(record, f"{key}_bn_weights")
+        if batchnorm and not _close(actual, expected_out, 1e-9, 1e-10) and isinstance(bn_weights, list) \
+                and bn_weights and all(isinstance(w, TensorData) and w.array.size and not np.any(w.array)
+                                       for w in bn_weights):
+            raise CheckFailed(_("the output of {call} in train mode differs from the reference: the weight (gamma) "
+                                "of every BatchNorm layer is 0.\n  Likely mistake: ").format(call=call)
+                              + recognised("cap-network-bn-weight-zeroed", _(
+                                  "the initialisation went over every parameter (model.parameters()) and zeroed the "
+                                  "1-d ones, BatchNorm's weight too: set only the Linear layers' weights and biases "
+                                  "(for layer in model: if isinstance(layer, torch.nn.Linear): ...), and leave "
+                                  "BatchNorm's weight at ones")))
         if batchnorm and not _close(actual, expected_out, 1e-9, 1e-10):
             problem = bn_problem(record)
             if problem:
@@ -978,9 +1057,33 @@ def _call_run(run_experiment, BatchNorm, inputs, seed=None):
     return call_learner(run_experiment, BatchNorm, X_train, y_train, X_test, y_test, name="run_experiment", **kwargs)
 
 
+def _helper_probe(record, run_experiment) -> None:
+    """Whether the ``sigmoid_input_percentiles`` that the learner's ``run_experiment`` calls (the notebook's global
+    of that name) switches a model's mode: then run_experiment's measurements are that helper's mistake, not its
+    own. Records True or False (None: no such function, or it failed here)."""
+    record["helper_changes_mode"] = None
+    names = getattr(run_experiment, "__globals__", None)
+    helper = dict.get(names, "sigmoid_input_percentiles") if isinstance(names, dict) else None
+    if not callable(helper):
+        return
+    generator = torch.Generator().manual_seed(5)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Sigmoid(), nn.Linear(4, 2)).double()
+    x = torch.rand(6, 3, generator=generator, dtype=torch.float64)
+    changed = False
+    try:
+        for mode in (True, False):
+            model.train(mode)
+            call_learner(helper, model, x.clone(), name="sigmoid_input_percentiles")
+            changed |= any(m.training != mode for m in model.modules())
+    except Exception:  # noqa: BLE001 -- its own test says what fails
+        return
+    record["helper_changes_mode"] = changed
+
+
 def _run_probe(record, run_experiment, BatchNorm, inputs) -> None:
     record["out"] = _call_run(run_experiment, BatchNorm, inputs)
     _bn_probe(record, BatchNorm)
+    _helper_probe(record, run_experiment)
 
 
 def _curves(result, what: str) -> dict:
@@ -1042,6 +1145,13 @@ def _recipe_mistake(curves: dict, expected: dict, inputs: dict, settings: dict) 
                 cheap.append(("cap-accuracy-not-fraction", _("the accuracy was reported as {words}: report the "
                               "fraction of the test set whose largest logit is the label, a number in [0, 1] "
                               "((logits.argmax(1) == y_test).double().mean())").format(words=words)))
+    if _same_network(curves, expected, "baseline") and not _same_network(curves, expected, "batchnorm") and all(
+            _close(curves["batchnorm"][key], expected["batchnorm"][other])
+            for key, other in (("accuracy", "accuracy"), ("percentiles", "percentiles_eval"),
+                               ("percentiles_eval", "percentiles"))):
+        cheap.append(("cap-percentiles-keys-swapped", _("result[...]['percentiles'] and result[...]['percentiles_eval'] "
+                      "are swapped: 'percentiles' is measured in the training network (a copy of the model in train "
+                      "mode), 'percentiles_eval' in eval mode")))
     for name, other in (("baseline", "batchnorm"), ("batchnorm", "baseline")):
         if _same_network(curves, expected, other) and all(_close(curves[name][key], expected[other][key])
                                                               for key in CURVES):
@@ -1060,6 +1170,11 @@ def _recipe_mistake(curves: dict, expected: dict, inputs: dict, settings: dict) 
                                         "baseline")]
     hits = [m for m in candidates
             if _same_network(curves, reference_run(*data, mistake=m, networks=("batchnorm",), **settings), "batchnorm")]
+    if not hits and not _same_network(curves, expected, "baseline"):
+        # the baseline (no batch norm: the same operations as the rerun, to the bit) is the mistake's run, while the
+        # batch-normalized run is not: a mistake that amplifies round-off (a summed loss takes steps batch_size
+        # times larger) leaves the learner's BatchNorm1d and torch's apart by more than the tolerance
+        hits = candidates
     if not hits or len({hints[m][0] for m in hits}) > 1:
         return None
     return hints[hits[0]]
@@ -1081,6 +1196,12 @@ def _compare_run(record, curves: dict, inputs: dict, what: str, seed=None, diagn
     problem = bn_problem(record) if diagnose in ("all", "bn") else None
     if problem:
         hint = problem
+    elif diagnose == "all" and dict.get(record, "helper_changes_mode") is True:
+        # the helper's mistake (its own test names it): run_experiment measured what the helper made of the model
+        hint = _("Likely mistake: ") + recognised("cap-percentiles-changed-mode", _(
+            "your sigmoid_input_percentiles switches the model to another mode (test_sigmoid_input_percentiles "
+            "says so), so what run_experiment measures with it is not made in the mode run_experiment chose: fix "
+            "sigmoid_input_percentiles first; run_experiment itself may be right"))
     elif diagnose == "all":
         found = _recipe_mistake(curves, expected, inputs, settings)   # only now: each candidate is one more run
         if found:
@@ -1155,6 +1276,26 @@ def RUN_HINTS() -> dict:
               "optimizer.zero_grad() before loss.backward()"))),
         "percentiles_on_training_data": ("cap-percentiles-on-training-data", (
             _("the percentiles were measured on the training data: measure them on X_test, as the accuracy"))),
+        "accuracy_before_eval": ("cap-accuracy-in-train-mode", (
+            _("the accuracy was measured before model.eval(), in training mode: the test set was normalized with its "
+              "own batch statistics and updated the running statistics; call model.eval() first, then measure the "
+              "accuracy"))),
+        "no_update": ("cap-zero-grad-before-step", (
+            _("no step changed the weights: optimizer.zero_grad() came between loss.backward() and optimizer.step(), "
+              "which then finds no gradient; the order is zero_grad(), backward(), step()"))),
+        "bn_not_updated": ("cap-optimizer-other-network", (
+            _("the batch-normalized network's weights never changed: its optimizer holds another network's "
+              "parameters (one optimizer, made for the first network); make torch.optim.SGD(model.parameters(), "
+              "lr=lr) for each network, after building it"))),
+        "accuracy_on_training_data": ("cap-accuracy-on-training-data", (
+            _("the accuracy was measured on the training data: measure it on the held-out test data (X_test, "
+              "y_test), in eval mode"))),
+        "without_replacement": ("cap-batches-without-replacement", (
+            _("the mini-batches were drawn without replacement (torch.randperm): the recipe draws them with "
+              "replacement, batch = torch.randint(len(X_train), (batch_size,), generator=g)"))),
+        "loss_sum": ("cap-loss-summed", (
+            _("the loss was summed over the batch (reduction='sum'), which multiplies every step by the batch size: "
+              "use the mean, torch.nn.functional.cross_entropy's default"))),
         "networks_swapped": ("cap-networks-swapped", (
             _("the two networks are swapped: result['baseline'] is the network WITHOUT batch normalization "
               "(batchnorm=False), result['batchnorm'] the one with it"))),

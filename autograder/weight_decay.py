@@ -217,8 +217,11 @@ def _steps_probe(record, learner_step, inputs) -> None:
     state: dict = {}
     for step in range(1, inputs["steps"] + 1):
         grad = _gradient(inputs, param.astype(np.float64), step)
-        result = call_learner(learner_step, param.copy(), grad, state, name=name, **inputs["hyperparameters"])
+        given = param.copy()
+        result = call_learner(learner_step, given, grad, state, name=name, **inputs["hyperparameters"])
         record[f"param_{step}"] = result
+        # the spec asks for a new array: the caller's parameter must be as it was (param -= ... changes it)
+        record[f"param_changed_{step}"] = not np.array_equal(given, param, equal_nan=True)
         record[f"state_size_{step}"] = dict.__len__(state)
         param = _parameter(dict.__getitem__(record, f"param_{step}"), inputs)
         if param is None:
@@ -267,6 +270,11 @@ def _steps_verdict(record, inputs, make_optimizer: Callable, reference_name: str
             if isinstance(result, np.ndarray) and result.dtype == np.float32 and dtype == np.float64:
                 message += (_("\n  Your function returned float32 for a float64 parameter: rounding to float32 loses the precision the comparison needs; keep the parameter's dtype"))
             raise CheckFailed(message) from None
+        if dict.get(record, f"param_changed_{step}") is True:
+            raise CheckFailed(recognised("changed-input-in-place", _(
+                "{name} changed the `param` array it was given, in place (param -= ... or param *= ...), at step "
+                "{step}: return the new parameter as a new array (param - lr * g) and leave the caller's array as it "
+                "is").format(name=name, step=step)))
         given = _parameter(result, inputs)
 
 

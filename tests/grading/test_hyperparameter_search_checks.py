@@ -199,9 +199,15 @@ def test_scikit_learns_schedule_is_the_documented_rule(case):
     assert hs._sklearn_schedule(inputs) == hs._simulate(inputs)
 
 
-def test_halving_refuses_sizes_where_the_floating_point_log_is_wrong():
-    with pytest.raises(ValueError, match="not exact"):
-        hs._halving_inputs(n_configs=243, max_resource=243)       # math.log(243, 3) = 4.999...
+def test_halving_follows_the_integer_rule_where_the_floating_point_log_is_short():
+    """math.log(243, 3) = 4.999...: scikit-learn's schedule has one rung fewer than the documented rule there, and
+    the check follows the rule (six rungs, the last of one); a count by a floating-point log is told so."""
+    inputs = hs._halving_inputs(n_configs=243, max_resource=243)
+    assert inputs["float_log_short"]
+    resources, rungs = hs._simulate(inputs)
+    assert resources == [1, 3, 9, 27, 81, 243] and [len(r) for r in rungs] == [243, 81, 27, 9, 3, 1]
+    hs.check_successive_halving(SOLUTION["successive_halving"], n_configs=243, max_resource=243)
+    assert not hs._halving_inputs(n_configs=27, max_resource=81)["float_log_short"]   # math.log(27, 3) = 3.0000...4
 
 
 def test_not_implemented_is_reported_as_such():
@@ -214,9 +220,10 @@ def test_not_implemented_is_reported_as_such():
             check(stub)
 
 
-def test_ties_for_round_are_refused():
-    with pytest.raises(ValueError):
-        hs.check_train_val_test_split(SOLUTION["train_val_test_split"], n=10, val_fraction=0.25)
+def test_ties_for_round_are_pythons_round():
+    """26 * 0.25 = 6.5: Python's round() gives 6 (half to even), the documented rule; int(x + 0.5) gives 7."""
+    hs.check_train_val_test_split(SOLUTION["train_val_test_split"], n=26, val_fraction=0.25, test_fraction=0.2)
+    hs.check_train_val_test_split(SOLUTION["train_val_test_split"], n=10, val_fraction=0.25, test_fraction=0.05)
 
 
 def test_grid_order_is_itertools_product():

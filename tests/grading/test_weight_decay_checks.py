@@ -146,7 +146,8 @@ def test_probe_and_verdict_apart_pass_the_solution(check, learner, params, seed)
 
 def test_probe_records_every_step_and_follows_the_learners_parameter():
     record = weight_decay.check_sgd_step.run_probe([SOLUTION["sgd_step"]], {"steps": 5, "momentum": 0.9})
-    assert [k for k in record if k.startswith("param_")] == [f"param_{i}" for i in range(1, 6)]
+    assert [k for k in record if k.startswith("param_") and "changed" not in k] == [f"param_{i}" for i in range(1, 6)]
+    assert [record[f"param_changed_{i}"] for i in range(1, 6)] == [False] * 5
     assert all(record[f"state_size_{i}"] == 1 for i in range(1, 6))
 
     seen = []
@@ -166,3 +167,20 @@ def test_probe_stops_at_a_result_that_cannot_be_the_next_parameter():
     assert "param_1" in record and "param_2" not in record
     with pytest.raises(CheckFailed, match="returned an array of shape"):
         weight_decay.check_sgd_step.run_verdict(decode(encode(record)), {})
+
+
+def test_a_step_that_changes_the_callers_parameter_is_told_so():
+    """The notebook asks for the new parameter as a new array: param -= lr * g gives the right values but changes
+    the caller's array (b0503/wd_sgd_inplace_param had full marks)."""
+    def sgd_in_place(param, grad, state, lr, momentum=0.0, weight_decay=0.0):
+        d = grad + weight_decay * param
+        if momentum:
+            buf = d.copy() if "buf" not in state else momentum * state["buf"] + d
+            state["buf"] = buf
+            d = buf
+        param -= lr * d
+        return param
+
+    with pytest.raises(CheckFailed, match="changed the `param` array it was given") as caught:
+        weight_decay.check_sgd_step(sgd_in_place, momentum=0.9, weight_decay=1e-2)
+    assert caught.value.mistakes == ("changed-input-in-place",)

@@ -62,6 +62,13 @@ MUTANTS = [
                                      "        state['buf'] = buf\n        d = buf\n"
                                      "    return param - lr * d\n"},
            ("test_sgd_step",), "not kept between calls"),
+    Mutant("sgd_in_place", A,
+           {"sgd_step": SGD_HEADER + "    d = grad + weight_decay * param\n    if momentum:\n"
+                                     "        buf = d.copy() if 'buf' not in state else momentum * state['buf'] + d\n"
+                                     "        state['buf'] = buf\n        d = buf\n"
+                                     "    param -= lr * d\n"
+                                     "    return param\n"},
+           ("test_sgd_step",), "changed the `param` array it was given"),
     Mutant("sgd_no_return", A,
            {"sgd_step": SGD_HEADER + "    param -= lr * (grad + weight_decay * param)\n"},
            ("test_sgd_step",), "forget to `return`"),

@@ -270,6 +270,11 @@ HINTS = [
            "    order = rng.permutation(n)\n"
            "    return order[n_val + n_test:], order[n_val:n_val + n_test], order[:n_val]\n",
            name="split_val_test_swapped", hint="parts are swapped", mistake="hp-split-parts-swapped"),
+    Mutant("split_round_half_up", A, {"train_val_test_split": SPLIT
+           + "    n_val, n_test = int(n * val_fraction + 0.5), int(n * test_fraction + 0.5)\n"
+             "    order = rng.permutation(n)\n"
+             "    return order[n_val + n_test:], order[:n_val], order[n_val:n_val + n_test]\n"},
+           ("test_train_val_test_split",), "exact half to the even integer", mistake="hp-split-rounds-half-up"),
     _split("    n_val, n_test = round(n * val_fraction), round(n * test_fraction)\n"
            "    order = np.random.default_rng(42).permutation(n)\n"
            "    return order[n_val + n_test:], order[:n_val], order[n_val:n_val + n_test]\n",
@@ -292,6 +297,8 @@ HINTS = [
             int_log=_INT_LOG.format("round(np.exp(rng.uniform(np.log(spec[1]), np.log(spec[2] + 1))))")),
     _config("config_int_log_ceil", "rounded UP", "hp-config-int-log-rounded",
             int_log=_INT_LOG.format("math.ceil(np.exp(rng.uniform(np.log(spec[1]), np.log(spec[2] + 1))))")),
+    _config("config_int_log_ceil_no_plus_one", "rounded UP (ceil), so low never comes", "hp-config-int-log-rounded",
+            int_log=_INT_LOG.format("math.ceil(np.exp(rng.uniform(np.log(spec[1]), np.log(spec[2]))))")),
     _config("config_int_round", "was ROUNDED", "hp-config-int-rounded",
             int="            config[name] = int(round(rng.uniform(spec[1], spec[2])))\n"),
     _config("config_int_truncated_float", "`high` is never drawn", "hp-config-int-excludes-high",
@@ -338,7 +345,40 @@ HINTS = [
           "        config = dict(zip(names, values))\n"
           "        results.append((config, objective(config)))\n",
           name="grid_no_return", hint="did you forget to `return`", mistake="forgot-return"),
+    _grid("    names = list(grid)\n"
+          "    configs = [dict(zip(names, values)) for values in itertools.product(*grid.values())]\n"
+          "    return sorted([(config, objective(config)) for config in configs], key=lambda pair: pair[1], reverse=True)\n",
+          name="grid_sorted_by_score", hint="sorted by score (best first)", mistake="hp-grid-sorted-by-score"),
     # ---- successive_halving
+    _halving("halving_rungs_strict", "the last rung is missing", "hp-halving-last-rung-missing",
+             rungs=("    n_rungs = 1\n"
+                    "    while factor ** n_rungs < len(configs) and min_resource * factor ** n_rungs <= max_resource:\n"
+                    "        n_rungs += 1\n"
+                    "    for rung in range(n_rungs):\n")),
+    _halving("halving_float_log", "the last rung is missing", "hp-halving-last-rung-missing",
+             rungs=("    n_rungs = 1 + int(min(math.log(len(configs), factor), math.log(max_resource / min_resource, factor)))\n"
+                    "    for rung in range(n_rungs):\n")),
+    _halving("halving_until_one_within_budget", "the last rung is missing", "hp-halving-last-rung-missing",
+             rungs=("    rung = -1\n"
+                    "    while rung < 0 or (len(survivors) > 1 and min_resource * factor ** (rung + 1) <= max_resource):\n"
+                    "        rung += 1\n")),
+    _halving("halving_clip_to_max_resource", "clipped to max_resource", "hp-halving-resource-clipped",
+             rungs=("    n_rungs = 1\n"
+                    "    while factor ** n_rungs <= len(configs):\n"
+                    "        n_rungs += 1\n"
+                    "    for rung in range(n_rungs):\n"),
+             resource="        resource = min(min_resource * factor ** rung, max_resource)\n"),
+    _halving("halving_resource_linear", "grew linearly", "hp-halving-resource-growth",
+             resource="        resource = min_resource * factor * rung if rung else min_resource\n"),
+    Mutant("halving_rung_lists_survivors", A,
+           {"successive_halving": _successive_halving().replace(
+               "        rungs.append((resource, results))\n"
+               "        ranked = sorted(results, key=lambda pair: pair[1], reverse=True)\n"
+               "        survivors = [config for config, _ in ranked[:math.ceil(len(results) / factor)]]\n",
+               "        ranked = sorted(results, key=lambda pair: pair[1], reverse=True)\n"
+               "        rungs.append((resource, ranked[:math.ceil(len(results) / factor)]))\n"
+               "        survivors = [config for config, _ in ranked[:math.ceil(len(results) / factor)]]\n")},
+           HALVING_CELLS, "lists only the candidates it kept", mistake="hp-halving-rung-lists-survivors"),
     _halving("halving_resource_doubled", "doubled from rung to rung", "hp-halving-resource-growth",
              resource="        resource = min_resource * 2 ** rung\n"),
     _halving("halving_resource_additive", "grew by min_resource per rung", "hp-halving-resource-growth",

@@ -241,3 +241,75 @@ HINTS = [
     _net(("        for layer in model:\n", "        for layer in list(model)[:-1]:\n"),
          name="net_output_not_initialised", hint="output layer was left", mistake="cap-network-output-layer-not-initialised"),
 ]
+
+# The held-out wrong answers of issue 22 (/work/hints7): each told its own mistake.
+HINTS += [
+    _bn(("        if self.training:\n            n = x.numel()", "        if True:\n            n = x.numel()"),
+        name="bn_paste_ignores_training_flag", hint="ignores self.training", mistake="bninf-eval-batch-statistics"),
+    _bn(('        self.register_buffer("running_mean", torch.zeros(num_features))\n'
+         '        self.register_buffer("running_var", torch.ones(num_features))\n'
+         '        self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))\n',
+         '        self.running_mean = torch.zeros(num_features)\n'
+         '        self.running_var = torch.ones(num_features)\n'
+         '        self.num_batches_tracked = torch.tensor(0, dtype=torch.long)\n'),
+        name="bn_paste_plain_attributes", hint="plain attributes", mistake="bninf-plain-attributes"),
+    _sip(("    values = seen[0]\n", "    values = seen[0].float()\n"),
+         ("torch.tensor(q, dtype=values.dtype) / 100", "torch.tensor(q) / 100"),
+         name="sip_float32_result", hint="in float32", mistake="cap-percentiles-float32"),
+    # the helper's mistake seen through run_experiment: run_experiment is right, its measurements are not
+    Mutant("sip_sets_eval_mode_seen_by_run", A,
+           edit("measurements", ("        with torch.no_grad():\n            model(x)\n",
+                                 "        with torch.no_grad():\n            model.eval()(x)\n")),
+           ("test_run_experiment",), "your sigmoid_input_percentiles switches the model",
+           mistake="cap-percentiles-changed-mode"),
+    _sta("    for step, value in zip(steps, accuracy):\n        if value >= target:\n            return step\n    return None\n",
+         name="sta_tensor", hint="the right step, but as a Tensor", mistake="cap-steps-not-int"),
+    _sta("    reached = torch.as_tensor(accuracy) >= target\n    return int(torch.as_tensor(steps)[torch.argmax(reached.int())])\n",
+         name="sta_argmax_when_never", hint="all False is 0", mistake="cap-steps-number-for-never"),
+    _net(("                layer.bias.zero_()\n",
+          "                layer.bias.copy_(torch.randn(layer.bias.shape, generator=generator, dtype=torch.float64) * std)\n"),
+         name="net_bias_drawn", hint="biases were drawn from the generator too", mistake="cap-network-bias-drawn"),
+    _net(("    layers.append(torch.nn.Linear(width, classes))\n",
+          "    layers.append(torch.nn.Linear(width, classes))\n    layers.append(torch.nn.Sigmoid())\n"),
+         name="net_sigmoid_on_output", hint="a Sigmoid follows the output layer", mistake="cap-network-output-sigmoid"),
+    _net(("            if isinstance(layer, torch.nn.Linear):\n"
+          "                layer.weight.copy_(torch.randn(layer.weight.shape, generator=generator, dtype=torch.float64) * std)\n"
+          "                layer.bias.zero_()\n",
+          "            pass\n"
+          "        for p in model.parameters():\n"
+          "            if p.dim() == 2:\n"
+          "                p.copy_(torch.randn(p.shape, generator=generator, dtype=torch.float64) * std)\n"
+          "            else:\n"
+          "                p.zero_()\n"),
+         name="net_params_loop_zeroes_gamma", hint="weight (gamma) of every BatchNorm layer is 0",
+         mistake="cap-network-bn-weight-zeroed"),
+    _run(("                model.eval()\n                with torch.no_grad():\n"
+          "                    accuracy.append((model(X_test).argmax(dim=1) == y_test).double().mean())\n",
+          "                with torch.no_grad():\n"
+          "                    accuracy.append((model(X_test).argmax(dim=1) == y_test).double().mean())\n"
+          "                model.eval()\n"),
+         name="run_accuracy_before_eval", hint="measured before model.eval()", mistake="cap-accuracy-in-train-mode"),
+    _run(("            optimizer.zero_grad()\n            loss.backward()\n            optimizer.step()\n",
+          "            loss.backward()\n            optimizer.zero_grad()\n            optimizer.step()\n"),
+         name="run_zero_grad_after_backward", hint="no step changed the weights", mistake="cap-zero-grad-before-step"),
+    _run(('"percentiles": torch.stack(percentiles),\n                        "percentiles_eval": torch.stack(percentiles_eval)}',
+          '"percentiles": torch.stack(percentiles_eval),\n                        "percentiles_eval": torch.stack(percentiles)}'),
+         name="run_percentile_keys_swapped", hint="are swapped", mistake="cap-percentiles-keys-swapped"),
+    _run(("accuracy.append((model(X_test).argmax(dim=1) == y_test).double().mean())",
+          "accuracy.append((model(X_train).argmax(dim=1) == y_train).double().mean())"),
+         name="run_accuracy_on_training_data", hint="measured on the training data: measure it",
+         mistake="cap-accuracy-on-training-data"),
+    _run(("batch = torch.randint(len(X_train), (batch_size,), generator=generator)",
+          "batch = torch.randperm(len(X_train), generator=generator)[:batch_size]"),
+         name="run_without_replacement", hint="without replacement", mistake="cap-batches-without-replacement"),
+    _run(("model(X_train[batch]), y_train[batch])\n", "model(X_train[batch]), y_train[batch], reduction='sum')\n"),
+         name="run_loss_sum", hint="summed over the batch", mistake="cap-loss-summed"),
+    _run(('    for name, batchnorm in (("baseline", False), ("batchnorm", True)):\n'
+          '        model = paper_network(BatchNorm, batchnorm, X_train.shape[1], std, seed, hidden=hidden)\n'
+          '        optimizer = torch.optim.SGD(model.parameters(), lr=lr)\n',
+          '    models = {b: paper_network(BatchNorm, b, X_train.shape[1], std, seed, hidden=hidden) for b in (False, True)}\n'
+          '    optimizer = torch.optim.SGD(models[False].parameters(), lr=lr)\n'
+          '    for name, batchnorm in (("baseline", False), ("batchnorm", True)):\n'
+          '        model = models[batchnorm]\n'),
+         name="run_one_optimizer", hint="its optimizer holds another network's", mistake="cap-optimizer-other-network"),
+]
